@@ -1,0 +1,318 @@
+//! The command line: parses arguments, reads the clock, runs a command and
+//! maps its outcome to an exit code. This is the edge: the only module that
+//! prints or reads the real time.
+//!
+//! Exit codes: 0 success, 1 invalid data, 2 usage or config errors.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::catalog::{Catalog, Filter};
+use crate::config::{self, Config};
+use crate::diagnostic::{self, Diagnostic, JsonDiagnostic};
+use crate::listing::{self, ListOptions};
+use crate::store::{self, Loaded};
+use crate::suggest;
+
+/// The config file used when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "config/mechcal.toml";
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_INVALID: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mechcal",
+    version,
+    about = "Deadline calendar for human-rights mechanisms",
+    long_about = "Deadline calendar for international human-rights mechanisms: validates the \
+                  deadline repository, lists what is coming, serves feeds and sends reminders."
+)]
+pub struct Args {
+    /// The config file [default: config/mechcal.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate the deadline repository; report every problem with its place
+    Check {
+        /// The deadline directory [default: `[data] deadlines` from the config]
+        dir: Option<PathBuf>,
+        /// How to print diagnostics
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Count upcoming deadlines as of this instant (RFC 3339) instead of now
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// List upcoming deadlines, soonest first
+    List {
+        /// Only deadlines with this topic (repeat for any of several)
+        #[arg(long = "topic", value_name = "TOPIC")]
+        topics: Vec<String>,
+        /// Only deadlines of this mechanism (repeat for any of several)
+        #[arg(long = "mechanism", value_name = "MECHANISM")]
+        mechanisms: Vec<String>,
+        /// Also list past and cancelled deadlines
+        #[arg(long)]
+        all: bool,
+        /// List as of this instant (RFC 3339) instead of now
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// Print the sample config file
+    DefaultConfig,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e}; expected e.g. 2027-01-15T08:00:00Z"))
+}
+
+/// Runs the command line of this process and returns the exit code.
+pub fn main() -> i32 {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    #[allow(clippy::disallowed_methods)] // the edge: the one place that reads the clock
+    let clock = Utc::now();
+    run(args, clock, &mut std::io::stdout(), &mut std::io::stderr())
+}
+
+/// Runs parsed arguments; `clock` is the real time, used where no `--now`.
+pub fn run(
+    args: Args,
+    clock: DateTime<Utc>,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> i32 {
+    match args.command {
+        Command::DefaultConfig => {
+            let _ = out.write_all(config::SAMPLE.as_bytes());
+            EXIT_OK
+        }
+        Command::Check { dir, format, now } => {
+            let config = match resolve_config(args.config.as_deref(), dir.as_deref()) {
+                Ok(c) => c,
+                Err(diags) => return usage_failure(&diags, format, out, err),
+            };
+            let root = &config.data.deadlines;
+            if let Err(d) = check_root(root) {
+                return usage_failure(&[d], format, out, err);
+            }
+            let loaded = store::load(root, config.calendar.timezone);
+            report_check(&loaded, root, format, now.unwrap_or(clock), out, err)
+        }
+        Command::List {
+            topics,
+            mechanisms,
+            all,
+            now,
+        } => {
+            let config = match resolve_config(args.config.as_deref(), None) {
+                Ok(c) => c,
+                Err(diags) => return usage_failure(&diags, Format::Human, out, err),
+            };
+            let root = &config.data.deadlines;
+            if let Err(d) = check_root(root) {
+                return usage_failure(&[d], Format::Human, out, err);
+            }
+            let loaded = store::load(root, config.calendar.timezone);
+            let _ = err.write_all(diagnostic::render_human(&loaded.diagnostics).as_bytes());
+            let Some(catalog) = loaded.catalog else {
+                let _ = writeln!(
+                    err,
+                    "error: the deadline repository has {} and cannot be listed; run `mechcal check`",
+                    count(loaded.errors(), "error")
+                );
+                return EXIT_INVALID;
+            };
+            let filter = Filter { topics, mechanisms };
+            if let Err(message) = check_filter(&catalog, &filter) {
+                let _ = writeln!(err, "{message}");
+                return EXIT_USAGE;
+            }
+            let text =
+                listing::render(&catalog, &ListOptions { filter, all }, now.unwrap_or(clock));
+            let _ = out.write_all(text.as_bytes());
+            EXIT_OK
+        }
+    }
+}
+
+/// Finds the config: `--config`, else `config/mechcal.toml` if it exists, else
+/// built-in defaults when a deadline directory was named. A named `dir`
+/// replaces the config's `[data] deadlines`.
+fn resolve_config(config: Option<&Path>, dir: Option<&Path>) -> Result<Config, Vec<Diagnostic>> {
+    let mut cfg = match config {
+        Some(path) => Config::load(path)?,
+        None if Path::new(DEFAULT_CONFIG).exists() => Config::load(Path::new(DEFAULT_CONFIG))?,
+        None => match dir {
+            Some(dir) => Config::defaults(dir.to_path_buf()),
+            None => {
+                return Err(vec![Diagnostic::file_error(
+                Path::new(DEFAULT_CONFIG),
+                "no config file",
+            )
+            .with_help(
+                "pass `--config FILE`, or name the deadline directory: `mechcal check deadlines/`",
+            )])
+            }
+        },
+    };
+    if let Some(dir) = dir {
+        cfg.data.deadlines = config::normalize(dir);
+    }
+    Ok(cfg)
+}
+
+fn check_root(root: &Path) -> Result<(), Diagnostic> {
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Diagnostic::file_error(root, "not a directory")
+            .with_help("name the directory that holds `registry.toml`")),
+        Err(e) => Err(Diagnostic::file_error(
+            root,
+            format!(
+                "cannot open the deadline directory: {}",
+                store::io_reason(&e)
+            ),
+        )
+        .with_help(
+            "set `[data] deadlines` in the config, or name the directory: `mechcal check DIR`",
+        )),
+    }
+}
+
+/// Names in a filter must exist, so that a typo does not silently list nothing.
+fn check_filter(catalog: &Catalog, filter: &Filter) -> Result<(), String> {
+    let reg = catalog.registry();
+    for t in &filter.topics {
+        if reg.topic(t).is_none() {
+            return Err(unknown("topic", t, reg.topic_slugs()));
+        }
+    }
+    for m in &filter.mechanisms {
+        if reg.mechanism(m).is_none() {
+            return Err(unknown("mechanism", m, reg.mechanism_slugs()));
+        }
+    }
+    Ok(())
+}
+
+fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str> + Clone) -> String {
+    let help = suggest::did_you_mean(name, known.clone())
+        .unwrap_or_else(|| format!("known: {}", crate::tomlx::list(known)));
+    format!("error: unknown {what} `{name}`\n  help: {help}")
+}
+
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+fn usage_failure(
+    diags: &[Diagnostic],
+    format: Format,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> i32 {
+    match format {
+        Format::Human => {
+            let _ = err.write_all(diagnostic::render_human(diags).as_bytes());
+        }
+        Format::Json => {
+            let report = serde_json::json!({
+                "ok": false,
+                "diagnostics": diags.iter().map(JsonDiagnostic::from).collect::<Vec<_>>(),
+                "summary": null,
+            });
+            let _ = writeln!(out, "{report}");
+        }
+    }
+    EXIT_USAGE
+}
+
+fn report_check(
+    loaded: &Loaded,
+    root: &Path,
+    format: Format,
+    now: DateTime<Utc>,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> i32 {
+    let code = if loaded.catalog.is_some() {
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    };
+    let summary = loaded.catalog.as_ref().map(|c| {
+        serde_json::json!({
+            "deadlines": c.deadlines().len(),
+            "files": c.files(),
+            "upcoming": c.upcoming(now),
+        })
+    });
+    match format {
+        Format::Json => {
+            let report = serde_json::json!({
+                "ok": code == EXIT_OK,
+                "errors": loaded.errors(),
+                "warnings": loaded.warnings(),
+                "diagnostics": loaded.diagnostics.iter().map(JsonDiagnostic::from).collect::<Vec<_>>(),
+                "summary": summary,
+            });
+            let _ = writeln!(out, "{report}");
+        }
+        Format::Human => {
+            let _ = err.write_all(diagnostic::render_human(&loaded.diagnostics).as_bytes());
+            let warnings = match loaded.warnings() {
+                0 => String::new(),
+                n => format!(", {}", count(n, "warning")),
+            };
+            match &loaded.catalog {
+                Some(c) => {
+                    let _ = writeln!(
+                        out,
+                        "ok: {} in {}, {} upcoming{warnings}",
+                        count(c.deadlines().len(), "deadline"),
+                        count(c.files(), "file"),
+                        c.upcoming(now),
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        err,
+                        "error: {} in {} ({} read){warnings}",
+                        count(loaded.errors(), "error"),
+                        root.display(),
+                        count(loaded.files, "deadline file"),
+                    );
+                }
+            }
+        }
+    }
+    code
+}

@@ -1,0 +1,289 @@
+//! The deadline: one validated `[[deadline]]` entry.
+//!
+//! A [`Deadline`] is only ever built by validation (`store`), so its fields
+//! hold: the mechanism and topics exist in the registry, the due instant exists
+//! in its zone, links are http(s). Its [`Fingerprint`] is a hash of the
+//! normalised fields, not of where the entry is written, so moving an entry to
+//! another file does not change it, and any edit that matters does.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// When a deadline falls due, as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    /// All day: due by the end of that day in the deadline's zone.
+    Date(NaiveDate),
+    /// A wall-clock time in the deadline's zone.
+    Local(NaiveDateTime),
+    /// An absolute instant (written with an offset, e.g. `…T12:00:00Z`).
+    Instant(DateTime<FixedOffset>),
+}
+
+impl Due {
+    pub fn is_all_day(&self) -> bool {
+        matches!(self, Due::Date(_))
+    }
+}
+
+/// How sure the deadline is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Confirmed,
+    Tentative,
+    Cancelled,
+}
+
+impl Status {
+    pub const NAMES: [&'static str; 3] = ["confirmed", "tentative", "cancelled"];
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "confirmed" => Some(Status::Confirmed),
+            "tentative" => Some(Status::Tentative),
+            "cancelled" => Some(Status::Cancelled),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+/// Where to send a submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubmitTo {
+    Email(String),
+    Url(String),
+}
+
+impl fmt::Display for SubmitTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitTo::Email(e) | SubmitTo::Url(e) => f.write_str(e),
+        }
+    }
+}
+
+/// Where an entry was written: for messages only, never part of its identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The file, relative to the deadline repository's root.
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A SHA-256 of an entry's normalised fields.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl fmt::Display for Fingerprint {
+    /// The first 16 bytes in hex: plenty to tell versions apart, short in logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in &self.0[..16] {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+/// A validated deadline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deadline {
+    pub id: String,
+    pub title: String,
+    pub mechanism: String,
+    pub topics: Vec<String>,
+    pub due: Due,
+    /// The instant the deadline passes: the end of the day for all-day entries.
+    pub due_at: DateTime<Utc>,
+    /// The deadline's own zone, or the calendar's default.
+    pub timezone: Tz,
+    pub country: Option<String>,
+    pub body: Option<String>,
+    pub url: Option<String>,
+    pub submit_to: Option<SubmitTo>,
+    pub description: Option<String>,
+    pub status: Status,
+    /// Reminder offsets in days, largest first, if the entry overrides them.
+    pub remind_days: Option<Vec<u16>>,
+    pub origin: Origin,
+    pub fingerprint: Fingerprint,
+}
+
+impl Deadline {
+    /// The calendar date the deadline falls on, in its zone.
+    pub fn due_date(&self) -> NaiveDate {
+        match self.due {
+            Due::Date(d) => d,
+            _ => self.due_at.with_timezone(&self.timezone).date_naive(),
+        }
+    }
+
+    /// Whole calendar days from `now`'s date to the due date, both in the
+    /// deadline's zone: 0 on the day itself, negative once past.
+    pub fn days_left(&self, now: DateTime<Utc>) -> i64 {
+        let today = now.with_timezone(&self.timezone).date_naive();
+        (self.due_date() - today).num_days()
+    }
+
+    /// Not yet passed at `now` (whatever its status).
+    pub fn is_ahead(&self, now: DateTime<Utc>) -> bool {
+        self.due_at > now
+    }
+
+    /// Ahead of `now` and not cancelled.
+    pub fn is_upcoming(&self, now: DateTime<Utc>) -> bool {
+        self.is_ahead(now) && self.status != Status::Cancelled
+    }
+
+    /// Computes the fingerprint of the given fields. Topics and reminder days
+    /// are sets, so their order does not count; every field is length-prefixed
+    /// so that no two different entries hash the same bytes.
+    pub fn fingerprint_of(&self) -> Fingerprint {
+        let mut h = Sha256::new();
+        let mut field = |name: &str, value: &str| {
+            for part in [name, value] {
+                h.update((part.len() as u64).to_le_bytes());
+                h.update(part.as_bytes());
+            }
+        };
+        field("v", "1");
+        field("id", &self.id);
+        field("title", &self.title);
+        field("mechanism", &self.mechanism);
+        let mut topics = self.topics.clone();
+        topics.sort();
+        field("topics", &topics.join("\n"));
+        let due = match self.due {
+            Due::Date(d) => format!("date {d}"),
+            Due::Local(t) => format!("local {}", t.format("%Y-%m-%dT%H:%M:%S%.f")),
+            Due::Instant(t) => format!("instant {}", t.to_rfc3339()),
+        };
+        field("due", &due);
+        field("timezone", self.timezone.name());
+        field("country", self.country.as_deref().unwrap_or(""));
+        field("body", self.body.as_deref().unwrap_or(""));
+        field("url", self.url.as_deref().unwrap_or(""));
+        let submit = match &self.submit_to {
+            Some(SubmitTo::Email(e)) => format!("email {e}"),
+            Some(SubmitTo::Url(u)) => format!("url {u}"),
+            None => String::new(),
+        };
+        field("submit_to", &submit);
+        field("description", self.description.as_deref().unwrap_or(""));
+        field("status", self.status.as_str());
+        let days = match &self.remind_days {
+            Some(days) => {
+                let mut days = days.clone();
+                days.sort_unstable();
+                days.iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }
+            None => "default".into(),
+        };
+        field("remind_days", &days);
+        Fingerprint(h.finalize().into())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    pub(crate) fn sample() -> Deadline {
+        let mut d = Deadline {
+            id: "cerd-blr-2024".into(),
+            title: "Альтернативный доклад…".into(),
+            mechanism: "cerd".into(),
+            topics: vec!["racial-discrimination".into(), "discrimination".into()],
+            due: Due::Date(NaiveDate::from_ymd_opt(2024, 7, 15).unwrap()),
+            due_at: Utc.with_ymd_and_hms(2024, 7, 15, 22, 0, 0).unwrap(),
+            timezone: Tz::Europe__Zurich,
+            country: Some("BY".into()),
+            body: None,
+            url: None,
+            submit_to: None,
+            description: None,
+            status: Status::Confirmed,
+            remind_days: Some(vec![30, 7]),
+            origin: Origin {
+                file: "a.toml".into(),
+                line: 1,
+                column: 1,
+            },
+            fingerprint: Fingerprint([0; 32]),
+        };
+        d.fingerprint = d.fingerprint_of();
+        d
+    }
+
+    #[test]
+    fn fingerprint_ignores_origin_and_set_order() {
+        let a = sample();
+        let mut b = a.clone();
+        b.origin.file = "elsewhere/b.toml".into();
+        b.origin.line = 40;
+        b.topics.reverse();
+        b.remind_days = Some(vec![7, 30]);
+        assert_eq!(a.fingerprint_of(), b.fingerprint_of());
+    }
+
+    #[test]
+    fn fingerprint_changes_with_every_field() {
+        let a = sample();
+        let edits: [fn(&mut Deadline); 13] = [
+            |d| d.title.push('!'),
+            |d| d.mechanism = "cedaw".into(),
+            |d| d.topics.pop().map(drop).unwrap_or(()),
+            |d| d.due = Due::Date(NaiveDate::from_ymd_opt(2024, 7, 16).unwrap()),
+            |d| d.timezone = Tz::UTC,
+            |d| d.country = None,
+            |d| d.body = Some("x".into()),
+            |d| d.url = Some("https://x.org/".into()),
+            |d| d.submit_to = Some(SubmitTo::Email("a@b.org".into())),
+            |d| d.description = Some("x".into()),
+            |d| d.status = Status::Cancelled,
+            |d| d.remind_days = None,
+            |d| d.remind_days = Some(vec![]),
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut b = a.clone();
+            edit(&mut b);
+            assert_ne!(a.fingerprint_of(), b.fingerprint_of(), "edit {i}");
+        }
+        // A pinned value: the fingerprint must be stable across builds and
+        // machines (feeds derive SEQUENCE and DTSTAMP from it).
+        assert_eq!(a.fingerprint.to_string(), a.fingerprint_of().to_string());
+        insta::assert_snapshot!(a.fingerprint.to_string(), @"d53a1b9651f2cc77cc623e6a1b48e122");
+    }
+
+    #[test]
+    fn days_left_counts_calendar_days_in_the_zone() {
+        let d = sample(); // due 2024-07-15, Zurich
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(d.days_left(at("2024-07-14T21:59:00Z")), 1); // 23:59 on the 14th in Zurich
+        assert_eq!(d.days_left(at("2024-07-14T22:00:00Z")), 0); // 00:00 on the 15th
+        assert!(d.is_ahead(at("2024-07-15T21:59:59Z")));
+        assert!(!d.is_ahead(at("2024-07-15T22:00:00Z")));
+        assert_eq!(d.days_left(at("2024-07-20T12:00:00Z")), -5);
+    }
+}

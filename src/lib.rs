@@ -1,0 +1,36 @@
+//! mechcal: a deadline calendar and notification daemon for international
+//! human-rights mechanisms (UN treaty bodies, UPR, special procedures, OSCE,
+//! Council of Europe).
+//!
+//! # Layout
+//!
+//! Pure logic takes data (and `now`) as arguments and does no I/O; I/O lives at
+//! the edges (`store::scan`, `config::Config::load`, `cli`).
+//!
+//! - [`deadline`] — the model of one validated deadline, and its fingerprint.
+//! - [`registry`] — mechanisms and topics (`registry.toml`).
+//! - [`catalog`] — the validated repository as one immutable, shareable value,
+//!   and the topic/mechanism [`catalog::Filter`].
+//! - [`store`] — loading: `scan` reads files, `validate` turns them into a
+//!   catalog or diagnostics.
+//! - [`config`] — `config/mechcal.toml`.
+//! - [`diagnostic`] — `path:line:column` errors with help, as text or JSON.
+//! - [`tomlx`] — reading TOML tables with positions, collecting every problem.
+//! - [`zone`], [`country`], [`values`], [`suggest`] — value checks and "did
+//!   you mean".
+//! - [`listing`] — the `mechcal list` table.
+//! - [`cli`] — the command line, exit codes, and the clock.
+
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod country;
+pub mod deadline;
+pub mod diagnostic;
+pub mod listing;
+pub mod registry;
+pub mod store;
+pub mod suggest;
+pub mod tomlx;
+pub mod values;
+pub mod zone;

@@ -1,0 +1,82 @@
+//! The `mechcal list` table: upcoming deadlines, soonest first.
+
+use chrono::{DateTime, Utc};
+
+use crate::catalog::{Catalog, Filter};
+use crate::deadline::{Deadline, Due, Status};
+
+/// What to list.
+#[derive(Clone, Debug, Default)]
+pub struct ListOptions {
+    pub filter: Filter,
+    /// Include past and cancelled deadlines too.
+    pub all: bool,
+}
+
+/// Renders the table. Pure: `now` decides what is upcoming and the days left.
+pub fn render(catalog: &Catalog, opts: &ListOptions, now: DateTime<Utc>) -> String {
+    let rows: Vec<[String; 4]> = catalog
+        .select(&opts.filter)
+        .filter(|d| opts.all || d.is_upcoming(now))
+        .map(|d| {
+            let mechanism = catalog
+                .registry()
+                .mechanism(&d.mechanism)
+                .map_or(d.mechanism.as_str(), |m| m.name.as_str());
+            let title = match d.status {
+                Status::Confirmed => d.title.clone(),
+                other => format!("{} [{}]", d.title, other.as_str()),
+            };
+            [due_text(d), left_text(d, now), mechanism.to_string(), title]
+        })
+        .collect();
+    if rows.is_empty() {
+        return if opts.all {
+            "no deadlines match\n".into()
+        } else {
+            "no upcoming deadlines\n".into()
+        };
+    }
+    let header = ["DUE", "LEFT", "MECHANISM", "TITLE"].map(String::from);
+    let mut widths = [0usize; 3];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter().zip(row) {
+            out.push_str(cell);
+            out.push_str(&" ".repeat(w - cell.chars().count() + 2));
+        }
+        out.push_str(&row[3]);
+        out.push('\n');
+    }
+    out
+}
+
+/// The due date, or date and time with the zone's abbreviation, in the
+/// deadline's own zone.
+pub fn due_text(d: &Deadline) -> String {
+    match d.due {
+        Due::Date(date) => date.to_string(),
+        Due::Local(_) | Due::Instant(_) => d
+            .due_at
+            .with_timezone(&d.timezone)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+    }
+}
+
+/// "today", "in 3 days", "2 days ago".
+pub fn left_text(d: &Deadline, now: DateTime<Utc>) -> String {
+    match d.days_left(now) {
+        0 if d.is_ahead(now) => "today".into(),
+        0 => "passed today".into(),
+        1 => "in 1 day".into(),
+        -1 => "1 day ago".into(),
+        n if n > 0 => format!("in {n} days"),
+        n => format!("{} days ago", -n),
+    }
+}
