@@ -29,7 +29,7 @@ pub const EXIT_USAGE: i32 = 2;
     version,
     about = "Deadline calendar for human-rights mechanisms",
     long_about = "Deadline calendar for international human-rights mechanisms: validates the \
-                  deadline repository, lists what is coming, serves feeds and sends reminders."
+                  deadline repository and lists what is coming."
 )]
 pub struct Args {
     /// The config file [default: config/mechcal.toml]

@@ -42,22 +42,29 @@ pub struct Context<'r> {
     pub default_tz: Tz,
 }
 
-/// Validates one deadline table. Reports every problem into `sink`; returns
-/// the deadline (and the span of its id, for duplicate checks) only if the
-/// entry has no error. `origin` says where the table starts.
+/// What validating one table found.
+pub struct Checked {
+    /// The entry's id, if the id itself is valid (even when other fields are
+    /// not), so that duplicates are found in the same run.
+    pub id: Option<Spanned<String>>,
+    /// The deadline, only if the entry has no error.
+    pub deadline: Option<Deadline>,
+}
+
+/// Validates one deadline table, reporting every problem into `sink`.
+/// `origin` says where the table starts.
 pub fn validate(
     sink: &mut Sink<'_>,
     ctx: &Context<'_>,
     t: &Table<'_, '_>,
     origin: Origin,
-) -> Option<(Deadline, tomlx::Span)> {
+) -> Checked {
     let errors_before = error_count(sink);
     t.check_keys(sink, &KEYS);
 
-    let id = t.required_str(sink, "id", "\"cerd-blr-alternative-report-2024\"");
-    if let Some(id) = &id {
-        check_id(sink, id);
-    }
+    let id = t
+        .required_str(sink, "id", "\"cerd-blr-alternative-report-2024\"")
+        .filter(|id| check_id(sink, id));
     let title = t
         .required_str(sink, "title", "\"…\"")
         .and_then(|v| single_line(sink, "title", v, true));
@@ -125,38 +132,97 @@ pub fn validate(
         Some(v) => check_remind_days(sink, v).map(Some),
     };
 
-    if error_count(sink) > errors_before {
-        return None;
-    }
-    let (id, id_span) = id.map(|s| (s.get_ref().clone(), s.span()))?;
-    let (due, due_at) = due?;
-    let mut deadline = Deadline {
-        id,
-        title: title?,
-        mechanism: mechanism?,
-        topics: topics?,
+    let has_errors = error_count(sink) > errors_before;
+    let fields = Fields {
+        id: id.as_ref().map(|id| id.get_ref().clone()),
+        title,
+        mechanism,
+        topics,
         due,
-        due_at,
-        timezone: timezone?,
+        timezone,
         country,
         body,
         url,
         submit_to,
         description,
-        status: status?,
-        remind_days: remind_days?,
-        origin,
-        fingerprint: Fingerprint([0; 32]),
+        status,
+        remind_days,
     };
-    deadline.fingerprint = deadline.fingerprint_of();
-    Some((deadline, id_span))
+    Checked {
+        deadline: if has_errors {
+            None
+        } else {
+            fields.into_deadline(origin)
+        },
+        id,
+    }
+}
+
+/// Each field as validated: `None` where it was missing or invalid (optional
+/// fields are `Option`s already and count as valid when absent).
+struct Fields {
+    id: Option<String>,
+    title: Option<String>,
+    mechanism: Option<String>,
+    topics: Option<Vec<String>>,
+    due: Option<(Due, DateTime<Utc>)>,
+    timezone: Option<Tz>,
+    country: Option<String>,
+    body: Option<String>,
+    url: Option<String>,
+    submit_to: Option<SubmitTo>,
+    description: Option<String>,
+    status: Option<Status>,
+    remind_days: Option<Option<Vec<u16>>>,
+}
+
+impl Fields {
+    fn into_deadline(self, origin: Origin) -> Option<Deadline> {
+        let Fields {
+            id,
+            title,
+            mechanism,
+            topics,
+            due,
+            timezone,
+            country,
+            body,
+            url,
+            submit_to,
+            description,
+            status,
+            remind_days,
+        } = self;
+        let (due, due_at) = due?;
+        let mut deadline = Deadline {
+            id: id?,
+            title: title?,
+            mechanism: mechanism?,
+            topics: topics?,
+            due,
+            due_at,
+            timezone: timezone?,
+            country,
+            body,
+            url,
+            submit_to,
+            description,
+            status: status?,
+            remind_days: remind_days?,
+            origin,
+            fingerprint: Fingerprint([0; 32]),
+        };
+        deadline.fingerprint = deadline.fingerprint_of();
+        Some(deadline)
+    }
 }
 
 fn error_count(sink: &Sink<'_>) -> usize {
     sink.diags.iter().filter(|d| d.is_error()).count()
 }
 
-fn check_id(sink: &mut Sink<'_>, id: &Spanned<String>) {
+/// Whether the id is a valid slug; reports it if not.
+fn check_id(sink: &mut Sink<'_>, id: &Spanned<String>) -> bool {
     let text = id.get_ref();
     if !tomlx::is_slug(text) {
         let d = sink.error(
@@ -175,7 +241,10 @@ fn check_id(sink: &mut Sink<'_>, id: &Spanned<String>) {
             format!("deadline id is longer than {MAX_ID_CHARS} characters"),
         )
         .help = Some("ids appear in links and calendar UIDs: shorten it".into());
+    } else {
+        return true;
     }
+    false
 }
 
 /// A trimmed single-line text; `required` texts must not be empty either.

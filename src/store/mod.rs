@@ -75,18 +75,19 @@ pub fn validate(sources: Sources, default_tz: Tz) -> Loaded {
     for src in &sources.files {
         let file = SourceFile::new(&src.display, src.text.as_str());
         let mut sink = Sink::new(&file);
-        for (deadline, id_span) in deadline_file(&mut sink, &ctx, src) {
-            let here = file.place(id_span.start);
-            if let Some(first) = seen.get(&deadline.id) {
-                sink.error(id_span, format!("duplicate deadline id `{}`", deadline.id))
-                    .help = Some(format!(
-                    "`{}` is first defined at {first}; ids must be unique across the repository",
-                    deadline.id
-                ));
-            } else {
-                seen.insert(deadline.id.clone(), here);
-                deadlines.push(deadline);
+        for checked in deadline_file(&mut sink, &ctx, src) {
+            if let Some(id) = checked.id {
+                if let Some(first) = seen.get(id.get_ref()) {
+                    sink.error(id.span(), format!("duplicate deadline id `{}`", id.get_ref()))
+                        .help = Some(format!(
+                        "`{}` is first defined at {first}; ids must be unique across the repository",
+                        id.get_ref()
+                    ));
+                    continue;
+                }
+                seen.insert(id.get_ref().clone(), file.place(id.span().start));
             }
+            deadlines.extend(checked.deadline);
         }
         diags.extend(sink.diags);
     }
@@ -106,7 +107,7 @@ fn deadline_file(
     sink: &mut Sink<'_>,
     ctx: &entry::Context<'_>,
     src: &Source,
-) -> Vec<(Deadline, tomlx::Span)> {
+) -> Vec<entry::Checked> {
     let file = sink.file;
     let Some(doc) = tomlx::parse_document(file, sink) else {
         return Vec::new();
@@ -187,9 +188,7 @@ fn deadline_file(
             column: start.column,
         };
         let t = Table::new(table, span, "deadline");
-        if let Some(found) = entry::validate(sink, ctx, &t, origin) {
-            out.push(found);
-        }
+        out.push(entry::validate(sink, ctx, &t, origin));
     }
     out
 }

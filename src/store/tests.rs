@@ -511,3 +511,21 @@ proptest! {
         prop_assert_eq!(entry.remind_days.clone(), Some(expected));
     }
 }
+
+#[test]
+fn duplicates_are_found_even_when_the_first_entry_has_other_errors() {
+    let first = entry_with("mechanism", Some("mechanism = \"nope\""));
+    let loaded = load_files(&[("a.toml", &first), ("b.toml", &entry_with("", None))]);
+    let messages: Vec<&str> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "unknown mechanism `nope`",
+            "duplicate deadline id `cerd-alt-2024`"
+        ]
+    );
+}
