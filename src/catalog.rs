@@ -37,7 +37,34 @@ impl Catalog {
         for d in &deadlines {
             h.update(d.fingerprint.0);
         }
-        h.update(format!("{registry:?}").as_bytes());
+        // The registry's names appear in feeds and pages, so they count too.
+        // Every string is length-prefixed so that no two registries hash alike.
+        let mut put = |s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        for m in registry.mechanisms.values() {
+            for s in [
+                &m.slug,
+                &m.name,
+                &m.full_name,
+                m.url.as_deref().unwrap_or(""),
+            ] {
+                put(s);
+            }
+        }
+        put("topics");
+        for t in registry.topics.values() {
+            let names = [
+                &t.slug,
+                &t.en,
+                t.ru.as_deref().unwrap_or(""),
+                t.be.as_deref().unwrap_or(""),
+            ];
+            for s in names {
+                put(s);
+            }
+        }
         Catalog {
             registry,
             deadlines,
@@ -135,6 +162,21 @@ mod tests {
         assert_eq!(c1.get("a").unwrap().id, "a");
         let c2 = Catalog::new(Registry::default(), vec![a.clone(), b.clone()], 2);
         assert_eq!(c1.version(), c2.version());
+        let mut registry = Registry::default();
+        registry.topics.insert(
+            "women".into(),
+            crate::registry::Topic {
+                slug: "women".into(),
+                en: "Women".into(),
+                ru: None,
+                be: None,
+            },
+        );
+        let with_topic = Catalog::new(registry.clone(), vec![a.clone(), b.clone()], 1);
+        assert_ne!(c1.version(), with_topic.version());
+        registry.topics["women"].ru = Some("Женщины".into());
+        let renamed = Catalog::new(registry, vec![a.clone(), b.clone()], 1);
+        assert_ne!(with_topic.version(), renamed.version());
         b.fingerprint.0[0] ^= 1;
         let c3 = Catalog::new(Registry::default(), vec![a, b], 1);
         assert_ne!(c1.version(), c3.version());
