@@ -19,6 +19,7 @@
 //! - [`zone`], [`country`], [`values`], [`suggest`] — value checks and "did
 //!   you mean".
 //! - [`listing`] — the `mechcal list` table.
+//! - [`feed`] — iCalendar feeds (pure), written with [`ical`]; [`i18n`] — languages.
 //! - [`cli`] — the command line, exit codes, and the clock.
 
 pub mod catalog;
@@ -27,6 +28,9 @@ pub mod config;
 pub mod country;
 pub mod deadline;
 pub mod diagnostic;
+pub mod feed;
+pub mod i18n;
+pub mod ical;
 pub mod listing;
 pub mod registry;
 pub mod store;
@@ -34,3 +38,6 @@ pub mod suggest;
 pub mod tomlx;
 pub mod values;
 pub mod zone;
+
+#[cfg(test)]
+pub(crate) mod testing;
