@@ -5,11 +5,14 @@
 //! are errors with "did you mean", reported like data errors
 //! (`path:line:column`). Each later concern adds its own section here.
 
+use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 
+use chrono::Duration;
 use chrono_tz::Tz;
 
 use crate::diagnostic::{Diagnostic, SourceFile};
+use crate::feed::{self, Alarm};
 use crate::tomlx::{self, Sink, Table};
 use crate::{values, zone};
 
@@ -25,6 +28,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     pub calendar: CalendarConfig,
     pub data: DataConfig,
+    pub state: StateConfig,
+    pub server: ServerConfig,
 }
 
 /// `[calendar]`: how the calendar names itself.
@@ -38,8 +43,26 @@ pub struct CalendarConfig {
     pub domain: String,
     /// The zone of deadlines that name none.
     pub timezone: Tz,
-    /// Where the server is reachable, for subscribe links.
+    /// Where the server is reachable, for subscribe links; ends in `/`.
     pub base_url: String,
+    /// Entries due more than this many days ago are left out of feeds.
+    pub keep_past_days: u32,
+    /// How often clients should poll a feed.
+    pub refresh: Duration,
+    /// The alarm built into feed events, unless a feed asks otherwise.
+    pub alarm: Option<Alarm>,
+}
+
+/// `[state]`: the SQLite state database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateConfig {
+    pub path: PathBuf,
+}
+
+/// `[server]`: the HTTP server of `mechcal serve`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
 }
 
 /// `[data]`: where the deadline repository is.
@@ -52,6 +75,10 @@ impl Config {
     /// Built-in defaults, for `mechcal check DIR` run without a config file
     /// (e.g. in the data repository's own CI).
     pub fn defaults(deadlines: PathBuf) -> Config {
+        let base = deadlines
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         Config {
             file: None,
             calendar: CalendarConfig {
@@ -59,8 +86,17 @@ impl Config {
                 domain: "localhost".into(),
                 timezone: DEFAULT_TIMEZONE,
                 base_url: "http://127.0.0.1:8080/".into(),
+                keep_past_days: 365,
+                refresh: Duration::hours(6),
+                alarm: Alarm::parse("-P1D"),
             },
             data: DataConfig { deadlines },
+            state: StateConfig {
+                path: normalize(&base.join("var/mechcal.sqlite")),
+            },
+            server: ServerConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            },
         }
     }
 
@@ -85,13 +121,14 @@ impl Config {
         let mut sink = Sink::new(file);
         let mut config = Config::defaults(normalize(&base.join("deadlines")));
         config.file = Some(file.path().to_path_buf());
+        config.state.path = normalize(&base.join("var/mechcal.sqlite"));
         let Some(doc) = tomlx::parse_document(file, &mut sink) else {
             let mut diags = sink.diags;
             crate::diagnostic::sort(&mut diags);
             return Err(diags);
         };
         let root = Table::new(&doc, 0..0, "the config");
-        root.check_keys(&mut sink, &["calendar", "data"]);
+        root.check_keys(&mut sink, &["calendar", "data", "state", "server"]);
 
         match root.optional_table(&mut sink, "calendar") {
             Some(cal) => calendar(&mut sink, &cal, &mut config.calendar),
@@ -113,6 +150,31 @@ impl Config {
                 }
             }
         }
+        if let Some(state) = root.optional_table(&mut sink, "state") {
+            state.check_keys(&mut sink, &["path"]);
+            if let Some(path) = state.optional_str(&mut sink, "path") {
+                if path.get_ref().trim().is_empty() {
+                    sink.error(path.span(), "`path` must name a file");
+                } else {
+                    config.state.path = normalize(&base.join(path.get_ref()));
+                }
+            }
+        }
+        if let Some(server) = root.optional_table(&mut sink, "server") {
+            server.check_keys(&mut sink, &["listen"]);
+            if let Some(listen) = server.optional_str(&mut sink, "listen") {
+                match listen.get_ref().parse::<SocketAddr>() {
+                    Ok(addr) => config.server.listen = addr,
+                    Err(_) => {
+                        sink.error(
+                            listen.span(),
+                            format!("`listen` must be an IP address and port, not `{}`", listen.get_ref()),
+                        )
+                        .help = Some("e.g. `127.0.0.1:8080`, or `[::1]:8080`; put a reverse proxy in front for TLS".into());
+                    }
+                }
+            }
+        }
         if sink.has_errors() {
             let mut diags = sink.diags;
             crate::diagnostic::sort(&mut diags);
@@ -124,7 +186,18 @@ impl Config {
 }
 
 fn calendar(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut CalendarConfig) {
-    t.check_keys(sink, &["name", "domain", "timezone", "base_url"]);
+    t.check_keys(
+        sink,
+        &[
+            "name",
+            "domain",
+            "timezone",
+            "base_url",
+            "keep_past_days",
+            "refresh",
+            "alarm",
+        ],
+    );
     if let Some(name) = t.optional_str(sink, "name") {
         if name.get_ref().trim().is_empty() || name.get_ref().contains(['\n', '\r']) {
             sink.error(name.span(), "`name` must be a non-empty single line");
@@ -154,7 +227,54 @@ fn calendar(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut CalendarConfig) {
     }
     if let Some(url) = t.optional_str(sink, "base_url") {
         if let Some(u) = values::check_http_url(sink, "base_url", &url) {
-            out.base_url = u;
+            out.base_url = if u.ends_with('/') { u } else { format!("{u}/") };
+        }
+    }
+    if let Some(v) = t.get("keep_past_days") {
+        if let Some(n) = tomlx::as_integer(sink, "`keep_past_days`", v) {
+            match u32::try_from(n) {
+                Ok(n) if n <= 3650 => out.keep_past_days = n,
+                _ => {
+                    sink.error(v.span(), "`keep_past_days` must be between 0 and 3650");
+                }
+            }
+        }
+    }
+    if let Some(refresh) = t.optional_str(sink, "refresh") {
+        match feed::parse_duration(refresh.get_ref()) {
+            Some(d) if d >= Duration::minutes(15) && d <= Duration::days(7) => out.refresh = d,
+            _ => {
+                sink.error(
+                    refresh.span(),
+                    format!(
+                        "`refresh` must be a duration between PT15M and P7D, not `{}`",
+                        refresh.get_ref()
+                    ),
+                )
+                .help = Some("e.g. `refresh = \"PT6H\"` (every six hours)".into());
+            }
+        }
+    }
+    if let Some(alarm) = t.optional_str(sink, "alarm") {
+        if alarm.get_ref() == "none" {
+            out.alarm = None;
+        } else {
+            match Alarm::parse(alarm.get_ref()) {
+                Some(a) => out.alarm = Some(a),
+                None => {
+                    sink.error(
+                        alarm.span(),
+                        format!(
+                            "`alarm` must be a duration before the deadline or `none`, not `{}`",
+                            alarm.get_ref()
+                        ),
+                    )
+                    .help = Some(
+                        "e.g. `alarm = \"-P1D\"` (one day before), `\"-PT12H\"`, or `\"none\"`"
+                            .into(),
+                    );
+                }
+            }
         }
     }
 }
@@ -208,6 +328,13 @@ mod tests {
         let c = parse(SAMPLE).unwrap();
         assert_eq!(c.calendar.timezone, Tz::Europe__Zurich);
         assert_eq!(c.data.deadlines, PathBuf::from("deadlines"));
+        assert_eq!(c.state.path, PathBuf::from("var/mechcal.sqlite"));
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            c.calendar.alarm.map(|a| a.trigger()).as_deref(),
+            Some("-P1D")
+        );
+        assert_eq!(c.calendar.keep_past_days, 365);
     }
 
     #[test]
@@ -251,6 +378,26 @@ mod tests {
             (
                 "data_type",
                 "[calendar]\ndomain = \"x.org\"\n[data]\ndeadlines = 5\n",
+            ),
+            (
+                "bad_alarm",
+                "[calendar]\ndomain = \"x.org\"\nalarm = \"1 day\"\n",
+            ),
+            (
+                "bad_refresh",
+                "[calendar]\ndomain = \"x.org\"\nrefresh = \"PT1M\"\n",
+            ),
+            (
+                "bad_keep_past_days",
+                "[calendar]\ndomain = \"x.org\"\nkeep_past_days = -1\n",
+            ),
+            (
+                "bad_listen",
+                "[calendar]\ndomain = \"x.org\"\n[server]\nlisten = \"localhost:8080\"\n",
+            ),
+            (
+                "unknown_state_key",
+                "[calendar]\ndomain = \"x.org\"\n[state]\ndb = \"x\"\n",
             ),
         ];
         for (name, text) in cases {

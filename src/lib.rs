@@ -19,6 +19,7 @@
 //! - [`zone`], [`country`], [`values`], [`suggest`] — value checks and "did
 //!   you mean".
 //! - [`listing`] — the `mechcal list` table.
+//! - [`state`] — the SQLite state database (entry versions for the feeds).
 //! - [`feed`] — iCalendar feeds (pure), written with [`ical`]; [`i18n`] — languages.
 //! - [`cli`] — the command line, exit codes, and the clock.
 
@@ -33,6 +34,7 @@ pub mod i18n;
 pub mod ical;
 pub mod listing;
 pub mod registry;
+pub mod state;
 pub mod store;
 pub mod suggest;
 pub mod tomlx;

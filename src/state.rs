@@ -1,0 +1,426 @@
+//! The state database (SQLite, `[state] path`): what must survive restarts.
+//!
+//! For the feeds: per deadline id, the fingerprint last seen, a `SEQUENCE`
+//! that grows each time it changes, and when it last changed (the event's
+//! `DTSTAMP` and `LAST-MODIFIED`); and when entries were removed, so that a
+//! feed's `Last-Modified` never moves back. The reminders share this
+//! database.
+//!
+//! The schema is created and migrated on open (`PRAGMA user_version`). The
+//! decision of what changed is the pure [`advance`]; this module only reads
+//! and writes rows.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::catalog::Catalog;
+use crate::feed::{EntryVersion, Versions};
+
+/// Schema migrations, applied in order; `user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: entry versions for the feeds.
+    "CREATE TABLE entries (
+        id          TEXT PRIMARY KEY NOT NULL,
+        fingerprint TEXT NOT NULL,
+        sequence    INTEGER NOT NULL,
+        changed_at  TEXT NOT NULL,
+        removed_at  TEXT
+    ) STRICT;
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    ) STRICT;",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot open the state database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the directory of the state database {path}: {source}")]
+    Directory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the state database {path} has schema version {found}, newer than this mechcal knows ({known}); upgrade mechcal")]
+    TooNew {
+        path: PathBuf,
+        found: usize,
+        known: usize,
+    },
+    #[error("state database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the state database holds an invalid time `{0}`")]
+    BadTime(String),
+}
+
+/// Everything the feeds need from the database.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub rows: HashMap<String, Row>,
+    /// The latest time an entry left the catalog. Kept apart from the rows,
+    /// so that it survives the entry coming back: it only moves forward.
+    pub last_removal: Option<DateTime<Utc>>,
+}
+
+/// One row of `entries`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub fingerprint: String,
+    pub sequence: u32,
+    pub changed_at: DateTime<Utc>,
+    pub removed_at: Option<DateTime<Utc>>,
+}
+
+pub struct State {
+    conn: Connection,
+}
+
+impl State {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<State, StateError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StateError::Directory {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| StateError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::init(conn, path)
+    }
+
+    /// An in-memory database, for tests.
+    pub fn in_memory() -> Result<State, StateError> {
+        Self::init(Connection::open_in_memory()?, Path::new(":memory:"))
+    }
+
+    fn init(mut conn: Connection, path: &Path) -> Result<State, StateError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version = usize::try_from(version).unwrap_or(usize::MAX);
+        if version > MIGRATIONS.len() {
+            return Err(StateError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                known: MIGRATIONS.len(),
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(State { conn })
+    }
+
+    fn snapshot(&self) -> Result<Snapshot, StateError> {
+        let last_removal = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'last_removal'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .as_deref()
+            .map(parse_time)
+            .transpose()?;
+        Ok(Snapshot {
+            rows: self.rows()?,
+            last_removal,
+        })
+    }
+
+    fn rows(&self) -> Result<HashMap<String, Row>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, fingerprint, sequence, changed_at, removed_at FROM entries")?;
+        let raw = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        raw.into_iter()
+            .map(|(id, fingerprint, sequence, changed, removed)| {
+                Ok((
+                    id,
+                    Row {
+                        fingerprint,
+                        sequence,
+                        changed_at: parse_time(&changed)?,
+                        removed_at: removed.as_deref().map(parse_time).transpose()?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Records the catalog as seen at `now` and returns every entry's version.
+    /// Idempotent: syncing the same catalog again changes nothing.
+    pub fn sync(&mut self, catalog: &Catalog, now: DateTime<Utc>) -> Result<Versions, StateError> {
+        let before = self.snapshot()?;
+        let after = advance(&before, catalog, now);
+        let tx = self.conn.transaction()?;
+        if after.last_removal != before.last_removal {
+            if let Some(t) = after.last_removal {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('last_removal', ?1)
+                     ON CONFLICT (key) DO UPDATE SET value = ?1",
+                    [format_time(t)],
+                )?;
+            }
+        }
+        {
+            let mut upsert = tx.prepare(
+                "INSERT INTO entries (id, fingerprint, sequence, changed_at, removed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET fingerprint = ?2, sequence = ?3,
+                     changed_at = ?4, removed_at = ?5",
+            )?;
+            for (id, row) in &after.rows {
+                if before.rows.get(id) != Some(row) {
+                    upsert.execute(params![
+                        id,
+                        row.fingerprint,
+                        row.sequence,
+                        format_time(row.changed_at),
+                        row.removed_at.map(format_time),
+                    ])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(versions(&after))
+    }
+
+    /// The versions as stored, without recording anything.
+    pub fn versions(&self) -> Result<Versions, StateError> {
+        Ok(versions(&self.snapshot()?))
+    }
+
+    /// Looks up one row (for tests and diagnostics).
+    pub fn row(&self, id: &str) -> Result<Option<Row>, StateError> {
+        let raw = self
+            .conn
+            .query_row(
+                "SELECT fingerprint, sequence, changed_at, removed_at FROM entries WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        raw.map(|(fingerprint, sequence, changed, removed)| {
+            Ok(Row {
+                fingerprint,
+                sequence,
+                changed_at: parse_time(&changed)?,
+                removed_at: removed.as_deref().map(parse_time).transpose()?,
+            })
+        })
+        .transpose()
+    }
+}
+
+/// The rows after seeing `catalog` at `now`: new entries start at sequence 0;
+/// an entry whose fingerprint changed (or that comes back after removal)
+/// gets the next sequence and `changed_at = now`; entries no longer in the
+/// catalog are marked removed at `now` (once), which also moves
+/// `last_removal` forward. Pure.
+pub fn advance(before: &Snapshot, catalog: &Catalog, now: DateTime<Utc>) -> Snapshot {
+    let mut after = before.rows.clone();
+    for d in catalog.deadlines() {
+        let fingerprint = d.fingerprint.to_string();
+        match after.get_mut(&d.id) {
+            None => {
+                after.insert(
+                    d.id.clone(),
+                    Row {
+                        fingerprint,
+                        sequence: 0,
+                        changed_at: now,
+                        removed_at: None,
+                    },
+                );
+            }
+            Some(row) if row.fingerprint != fingerprint || row.removed_at.is_some() => {
+                row.fingerprint = fingerprint;
+                row.sequence = row.sequence.saturating_add(1);
+                // Never move backwards, even if the clock did.
+                row.changed_at = now.max(row.changed_at);
+                row.removed_at = None;
+            }
+            Some(_) => {}
+        }
+    }
+    let mut last_removal = before.last_removal;
+    for (id, row) in after.iter_mut() {
+        if row.removed_at.is_none() && catalog.get(id).is_none() {
+            let at = last_removal.map_or(now, |t| t.max(now)).max(row.changed_at);
+            row.removed_at = Some(at);
+            last_removal = Some(at);
+        }
+    }
+    Snapshot {
+        rows: after,
+        last_removal,
+    }
+}
+
+fn versions(snapshot: &Snapshot) -> Versions {
+    Versions {
+        entries: snapshot
+            .rows
+            .iter()
+            .filter(|(_, r)| r.removed_at.is_none())
+            .map(|(id, r)| {
+                (
+                    id.clone(),
+                    EntryVersion {
+                        sequence: r.sequence,
+                        changed_at: r.changed_at,
+                    },
+                )
+            })
+            .collect(),
+        last_removal: snapshot.last_removal,
+    }
+}
+
+fn format_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, StateError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StateError::BadTime(s.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    fn entry(id: &str, title: &str) -> String {
+        format!("[[deadline]]\nid = \"{id}\"\ntitle = \"{title}\"\nmechanism = \"upr\"\ntopics = [\"women\"]\ndue = 2027-01-01\n")
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn sequence_and_changed_at_follow_content_changes() {
+        let mut state = State::in_memory().unwrap();
+        let t1 = at("2026-01-01T00:00:00Z");
+        let t2 = at("2026-02-01T00:00:00Z");
+        let t3 = at("2026-03-01T00:00:00Z");
+        let t4 = at("2026-04-01T00:00:00Z");
+
+        let c1 = testing::catalog(&[("a.toml", &entry("a", "A")), ("b.toml", &entry("b", "B"))]);
+        let v = state.sync(&c1, t1).unwrap();
+        assert_eq!(
+            v.get("a"),
+            EntryVersion {
+                sequence: 0,
+                changed_at: t1
+            }
+        );
+        assert_eq!(v.last_removal, None);
+
+        // Same content, moved to another file, synced later: nothing changes.
+        let moved = testing::catalog(&[(
+            "x/y.toml",
+            &format!("{}\n{}", entry("b", "B"), entry("a", "A")),
+        )]);
+        assert_eq!(state.sync(&moved, t2).unwrap(), v);
+
+        // An edit bumps SEQUENCE and the change time.
+        let c3 = testing::catalog(&[
+            ("a.toml", &entry("a", "A, edited")),
+            ("b.toml", &entry("b", "B")),
+        ]);
+        let v = state.sync(&c3, t3).unwrap();
+        assert_eq!(
+            v.get("a"),
+            EntryVersion {
+                sequence: 1,
+                changed_at: t3
+            }
+        );
+        assert_eq!(
+            v.get("b"),
+            EntryVersion {
+                sequence: 0,
+                changed_at: t1
+            }
+        );
+
+        // A removal is remembered; coming back continues the sequence.
+        let c4 = testing::catalog(&[("a.toml", &entry("a", "A, edited"))]);
+        let v = state.sync(&c4, t4).unwrap();
+        assert_eq!(v.last_removal, Some(t4));
+        assert!(!v.entries.contains_key("b"));
+        let v = state.sync(&c3, at("2026-05-01T00:00:00Z")).unwrap();
+        assert_eq!(v.get("b").sequence, 1);
+        assert_eq!(v.last_removal, Some(t4));
+    }
+
+    #[test]
+    fn a_clock_going_back_never_moves_versions_back() {
+        let mut state = State::in_memory().unwrap();
+        let late = at("2026-06-01T00:00:00Z");
+        state
+            .sync(&testing::catalog(&[("a.toml", &entry("a", "A"))]), late)
+            .unwrap();
+        let v = state
+            .sync(
+                &testing::catalog(&[("a.toml", &entry("a", "A2"))]),
+                at("2026-01-01T00:00:00Z"),
+            )
+            .unwrap();
+        assert_eq!(v.get("a").changed_at, late);
+    }
+
+    #[test]
+    fn survives_reopen_and_refuses_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("var/state.sqlite");
+        let t = at("2026-01-01T00:00:00Z");
+        let c = testing::catalog(&[("a.toml", &entry("a", "A"))]);
+        let v = State::open(&path).unwrap().sync(&c, t).unwrap();
+        let reopened = State::open(&path).unwrap();
+        assert_eq!(reopened.versions().unwrap(), v);
+        assert_eq!(reopened.row("a").unwrap().unwrap().sequence, 0);
+        drop(reopened);
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = State::open(&path).err().unwrap();
+        assert!(err.to_string().contains("schema version 99"), "{err}");
+    }
+}
