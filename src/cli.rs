@@ -9,12 +9,16 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use std::sync::Arc;
+
 use crate::catalog::{Catalog, Filter};
 use crate::config::{self, Config};
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic};
 use crate::listing::{self, ListOptions};
+use crate::state::State;
 use crate::store::{self, Loaded};
 use crate::suggest;
+use crate::web;
 
 /// The config file used when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "config/mechcal.toml";
@@ -68,6 +72,21 @@ pub enum Command {
         #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
     },
+    /// Serve the feeds, the web page and the JSON over HTTP (`[server] listen`)
+    Serve {
+        /// Listen here instead of `[server] listen` (e.g. 127.0.0.1:0 for any free port)
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Write the feeds, page and JSON as static files, the very bytes `serve` serves
+    Render {
+        /// The output directory (created if needed)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Render as of this instant (RFC 3339) instead of now
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+    },
     /// Print the sample config file
     DefaultConfig,
 }
@@ -106,6 +125,36 @@ pub fn run(
     err: &mut dyn std::io::Write,
 ) -> i32 {
     match args.command {
+        Command::Serve { listen } => serve(args.config.as_deref(), listen, err),
+        Command::Render { out: dir, now } => {
+            let now = now.unwrap_or(clock);
+            let (config, snapshot) = match prepare(args.config.as_deref(), now, err) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            match web::export(&snapshot, &dir, now) {
+                Ok(files) => {
+                    let _ = writeln!(
+                        out,
+                        "wrote {} to {} ({} deadlines; state in {})",
+                        count(files.len(), "file"),
+                        dir.display(),
+                        snapshot.catalog.deadlines().len(),
+                        config.state.path.display()
+                    );
+                    EXIT_OK
+                }
+                Err(e) => {
+                    let _ = writeln!(
+                        err,
+                        "error: cannot write to {}: {}",
+                        dir.display(),
+                        store::io_reason(&e)
+                    );
+                    EXIT_USAGE
+                }
+            }
+        }
         Command::DefaultConfig => {
             let _ = out.write_all(config::SAMPLE.as_bytes());
             EXIT_OK
@@ -157,6 +206,135 @@ pub fn run(
             EXIT_OK
         }
     }
+}
+
+/// Loads config and data and records the catalog in the state database:
+/// what `serve` and `render` start from. Prints problems and returns the exit
+/// code on failure.
+fn prepare(
+    config: Option<&Path>,
+    now: DateTime<Utc>,
+    err: &mut dyn std::io::Write,
+) -> Result<(Config, web::Snapshot), i32> {
+    let config = resolve_config(config, None).map_err(|diags| {
+        let _ = err.write_all(diagnostic::render_human(&diags).as_bytes());
+        EXIT_USAGE
+    })?;
+    let root = &config.data.deadlines;
+    if let Err(d) = check_root(root) {
+        let _ = err.write_all(d.to_string().as_bytes());
+        return Err(EXIT_USAGE);
+    }
+    let loaded = store::load(root, config.calendar.timezone);
+    let _ = err.write_all(diagnostic::render_human(&loaded.diagnostics).as_bytes());
+    let Some(catalog) = loaded.catalog else {
+        let _ = writeln!(
+            err,
+            "error: the deadline repository has {}; nothing to serve; run `mechcal check`",
+            count(loaded.errors(), "error")
+        );
+        return Err(EXIT_INVALID);
+    };
+    let versions = State::open(&config.state.path)
+        .and_then(|mut s| s.sync(&catalog, &config.render_fingerprint(), now))
+        .map_err(|e| {
+            let _ = writeln!(err, "error: {e}");
+            EXIT_USAGE
+        })?;
+    let snapshot = web::Snapshot {
+        catalog: Arc::new(catalog),
+        versions,
+        config: Arc::new(config.clone()),
+    };
+    Ok((config, snapshot))
+}
+
+/// `mechcal serve`: the HTTP server until SIGINT or SIGTERM.
+fn serve(
+    config: Option<&Path>,
+    listen: Option<std::net::SocketAddr>,
+    err: &mut dyn std::io::Write,
+) -> i32 {
+    init_logging();
+    #[allow(clippy::disallowed_methods)] // the edge: the server's clock
+    let clock: web::Clock = Arc::new(Utc::now);
+    let (config, snapshot) = match prepare(config, clock(), err) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let addr = listen.unwrap_or(config.server.listen);
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!("cannot listen on {addr}: {e}");
+                return EXIT_USAGE;
+            }
+        };
+        let local = listener
+            .local_addr()
+            .map_or(addr.to_string(), |a| a.to_string());
+        tracing::info!(
+            deadlines = snapshot.catalog.deadlines().len(),
+            version = %snapshot.catalog.version(),
+            "listening on http://{local}/"
+        );
+        let app = web::App::new(snapshot, clock);
+        match web::serve(listener, app, shutdown_signal()).await {
+            Ok(()) => {
+                tracing::info!("stopped");
+                EXIT_OK
+            }
+            Err(e) => {
+                tracing::error!("server error: {e}");
+                EXIT_INVALID
+            }
+        }
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM (systemd's stop).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Logs to stderr (journald keeps it); `RUST_LOG` overrides the level.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
 }
 
 /// Finds the config: `--config`, else `config/mechcal.toml` if it exists, else

@@ -100,6 +100,22 @@ impl Config {
         }
     }
 
+    /// A fingerprint of the settings that shape rendered feeds and pages,
+    /// with the program version (templates change between releases).
+    pub fn render_fingerprint(&self) -> String {
+        let c = &self.calendar;
+        format!(
+            "{}|{}|{}|{}|{}|{}|{:?}",
+            env!("CARGO_PKG_VERSION"),
+            c.name,
+            c.domain,
+            c.base_url,
+            c.keep_past_days,
+            c.refresh.num_seconds(),
+            c.alarm.map(|a| a.0.num_seconds()),
+        )
+    }
+
     /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
         let text = match std::fs::read(path) {

@@ -21,6 +21,7 @@
 //! - [`listing`] — the `mechcal list` table.
 //! - [`state`] — the SQLite state database (entry versions for the feeds).
 //! - [`feed`] — iCalendar feeds (pure), written with [`ical`]; [`i18n`] — languages.
+//! - [`web`] — the HTTP server (axum): feeds, pages, JSON, and the static export.
 //! - [`cli`] — the command line, exit codes, and the clock.
 
 pub mod catalog;
@@ -39,6 +40,7 @@ pub mod store;
 pub mod suggest;
 pub mod tomlx;
 pub mod values;
+pub mod web;
 pub mod zone;
 
 #[cfg(test)]

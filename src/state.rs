@@ -66,6 +66,9 @@ pub struct Snapshot {
     /// The latest time an entry left the catalog. Kept apart from the rows,
     /// so that it survives the entry coming back: it only moves forward.
     pub last_removal: Option<DateTime<Utc>>,
+    /// A fingerprint of the settings that shape rendered output, and when it
+    /// last changed.
+    pub settings: Option<(String, DateTime<Utc>)>,
 }
 
 /// One row of `entries`.
@@ -124,21 +127,29 @@ impl State {
         Ok(State { conn })
     }
 
+    fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?)
+    }
+
     fn snapshot(&self) -> Result<Snapshot, StateError> {
         let last_removal = self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'last_removal'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
+            .meta("last_removal")?
             .as_deref()
             .map(parse_time)
             .transpose()?;
+        let settings = match (self.meta("settings")?, self.meta("settings_changed_at")?) {
+            (Some(f), Some(t)) => Some((f, parse_time(&t)?)),
+            _ => None,
+        };
         Ok(Snapshot {
             rows: self.rows()?,
             last_removal,
+            settings,
         })
     }
 
@@ -172,19 +183,34 @@ impl State {
             .collect()
     }
 
-    /// Records the catalog as seen at `now` and returns every entry's version.
-    /// Idempotent: syncing the same catalog again changes nothing.
-    pub fn sync(&mut self, catalog: &Catalog, now: DateTime<Utc>) -> Result<Versions, StateError> {
+    /// Records the catalog and the output settings (any string that changes
+    /// when they do) as seen at `now`, and returns every entry's version.
+    /// Idempotent: syncing the same catalog and settings again changes nothing.
+    pub fn sync(
+        &mut self,
+        catalog: &Catalog,
+        settings: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Versions, StateError> {
         let before = self.snapshot()?;
-        let after = advance(&before, catalog, now);
+        let after = advance(&before, catalog, settings, now);
         let tx = self.conn.transaction()?;
+        let put_meta = |key: &str, value: String| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = ?2",
+                [key, value.as_str()],
+            )
+        };
         if after.last_removal != before.last_removal {
             if let Some(t) = after.last_removal {
-                tx.execute(
-                    "INSERT INTO meta (key, value) VALUES ('last_removal', ?1)
-                     ON CONFLICT (key) DO UPDATE SET value = ?1",
-                    [format_time(t)],
-                )?;
+                put_meta("last_removal", format_time(t))?;
+            }
+        }
+        if after.settings != before.settings {
+            if let Some((f, t)) = &after.settings {
+                put_meta("settings", f.clone())?;
+                put_meta("settings_changed_at", format_time(*t))?;
             }
         }
         {
@@ -249,7 +275,12 @@ impl State {
 /// gets the next sequence and `changed_at = now`; entries no longer in the
 /// catalog are marked removed at `now` (once), which also moves
 /// `last_removal` forward. Pure.
-pub fn advance(before: &Snapshot, catalog: &Catalog, now: DateTime<Utc>) -> Snapshot {
+pub fn advance(
+    before: &Snapshot,
+    catalog: &Catalog,
+    settings: &str,
+    now: DateTime<Utc>,
+) -> Snapshot {
     let mut after = before.rows.clone();
     for d in catalog.deadlines() {
         let fingerprint = d.fingerprint.to_string();
@@ -283,9 +314,15 @@ pub fn advance(before: &Snapshot, catalog: &Catalog, now: DateTime<Utc>) -> Snap
             last_removal = Some(at);
         }
     }
+    let settings = match &before.settings {
+        Some((f, t)) if f == settings => Some((f.clone(), *t)),
+        Some((_, t)) => Some((settings.to_string(), now.max(*t))),
+        None => Some((settings.to_string(), now)),
+    };
     Snapshot {
         rows: after,
         last_removal,
+        settings,
     }
 }
 
@@ -306,6 +343,7 @@ fn versions(snapshot: &Snapshot) -> Versions {
             })
             .collect(),
         last_removal: snapshot.last_removal,
+        settings_changed_at: snapshot.settings.as_ref().map(|(_, t)| *t),
     }
 }
 
@@ -341,7 +379,7 @@ mod tests {
         let t4 = at("2026-04-01T00:00:00Z");
 
         let c1 = testing::catalog(&[("a.toml", &entry("a", "A")), ("b.toml", &entry("b", "B"))]);
-        let v = state.sync(&c1, t1).unwrap();
+        let v = state.sync(&c1, "s", t1).unwrap();
         assert_eq!(
             v.get("a"),
             EntryVersion {
@@ -356,14 +394,14 @@ mod tests {
             "x/y.toml",
             &format!("{}\n{}", entry("b", "B"), entry("a", "A")),
         )]);
-        assert_eq!(state.sync(&moved, t2).unwrap(), v);
+        assert_eq!(state.sync(&moved, "s", t2).unwrap(), v);
 
         // An edit bumps SEQUENCE and the change time.
         let c3 = testing::catalog(&[
             ("a.toml", &entry("a", "A, edited")),
             ("b.toml", &entry("b", "B")),
         ]);
-        let v = state.sync(&c3, t3).unwrap();
+        let v = state.sync(&c3, "s", t3).unwrap();
         assert_eq!(
             v.get("a"),
             EntryVersion {
@@ -381,10 +419,10 @@ mod tests {
 
         // A removal is remembered; coming back continues the sequence.
         let c4 = testing::catalog(&[("a.toml", &entry("a", "A, edited"))]);
-        let v = state.sync(&c4, t4).unwrap();
+        let v = state.sync(&c4, "s", t4).unwrap();
         assert_eq!(v.last_removal, Some(t4));
         assert!(!v.entries.contains_key("b"));
-        let v = state.sync(&c3, at("2026-05-01T00:00:00Z")).unwrap();
+        let v = state.sync(&c3, "s", at("2026-05-01T00:00:00Z")).unwrap();
         assert_eq!(v.get("b").sequence, 1);
         assert_eq!(v.last_removal, Some(t4));
     }
@@ -394,15 +432,40 @@ mod tests {
         let mut state = State::in_memory().unwrap();
         let late = at("2026-06-01T00:00:00Z");
         state
-            .sync(&testing::catalog(&[("a.toml", &entry("a", "A"))]), late)
+            .sync(
+                &testing::catalog(&[("a.toml", &entry("a", "A"))]),
+                "s",
+                late,
+            )
             .unwrap();
         let v = state
             .sync(
                 &testing::catalog(&[("a.toml", &entry("a", "A2"))]),
+                "s",
                 at("2026-01-01T00:00:00Z"),
             )
             .unwrap();
         assert_eq!(v.get("a").changed_at, late);
+    }
+
+    #[test]
+    fn settings_changes_are_dated() {
+        let mut state = State::in_memory().unwrap();
+        let c = testing::catalog(&[("a.toml", &entry("a", "A"))]);
+        let t1 = at("2026-01-01T00:00:00Z");
+        let t2 = at("2026-02-01T00:00:00Z");
+        assert_eq!(
+            state.sync(&c, "one", t1).unwrap().settings_changed_at,
+            Some(t1)
+        );
+        assert_eq!(
+            state.sync(&c, "one", t2).unwrap().settings_changed_at,
+            Some(t1)
+        );
+        assert_eq!(
+            state.sync(&c, "two", t2).unwrap().settings_changed_at,
+            Some(t2)
+        );
     }
 
     #[test]
@@ -411,7 +474,7 @@ mod tests {
         let path = dir.path().join("var/state.sqlite");
         let t = at("2026-01-01T00:00:00Z");
         let c = testing::catalog(&[("a.toml", &entry("a", "A"))]);
-        let v = State::open(&path).unwrap().sync(&c, t).unwrap();
+        let v = State::open(&path).unwrap().sync(&c, "s", t).unwrap();
         let reopened = State::open(&path).unwrap();
         assert_eq!(reopened.versions().unwrap(), v);
         assert_eq!(reopened.row("a").unwrap().unwrap().sequence, 0);

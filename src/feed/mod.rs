@@ -32,6 +32,9 @@ pub struct EntryVersion {
 pub struct Versions {
     pub entries: HashMap<String, EntryVersion>,
     pub last_removal: Option<DateTime<Utc>>,
+    /// When the settings that shape rendered output (names, alarm, retention)
+    /// last changed.
+    pub settings_changed_at: Option<DateTime<Utc>>,
 }
 
 impl Versions {

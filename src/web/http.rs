@@ -1,0 +1,185 @@
+//! HTTP caching and encoding rules for rendered bodies, as pure functions:
+//! strong ETags, `If-None-Match` / `If-Modified-Since`, and gzip by
+//! `Accept-Encoding`.
+
+use std::io::Write as _;
+
+use axum::body::Bytes;
+use chrono::{DateTime, TimeZone, Utc};
+use sha2::{Digest, Sha256};
+
+/// A body rendered once and served many times, with its validators and a
+/// gzip copy made at render time (never per request).
+#[derive(Debug)]
+pub struct Rendered {
+    pub content_type: &'static str,
+    pub body: Bytes,
+    pub gzip: Bytes,
+    /// Strong validator of `body`: `"<hash>"`; the gzip copy's is `"<hash>-gz"`.
+    pub etag: String,
+    pub etag_gzip: String,
+    /// Whole seconds, as HTTP dates have no finer unit.
+    pub last_modified: DateTime<Utc>,
+    pub cache_control: &'static str,
+}
+
+impl Rendered {
+    pub fn new(
+        content_type: &'static str,
+        body: Vec<u8>,
+        last_modified: DateTime<Utc>,
+        cache_control: &'static str,
+    ) -> Rendered {
+        let hash = Sha256::digest(&body);
+        let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        // Writing to a Vec cannot fail.
+        let _ = gz.write_all(&body);
+        let gzip = gz.finish().unwrap_or_default();
+        Rendered {
+            content_type,
+            body: Bytes::from(body),
+            gzip: Bytes::from(gzip),
+            etag: format!("\"{hex}\""),
+            etag_gzip: format!("\"{hex}-gz\""),
+            last_modified: Utc
+                .timestamp_opt(last_modified.timestamp(), 0)
+                .single()
+                .unwrap_or(last_modified),
+            cache_control,
+        }
+    }
+}
+
+/// Whether the client's cached copy is still good (→ 304).
+///
+/// `If-None-Match` wins when present (RFC 9110 §13.2.2) and is compared
+/// weakly: either encoding's tag matches, with or without `W/`. Otherwise
+/// `If-Modified-Since` matches when `last_modified` is not later.
+pub fn not_modified(
+    r: &Rendered,
+    if_none_match: Option<&str>,
+    if_modified_since: Option<&str>,
+) -> bool {
+    if let Some(inm) = if_none_match {
+        return inm.split(',').map(str::trim).any(|tag| {
+            let tag = tag.strip_prefix("W/").unwrap_or(tag);
+            tag == "*" || tag == r.etag || tag == r.etag_gzip
+        });
+    }
+    if let Some(ims) = if_modified_since.and_then(parse_http_date) {
+        return r.last_modified <= ims;
+    }
+    false
+}
+
+/// Whether `Accept-Encoding` accepts gzip (`gzip` or `*` with q > 0, and not
+/// refused by a more specific `gzip;q=0`).
+pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+    let Some(header) = accept_encoding else {
+        return false;
+    };
+    let mut star = None;
+    for part in header.split(',') {
+        let mut pieces = part.split(';');
+        let coding = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = pieces
+            .find_map(|p| p.trim().strip_prefix("q=").map(str::to_string))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match coding.as_str() {
+            "gzip" | "x-gzip" => return q > 0.0,
+            "*" => star = Some(q > 0.0),
+            _ => {}
+        }
+    }
+    star.unwrap_or(false)
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// Parses an IMF-fixdate (and the obsolete RFC 850 / asctime forms, which
+/// RFC 9110 says recipients must accept).
+pub fn parse_http_date(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc2822(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, format) {
+            return Some(t.and_utc());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered() -> Rendered {
+        Rendered::new(
+            "text/calendar; charset=utf-8",
+            b"BEGIN:VCALENDAR\r\n".to_vec(),
+            "2026-10-01T08:30:00.7Z".parse().unwrap(),
+            "public, max-age=300",
+        )
+    }
+
+    #[test]
+    fn validators() {
+        let r = rendered();
+        assert_eq!(r.last_modified.to_rfc3339(), "2026-10-01T08:30:00+00:00");
+        assert_eq!(http_date(r.last_modified), "Thu, 01 Oct 2026 08:30:00 GMT");
+        let etag = r.etag.clone();
+        let cases = [
+            (Some(etag.as_str()), None, true),
+            (Some(&*format!("W/{etag}")), None, true),
+            (Some(&*format!("\"other\", {}", r.etag_gzip)), None, true),
+            (Some("\"other\""), None, false),
+            (Some("*"), None, true),
+            // If-None-Match wins over If-Modified-Since.
+            (
+                Some("\"other\""),
+                Some("Thu, 01 Oct 2026 08:30:00 GMT"),
+                false,
+            ),
+            (None, Some("Thu, 01 Oct 2026 08:30:00 GMT"), true),
+            (None, Some("Thu, 01 Oct 2026 09:00:00 GMT"), true),
+            (None, Some("Thu, 01 Oct 2026 08:29:59 GMT"), false),
+            (None, Some("Thursday, 01-Oct-26 08:30:00 GMT"), true),
+            (None, Some("Thu Oct  1 08:30:00 2026"), true),
+            (None, Some("yesterday"), false),
+            (None, None, false),
+        ];
+        for (inm, ims, expected) in cases {
+            assert_eq!(not_modified(&r, inm, ims), expected, "{inm:?} {ims:?}");
+        }
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        let cases = [
+            (None, false),
+            (Some("gzip"), true),
+            (Some("gzip, deflate, br"), true),
+            (Some("br;q=1.0, gzip;q=0.8"), true),
+            (Some("gzip;q=0"), false),
+            (Some("*"), true),
+            (Some("*;q=0"), false),
+            (Some("identity"), false),
+            (Some("*, gzip;q=0"), false),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(accepts_gzip(header), expected, "{header:?}");
+        }
+        let r = rendered();
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&r.gzip[..]), &mut out)
+            .unwrap();
+        assert_eq!(out, r.body);
+    }
+}

@@ -1,0 +1,703 @@
+//! The HTTP side: feeds, pages and JSON over axum, and the static export.
+//!
+//! Everything served is a [`Resource`], rendered by [`render`] from a
+//! [`Snapshot`] (catalog + versions + config) — the same function the static
+//! export uses, so both give the same bytes. Renderings are cached per
+//! catalog version, resource and time bucket (the retention day for feeds,
+//! the minute for pages), each made once even under concurrent requests, in
+//! a bounded cache that is emptied when the snapshot is swapped.
+//!
+//! No input yields a 500: unknown names are 404s listing the valid ones,
+//! malformed queries are 400s saying what is wrong.
+
+pub mod http;
+pub mod json;
+pub mod links;
+pub mod page;
+pub mod query;
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+
+use crate::catalog::{Catalog, Filter};
+use crate::config::Config;
+use crate::feed::{self, Alarm, FeedOptions, Versions};
+use crate::i18n::Lang;
+use crate::suggest;
+
+use self::http::Rendered;
+use self::links::Links;
+use self::query::{Allowed, QueryError};
+
+/// How many renderings the cache keeps at most.
+pub const CACHE_CAPACITY: usize = 512;
+
+/// What the server serves from: swapped as a whole on reload.
+pub struct Snapshot {
+    pub catalog: Arc<Catalog>,
+    pub versions: Versions,
+    pub config: Arc<Config>,
+}
+
+impl Snapshot {
+    fn links(&self) -> Links {
+        Links::new(&self.config.calendar.base_url)
+    }
+
+    /// Entries due before this are out of the feeds: `keep_past_days` before
+    /// the start of `now`'s UTC day, so the window moves once a day.
+    pub fn cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let day = now.duration_trunc(Duration::days(1)).unwrap_or(now);
+        day - Duration::days(i64::from(self.config.calendar.keep_past_days))
+    }
+
+    fn feed_options(
+        &self,
+        filter: &Filter,
+        lang: Lang,
+        alarm: Option<Alarm>,
+        now: DateTime<Utc>,
+    ) -> FeedOptions {
+        FeedOptions {
+            name: self.feed_name(filter, lang),
+            domain: self.config.calendar.domain.clone(),
+            lang,
+            alarm,
+            refresh: self.config.calendar.refresh,
+            cutoff: self.cutoff(now),
+        }
+    }
+
+    /// `Deadlines — CERD, Women`: the calendar's name and what it is filtered by.
+    fn feed_name(&self, filter: &Filter, lang: Lang) -> String {
+        let reg = self.catalog.registry();
+        let mut parts: Vec<&str> = filter
+            .mechanisms
+            .iter()
+            .filter_map(|m| reg.mechanism(m).map(|m| m.name.as_str()))
+            .collect();
+        parts.extend(
+            filter
+                .topics
+                .iter()
+                .filter_map(|t| reg.topic(t).map(|t| t.name(lang.code()))),
+        );
+        if parts.is_empty() {
+            self.config.calendar.name.clone()
+        } else {
+            format!("{} — {}", self.config.calendar.name, parts.join(", "))
+        }
+    }
+
+    /// A feed's `Last-Modified`: the latest of its entries' changes, any
+    /// removal, and any entry leaving it through the retention window, so
+    /// that it only ever moves forward.
+    fn feed_last_modified(&self, filter: &Filter, cutoff: DateTime<Utc>) -> DateTime<Utc> {
+        let keep = Duration::days(i64::from(self.config.calendar.keep_past_days));
+        let mut latest = self.versions.last_removal.unwrap_or(DateTime::UNIX_EPOCH);
+        if let Some(t) = self.versions.settings_changed_at {
+            latest = latest.max(t);
+        }
+        for d in self.catalog.select(filter) {
+            if d.due_at >= cutoff {
+                latest = latest.max(self.versions.get(&d.id).changed_at);
+            } else {
+                // It left the window at the first day start after due + keep.
+                let left = (d.due_at + keep)
+                    .duration_trunc(Duration::days(1))
+                    .unwrap_or(d.due_at)
+                    + Duration::days(1);
+                latest = latest.max(left.min(cutoff + keep));
+            }
+        }
+        latest
+    }
+}
+
+/// Something the server serves.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Resource {
+    Feed {
+        filter: Filter,
+        lang: Lang,
+        alarm: Option<Alarm>,
+    },
+    One {
+        id: String,
+        lang: Lang,
+        alarm: Option<Alarm>,
+    },
+    Json {
+        filter: Filter,
+        lang: Lang,
+    },
+    Page {
+        filter: Filter,
+        lang: Lang,
+    },
+    Detail {
+        id: String,
+        lang: Lang,
+    },
+}
+
+const CALENDAR: &str = "text/calendar; charset=utf-8";
+const FEED_CACHE: &str = "public, max-age=300";
+
+/// Renders a resource. `None` only for an id that is not in the catalog.
+pub fn render(snap: &Snapshot, res: &Resource, now: DateTime<Utc>) -> Option<Rendered> {
+    let catalog = &snap.catalog;
+    let links = snap.links();
+    Some(match res {
+        Resource::Feed {
+            filter,
+            lang,
+            alarm,
+        } => {
+            let opts = snap.feed_options(filter, *lang, *alarm, now);
+            let body = feed::render(catalog, filter, &opts, &snap.versions);
+            let lm = snap.feed_last_modified(filter, opts.cutoff);
+            Rendered::new(CALENDAR, body.into_bytes(), lm, FEED_CACHE)
+        }
+        Resource::One { id, lang, alarm } => {
+            let d = catalog.get(id)?;
+            let opts = snap.feed_options(&Filter::default(), *lang, *alarm, now);
+            let body = feed::render_one(catalog, d, &opts, &snap.versions);
+            let mut lm = snap.versions.get(id).changed_at;
+            if let Some(t) = snap.versions.settings_changed_at {
+                lm = lm.max(t);
+            }
+            Rendered::new(CALENDAR, body.into_bytes(), lm, FEED_CACHE)
+        }
+        Resource::Json { filter, lang } => {
+            let opts = snap.feed_options(filter, *lang, None, now);
+            let body = json::render(catalog, filter, &opts, &snap.versions, &links);
+            let lm = snap.feed_last_modified(filter, opts.cutoff);
+            Rendered::new("application/json", body.into_bytes(), lm, FEED_CACHE)
+        }
+        Resource::Page { filter, lang } => {
+            let input = page::PageInput {
+                name: &snap.config.calendar.name,
+                filter,
+                lang: *lang,
+                now,
+                links: &links,
+            };
+            let body = page::list(catalog, &input);
+            Rendered::new(
+                "text/html; charset=utf-8",
+                body.into_bytes(),
+                now,
+                "no-cache",
+            )
+        }
+        Resource::Detail { id, lang } => {
+            let d = catalog.get(id)?;
+            let body = page::detail(catalog, d, &snap.config.calendar.name, *lang, now, &links);
+            Rendered::new(
+                "text/html; charset=utf-8",
+                body.into_bytes(),
+                now,
+                "no-cache",
+            )
+        }
+    })
+}
+
+/// The cache's key: a resource, in one catalog version and time bucket.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    version: crate::deadline::Fingerprint,
+    bucket: i64,
+    resource: Resource,
+}
+
+type Slot = Arc<OnceLock<Option<Arc<Rendered>>>>;
+
+/// A bounded map of renderings; the oldest entry goes first when full.
+#[derive(Default)]
+struct Cache {
+    slots: HashMap<Key, Slot>,
+    order: VecDeque<Key>,
+}
+
+impl Cache {
+    fn slot(&mut self, key: Key) -> Slot {
+        if let Some(slot) = self.slots.get(&key) {
+            return slot.clone();
+        }
+        while self.slots.len() >= CACHE_CAPACITY {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.slots.remove(&old);
+                }
+                None => break,
+            }
+        }
+        let slot: Slot = Arc::default();
+        self.slots.insert(key.clone(), slot.clone());
+        self.order.push_back(key);
+        slot
+    }
+}
+
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The server's shared state.
+pub struct App {
+    snapshot: RwLock<Arc<Snapshot>>,
+    cache: Mutex<Cache>,
+    clock: Clock,
+}
+
+impl App {
+    pub fn new(snapshot: Snapshot, clock: Clock) -> Arc<App> {
+        Arc::new(App {
+            snapshot: RwLock::new(Arc::new(snapshot)),
+            cache: Mutex::new(Cache::default()),
+            clock,
+        })
+    }
+
+    /// The current snapshot; cheap (an `Arc` clone).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        match self.snapshot.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the snapshot atomically and drops every cached rendering.
+    pub fn swap(&self, snapshot: Snapshot) {
+        let new = Arc::new(snapshot);
+        match self.snapshot.write() {
+            Ok(mut s) => *s = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+        match self.cache.lock() {
+            Ok(mut c) => *c = Cache::default(),
+            Err(poisoned) => *poisoned.into_inner() = Cache::default(),
+        }
+    }
+
+    /// How many renderings are cached (for tests and metrics).
+    pub fn cached(&self) -> usize {
+        self.cache.lock().map(|c| c.slots.len()).unwrap_or(0)
+    }
+
+    /// The rendering of `res`, made at most once per cache key.
+    fn rendered(
+        &self,
+        snap: &Snapshot,
+        res: Resource,
+        now: DateTime<Utc>,
+    ) -> Option<Arc<Rendered>> {
+        let bucket = match res {
+            Resource::Page { .. } | Resource::Detail { .. } => now.timestamp() / 60,
+            _ => snap.cutoff(now).timestamp(),
+        };
+        let key = Key {
+            version: snap.catalog.version(),
+            bucket,
+            resource: res.clone(),
+        };
+        let slot = match self.cache.lock() {
+            Ok(mut c) => c.slot(key),
+            Err(poisoned) => poisoned.into_inner().slot(key),
+        };
+        slot.get_or_init(|| render(snap, &res, now).map(Arc::new))
+            .clone()
+    }
+}
+
+/// The router, for tests (`oneshot`) and [`serve`].
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/calendar.ics", get(calendar))
+        .route("/topics/{file}", get(topic_feed))
+        .route("/mechanisms/{file}", get(mechanism_feed))
+        .route("/deadlines/{file}", get(deadline))
+        .route("/deadlines.json", get(deadlines_json))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .with_state(app)
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn text(status: StatusCode, message: &str) -> Response {
+    let mut body = message.to_string();
+    if !body.ends_with('\n') {
+        body.push('\n');
+    }
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn query_error(e: QueryError) -> Response {
+    match e {
+        QueryError::Malformed(m) => text(StatusCode::BAD_REQUEST, &m),
+        QueryError::Unknown(m) => text(StatusCode::NOT_FOUND, &m),
+    }
+}
+
+/// A 200 with the right encoding, or a 304 when the client's copy is current.
+fn respond(r: &Rendered, headers: &HeaderMap) -> Response {
+    let get = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let gzip = http::accepts_gzip(get(header::ACCEPT_ENCODING));
+    let etag = if gzip { &r.etag_gzip } else { &r.etag };
+    let mut out = HeaderMap::new();
+    let mut put = |name: header::HeaderName, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            out.insert(name, v);
+        }
+    };
+    put(header::ETAG, etag);
+    put(header::LAST_MODIFIED, &http::http_date(r.last_modified));
+    put(header::CACHE_CONTROL, r.cache_control);
+    put(header::VARY, "Accept-Encoding");
+    if http::not_modified(
+        r,
+        get(header::IF_NONE_MATCH),
+        get(header::IF_MODIFIED_SINCE),
+    ) {
+        return (StatusCode::NOT_MODIFIED, out).into_response();
+    }
+    put(header::CONTENT_TYPE, r.content_type);
+    put(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    let body = if gzip {
+        put(header::CONTENT_ENCODING, "gzip");
+        r.gzip.clone()
+    } else {
+        r.body.clone()
+    };
+    (StatusCode::OK, out, Body::from(body)).into_response()
+}
+
+fn serve_resource(app: &App, snap: &Snapshot, res: Resource, headers: &HeaderMap) -> Response {
+    let now = (app.clock)();
+    match app.rendered(snap, res, now) {
+        Some(r) => respond(&r, headers),
+        None => text(StatusCode::NOT_FOUND, "no such deadline"),
+    }
+}
+
+fn header_lang(headers: &HeaderMap) -> Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::from_accept_language)
+        .unwrap_or_default()
+}
+
+async fn index(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
+    let snap = app.snapshot();
+    match query::parse(uri.query(), Allowed::Listing, snap.catalog.registry()) {
+        Ok(q) => {
+            let lang = q.lang.unwrap_or_else(|| header_lang(&headers));
+            let mut r = serve_resource(
+                &app,
+                &snap,
+                Resource::Page {
+                    filter: q.filter,
+                    lang,
+                },
+                &headers,
+            );
+            if q.lang.is_none() {
+                r.headers_mut()
+                    .append(header::VARY, HeaderValue::from_static("Accept-Language"));
+            }
+            r
+        }
+        Err(e) => query_error(e),
+    }
+}
+
+async fn calendar(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
+    let snap = app.snapshot();
+    match query::parse(uri.query(), Allowed::Feed, snap.catalog.registry()) {
+        Ok(q) => {
+            let res = Resource::Feed {
+                filter: q.filter,
+                lang: q.lang.unwrap_or_default(),
+                alarm: q.alarm.unwrap_or(snap.config.calendar.alarm),
+            };
+            serve_resource(&app, &snap, res, &headers)
+        }
+        Err(e) => query_error(e),
+    }
+}
+
+async fn deadlines_json(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
+    let snap = app.snapshot();
+    match query::parse(uri.query(), Allowed::Listing, snap.catalog.registry()) {
+        Ok(q) => {
+            let res = Resource::Json {
+                filter: q.filter,
+                lang: q.lang.unwrap_or_default(),
+            };
+            serve_resource(&app, &snap, res, &headers)
+        }
+        Err(e) => query_error(e),
+    }
+}
+
+/// `/topics/{slug}.ics` and `/mechanisms/{slug}.ics`.
+fn slug_feed(app: &App, file: &str, uri: &Uri, headers: &HeaderMap, topic: bool) -> Response {
+    let snap = app.snapshot();
+    let reg = snap.catalog.registry();
+    let (what, known): (&str, Vec<&str>) = if topic {
+        ("topic", reg.topic_slugs().collect())
+    } else {
+        ("mechanism", reg.mechanism_slugs().collect())
+    };
+    let Some(slug) = file.strip_suffix(".ics") else {
+        return text(
+            StatusCode::NOT_FOUND,
+            &format!("feeds end in `.ics`: /{what}s/{file}.ics"),
+        );
+    };
+    if !known.contains(&slug) {
+        return query_error(query::unknown(what, slug, &known));
+    }
+    let q = match query::parse(uri.query(), Allowed::Fixed, reg) {
+        Ok(q) => q,
+        Err(e) => return query_error(e),
+    };
+    let filter = if topic {
+        Filter {
+            topics: vec![slug.to_string()],
+            mechanisms: vec![],
+        }
+    } else {
+        Filter {
+            topics: vec![],
+            mechanisms: vec![slug.to_string()],
+        }
+    };
+    let res = Resource::Feed {
+        filter,
+        lang: q.lang.unwrap_or_default(),
+        alarm: q.alarm.unwrap_or(snap.config.calendar.alarm),
+    };
+    serve_resource(app, &snap, res, headers)
+}
+
+async fn topic_feed(
+    State(app): State<Arc<App>>,
+    UrlPath(file): UrlPath<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    slug_feed(&app, &file, &uri, &headers, true)
+}
+
+async fn mechanism_feed(
+    State(app): State<Arc<App>>,
+    UrlPath(file): UrlPath<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    slug_feed(&app, &file, &uri, &headers, false)
+}
+
+/// `/deadlines/{id}.ics` (one event) and `/deadlines/{id}` (its page).
+async fn deadline(
+    State(app): State<Arc<App>>,
+    UrlPath(file): UrlPath<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let snap = app.snapshot();
+    let (id, ics) = match file.strip_suffix(".ics") {
+        Some(id) => (id, true),
+        None => (file.as_str(), false),
+    };
+    if snap.catalog.get(id).is_none() {
+        let near =
+            suggest::did_you_mean(id, snap.catalog.deadlines().iter().map(|d| d.id.as_str()))
+                .map(|h| format!("{h}\n"))
+                .unwrap_or_default();
+        let links = snap.links();
+        return text(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "unknown deadline `{id}`\n{near}all deadline ids are listed in {}\n",
+                links.json(&Filter::default(), None)
+            ),
+        );
+    }
+    let allowed = if ics {
+        Allowed::Fixed
+    } else {
+        Allowed::LangOnly
+    };
+    let q = match query::parse(uri.query(), allowed, snap.catalog.registry()) {
+        Ok(q) => q,
+        Err(e) => return query_error(e),
+    };
+    let res = if ics {
+        Resource::One {
+            id: id.to_string(),
+            lang: q.lang.unwrap_or_default(),
+            alarm: q.alarm.unwrap_or(snap.config.calendar.alarm),
+        }
+    } else {
+        Resource::Detail {
+            id: id.to_string(),
+            lang: q.lang.unwrap_or_else(|| header_lang(&headers)),
+        }
+    };
+    serve_resource(&app, &snap, res, &headers)
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let snap = app.snapshot();
+    let body = serde_json::json!({
+        "status": "ok",
+        "deadlines": snap.catalog.deadlines().len(),
+        "catalog_version": snap.catalog.version().to_string(),
+    });
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        format!("{body}\n"),
+    )
+        .into_response()
+}
+
+async fn not_found(uri: Uri) -> Response {
+    text(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "not found: {}\nfeeds: /calendar.ics, /topics/<topic>.ics, /mechanisms/<mechanism>.ics, /deadlines/<id>.ics; page: /; data: /deadlines.json\n",
+            uri.path()
+        ),
+    )
+}
+
+/// Writes the static export into `out`: the very bytes the server serves for
+/// `/calendar.ics`, `/topics/*.ics`, `/mechanisms/*.ics`, `/deadlines/*.ics`,
+/// `/` (as `index.html`) and `/deadlines.json`, all without query. Returns
+/// the files written, relative to `out`.
+pub fn export(snap: &Snapshot, out: &Path, now: DateTime<Utc>) -> std::io::Result<Vec<PathBuf>> {
+    let alarm = snap.config.calendar.alarm;
+    let lang = Lang::default();
+    let reg = snap.catalog.registry();
+    let mut jobs: Vec<(PathBuf, Resource)> = vec![
+        (
+            "calendar.ics".into(),
+            Resource::Feed {
+                filter: Filter::default(),
+                lang,
+                alarm,
+            },
+        ),
+        (
+            "index.html".into(),
+            Resource::Page {
+                filter: Filter::default(),
+                lang,
+            },
+        ),
+        (
+            "deadlines.json".into(),
+            Resource::Json {
+                filter: Filter::default(),
+                lang,
+            },
+        ),
+    ];
+    for t in reg.topic_slugs() {
+        let filter = Filter {
+            topics: vec![t.to_string()],
+            mechanisms: vec![],
+        };
+        jobs.push((
+            format!("topics/{t}.ics").into(),
+            Resource::Feed {
+                filter,
+                lang,
+                alarm,
+            },
+        ));
+    }
+    for m in reg.mechanism_slugs() {
+        let filter = Filter {
+            topics: vec![],
+            mechanisms: vec![m.to_string()],
+        };
+        jobs.push((
+            format!("mechanisms/{m}.ics").into(),
+            Resource::Feed {
+                filter,
+                lang,
+                alarm,
+            },
+        ));
+    }
+    let cutoff = snap.cutoff(now);
+    for d in snap
+        .catalog
+        .deadlines()
+        .iter()
+        .filter(|d| d.due_at >= cutoff)
+    {
+        jobs.push((
+            format!("deadlines/{}.ics", d.id).into(),
+            Resource::One {
+                id: d.id.clone(),
+                lang,
+                alarm,
+            },
+        ));
+    }
+    let mut written = Vec::with_capacity(jobs.len());
+    for (rel, res) in jobs {
+        let Some(r) = render(snap, &res, now) else {
+            continue;
+        };
+        let path = out.join(&rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        // Write to a temporary name and rename, so a server reading the
+        // directory never sees half a file.
+        let tmp = path.with_extension("tmp~");
+        std::fs::write(&tmp, &r.body)?;
+        std::fs::rename(&tmp, &path)?;
+        written.push(rel);
+    }
+    Ok(written)
+}
