@@ -210,8 +210,7 @@ mod tests {
     fn refused_queries() {
         let r = registry();
         let long = format!("topic={}", "x".repeat(3000));
-        let many = "topic=women&".repeat(40)
-            + &"mechanism=cerd&mechanism=upr&topic=discrimination&".repeat(20);
+        let many = "topic=women&".repeat(40);
         let cases: Vec<(&str, Allowed, QueryError)> = vec![
             ("topics=women", Allowed::Feed, QueryError::Malformed("unknown query parameter `topics` (did you mean `topic`?); this address takes: topic, mechanism, lang, alarm".into())),
             ("topic=women", Allowed::Fixed, QueryError::Malformed("unknown query parameter `topic`; this address takes: lang, alarm; to combine filters, use /calendar.ics?topic=…&mechanism=…".into())),
@@ -227,7 +226,7 @@ mod tests {
             assert_eq!(parse(Some(raw), allowed, &r), Err(expected), "{raw}");
         }
         assert!(
-            matches!(parse(Some(&many[..2000]), Allowed::Feed, &r), Err(QueryError::Malformed(m)) if m.contains("at most"))
+            matches!(parse(Some(&many), Allowed::Feed, &r), Err(QueryError::Malformed(m)) if m.contains("at most"))
         );
     }
 }
