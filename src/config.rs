@@ -217,6 +217,13 @@ fn calendar(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut CalendarConfig) {
     if let Some(name) = t.optional_str(sink, "name") {
         if name.get_ref().trim().is_empty() || name.get_ref().contains(['\n', '\r']) {
             sink.error(name.span(), "`name` must be a non-empty single line");
+        } else if let Some(c) = name
+            .get_ref()
+            .chars()
+            .find(|c| matches!(c, ',' | ';' | '\\'))
+        {
+            sink.error(name.span(), format!("`name` must not contain `{c}`"))
+                .help = Some("calendar applications disagree on how to read `,` `;` and `\\` in a calendar's name; use `–` or `·` instead".into());
         } else {
             out.name = name.get_ref().trim().to_string();
         }

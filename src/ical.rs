@@ -42,6 +42,24 @@ impl Writer {
         self.raw_escaped(name, &escape_text(value));
     }
 
+    /// A non-standard `X-` property that parsers disagree on: ical.js and
+    /// Python icalendar read `X-WR-CALNAME` raw, vobject splits it at commas.
+    /// The only form all read alike has no `,` `;` `\\` and no line breaks, so
+    /// those become spaces.
+    pub fn x_text(&mut self, name: &str, value: &str) {
+        let value: String = value
+            .chars()
+            .map(|c| {
+                if c.is_control() || matches!(c, ',' | ';' | '\\') {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect();
+        self.raw_escaped(name, &value);
+    }
+
     /// A property holding a list of TEXT values (e.g. `CATEGORIES`).
     pub fn text_list<'a>(&mut self, name: &str, values: impl IntoIterator<Item = &'a str>) {
         let joined: Vec<String> = values.into_iter().map(escape_text).collect();

@@ -172,12 +172,15 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 }
 
-/// A string value, normalised: CRLF becomes LF (multi-line strings keep the
-/// line endings of the file they were written in).
+/// A string value, normalised: CRLF and lone CR become LF (multi-line
+/// strings keep the line endings of the file they were written in).
 /// `what` names the value in messages: "`title`", "each of `topics`".
 pub fn as_str(sink: &mut Sink<'_>, what: &str, value: &Value<'_>) -> Option<Spanned<String>> {
     match value.get_ref() {
-        DeValue::String(s) => Some(Spanned::new(value.span(), s.replace("\r\n", "\n"))),
+        DeValue::String(s) => Some(Spanned::new(
+            value.span(),
+            s.replace("\r\n", "\n").replace('\r', "\n"),
+        )),
         other => {
             sink.error(
                 value.span(),

@@ -193,7 +193,7 @@ async fn filters_select_the_right_events() {
         .unwrap();
     assert_eq!(uids(&both), ["example-odihr-hate-crime-2027"]);
     assert!(both.replace("\r\n ", "").contains(
-        "X-WR-CALNAME:Human-rights mechanisms: deadlines — ODIHR hate crime\\, Discrimination"
+        "X-WR-CALNAME:Human-rights mechanisms: deadlines — ODIHR hate crime · Discrimination"
     ));
     // The slug routes equal the query form.
     let a = s.get("/topics/women.ics").await.text().await.unwrap();

@@ -192,7 +192,7 @@ fn begin_calendar(w: &mut Writer, opts: &FeedOptions) {
     w.raw("CALSCALE", "GREGORIAN");
     w.raw("METHOD", "PUBLISH");
     w.text("NAME", &opts.name);
-    w.text("X-WR-CALNAME", &opts.name);
+    w.x_text("X-WR-CALNAME", &opts.name);
     let refresh = format_duration(opts.refresh);
     w.raw("REFRESH-INTERVAL;VALUE=DURATION", &refresh);
     w.raw("X-PUBLISHED-TTL", &refresh);

@@ -95,7 +95,7 @@ impl Snapshot {
         if parts.is_empty() {
             self.config.calendar.name.clone()
         } else {
-            format!("{} — {}", self.config.calendar.name, parts.join(", "))
+            format!("{} — {}", self.config.calendar.name, parts.join(" · "))
         }
     }
 

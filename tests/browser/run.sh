@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The web page in headless Chromium (Debian `chromium`): screenshots at phone
+# and desktop widths (kept in target/browser/ as test artifacts), the rendered
+# DOM checked, and Chromium's network log checked for any request to a host
+# other than the loopback server.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+top="$(cd "$here/../.." && pwd)"
+out="$top/target/browser"
+mkdir -p "$out"
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "== browser: installing chromium (Debian)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+fi
+
+bin="${MECHCAL_BIN:-$top/target/release/mechcal}"
+[ -x "$bin" ] || (cd "$top" && cargo build --release --quiet)
+
+work="$(mktemp -d)"
+server=""
+cleanup() {
+    [ -n "$server" ] && kill "$server" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat > "$work/mechcal.toml" <<TOML
+[calendar]
+name = "Human-rights mechanisms: deadlines"
+domain = "calendar.example.org"
+base_url = "http://127.0.0.1:8080/"
+[data]
+deadlines = "$top/deadlines"
+[state]
+path = "$work/state.sqlite"
+TOML
+"$bin" --config "$work/mechcal.toml" serve --listen 127.0.0.1:0 2> "$work/serve.log" &
+server=$!
+url=""
+for _ in $(seq 1 100); do
+    url="$(grep -o 'http://127.0.0.1:[0-9]*/' "$work/serve.log" | head -1 || true)"
+    [ -n "$url" ] && break
+    sleep 0.1
+done
+[ -n "$url" ] || { cat "$work/serve.log"; echo "server did not start"; exit 1; }
+
+shoot() { # name width lang
+    local name=$1 width=$2 lang=$3
+    chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+        --disable-component-update --no-first-run --disable-sync --disable-quic \
+        --user-data-dir="$work/profile-$name" --hide-scrollbars \
+        --log-net-log="$work/$name.netlog.json" \
+        --window-size="$width,2400" --screenshot="$out/$name.png" \
+        "${url}?lang=$lang" >/dev/null 2>&1
+    chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+        --disable-component-update --no-first-run --disable-sync --disable-quic \
+        --user-data-dir="$work/profile-$name-dom" --dump-dom "${url}?lang=$lang" \
+        > "$out/$name.dom.html" 2>/dev/null
+}
+shoot phone-ru 390 ru
+shoot desktop-en 1280 en
+
+python3 - "$out" "$work" "$url" <<'PY'
+import json, pathlib, sys, urllib.parse
+out, work, url = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
+problems = []
+for name, must in [("phone-ru", ["Подписаться на этот календарь", "Декабрь 2026"]),
+                   ("desktop-en", ["Subscribe to this calendar", "December 2026", "Past deadlines"])]:
+    png = out / f"{name}.png"
+    if not png.exists() or png.stat().st_size < 5000:
+        problems.append(f"{name}: no screenshot")
+    dom = (out / f"{name}.dom.html").read_text(encoding="utf-8")
+    for text in must:
+        if text not in dom:
+            problems.append(f"{name}: the rendered page lacks {text!r}")
+    # Every URL Chromium asked for, from its network log.
+    log = (work / f"{name}.netlog.json").read_text(encoding="utf-8", errors="replace")
+    try:
+        events = json.loads(log).get("events", [])
+    except json.JSONDecodeError:
+        # Chromium leaves the file unterminated when killed; close it.
+        events = json.loads(log.rstrip().rstrip(",") + "]}").get("events", [])
+    # Requests the page caused carry the page's site in their network
+    # isolation key; Chromium's own background fetches (updates, sign-in)
+    # carry none or their own, and are not the page's doing.
+    hosts = set()
+    for e in events:
+        p = e.get("params") or {}
+        u, nik = p.get("url"), p.get("network_isolation_key", "")
+        if isinstance(u, str) and "://" in u and nik.startswith("http://127.0.0.1"):
+            hosts.add(urllib.parse.urlsplit(u).hostname)
+    outside = sorted(h for h in hosts if h not in ("127.0.0.1", "localhost", None))
+    if outside:
+        problems.append(f"{name}: requests to non-loopback hosts: {outside}")
+    if "127.0.0.1" not in hosts:
+        problems.append(f"{name}: the network log shows no request at all; is it read right?")
+if problems:
+    print("\n".join(problems))
+    sys.exit(1)
+print("browser: 2 passed, 0 failed (screenshots in target/browser/)")
+PY

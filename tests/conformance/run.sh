@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Conformance: mechcal's feeds read by real third-party parsers — ical.js (npm,
+# Thunderbird's parser), Python icalendar and vobject (PyPI) — which must agree
+# with each other and with mechcal's own JSON on every event.
+# Installs the parsers itself under target/conformance/ (pinned versions).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+top="$(cd "$here/../.." && pwd)"
+work="$top/target/conformance"
+mkdir -p "$work"
+
+echo "== conformance: installing parsers"
+if [ ! -x "$work/venv/bin/python" ]; then
+    python3 -m venv "$work/venv"
+fi
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check icalendar==7.3.0 vobject==0.9.9
+if [ ! -d "$work/node/node_modules/ical.js" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$work/node" ical.js@2.2.1 >/dev/null
+fi
+
+bin="${MECHCAL_BIN:-$top/target/release/mechcal}"
+if [ ! -x "$bin" ]; then
+    (cd "$top" && cargo build --release --quiet)
+fi
+
+run="$(mktemp -d)"
+trap 'rm -rf "$run"' EXIT
+cp -r "$here/fixture" "$run/fixture"
+"$bin" --config "$run/fixture/mechcal.toml" render --out "$run/out" --now 2026-11-23T12:00:00Z
+
+cp "$here/parse_icaljs.mjs" "$work/node/parse_icaljs.mjs"
+passed=0
+failed=0
+for feed in calendar.ics topics/discrimination.ics mechanisms/upr.ics deadlines/emoji.ics deadlines/injection-title.ics; do
+    name="${feed//\//_}"
+    ics="$run/out/$feed"
+    node "$work/node/parse_icaljs.mjs" "$ics" > "$run/$name.icaljs.json"
+    "$work/venv/bin/python" "$here/parse_python.py" "$ics" > "$run/$name.python.json"
+    # Ground truth: mechcal's JSON entries of the same feed.
+    "$work/venv/bin/python" "$here/expected.py" "$run/out/deadlines.json" "$ics" > "$run/$name.expected.json"
+    if "$work/venv/bin/python" "$here/compare.py" "$ics" "$run/$name.expected.json" "$run/$name.icaljs.json" "$run/$name.python.json"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
+done
+echo "conformance: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
