@@ -262,7 +262,9 @@ fn serve(
         Ok(x) => x,
         Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // The main thread only waits for signals; requests are served by one
+    // single-threaded runtime per core (see `web::serve_threads`).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -273,34 +275,34 @@ fn serve(
         }
     };
     let addr = listen.unwrap_or(config.server.listen);
-    runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::error!("cannot listen on {addr}: {e}");
-                return EXIT_USAGE;
-            }
-        };
-        let local = listener
-            .local_addr()
-            .map_or(addr.to_string(), |a| a.to_string());
-        tracing::info!(
-            deadlines = snapshot.catalog.deadlines().len(),
-            version = %snapshot.catalog.version(),
-            "listening on http://{local}/"
-        );
-        let app = web::App::new(snapshot, clock);
-        match web::serve(listener, app, shutdown_signal()).await {
-            Ok(()) => {
-                tracing::info!("stopped");
-                EXIT_OK
-            }
-            Err(e) => {
-                tracing::error!("server error: {e}");
-                EXIT_INVALID
-            }
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let listeners = match web::bind_reuseport(addr, threads) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!("cannot listen on {addr}: {e}");
+            return EXIT_USAGE;
         }
-    })
+    };
+    let local = listeners[0]
+        .local_addr()
+        .map_or(addr.to_string(), |a| a.to_string());
+    tracing::info!(
+        deadlines = snapshot.catalog.deadlines().len(),
+        version = %snapshot.catalog.version(),
+        threads,
+        "listening on http://{local}/"
+    );
+    let app = web::App::new(snapshot, clock);
+    match runtime.block_on(web::serve_threads(listeners, app, shutdown_signal())) {
+        Ok(()) => {
+            tracing::info!("stopped");
+            EXIT_OK
+        }
+        Err(e) => {
+            tracing::error!("server error: {e}");
+            EXIT_INVALID
+        }
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (systemd's stop).

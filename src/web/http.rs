@@ -5,6 +5,7 @@
 use std::io::Write as _;
 
 use axum::body::Bytes;
+use axum::http::HeaderValue;
 use chrono::{DateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
@@ -21,6 +22,11 @@ pub struct Rendered {
     /// Whole seconds, as HTTP dates have no finer unit.
     pub last_modified: DateTime<Utc>,
     pub cache_control: &'static str,
+    /// The same validators as ready header values, so that answering a
+    /// request formats nothing.
+    pub etag_header: HeaderValue,
+    pub etag_gzip_header: HeaderValue,
+    pub last_modified_header: HeaderValue,
 }
 
 impl Rendered {
@@ -36,16 +42,23 @@ impl Rendered {
         // Writing to a Vec cannot fail.
         let _ = gz.write_all(&body);
         let gzip = gz.finish().unwrap_or_default();
+        let etag = format!("\"{hex}\"");
+        let etag_gzip = format!("\"{hex}-gz\"");
+        let last_modified = Utc
+            .timestamp_opt(last_modified.timestamp(), 0)
+            .single()
+            .unwrap_or(last_modified);
+        let header = |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static(""));
         Rendered {
             content_type,
             body: Bytes::from(body),
             gzip: Bytes::from(gzip),
-            etag: format!("\"{hex}\""),
-            etag_gzip: format!("\"{hex}-gz\""),
-            last_modified: Utc
-                .timestamp_opt(last_modified.timestamp(), 0)
-                .single()
-                .unwrap_or(last_modified),
+            etag_header: header(&etag),
+            etag_gzip_header: header(&etag_gzip),
+            last_modified_header: header(&http_date(last_modified)),
+            etag,
+            etag_gzip,
+            last_modified,
             cache_control,
         }
     }

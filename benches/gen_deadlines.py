@@ -1,0 +1,44 @@
+"""Writes a deadline repository of N generated entries (registry included) for
+benches/http.sh: every kind of `due`, Cyrillic titles, multi-line descriptions.
+
+Usage: gen_deadlines.py DIR N"""
+import pathlib
+import sys
+
+MECHANISMS = ["upr", "cedaw", "cerd", "crpd", "cat", "crc"]
+TOPICS = ["women", "discrimination", "elections", "torture", "children", "civil-society"]
+ZONES = ["Europe/Zurich", "Europe/Vienna", "Europe/Minsk", "America/New_York"]
+
+root = pathlib.Path(sys.argv[1])
+count = int(sys.argv[2])
+root.mkdir(parents=True, exist_ok=True)
+registry = []
+for m in MECHANISMS:
+    registry.append(f'[mechanisms.{m}]\nname = "{m.upper()}"\nfull_name = "Committee {m}"\n')
+for t in TOPICS:
+    registry.append(f'[topics.{t}]\nen = "Topic {t}"\nru = "Тема {t}"\n')
+(root / "registry.toml").write_text("\n".join(registry), encoding="utf-8")
+per_file = 10
+for f in range(0, count, per_file):
+    parts = []
+    for n in range(f, min(f + per_file, count)):
+        year, month, day = 2027 + n % 3, 1 + n % 12, 1 + n % 28
+        due = [f"{year}-{month:02}-{day:02}", f"{year}-{month:02}-{day:02}T18:00:00",
+               f"{year}-{month:02}-{day:02}T12:00:00Z"][n % 3]
+        parts.append(f'''[[deadline]]
+id = "deadline-{n}"
+title = "Альтернативный доклад номер {n} для комитета"
+mechanism = "{MECHANISMS[n % len(MECHANISMS)]}"
+topics = ["{TOPICS[n % len(TOPICS)]}", "{TOPICS[(n + 3) % len(TOPICS)]}"]
+due = {due}
+timezone = "{ZONES[n % len(ZONES)]}"
+body = "Session {n}"
+url = "https://www.ohchr.org/en/calls-for-input/{n}"
+submit_to = "submissions-{n}@example.org"
+status = "{["confirmed", "tentative", "cancelled"][n % 3]}"
+description = """
+Описание дедлайна {n}.
+Second line of the description.
+"""
+''')
+    (root / f"file-{f // per_file:04}.toml").write_text("\n".join(parts), encoding="utf-8")
