@@ -243,30 +243,7 @@ impl State {
 
     /// Looks up one row (for tests and diagnostics).
     pub fn row(&self, id: &str) -> Result<Option<Row>, StateError> {
-        let raw = self
-            .conn
-            .query_row(
-                "SELECT fingerprint, sequence, changed_at, removed_at FROM entries WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, u32>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                    ))
-                },
-            )
-            .optional()?;
-        raw.map(|(fingerprint, sequence, changed, removed)| {
-            Ok(Row {
-                fingerprint,
-                sequence,
-                changed_at: parse_time(&changed)?,
-                removed_at: removed.as_deref().map(parse_time).transpose()?,
-            })
-        })
-        .transpose()
+        Ok(self.rows()?.remove(id))
     }
 }
 
