@@ -1,5 +1,7 @@
-"""Writes a deadline repository of N generated entries (registry included) for
-benches/http.sh: every kind of `due`, Cyrillic titles, multi-line descriptions.
+"""Writes a deadline repository of N generated entries, 10 per file, with its
+registry: every kind of `due`, most optional fields, Cyrillic titles and
+multi-line descriptions. The one data generator of all benchmarks
+(benches/load.rs, benches/render.rs, benches/http.sh).
 
 Usage: gen_deadlines.py DIR N"""
 import pathlib
@@ -32,13 +34,17 @@ mechanism = "{MECHANISMS[n % len(MECHANISMS)]}"
 topics = ["{TOPICS[n % len(TOPICS)]}", "{TOPICS[(n + 3) % len(TOPICS)]}"]
 due = {due}
 timezone = "{ZONES[n % len(ZONES)]}"
+country = "BY"
 body = "Session {n}"
 url = "https://www.ohchr.org/en/calls-for-input/{n}"
 submit_to = "submissions-{n}@example.org"
 status = "{["confirmed", "tentative", "cancelled"][n % 3]}"
+remind_days = [30, 7, 1]
 description = """
 Описание дедлайна {n}.
 Second line of the description.
 """
 ''')
-    (root / f"file-{f // per_file:04}.toml").write_text("\n".join(parts), encoding="utf-8")
+    year_dir = root / str(2020 + (f // per_file) % 10)
+    year_dir.mkdir(exist_ok=True)
+    (year_dir / f"file-{f // per_file:04}.toml").write_text("\n".join(parts), encoding="utf-8")

@@ -19,7 +19,7 @@ const PER_FILE: usize = 10;
 fn repository() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("deadlines");
-    common::generate(&root, FILES, PER_FILE);
+    common::generate(&root, FILES * PER_FILE);
     let loaded = mechcal::store::load(&root, Tz::Europe__Zurich);
     assert_eq!(loaded.errors(), 0, "generated data must be valid");
     assert_eq!(

@@ -61,7 +61,7 @@ fn main() {
     let top = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("deadlines");
-    common::generate(&root, FILES, PER_FILE);
+    common::generate(&root, FILES * PER_FILE);
     let catalog = mechcal::store::load(&root, Tz::Europe__Zurich)
         .catalog
         .expect("valid data");
