@@ -17,8 +17,8 @@ use crate::diagnostic::{self, Diagnostic, JsonDiagnostic};
 use crate::listing::{self, ListOptions};
 use crate::state::State;
 use crate::store::{self, Loaded};
-use crate::suggest;
 use crate::web;
+use crate::{subscribers, suggest};
 
 /// The config file used when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "config/mechcal.toml";
@@ -84,6 +84,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Render as of this instant (RFC 3339) instead of now
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+    },
+    /// List the subscribers of e-mail reminders, with their filters and counts
+    Subscribers {
+        /// Show full e-mail addresses (masked by default: they are personal data)
+        #[arg(long)]
+        show_emails: bool,
+        /// Count upcoming deadlines as of this instant (RFC 3339) instead of now
         #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
     },
@@ -168,8 +177,26 @@ pub fn run(
             if let Err(d) = check_root(root) {
                 return usage_failure(&[d], format, out, err);
             }
-            let loaded = store::load(root, config.calendar.timezone);
-            report_check(&loaded, root, format, now.unwrap_or(clock), out, err)
+            let mut loaded = store::load(root, config.calendar.timezone);
+            let subscribers = check_subscribers(&config, &mut loaded);
+            report_check(
+                &loaded,
+                root,
+                subscribers,
+                format,
+                now.unwrap_or(clock),
+                out,
+                err,
+            )
+        }
+        Command::Subscribers { show_emails, now } => {
+            let (_config, catalog, subs) = match load_subscribers(args.config.as_deref(), err) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            let text = listing::subscribers(&catalog, &subs, show_emails, now.unwrap_or(clock));
+            let _ = out.write_all(text.as_bytes());
+            EXIT_OK
         }
         Command::List {
             topics,
@@ -339,6 +366,71 @@ fn init_logging() {
         .try_init();
 }
 
+/// Validates the subscribers file, when the config names one and the
+/// deadline data (whose registry it refers to) is valid. Its problems join
+/// the deadline diagnostics; an error makes the whole check fail. Returns the
+/// number of subscribers when they are valid.
+fn check_subscribers(config: &Config, loaded: &mut Loaded) -> Option<usize> {
+    let path = config.reminders.subscribers.as_ref()?;
+    let catalog = loaded.catalog.as_ref()?;
+    let defaults = subscribers::Defaults {
+        remind_days: &config.reminders.remind_days,
+        timezone: config.calendar.timezone,
+    };
+    let (subs, diags) = subscribers::load(path, catalog.registry(), &defaults);
+    let failed = diags.iter().any(Diagnostic::is_error);
+    loaded.diagnostics.extend(diags);
+    if failed {
+        loaded.catalog = None;
+        None
+    } else {
+        Some(subs.len())
+    }
+}
+
+/// Config, valid catalog and valid subscribers, or the exit code after
+/// printing why not.
+fn load_subscribers(
+    config: Option<&Path>,
+    err: &mut dyn std::io::Write,
+) -> Result<(Config, Catalog, Vec<subscribers::Subscriber>), i32> {
+    let config = resolve_config(config, None).map_err(|diags| {
+        let _ = err.write_all(diagnostic::render_human(&diags).as_bytes());
+        EXIT_USAGE
+    })?;
+    let Some(path) = config.reminders.subscribers.clone() else {
+        let _ = writeln!(
+            err,
+            "error: the config names no subscribers file\n  help: set `[reminders] subscribers = \"subscribers.toml\"`"
+        );
+        return Err(EXIT_USAGE);
+    };
+    let root = &config.data.deadlines;
+    if let Err(d) = check_root(root) {
+        let _ = err.write_all(d.to_string().as_bytes());
+        return Err(EXIT_USAGE);
+    }
+    let loaded = store::load(root, config.calendar.timezone);
+    let _ = err.write_all(diagnostic::render_human(&loaded.diagnostics).as_bytes());
+    let Some(catalog) = loaded.catalog else {
+        let _ = writeln!(
+            err,
+            "error: the deadline repository is invalid; run `mechcal check`"
+        );
+        return Err(EXIT_INVALID);
+    };
+    let defaults = subscribers::Defaults {
+        remind_days: &config.reminders.remind_days,
+        timezone: config.calendar.timezone,
+    };
+    let (subs, diags) = subscribers::load(&path, catalog.registry(), &defaults);
+    let _ = err.write_all(diagnostic::render_human(&diags).as_bytes());
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(EXIT_INVALID);
+    }
+    Ok((config, catalog, subs))
+}
+
 /// Finds the config: `--config`, else `config/mechcal.toml` if it exists, else
 /// built-in defaults when a deadline directory was named. A named `dir`
 /// replaces the config's `[data] deadlines`.
@@ -438,6 +530,7 @@ fn usage_failure(
 fn report_check(
     loaded: &Loaded,
     root: &Path,
+    subscribers: Option<usize>,
     format: Format,
     now: DateTime<Utc>,
     out: &mut dyn std::io::Write,
@@ -453,6 +546,7 @@ fn report_check(
             "deadlines": c.deadlines().len(),
             "files": c.files(),
             "upcoming": c.upcoming(now),
+            "subscribers": subscribers,
         })
     });
     match format {
@@ -474,9 +568,12 @@ fn report_check(
             };
             match &loaded.catalog {
                 Some(c) => {
+                    let subs = subscribers
+                        .map(|n| format!("; {}", count(n, "subscriber")))
+                        .unwrap_or_default();
                     let _ = writeln!(
                         out,
-                        "ok: {} in {}, {} upcoming{warnings}",
+                        "ok: {} in {}, {} upcoming{subs}{warnings}",
                         count(c.deadlines().len(), "deadline"),
                         count(c.files(), "file"),
                         c.upcoming(now),

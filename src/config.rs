@@ -19,6 +19,9 @@ use crate::{values, zone};
 /// The sample configuration, shipped in the binary too (`mechcal default-config`).
 pub const SAMPLE: &str = include_str!("../config/mechcal.toml");
 
+/// Reminder passes run at 08:00 every day by default.
+pub const DEFAULT_SCHEDULE: &str = "0 0 8 * * *";
+
 /// The default zone: Geneva time, where most UN mechanisms sit.
 pub const DEFAULT_TIMEZONE: Tz = Tz::Europe__Zurich;
 
@@ -30,6 +33,7 @@ pub struct Config {
     pub data: DataConfig,
     pub state: StateConfig,
     pub server: ServerConfig,
+    pub reminders: RemindersConfig,
 }
 
 /// `[calendar]`: how the calendar names itself.
@@ -57,6 +61,47 @@ pub struct CalendarConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateConfig {
     pub path: PathBuf,
+}
+
+/// `[reminders]`: who is reminded, when, and of what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemindersConfig {
+    /// The subscribers file (kept out of the public deadline repository);
+    /// `None`: no reminders.
+    pub subscribers: Option<PathBuf>,
+    /// Days before a deadline, largest first, for subscribers and deadlines
+    /// that set none.
+    pub remind_days: Vec<u16>,
+    /// When reminder passes run (seconds first: `0 0 8 * * *`).
+    pub schedule: CronSchedule,
+    /// The zone `schedule` is read in.
+    pub timezone: Tz,
+}
+
+/// A parsed cron expression, with its text for messages.
+#[derive(Clone, Debug)]
+pub struct CronSchedule {
+    pub text: String,
+    pub schedule: cron::Schedule,
+}
+
+impl PartialEq for CronSchedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for CronSchedule {}
+
+impl CronSchedule {
+    pub fn parse(text: &str) -> Result<CronSchedule, String> {
+        text.parse::<cron::Schedule>()
+            .map(|schedule| CronSchedule {
+                text: text.to_string(),
+                schedule,
+            })
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// `[server]`: the HTTP server of `mechcal serve`.
@@ -96,6 +141,13 @@ impl Config {
             },
             server: ServerConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            },
+            reminders: RemindersConfig {
+                subscribers: None,
+                remind_days: vec![30, 7, 1],
+                schedule: CronSchedule::parse(DEFAULT_SCHEDULE)
+                    .expect("the default schedule parses"),
+                timezone: DEFAULT_TIMEZONE,
             },
         }
     }
@@ -144,7 +196,10 @@ impl Config {
             return Err(diags);
         };
         let root = Table::new(&doc, 0..0, "the config");
-        root.check_keys(&mut sink, &["calendar", "data", "state", "server"]);
+        root.check_keys(
+            &mut sink,
+            &["calendar", "data", "state", "server", "reminders"],
+        );
 
         match root.optional_table(&mut sink, "calendar") {
             Some(cal) => calendar(&mut sink, &cal, &mut config.calendar),
@@ -191,6 +246,12 @@ impl Config {
                 }
             }
         }
+        let mut reminders_tz = None;
+        if let Some(r) = root.optional_table(&mut sink, "reminders") {
+            reminders_tz = reminders(&mut sink, &r, base, &mut config.reminders);
+        }
+        // The schedule's zone defaults to the calendar's, whichever is read first.
+        config.reminders.timezone = reminders_tz.unwrap_or(config.calendar.timezone);
         if sink.has_errors() {
             let mut diags = sink.diags;
             crate::diagnostic::sort(&mut diags);
@@ -298,6 +359,51 @@ fn calendar(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut CalendarConfig) {
                     );
                 }
             }
+        }
+    }
+}
+
+/// Reads `[reminders]`; returns its `timezone` if it names one.
+fn reminders(
+    sink: &mut Sink<'_>,
+    t: &Table<'_, '_>,
+    base: &Path,
+    out: &mut RemindersConfig,
+) -> Option<Tz> {
+    t.check_keys(
+        sink,
+        &["subscribers", "remind_days", "schedule", "timezone"],
+    );
+    if let Some(path) = t.optional_str(sink, "subscribers") {
+        if path.get_ref().trim().is_empty() {
+            sink.error(path.span(), "`subscribers` must name a file");
+        } else {
+            out.subscribers = Some(normalize(&base.join(path.get_ref())));
+        }
+    }
+    if let Some(v) = t.get("remind_days") {
+        if let Some(days) = crate::store::entry::check_remind_days(sink, v) {
+            out.remind_days = days;
+        }
+    }
+    if let Some(text) = t.optional_str(sink, "schedule") {
+        match CronSchedule::parse(text.get_ref()) {
+            Ok(s) => out.schedule = s,
+            Err(e) => {
+                sink.error(text.span(), format!("`schedule` is not a valid cron expression: {e}"))
+                    .help = Some(
+                    "six fields, seconds first, day names for weekdays: `0 0 8 * * *` (08:00 daily), `0 30 7 * * Mon-Fri`"
+                        .into(),
+                );
+            }
+        }
+    }
+    let tz = t.optional_str(sink, "timezone")?;
+    match zone::parse(tz.get_ref()) {
+        Ok(z) => Some(z),
+        Err(e) => {
+            sink.error(tz.span(), e.message).help = e.help;
+            None
         }
     }
 }

@@ -19,6 +19,7 @@
 //! - [`zone`], [`country`], [`values`], [`suggest`] — value checks and "did
 //!   you mean".
 //! - [`listing`] — the `mechcal list` table.
+//! - [`subscribers`] — who gets e-mail reminders (`[reminders] subscribers`).
 //! - [`state`] — the SQLite state database (entry versions for the feeds).
 //! - [`feed`] — iCalendar feeds (pure), written with [`ical`]; [`i18n`] — languages.
 //! - [`web`] — the HTTP server (axum): feeds, pages, JSON, and the static export.
@@ -37,6 +38,7 @@ pub mod listing;
 pub mod registry;
 pub mod state;
 pub mod store;
+pub mod subscribers;
 pub mod suggest;
 pub mod tomlx;
 pub mod values;

@@ -80,3 +80,82 @@ pub fn left_text(d: &Deadline, now: DateTime<Utc>) -> String {
         n => format!("{} days ago", -n),
     }
 }
+
+/// The `mechcal subscribers` table: who, filters, offsets, and how many
+/// upcoming deadlines each would be reminded of. Addresses are masked unless
+/// `show_emails`.
+pub fn subscribers(
+    catalog: &Catalog,
+    subs: &[crate::subscribers::Subscriber],
+    show_emails: bool,
+    now: DateTime<Utc>,
+) -> String {
+    if subs.is_empty() {
+        return "no subscribers\n".into();
+    }
+    let all = |v: &[String]| {
+        if v.is_empty() {
+            "all".to_string()
+        } else {
+            v.join(",")
+        }
+    };
+    let header = [
+        "NAME",
+        "EMAIL",
+        "TOPICS",
+        "MECHANISMS",
+        "DAYS",
+        "ZONE",
+        "LANG",
+        "DIGEST",
+        "UPCOMING",
+    ]
+    .map(String::from);
+    let rows: Vec<[String; 9]> = subs
+        .iter()
+        .map(|s| {
+            let upcoming = catalog
+                .select(&s.filter)
+                .filter(|d| d.is_upcoming(now))
+                .count();
+            [
+                s.name.clone(),
+                if show_emails {
+                    s.email.clone()
+                } else {
+                    crate::subscribers::mask(&s.email)
+                },
+                all(&s.filter.topics),
+                all(&s.filter.mechanisms),
+                s.remind_days
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                s.timezone.name().to_string(),
+                s.language.code().to_string(),
+                if s.digest { "yes" } else { "no" }.to_string(),
+                upcoming.to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = [0usize; 9];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell}{}", " ".repeat(w - cell.chars().count())))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{} subscribers\n", subs.len()));
+    out
+}

@@ -530,3 +530,80 @@ fn serve_answers_and_stops_on_sigterm() {
     stderr.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("stopped"), "{rest}");
 }
+
+/// `check` validates the subscribers file the config names; `subscribers`
+/// lists them with masked addresses.
+#[test]
+fn subscribers_are_checked_and_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let subs = dir.join("subscribers.toml");
+    fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
+    let config = dir.join("mechcal.toml");
+    fs::write(
+        &config,
+        format!(
+            "[calendar]\ndomain = \"x.org\"\n[data]\ndeadlines = \"{}\"\n[reminders]\nsubscribers = \"subscribers.toml\"\n",
+            root().join("deadlines").display()
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&subs, fs::Permissions::from_mode(0o644)).unwrap();
+        let out = mechcal(dir, &["--config", cfg, "check", "--now", NOW]);
+        assert_eq!(out.status.code(), Some(0));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("warning: the subscribers file can be read by others (mode 644)"),
+            "{stderr}"
+        );
+        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let out = mechcal(dir, &["--config", cfg, "check", "--now", NOW]);
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(
+        text(&out.stdout),
+        "ok: 12 deadlines in 6 files, 5 upcoming; 3 subscribers\n"
+    );
+
+    let out = mechcal(dir, &["--config", cfg, "subscribers", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    assert!(listing.contains("w***@example.org"), "{listing}");
+    assert!(
+        !listing.contains("womens-rights@example.org"),
+        "addresses are masked by default"
+    );
+    insta::assert_snapshot!(listing, @"
+    NAME                                       EMAIL             TOPICS                MECHANISMS               DAYS     ZONE            LANG  DIGEST  UPCOMING
+    Example: a women's rights CSO              w***@example.org  women,discrimination  all                      30,7,1   Europe/Vilnius  ru    yes     2
+    Example: a lawyer following treaty bodies  l***@example.org  all                   cedaw,cerd,crpd,cat,crc  60,14,3  Europe/Zurich   en    no      1
+    Example: everything, in English            a***@example.org  all                   all                      30,7,1   Europe/Zurich   en    yes     5
+    3 subscribers
+    ");
+    let out = mechcal(dir, &["--config", cfg, "subscribers", "--show-emails"]);
+    assert!(text(&out.stdout).contains("womens-rights@example.org"));
+
+    // A broken subscribers file fails the check with its places.
+    fs::write(
+        &subs,
+        "[[subscriber]]\nname = \"A\"\nemail = \"a@example\"\ntopics = [\"womens\"]\n",
+    )
+    .unwrap();
+    let out = mechcal(dir, &["--config", cfg, "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("subscribers.toml:3:9: error: `email` is not a valid e-mail address"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("subscribers.toml:4:11: error: unknown topic `womens`"),
+        "{stderr}"
+    );
+    let out = mechcal(dir, &["--config", cfg, "subscribers"]);
+    assert_eq!(out.status.code(), Some(1));
+}

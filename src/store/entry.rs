@@ -299,33 +299,75 @@ fn unknown_help<'a>(
 }
 
 fn check_topics(sink: &mut Sink<'_>, ctx: &Context<'_>, v: &Value<'_>) -> Option<Vec<String>> {
-    let items = tomlx::as_array(sink, "topics", v, "[\"discrimination\"]")?;
-    if items.is_empty() {
-        sink.error(v.span(), "`topics` must list at least one topic")
-            .help = Some(unknown_help("", ctx.registry.topic_slugs(), "topics"));
+    let registry = ctx.registry;
+    let known = |s: &str| !ctx.registry_ok || registry.topic(s).is_some();
+    slug_list(sink, v, &Slugs::TOPICS, registry.topic_slugs(), known, true)
+}
+
+/// How messages name a kind of slug list.
+pub(crate) struct Slugs {
+    pub key: &'static str,
+    pub one: &'static str,
+    pub many: &'static str,
+    pub example: &'static str,
+}
+
+impl Slugs {
+    pub const TOPICS: Slugs = Slugs {
+        key: "topics",
+        one: "topic",
+        many: "topics",
+        example: "[\"discrimination\"]",
+    };
+    pub const MECHANISMS: Slugs = Slugs {
+        key: "mechanisms",
+        one: "mechanism",
+        many: "mechanisms",
+        example: "[\"cerd\"]",
+    };
+}
+
+/// A list of registry slugs: strings, none twice, each `known` (else an
+/// error naming the nearest of `all`); at least one if `require_one`.
+pub(crate) fn slug_list<'a>(
+    sink: &mut Sink<'_>,
+    v: &Value<'_>,
+    what: &Slugs,
+    all: impl Iterator<Item = &'a str> + Clone,
+    known: impl Fn(&str) -> bool,
+    require_one: bool,
+) -> Option<Vec<String>> {
+    let items = tomlx::as_array(sink, what.key, v, what.example)?;
+    if items.is_empty() && require_one {
+        sink.error(
+            v.span(),
+            format!("`{}` must list at least one {}", what.key, what.one),
+        )
+        .help = Some(unknown_help("", all, what.many));
         return None;
     }
-    let mut topics: Vec<String> = Vec::with_capacity(items.len());
+    let mut slugs: Vec<String> = Vec::with_capacity(items.len());
     let mut ok = true;
     for item in items {
-        let Some(s) = tomlx::as_str(sink, "each of `topics`", item) else {
+        let Some(s) = tomlx::as_str(sink, &format!("each of `{}`", what.key), item) else {
             ok = false;
             continue;
         };
         let name = s.get_ref();
-        if topics.contains(name) {
-            sink.error(s.span(), format!("topic `{name}` is listed twice"))
+        if slugs.contains(name) {
+            sink.error(s.span(), format!("{} `{name}` is listed twice", what.one))
                 .help = Some("remove the second one".into());
             ok = false;
-        } else if ctx.registry.topic(name).is_none() && ctx.registry_ok {
-            let help = unknown_help(name, ctx.registry.topic_slugs(), "topics");
-            sink.error(s.span(), format!("unknown topic `{name}`")).help = Some(help);
+        } else if !known(name) {
+            let help = unknown_help(name, all.clone(), what.many);
+            sink.error(s.span(), format!("unknown {} `{name}`", what.one))
+                .help = Some(help);
             ok = false;
         } else {
-            topics.push(s.into_inner());
+            slugs.push(s.into_inner());
         }
     }
-    ok.then_some(topics)
+    ok.then_some(slugs)
 }
 
 /// Reads `due` and computes its instant in `tz`.
@@ -464,7 +506,7 @@ fn check_submit_to(sink: &mut Sink<'_>, v: &Spanned<String>) -> Option<SubmitTo>
 }
 
 /// Offsets in days, each 0..=365 and listed once; returned largest first.
-fn check_remind_days(sink: &mut Sink<'_>, v: &Value<'_>) -> Option<Vec<u16>> {
+pub(crate) fn check_remind_days(sink: &mut Sink<'_>, v: &Value<'_>) -> Option<Vec<u16>> {
     let items = tomlx::as_array(sink, "remind_days", v, "[30, 7, 1]")?;
     let mut days: Vec<u16> = Vec::with_capacity(items.len());
     let mut ok = true;

@@ -6,7 +6,7 @@
 //! run; a catalog is produced only when there is no error at all, so a reader
 //! of the catalog never sees a half-valid repository.
 
-mod entry;
+pub(crate) mod entry;
 pub mod scan;
 
 use std::collections::HashMap;
