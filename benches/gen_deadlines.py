@@ -4,6 +4,7 @@ multi-line descriptions. The one data generator of all benchmarks
 (benches/load.rs, benches/render.rs, benches/http.sh).
 
 Usage: gen_deadlines.py DIR N"""
+import datetime as dt
 import pathlib
 import sys
 
@@ -24,9 +25,9 @@ per_file = 10
 for f in range(0, count, per_file):
     parts = []
     for n in range(f, min(f + per_file, count)):
-        year, month, day = 2027 + n % 3, 1 + n % 12, 1 + n % 28
-        due = [f"{year}-{month:02}-{day:02}", f"{year}-{month:02}-{day:02}T18:00:00",
-               f"{year}-{month:02}-{day:02}T12:00:00Z"][n % 3]
+        # Spread evenly over 2027-2029, every kind of `due` on every day.
+        date = (dt.date(2027, 1, 1) + dt.timedelta(days=n * 1095 // count)).isoformat()
+        due = [date, f"{date}T18:00:00", f"{date}T12:00:00Z"][n % 3]
         parts.append(f'''[[deadline]]
 id = "deadline-{n}"
 title = "Альтернативный доклад номер {n} для комитета"

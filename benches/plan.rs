@@ -1,0 +1,120 @@
+//! Planning one reminder run for 10,000 subscribers × 1,000 deadlines
+//! (target: < 200 ms on the 2-core CI machine).
+//!
+//! Run: `cargo bench --bench plan`
+
+mod common;
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use mechcal::catalog::{Catalog, Filter};
+use mechcal::i18n::Lang;
+use mechcal::reminders::plan::{self, Ledger, State};
+use mechcal::subscribers::Subscriber;
+
+fn main() {
+    divan::main();
+}
+
+const TOPICS: [&str; 6] = [
+    "women",
+    "discrimination",
+    "elections",
+    "torture",
+    "children",
+    "civil-society",
+];
+const MECHANISMS: [&str; 6] = ["upr", "cedaw", "cerd", "crpd", "cat", "crc"];
+
+fn catalog() -> (tempfile::TempDir, Catalog) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("deadlines");
+    common::generate(&root, 1_000);
+    let catalog = mechcal::store::load(&root, Tz::Europe__Zurich)
+        .catalog
+        .expect("valid data");
+    (tmp, catalog)
+}
+
+/// Subscribers with a mix of filters, offsets, zones and digest settings.
+fn subscribers(n: usize) -> Vec<Subscriber> {
+    (0..n)
+        .map(|i| {
+            let topics = match i % 4 {
+                0 => vec![],
+                1 => vec![TOPICS[i % 6].to_string()],
+                _ => vec![TOPICS[i % 6].to_string(), TOPICS[(i + 1) % 6].to_string()],
+            };
+            let mechanisms = if i % 3 == 0 {
+                vec![MECHANISMS[i % 6].to_string()]
+            } else {
+                vec![]
+            };
+            Subscriber {
+                name: format!("Subscriber {i}"),
+                email: format!("subscriber-{i}@example.org"),
+                filter: Filter { topics, mechanisms },
+                remind_days: if i % 5 == 0 {
+                    vec![60, 14, 3]
+                } else {
+                    vec![30, 7, 1]
+                },
+                timezone: [Tz::Europe__Zurich, Tz::Europe__Minsk, Tz::America__New_York][i % 3],
+                language: if i % 2 == 0 { Lang::En } else { Lang::Ru },
+                digest: i % 7 != 0,
+                line: i + 1,
+            }
+        })
+        .collect()
+}
+
+/// A day in the middle of the generated deadlines (2027–2029), with an
+/// empty ledger: every offset due today is a catch-up.
+#[divan::bench(sample_count = 20)]
+fn plan_10k_subscribers_1k_deadlines(bencher: divan::Bencher) {
+    let (_tmp, catalog) = catalog();
+    let subs = subscribers(10_000);
+    let now: DateTime<Utc> = "2027-06-01T06:00:00Z".parse().unwrap();
+    let ledger = Ledger::default();
+    let planned = plan::plan(&catalog, &subs, &ledger, &HashSet::new(), now);
+    assert!(!planned.messages.is_empty());
+    bencher.bench(|| {
+        plan::plan(
+            &catalog,
+            &subs,
+            &ledger,
+            &HashSet::new(),
+            divan::black_box(now),
+        )
+    });
+}
+
+/// The next day's run, with the ledger of the first run: the steady state.
+#[divan::bench(sample_count = 20)]
+fn plan_next_day_with_ledger(bencher: divan::Bencher) {
+    let (_tmp, catalog) = catalog();
+    let subs = subscribers(10_000);
+    let first: DateTime<Utc> = "2027-06-01T06:00:00Z".parse().unwrap();
+    let planned = plan::plan(&catalog, &subs, &Ledger::default(), &HashSet::new(), first);
+    let mut ledger = Ledger::default();
+    for m in &planned.messages {
+        for i in &m.items {
+            ledger.rows.insert(i.key.clone(), State::Sent);
+        }
+    }
+    for k in &planned.skipped {
+        ledger.rows.insert(k.clone(), State::Skipped);
+    }
+    let now: DateTime<Utc> = "2027-06-02T06:00:00Z".parse().unwrap();
+    bencher.bench(|| {
+        plan::plan(
+            &catalog,
+            &subs,
+            &ledger,
+            &HashSet::new(),
+            divan::black_box(now),
+        )
+    });
+}

@@ -1,0 +1,278 @@
+//! Reminder planning: catalog, subscribers, ledger snapshot and `now` in,
+//! messages to send (and reminders to record as skipped) out. Pure: no
+//! clock, no I/O, so every rule is a table test.
+//!
+//! The rules (README "Reminders" states them for users):
+//! - The offsets for (subscriber S, deadline D) are D's `remind_days` when
+//!   its file sets them, otherwise S's.
+//! - A reminder (S, D, k days) is due from the start of the calendar day
+//!   `due_date(D) − k` in D's zone, and is sent by the first run at or
+//!   after that instant while D is still ahead and not cancelled.
+//! - When several offsets of one (S, D) are due in one run (after downtime,
+//!   for a new subscriber or deadline) only the smallest is sent, the others
+//!   are recorded as skipped; an offset larger than one already sent is
+//!   skipped too (it would arrive after a later reminder).
+//! - Reminders are keyed by D's due instant: when it moves, they re-arm for
+//!   the new date, and a subscriber who was reminded of the old date gets a
+//!   "moved" notice (which stands for any reminder due in that run). When D
+//!   is cancelled, a subscriber who was reminded of it gets a "cancelled"
+//!   notice. Nobody gets notices of deadlines they were never reminded of.
+//! - Tentative deadlines are reminded like others (messages mark them).
+//! - One message per subscriber per run listing all its items, soonest
+//!   deadline first (digest), or one per deadline when `digest = false`.
+//! - Subscribers who opted out get nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::catalog::Catalog;
+use crate::deadline::{Deadline, Status};
+use crate::subscribers::Subscriber;
+use crate::zone;
+
+/// What a ledger row is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// A reminder `k` days before.
+    Remind(u16),
+    /// The due instant changed after the subscriber was reminded.
+    Moved,
+    /// The deadline was cancelled after the subscriber was reminded.
+    Cancelled,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Kind::Remind(k) => write!(f, "remind:{k}"),
+            Kind::Moved => f.write_str("moved"),
+            Kind::Cancelled => f.write_str("cancelled"),
+        }
+    }
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "moved" => Some(Kind::Moved),
+            "cancelled" => Some(Kind::Cancelled),
+            _ => s.strip_prefix("remind:")?.parse().ok().map(Kind::Remind),
+        }
+    }
+}
+
+/// The identity of one ledger row: unique, and stable across runs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// The subscriber's address, lower case.
+    pub email: String,
+    pub deadline: String,
+    /// The deadline's due instant when the row was made.
+    pub due_at: DateTime<Utc>,
+    pub kind: Kind,
+}
+
+/// Where a ledger row stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Handed to the mail transport; not yet confirmed (a crashed run leaves
+    /// rows here, and they are sent again with the same Message-ID).
+    Sending,
+    Sent,
+    /// Not sent on purpose (a smaller offset was due in the same run).
+    Skipped,
+    /// Refused for good (5xx after the allowed attempts).
+    Failed,
+}
+
+impl State {
+    /// Whether the row needs no more work.
+    pub fn is_final(self) -> bool {
+        matches!(self, State::Sent | State::Skipped | State::Failed)
+    }
+}
+
+/// The ledger as the planner sees it.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    pub rows: HashMap<Key, State>,
+}
+
+/// One line of a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub key: Key,
+    /// Calendar days left at `now`, in the deadline's zone.
+    pub days_left: i64,
+    /// For `Moved`: the due instant the subscriber was reminded of.
+    pub moved_from: Option<DateTime<Utc>>,
+}
+
+/// One message to one subscriber.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Index into the subscribers slice.
+    pub subscriber: usize,
+    /// Soonest deadline first.
+    pub items: Vec<Item>,
+}
+
+/// What a run does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub messages: Vec<Message>,
+    /// Reminders to record as skipped without sending.
+    pub skipped: Vec<Key>,
+}
+
+/// The instant from which the reminder `k` days before `d` is due: the start
+/// of the calendar day `due_date − k` in the deadline's zone.
+pub fn due_from(d: &Deadline, k: u16) -> DateTime<Utc> {
+    let day = d.due_date() - Duration::days(i64::from(k));
+    zone::start_of_day(d.timezone, day)
+}
+
+/// Plans one run. `opted_out` holds lower-case addresses.
+///
+/// Deadlines are the outer loop: a deadline with no offset due now and no
+/// ledger row is skipped for all subscribers at once, which keeps a run over
+/// thousands of subscribers cheap.
+pub fn plan(
+    catalog: &Catalog,
+    subscribers: &[Subscriber],
+    ledger: &Ledger,
+    opted_out: &HashSet<String>,
+    now: DateTime<Utc>,
+) -> Plan {
+    // The ledger's rows by (address, deadline).
+    let mut by_pair: HashMap<(&str, &str), Vec<(&Key, State)>> = HashMap::new();
+    for (k, s) in &ledger.rows {
+        by_pair
+            .entry((k.email.as_str(), k.deadline.as_str()))
+            .or_default()
+            .push((k, *s));
+    }
+    let in_ledger: HashSet<&str> = ledger.rows.keys().map(|k| k.deadline.as_str()).collect();
+    let active: Vec<(usize, &Subscriber, String)> = subscribers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, s, s.key()))
+        .filter(|(_, _, email)| !opted_out.contains(email))
+        .collect();
+    let mut offsets: Vec<u16> = subscribers
+        .iter()
+        .flat_map(|s| s.remind_days.iter().copied())
+        .collect();
+    offsets.sort_unstable();
+    offsets.dedup();
+
+    let mut items: Vec<Vec<(DateTime<Utc>, Item)>> = vec![Vec::new(); subscribers.len()];
+    let mut skipped = Vec::new();
+    for d in catalog.deadlines().iter().filter(|d| d.is_ahead(now)) {
+        let own = d.remind_days.as_deref();
+        let mut due_now = [false; 366];
+        for &k in own.unwrap_or(&offsets) {
+            due_now[usize::from(k)] = due_from(d, k) <= now;
+        }
+        if !due_now.contains(&true) && !in_ledger.contains(d.id.as_str()) {
+            continue;
+        }
+        for (index, s, email) in &active {
+            if !s.filter.matches(d) {
+                continue;
+            }
+            let rows: &[(&Key, State)] = by_pair
+                .get(&(email.as_str(), d.id.as_str()))
+                .map_or(&[], Vec::as_slice);
+            let final_here = |kind: Kind| {
+                rows.iter()
+                    .any(|(k, st)| k.due_at == d.due_at && k.kind == kind && st.is_final())
+            };
+            let sent = || {
+                rows.iter().filter_map(|(k, st)| match (k.kind, st) {
+                    (Kind::Remind(days), State::Sent) => Some((k.due_at, days)),
+                    _ => None,
+                })
+            };
+            let key = |kind| Key {
+                email: email.clone(),
+                deadline: d.id.clone(),
+                due_at: d.due_at,
+                kind,
+            };
+            let item = |kind, moved_from| Item {
+                key: key(kind),
+                days_left: d.days_left(now),
+                moved_from,
+            };
+            if d.status == Status::Cancelled {
+                if sent().next().is_some() && !final_here(Kind::Cancelled) {
+                    items[*index].push((d.due_at, item(Kind::Cancelled, None)));
+                }
+                continue;
+            }
+            let due: Vec<u16> = own
+                .unwrap_or(&s.remind_days)
+                .iter()
+                .copied()
+                .filter(|&k| due_now[usize::from(k)] && !final_here(Kind::Remind(k)))
+                .collect();
+            // Reminded of another due instant, and not yet of this one.
+            let moved_from = sent()
+                .filter(|(at, _)| *at != d.due_at)
+                .map(|(at, _)| at)
+                .max()
+                .filter(|_| !sent().any(|(at, _)| at == d.due_at));
+            if let Some(from) = moved_from.filter(|_| !final_here(Kind::Moved)) {
+                items[*index].push((d.due_at, item(Kind::Moved, Some(from))));
+                // The notice gives the new date: reminders due now would repeat it.
+                skipped.extend(due.iter().map(|&k| key(Kind::Remind(k))));
+                continue;
+            }
+            let smallest_sent = sent()
+                .filter(|(at, _)| *at == d.due_at)
+                .map(|(_, k)| k)
+                .min();
+            let send = due
+                .iter()
+                .copied()
+                .min()
+                .filter(|&k| smallest_sent.is_none_or(|s| k < s));
+            for &k in &due {
+                if Some(k) != send {
+                    skipped.push(key(Kind::Remind(k)));
+                }
+            }
+            if let Some(k) = send {
+                items[*index].push((d.due_at, item(Kind::Remind(k), None)));
+            }
+        }
+    }
+
+    let mut messages = Vec::new();
+    for (index, mut list) in items.into_iter().enumerate() {
+        if list.is_empty() {
+            continue;
+        }
+        list.sort_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
+        let list: Vec<Item> = list.into_iter().map(|(_, i)| i).collect();
+        if subscribers[index].digest {
+            messages.push(Message {
+                subscriber: index,
+                items: list,
+            });
+        } else {
+            messages.extend(list.into_iter().map(|i| Message {
+                subscriber: index,
+                items: vec![i],
+            }));
+        }
+    }
+    skipped.sort();
+    Plan { messages, skipped }
+}
+
+#[cfg(test)]
+mod tests;
