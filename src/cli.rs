@@ -18,7 +18,7 @@ use crate::listing::{self, ListOptions};
 use crate::state::State;
 use crate::store::{self, Loaded};
 use crate::web;
-use crate::{subscribers, suggest};
+use crate::{reminders, subscribers, suggest};
 
 /// The config file used when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "config/mechcal.toml";
@@ -95,6 +95,18 @@ pub enum Command {
         /// Count upcoming deadlines as of this instant (RFC 3339) instead of now
         #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
+    },
+    /// Plan one reminder pass and print what it would send (sending comes next)
+    Remind {
+        /// Plan as of this instant (RFC 3339) instead of now
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+        /// Print what would be sent and change nothing (required until sending is built)
+        #[arg(long, required = true)]
+        dry_run: bool,
+        /// Show full e-mail addresses
+        #[arg(long)]
+        show_emails: bool,
     },
     /// Print the sample config file
     DefaultConfig,
@@ -188,6 +200,36 @@ pub fn run(
                 out,
                 err,
             )
+        }
+        Command::Remind {
+            now,
+            dry_run: _,
+            show_emails,
+        } => {
+            let (config, catalog, subs) = match load_subscribers(args.config.as_deref(), err) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            // A dry run changes nothing: without a state database, it plans
+            // against an empty ledger instead of creating one.
+            let (ledger, opted_out) = if config.state.path.exists() {
+                match State::open(&config.state.path)
+                    .and_then(|s| Ok((s.ledger()?, s.opted_out()?)))
+                {
+                    Ok(x) => x,
+                    Err(e) => {
+                        let _ = writeln!(err, "error: {e}");
+                        return EXIT_USAGE;
+                    }
+                }
+            } else {
+                Default::default()
+            };
+            let plan =
+                reminders::plan::plan(&catalog, &subs, &ledger, &opted_out, now.unwrap_or(clock));
+            let text = reminders::describe(&plan, &catalog, &subs, show_emails);
+            let _ = out.write_all(text.as_bytes());
+            EXIT_OK
         }
         Command::Subscribers { show_emails, now } => {
             let (_config, catalog, subs) = match load_subscribers(args.config.as_deref(), err) {

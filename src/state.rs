@@ -18,6 +18,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::catalog::Catalog;
 use crate::feed::{EntryVersion, Versions};
+use crate::reminders::plan::{Key, Kind, Ledger, State as RowState};
 
 /// Schema migrations, applied in order; `user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -32,6 +33,24 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE meta (
         key   TEXT PRIMARY KEY NOT NULL,
         value TEXT NOT NULL
+    ) STRICT;",
+    // 2: the reminder ledger and opt-outs.
+    "CREATE TABLE reminders (
+        email      TEXT NOT NULL,
+        deadline   TEXT NOT NULL,
+        due_at     TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'skipped', 'failed')),
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        message_id TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (email, deadline, due_at, kind)
+    ) STRICT;
+    CREATE TABLE opt_outs (
+        email TEXT PRIMARY KEY NOT NULL,
+        at    TEXT NOT NULL
     ) STRICT;",
 ];
 
@@ -57,6 +76,8 @@ pub enum StateError {
     Sql(#[from] rusqlite::Error),
     #[error("the state database holds an invalid time `{0}`")]
     BadTime(String),
+    #[error("the state database holds an invalid reminder kind `{0}`")]
+    BadKind(String),
 }
 
 /// Everything the feeds need from the database.
@@ -239,6 +260,114 @@ impl State {
     /// The versions as stored, without recording anything.
     pub fn versions(&self) -> Result<Versions, StateError> {
         Ok(versions(&self.snapshot()?))
+    }
+
+    /// The reminder ledger, for the planner.
+    pub fn ledger(&self) -> Result<Ledger, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT email, deadline, due_at, kind, state FROM reminders")?;
+        let raw = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut ledger = Ledger::default();
+        for (email, deadline, due_at, kind, state) in raw {
+            let kind = Kind::parse(&kind).ok_or(StateError::BadKind(kind))?;
+            let state = match state.as_str() {
+                "sending" => RowState::Sending,
+                "sent" => RowState::Sent,
+                "skipped" => RowState::Skipped,
+                _ => RowState::Failed,
+            };
+            let key = Key {
+                email,
+                deadline,
+                due_at: parse_time(&due_at)?,
+                kind,
+            };
+            ledger.rows.insert(key, state);
+        }
+        Ok(ledger)
+    }
+
+    /// Records `keys` in `state` at `now`: creates the rows or updates them.
+    /// `sending` counts an attempt and stores the Message-ID the rows go out
+    /// under; `error` is kept for `failed` rows and retries.
+    pub fn record(
+        &mut self,
+        keys: &[Key],
+        state: RowState,
+        message_id: Option<&str>,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        let state = match state {
+            RowState::Sending => "sending",
+            RowState::Sent => "sent",
+            RowState::Skipped => "skipped",
+            RowState::Failed => "failed",
+        };
+        let attempt = i64::from(state == "sending");
+        let tx = self.conn.transaction()?;
+        {
+            let mut upsert = tx.prepare(
+                "INSERT INTO reminders (email, deadline, due_at, kind, state, attempts, message_id, last_error, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                 ON CONFLICT (email, deadline, due_at, kind) DO UPDATE SET
+                     state = ?5, attempts = attempts + ?6,
+                     message_id = COALESCE(?7, message_id), last_error = ?8, updated_at = ?9",
+            )?;
+            for k in keys {
+                upsert.execute(params![
+                    k.email,
+                    k.deadline,
+                    format_time(k.due_at),
+                    k.kind.to_string(),
+                    state,
+                    attempt,
+                    message_id,
+                    error,
+                    format_time(now),
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The lower-case addresses that opted out.
+    pub fn opted_out(&self) -> Result<std::collections::HashSet<String>, StateError> {
+        let mut stmt = self.conn.prepare("SELECT email FROM opt_outs")?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Records an opt-out (idempotent).
+    pub fn opt_out(&mut self, email: &str, now: DateTime<Utc>) -> Result<(), StateError> {
+        self.conn.execute(
+            "INSERT INTO opt_outs (email, at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING",
+            params![email.to_lowercase(), format_time(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Lifts an opt-out; whether there was one.
+    pub fn resubscribe(&mut self, email: &str) -> Result<bool, StateError> {
+        let n = self.conn.execute(
+            "DELETE FROM opt_outs WHERE email = ?1",
+            [email.to_lowercase()],
+        )?;
+        Ok(n > 0)
     }
 
     /// Looks up one row (for tests and diagnostics).
@@ -443,6 +572,66 @@ mod tests {
             state.sync(&c, "two", t2).unwrap().settings_changed_at,
             Some(t2)
         );
+    }
+
+    #[test]
+    fn ledger_rows_and_opt_outs() {
+        let mut state = State::in_memory().unwrap();
+        let t1 = at("2026-12-16T07:00:00Z");
+        let key = |kind| Key {
+            email: "a@example.org".into(),
+            deadline: "d".into(),
+            due_at: at("2027-01-15T23:00:00Z"),
+            kind,
+        };
+        state
+            .record(
+                &[key(Kind::Remind(30)), key(Kind::Remind(60))],
+                RowState::Sending,
+                Some("<m1@x>"),
+                None,
+                t1,
+            )
+            .unwrap();
+        state
+            .record(&[key(Kind::Remind(30))], RowState::Sent, None, None, t1)
+            .unwrap();
+        state
+            .record(&[key(Kind::Remind(60))], RowState::Skipped, None, None, t1)
+            .unwrap();
+        state
+            .record(
+                &[key(Kind::Moved)],
+                RowState::Failed,
+                None,
+                Some("550 no such user"),
+                t1,
+            )
+            .unwrap();
+        let ledger = state.ledger().unwrap();
+        assert_eq!(ledger.rows.len(), 3);
+        assert_eq!(ledger.rows[&key(Kind::Remind(30))], RowState::Sent);
+        assert_eq!(ledger.rows[&key(Kind::Remind(60))], RowState::Skipped);
+        assert_eq!(ledger.rows[&key(Kind::Moved)], RowState::Failed);
+        let (attempts, id): (i64, String) = state
+            .conn
+            .query_row(
+                "SELECT attempts, message_id FROM reminders WHERE kind = 'remind:30'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((attempts, id.as_str()), (1, "<m1@x>"));
+
+        state.opt_out("A@Example.org", t1).unwrap();
+        state.opt_out("a@example.org", t1).unwrap();
+        assert_eq!(
+            state.opted_out().unwrap(),
+            ["a@example.org".to_string()].into()
+        );
+        assert!(state.resubscribe("a@EXAMPLE.org").unwrap());
+        assert!(!state.resubscribe("a@example.org").unwrap());
+        assert!(state.opted_out().unwrap().is_empty());
     }
 
     #[test]

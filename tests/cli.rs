@@ -607,3 +607,57 @@ fn subscribers_are_checked_and_listed() {
     let out = mechcal(dir, &["--config", cfg, "subscribers"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `remind --dry-run` prints the plan and creates nothing.
+#[test]
+fn remind_dry_run_plans_without_changing_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let subs = dir.join("subscribers.toml");
+    fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let config = dir.join("mechcal.toml");
+    fs::write(
+        &config,
+        format!(
+            "[calendar]\ndomain = \"x.org\"\n[data]\ndeadlines = \"{}\"\n[state]\npath = \"var/state.sqlite\"\n[reminders]\nsubscribers = \"subscribers.toml\"\n",
+            root().join("deadlines").display()
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    // 2027-01-08: the CEDAW example's 30- and 14-day reminders are both due
+    // for whoever was never reminded: only the 14-day one is sent.
+    let out = mechcal(
+        dir,
+        &[
+            "--config",
+            cfg,
+            "remind",
+            "--dry-run",
+            "--now",
+            "2027-01-08T08:00:00Z",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!(text(&out.stdout), @"
+    3 messages, 3 skipped reminders
+    to w***@example.org (ru, Europe/Vilnius):
+      reminder 14d: [CEDAW] Пример: альтернативный доклад в КЛДЖ — due 15 января 2027 (через 7 дней)
+    to l***@example.org (en, Europe/Zurich):
+      reminder 14d: [CEDAW] Пример: альтернативный доклад в КЛДЖ — due 15 January 2027 (in 7 days)
+    to a***@example.org (en, Europe/Zurich):
+      reminder 14d: [CEDAW] Пример: альтернативный доклад в КЛДЖ — due 15 January 2027 (in 7 days)
+      reminder 30d: [Special Procedures] Example: call for input on freedom of association in exile — due 1 February 2027, 21:59 CET (in 24 days)
+    ");
+    assert!(
+        !dir.join("var").exists(),
+        "a dry run creates no state database"
+    );
+    let out = mechcal(dir, &["--config", cfg, "remind"]);
+    assert_eq!(out.status.code(), Some(2));
+}

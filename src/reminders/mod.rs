@@ -3,3 +3,86 @@
 //! Delivery and the ledger's storage build on it.
 
 pub mod plan;
+
+use std::fmt::Write as _;
+
+use crate::catalog::Catalog;
+use crate::feed;
+use crate::subscribers::{self, Subscriber};
+
+use self::plan::{Kind, Plan};
+
+/// A plan in words, for `mechcal remind --dry-run`: each message with its
+/// recipient (masked unless `show_emails`) and items, dates in the
+/// recipient's zone and language.
+pub fn describe(plan: &Plan, catalog: &Catalog, subs: &[Subscriber], show_emails: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {}, {} skipped {}",
+        plan.messages.len(),
+        if plan.messages.len() == 1 {
+            "message"
+        } else {
+            "messages"
+        },
+        plan.skipped.len(),
+        if plan.skipped.len() == 1 {
+            "reminder"
+        } else {
+            "reminders"
+        },
+    );
+    for m in &plan.messages {
+        let s = &subs[m.subscriber];
+        let to = if show_emails {
+            s.email.clone()
+        } else {
+            subscribers::mask(&s.email)
+        };
+        let _ = writeln!(
+            out,
+            "to {to} ({}, {}):",
+            s.language.code(),
+            s.timezone.name()
+        );
+        for item in &m.items {
+            let Some(d) = catalog.get(&item.key.deadline) else {
+                continue;
+            };
+            let what = match item.key.kind {
+                Kind::Remind(k) => format!("reminder {k}d"),
+                Kind::Moved => "moved".into(),
+                Kind::Cancelled => "cancelled".into(),
+            };
+            let due = due_for(d, s.timezone, s.language);
+            let _ = writeln!(
+                out,
+                "  {what}: {} — due {due} ({})",
+                feed::summary(catalog, d, s.language),
+                s.language.days_left(item.days_left)
+            );
+        }
+    }
+    out
+}
+
+/// When `d` is due, written for a reader in `tz`: the date of an all-day
+/// deadline as it is, a timed one's instant in the reader's zone.
+pub fn due_for(
+    d: &crate::deadline::Deadline,
+    tz: chrono_tz::Tz,
+    lang: crate::i18n::Lang,
+) -> String {
+    match d.due {
+        crate::deadline::Due::Date(date) => lang.date(date),
+        _ => {
+            let local = d.due_at.with_timezone(&tz);
+            format!(
+                "{}, {}",
+                lang.date(local.date_naive()),
+                local.format("%H:%M %Z")
+            )
+        }
+    }
+}
