@@ -19,6 +19,7 @@
 //! - [`zone`], [`country`], [`values`], [`suggest`] — value checks and "did
 //!   you mean".
 //! - [`listing`] — the `mechcal list` table.
+//! - [`mail`] — reminder messages (subject, bodies, `.ics`, headers).
 //! - [`reminders`] — e-mail reminders: `plan` (pure) decides what is due.
 //! - [`subscribers`] — who gets e-mail reminders (`[reminders] subscribers`).
 //! - [`state`] — the SQLite state database (entry versions for the feeds).
@@ -36,6 +37,7 @@ pub mod feed;
 pub mod i18n;
 pub mod ical;
 pub mod listing;
+pub mod mail;
 pub mod registry;
 pub mod reminders;
 pub mod state;

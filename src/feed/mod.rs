@@ -171,6 +171,22 @@ pub fn render(
     w.finish()
 }
 
+/// Renders a calendar holding the given deadlines (a reminder's attachment).
+pub fn render_some(
+    catalog: &Catalog,
+    deadlines: &[&Deadline],
+    opts: &FeedOptions,
+    versions: &Versions,
+) -> String {
+    let mut w = Writer::new();
+    begin_calendar(&mut w, opts);
+    for d in deadlines {
+        event(&mut w, catalog, d, opts, versions.get(&d.id));
+    }
+    w.raw("END", "VCALENDAR");
+    w.finish()
+}
+
 /// Renders a calendar holding one deadline ("add to my calendar").
 pub fn render_one(
     catalog: &Catalog,
@@ -178,11 +194,7 @@ pub fn render_one(
     opts: &FeedOptions,
     versions: &Versions,
 ) -> String {
-    let mut w = Writer::new();
-    begin_calendar(&mut w, opts);
-    event(&mut w, catalog, d, opts, versions.get(&d.id));
-    w.raw("END", "VCALENDAR");
-    w.finish()
+    render_some(catalog, &[d], opts, versions)
 }
 
 fn begin_calendar(w: &mut Writer, opts: &FeedOptions) {

@@ -1,0 +1,411 @@
+//! Reminder messages: subject, text and HTML bodies, the `.ics` attachment
+//! and the headers, built from a planned message. No I/O and no clock: the
+//! send time is passed in.
+//!
+//! The Message-ID is derived from the ledger keys the message carries, so a
+//! message sent again after a crash has the same Message-ID and receivers
+//! can tell it is a repeat.
+
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::Message;
+use sha2::{Digest, Sha256};
+
+use crate::catalog::Catalog;
+use crate::deadline::{Deadline, Status};
+use crate::feed::{self, FeedOptions, Versions};
+use crate::i18n::Lang;
+use crate::reminders::due_for;
+use crate::reminders::plan::{Item, Key, Kind};
+use crate::subscribers::Subscriber;
+use crate::web::page::esc;
+
+/// What every message shares.
+pub struct Letterhead<'a> {
+    pub from: &'a Mailbox,
+    /// The right-hand side of Message-IDs (the calendar's domain).
+    pub domain: &'a str,
+    /// The one-click unsubscribe address for this subscriber.
+    pub unsubscribe_url: &'a str,
+    /// Options for the `.ics` attachment (language is the subscriber's).
+    pub feed: &'a FeedOptions,
+    pub versions: &'a Versions,
+}
+
+/// `<hash@domain>` from the message's ledger keys (order does not matter).
+pub fn message_id(keys: &[&Key], domain: &str) -> String {
+    let mut parts: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            format!(
+                "{}\n{}\n{}\n{}",
+                k.email,
+                k.deadline,
+                k.due_at.to_rfc3339(),
+                k.kind
+            )
+        })
+        .collect();
+    parts.sort();
+    let hash = Sha256::digest(parts.join("\n\n").as_bytes());
+    let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("<reminder.{hex}@{domain}>")
+}
+
+/// Text without line breaks or other control characters, for headers.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn mechanism_name<'a>(catalog: &'a Catalog, d: &'a Deadline) -> &'a str {
+    catalog
+        .registry()
+        .mechanism(&d.mechanism)
+        .map_or(d.mechanism.as_str(), |m| m.name.as_str())
+}
+
+/// `[mechcal] CERD — Alternative report due in 7 days (15 Jul 2024)`.
+pub fn subject(catalog: &Catalog, s: &Subscriber, items: &[(&Item, &Deadline)]) -> String {
+    let lang = s.language;
+    let line = |item: &Item, d: &Deadline| {
+        let when = due_for(d, s.timezone, lang);
+        let what = match (item.key.kind, lang) {
+            (Kind::Remind(_), Lang::En) => format!("due {}", lang.days_left(item.days_left)),
+            (Kind::Remind(_), Lang::Ru) => format!("срок {}", lang.days_left(item.days_left)),
+            (Kind::Moved, Lang::En) => "deadline moved".into(),
+            (Kind::Moved, Lang::Ru) => "срок перенесён".into(),
+            (Kind::Cancelled, Lang::En) => "cancelled".into(),
+            (Kind::Cancelled, Lang::Ru) => "отменено".into(),
+        };
+        format!(
+            "{} — {} {what} ({when})",
+            mechanism_name(catalog, d),
+            d.title
+        )
+    };
+    let text = match items {
+        [(item, d)] => line(item, d),
+        [(item, d), rest @ ..] => match lang {
+            Lang::En => format!("{} and {} more", line(item, d), rest.len()),
+            Lang::Ru => format!("{} и ещё {}", line(item, d), rest.len()),
+        },
+        [] => String::new(),
+    };
+    one_line(&format!("[mechcal] {text}"))
+}
+
+struct Lines<'a> {
+    lang: Lang,
+    tz: chrono_tz::Tz,
+    catalog: &'a Catalog,
+}
+
+impl Lines<'_> {
+    fn heading(&self, item: &Item, d: &Deadline) -> String {
+        let lang = self.lang;
+        let status = match (d.status, lang) {
+            (Status::Tentative, Lang::En) => " (tentative)",
+            (Status::Tentative, Lang::Ru) => " (предварительно)",
+            _ => "",
+        };
+        let what = match (item.key.kind, lang) {
+            (Kind::Remind(_), _) => String::new(),
+            (Kind::Moved, Lang::En) => "MOVED: ".into(),
+            (Kind::Moved, Lang::Ru) => "СРОК ПЕРЕНЕСЁН: ".into(),
+            (Kind::Cancelled, Lang::En) => "CANCELLED: ".into(),
+            (Kind::Cancelled, Lang::Ru) => "ОТМЕНЕНО: ".into(),
+        };
+        format!(
+            "{what}[{}] {}{status}",
+            mechanism_name(self.catalog, d),
+            d.title
+        )
+    }
+
+    /// The facts of one item, as (label, value) pairs.
+    fn facts(&self, item: &Item, d: &Deadline) -> Vec<(&'static str, String)> {
+        let t = self.lang.texts();
+        let mut out = vec![(
+            t.due,
+            format!(
+                "{} ({}); {}",
+                due_for(d, self.tz, self.lang),
+                self.lang.days_left(item.days_left),
+                feed::due_words(d, self.lang)
+            ),
+        )];
+        if let Some(from) = item.moved_from {
+            let was = from
+                .with_timezone(&self.tz)
+                .format("%Y-%m-%d %H:%M %Z")
+                .to_string();
+            out.push((
+                if self.lang == Lang::En {
+                    "Was"
+                } else {
+                    "Было"
+                },
+                was,
+            ));
+        }
+        if let Some(to) = &d.submit_to {
+            out.push((t.submit_to, to.to_string()));
+        }
+        if let Some(url) = &d.url {
+            out.push((t.link, url.clone()));
+        }
+        out
+    }
+}
+
+fn text_body(
+    lines: &Lines<'_>,
+    s: &Subscriber,
+    items: &[(&Item, &Deadline)],
+    unsubscribe_url: &str,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        match s.language {
+            Lang::En => format!("Hello {},\n\nDeadlines you follow:", s.name),
+            Lang::Ru => format!(
+                "Здравствуйте, {}!\n\nДедлайны, за которыми вы следите:",
+                s.name
+            ),
+        }
+    );
+    for (item, d) in items {
+        let _ = writeln!(out, "\n* {}", lines.heading(item, d));
+        for (label, value) in lines.facts(item, d) {
+            let _ = writeln!(out, "  {label}: {value}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{}\n{unsubscribe_url}",
+        match s.language {
+            Lang::En => "The attached calendar file adds these deadlines to your calendar.\nTo stop these reminders:",
+            Lang::Ru => "Приложенный файл календаря добавит эти дедлайны в ваш календарь.\nЧтобы отписаться от напоминаний:",
+        }
+    );
+    out
+}
+
+fn html_body(
+    lines: &Lines<'_>,
+    s: &Subscriber,
+    items: &[(&Item, &Deadline)],
+    unsubscribe_url: &str,
+) -> String {
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family:sans-serif;line-height:1.5\">\n<p>{}</p>\n",
+        s.language.code(),
+        esc(&match s.language {
+            Lang::En => format!("Hello {}, deadlines you follow:", s.name),
+            Lang::Ru => format!("Здравствуйте, {}! Дедлайны, за которыми вы следите:", s.name),
+        })
+    );
+    for (item, d) in items {
+        let _ = write!(out, "<h3>{}</h3>\n<ul>\n", esc(&lines.heading(item, d)));
+        for (label, value) in lines.facts(item, d) {
+            let _ = writeln!(out, "<li><b>{}:</b> {}</li>", esc(label), esc(&value));
+        }
+        out.push_str("</ul>\n");
+    }
+    let _ = write!(
+        out,
+        "<p style=\"font-size:small\">{} <a href=\"{}\">{}</a></p>\n</body></html>\n",
+        esc(match s.language {
+            Lang::En => "The attached calendar file adds these deadlines to your calendar.",
+            Lang::Ru => "Приложенный файл календаря добавит эти дедлайны в ваш календарь.",
+        }),
+        esc(unsubscribe_url),
+        esc(match s.language {
+            Lang::En => "Unsubscribe",
+            Lang::Ru => "Отписаться",
+        })
+    );
+    out
+}
+
+/// Builds the message for `items` (each with its deadline) to `s`.
+pub fn build(
+    catalog: &Catalog,
+    s: &Subscriber,
+    items: &[(&Item, &Deadline)],
+    head: &Letterhead<'_>,
+    sent_at: DateTime<Utc>,
+) -> Result<Message, String> {
+    let lines = Lines {
+        lang: s.language,
+        tz: s.timezone,
+        catalog,
+    };
+    let to: Mailbox = Mailbox::new(
+        Some(one_line(&s.name)),
+        s.email.parse().map_err(|e| format!("{e}"))?,
+    );
+    let keys: Vec<&Key> = items.iter().map(|(i, _)| &i.key).collect();
+    let mut opts = head.feed.clone();
+    opts.lang = s.language;
+    let deadlines: Vec<&Deadline> = items.iter().map(|(_, d)| *d).collect();
+    let ics = feed::render_some(catalog, &deadlines, &opts, head.versions);
+    let calendar = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+        .map_err(|e| e.to_string())?;
+    let header = |name: &'static str, value: String| {
+        HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+    };
+    Message::builder()
+        .from(head.from.clone())
+        .to(to)
+        .subject(subject(catalog, s, items))
+        .message_id(Some(message_id(&keys, head.domain)))
+        .date(SystemTime::from(sent_at))
+        .raw_header(header("Auto-Submitted", "auto-generated".into()))
+        .raw_header(header(
+            "List-Unsubscribe",
+            format!("<{}>", head.unsubscribe_url),
+        ))
+        .raw_header(header(
+            "List-Unsubscribe-Post",
+            "List-Unsubscribe=One-Click".into(),
+        ))
+        .multipart(
+            MultiPart::mixed()
+                .multipart(MultiPart::alternative_plain_html(
+                    text_body(&lines, s, items, head.unsubscribe_url),
+                    html_body(&lines, s, items, head.unsubscribe_url),
+                ))
+                .singlepart(Attachment::new("deadlines.ics".into()).body(ics, calendar)),
+        )
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+    use crate::reminders::plan::{self, Ledger};
+    use crate::testing;
+    use chrono::Duration;
+    use chrono_tz::Tz;
+    use std::collections::HashSet;
+
+    fn subscriber(lang: Lang) -> Subscriber {
+        Subscriber {
+            name: "Anna".into(),
+            email: "anna@example.org".into(),
+            filter: Default::default(),
+            remind_days: vec![30, 7, 1],
+            timezone: Tz::Europe__Vilnius,
+            language: lang,
+            digest: true,
+            line: 1,
+        }
+    }
+
+    fn formatted(lang: Lang) -> (String, String) {
+        let cat = testing::catalog(&[(
+            "a.toml",
+            "[[deadline]]\nid = \"cerd-2027\"\ntitle = \"Альтернативный доклад\"\nmechanism = \"cerd\"\ntopics = [\"women\"]\ndue = 2027-07-15\nstatus = \"tentative\"\nsubmit_to = \"cerd@example.org\"\n",
+        )]);
+        let subs = vec![subscriber(lang)];
+        let now: DateTime<Utc> = "2027-07-08T06:00:00Z".parse().unwrap();
+        let p = plan::plan(&cat, &subs, &Ledger::default(), &HashSet::new(), now);
+        let m = &p.messages[0];
+        let items: Vec<(&Item, &Deadline)> = m
+            .items
+            .iter()
+            .map(|i| (i, cat.get(&i.key.deadline).unwrap()))
+            .collect();
+        let from: Mailbox = "mechcal <reminders@calendar.example.org>".parse().unwrap();
+        let opts = FeedOptions {
+            name: "Deadlines".into(),
+            domain: "calendar.example.org".into(),
+            lang,
+            alarm: None,
+            refresh: Duration::hours(6),
+            cutoff: DateTime::UNIX_EPOCH,
+        };
+        let head = Letterhead {
+            from: &from,
+            domain: "calendar.example.org",
+            unsubscribe_url: "https://calendar.example.org/unsubscribe?token=abc",
+            feed: &opts,
+            versions: &Versions::default(),
+        };
+        let msg = build(&cat, &subs[0], &items, &head, now).unwrap();
+        (
+            String::from_utf8(msg.formatted()).unwrap(),
+            subject(&cat, &subs[0], &items),
+        )
+    }
+
+    #[test]
+    fn headers_parts_and_stable_message_id() {
+        let (text, subject) = formatted(Lang::En);
+        assert_eq!(
+            subject,
+            "[mechcal] CERD — Альтернативный доклад due in 7 days (15 July 2027)"
+        );
+        for header in [
+            "Message-ID: <reminder.",
+            "Auto-Submitted: auto-generated",
+            "List-Unsubscribe: <https://calendar.example.org/unsubscribe?token=abc>",
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            "Date: Thu, 08 Jul 2027 06:00:00 +0000",
+            "Content-Type: multipart/mixed;",
+            "Content-Type: multipart/alternative;",
+            "Content-Type: text/plain; charset=utf-8",
+            "Content-Type: text/html; charset=utf-8",
+            "Content-Type: text/calendar; charset=utf-8; method=PUBLISH",
+            "Content-Disposition: attachment; filename=\"deadlines.ics\"",
+        ] {
+            assert!(text.contains(header), "missing {header:?} in\n{text}");
+        }
+        // The same keys give the same Message-ID, run after run.
+        let id = |t: &str| {
+            t.lines()
+                .find(|l| l.starts_with("Message-ID:"))
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(id(&text), id(&formatted(Lang::En).0));
+        // Headers stay headers: no raw non-ASCII, no injected lines.
+        let head = &text[..text.find("\r\n\r\n").unwrap()];
+        assert!(head.is_ascii(), "{head}");
+    }
+
+    #[test]
+    fn russian_subject() {
+        let (_, subject) = formatted(Lang::Ru);
+        assert_eq!(
+            subject,
+            "[mechcal] CERD — Альтернативный доклад срок через 7 дней (15 июля 2027)"
+        );
+    }
+
+    #[test]
+    fn message_ids_depend_on_keys_not_order() {
+        let k = |kind| Key {
+            email: "a@example.org".into(),
+            deadline: "d".into(),
+            due_at: DateTime::UNIX_EPOCH,
+            kind,
+        };
+        let (a, b) = (k(Kind::Remind(7)), k(Kind::Moved));
+        assert_eq!(
+            message_id(&[&a, &b], "x.org"),
+            message_id(&[&b, &a], "x.org")
+        );
+        assert_ne!(message_id(&[&a], "x.org"), message_id(&[&b], "x.org"));
+    }
+}
