@@ -15,8 +15,10 @@ use crate::catalog::{Catalog, Filter};
 use crate::config::{self, Config};
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic};
 use crate::listing::{self, ListOptions};
+use crate::reminders::deliver::{self, Maildir, Pass};
 use crate::state::State;
 use crate::store::{self, Loaded};
+use crate::unsubscribe::Secret;
 use crate::web;
 use crate::{reminders, subscribers, suggest};
 
@@ -89,6 +91,8 @@ pub enum Command {
     },
     /// List the subscribers of e-mail reminders, with their filters and counts
     Subscribers {
+        #[command(subcommand)]
+        action: Option<SubscribersAction>,
         /// Show full e-mail addresses (masked by default: they are personal data)
         #[arg(long)]
         show_emails: bool,
@@ -96,13 +100,13 @@ pub enum Command {
         #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
     },
-    /// Plan one reminder pass and print what it would send (sending comes next)
+    /// Run one reminder pass: send what is due, record it in the ledger
     Remind {
-        /// Plan as of this instant (RFC 3339) instead of now
+        /// Run as of this instant (RFC 3339) instead of now
         #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
-        /// Print what would be sent and change nothing (required until sending is built)
-        #[arg(long, required = true)]
+        /// Print what would be sent and change nothing
+        #[arg(long)]
         dry_run: bool,
         /// Show full e-mail addresses
         #[arg(long)]
@@ -110,6 +114,16 @@ pub enum Command {
     },
     /// Print the sample config file
     DefaultConfig,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SubscribersAction {
+    /// Lift an address's opt-out (only staff can: subscribers unsubscribe
+    /// themselves through the link in every reminder)
+    Resubscribe {
+        /// The address, as in the subscribers file
+        email: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -203,13 +217,16 @@ pub fn run(
         }
         Command::Remind {
             now,
-            dry_run: _,
+            dry_run,
             show_emails,
         } => {
             let (config, catalog, subs) = match load_subscribers(args.config.as_deref(), err) {
                 Ok(x) => x,
                 Err(code) => return code,
             };
+            if !dry_run {
+                return remind(&config, &catalog, &subs, now.unwrap_or(clock), out, err);
+            }
             // A dry run changes nothing: without a state database, it plans
             // against an empty ledger instead of creating one.
             let (ledger, opted_out) = if config.state.path.exists() {
@@ -231,7 +248,42 @@ pub fn run(
             let _ = out.write_all(text.as_bytes());
             EXIT_OK
         }
-        Command::Subscribers { show_emails, now } => {
+        Command::Subscribers {
+            action: Some(SubscribersAction::Resubscribe { email }),
+            ..
+        } => {
+            let config = match resolve_config(args.config.as_deref(), None) {
+                Ok(c) => c,
+                Err(diags) => return usage_failure(&diags, Format::Human, out, err),
+            };
+            match State::open(&config.state.path).and_then(|mut s| s.resubscribe(&email)) {
+                Ok(true) => {
+                    let _ = writeln!(
+                        out,
+                        "{} will get reminders again",
+                        subscribers::mask(&email)
+                    );
+                    EXIT_OK
+                }
+                Ok(false) => {
+                    let _ = writeln!(
+                        err,
+                        "error: {} has not opted out",
+                        subscribers::mask(&email)
+                    );
+                    EXIT_INVALID
+                }
+                Err(e) => {
+                    let _ = writeln!(err, "error: {e}");
+                    EXIT_USAGE
+                }
+            }
+        }
+        Command::Subscribers {
+            action: None,
+            show_emails,
+            now,
+        } => {
             let (_config, catalog, subs) = match load_subscribers(args.config.as_deref(), err) {
                 Ok(x) => x,
                 Err(code) => return code,
@@ -361,7 +413,34 @@ fn serve(
         threads,
         "listening on http://{local}/"
     );
-    let app = web::App::new(snapshot, clock);
+    // With reminders on, the server also takes unsubscribe requests.
+    let unsubscribe = match &config.reminders.subscribers {
+        None => None,
+        Some(_) => {
+            let secret = match Secret::load(&config.reminders.secret_file) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = writeln!(
+                        err,
+                        "error: cannot read the unsubscribe secret {}: {e}",
+                        config.reminders.secret_file.display()
+                    );
+                    return EXIT_USAGE;
+                }
+            };
+            match State::open(&config.state.path) {
+                Ok(state) => Some(web::Unsubscribe {
+                    secret,
+                    state: std::sync::Mutex::new(state),
+                }),
+                Err(e) => {
+                    let _ = writeln!(err, "error: {e}");
+                    return EXIT_USAGE;
+                }
+            }
+        }
+    };
+    let app = web::App::with_unsubscribe(snapshot, clock, unsubscribe);
     match runtime.block_on(web::serve_threads(listeners, app, shutdown_signal())) {
         Ok(()) => {
             tracing::info!("stopped");
@@ -406,6 +485,104 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .try_init();
+}
+
+/// `mechcal remind`: one real pass, delivering to the configured transport.
+fn remind(
+    config: &Config,
+    catalog: &Catalog,
+    subs: &[subscribers::Subscriber],
+    now: DateTime<Utc>,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> i32 {
+    init_logging();
+    let fail = |err: &mut dyn std::io::Write, e: String| {
+        let _ = writeln!(err, "error: {e}");
+        EXIT_USAGE
+    };
+    let mut state = match State::open(&config.state.path) {
+        Ok(s) => s,
+        Err(e) => return fail(err, e.to_string()),
+    };
+    let versions = match state.sync(catalog, &config.render_fingerprint(), now) {
+        Ok(v) => v,
+        Err(e) => return fail(err, e.to_string()),
+    };
+    let secret = match Secret::load(&config.reminders.secret_file) {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(
+                err,
+                format!(
+                    "cannot read the unsubscribe secret {}: {e}",
+                    config.reminders.secret_file.display()
+                ),
+            )
+        }
+    };
+    let from: lettre::message::Mailbox = match config.mail.from.parse() {
+        Ok(m) => m,
+        Err(e) => return fail(err, format!("`[mail] from`: {e}")),
+    };
+    let config::Transport::Maildir(dir) = &config.mail.transport;
+    let transport = match Maildir::open(dir) {
+        Ok(t) => t,
+        Err(e) => {
+            return fail(
+                err,
+                format!("cannot open the maildir {}: {e}", dir.display()),
+            )
+        }
+    };
+    let feed = crate::feed::FeedOptions {
+        name: config.calendar.name.clone(),
+        domain: config.calendar.domain.clone(),
+        lang: Default::default(),
+        alarm: config.calendar.alarm,
+        refresh: config.calendar.refresh,
+        cutoff: chrono::DateTime::UNIX_EPOCH,
+    };
+    let pass = Pass {
+        catalog,
+        subscribers: subs,
+        from: &from,
+        domain: &config.calendar.domain,
+        base_url: &config.calendar.base_url,
+        secret: &secret,
+        feed: &feed,
+        versions: &versions,
+        backoff: &[
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(5),
+        ],
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(err, format!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(deliver::run(&pass, &mut state, &transport, now)) {
+        Ok(o) => {
+            let _ = writeln!(
+                out,
+                "sent {} ({} resent after an interrupted pass), skipped {}, failed {}, deferred {}",
+                count(o.sent, "message"),
+                o.resent,
+                count(o.skipped, "reminder"),
+                o.failed,
+                o.deferred
+            );
+            if o.failed + o.deferred > 0 {
+                EXIT_INVALID
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(e) => fail(err, e.to_string()),
+    }
 }
 
 /// Validates the subscribers file, when the config names one and the

@@ -34,6 +34,7 @@ pub struct Config {
     pub state: StateConfig,
     pub server: ServerConfig,
     pub reminders: RemindersConfig,
+    pub mail: MailConfig,
 }
 
 /// `[calendar]`: how the calendar names itself.
@@ -76,6 +77,24 @@ pub struct RemindersConfig {
     pub schedule: CronSchedule,
     /// The zone `schedule` is read in.
     pub timezone: Tz,
+    /// Where the unsubscribe-token key is kept (created if missing), unless
+    /// `MECHCAL_UNSUBSCRIBE_SECRET` is set.
+    pub secret_file: PathBuf,
+}
+
+/// `[mail]`: how reminders leave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailConfig {
+    /// `From:` of every reminder.
+    pub from: String,
+    pub transport: Transport,
+}
+
+/// Where messages go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// Files in a Maildir (`tmp/`, `new/`, `cur/`): nothing external needed.
+    Maildir(PathBuf),
 }
 
 /// A parsed cron expression, with its text for messages.
@@ -148,6 +167,11 @@ impl Config {
                 schedule: CronSchedule::parse(DEFAULT_SCHEDULE)
                     .expect("the default schedule parses"),
                 timezone: DEFAULT_TIMEZONE,
+                secret_file: normalize(&base.join("var/unsubscribe.secret")),
+            },
+            mail: MailConfig {
+                from: "mechcal <reminders@localhost>".into(),
+                transport: Transport::Maildir(normalize(&base.join("var/maildir"))),
             },
         }
     }
@@ -190,6 +214,8 @@ impl Config {
         let mut config = Config::defaults(normalize(&base.join("deadlines")));
         config.file = Some(file.path().to_path_buf());
         config.state.path = normalize(&base.join("var/mechcal.sqlite"));
+        config.reminders.secret_file = normalize(&base.join("var/unsubscribe.secret"));
+        config.mail.transport = Transport::Maildir(normalize(&base.join("var/maildir")));
         let Some(doc) = tomlx::parse_document(file, &mut sink) else {
             let mut diags = sink.diags;
             crate::diagnostic::sort(&mut diags);
@@ -198,7 +224,7 @@ impl Config {
         let root = Table::new(&doc, 0..0, "the config");
         root.check_keys(
             &mut sink,
-            &["calendar", "data", "state", "server", "reminders"],
+            &["calendar", "data", "state", "server", "reminders", "mail"],
         );
 
         match root.optional_table(&mut sink, "calendar") {
@@ -249,6 +275,10 @@ impl Config {
         let mut reminders_tz = None;
         if let Some(r) = root.optional_table(&mut sink, "reminders") {
             reminders_tz = reminders(&mut sink, &r, base, &mut config.reminders);
+        }
+        config.mail.from = format!("mechcal <reminders@{}>", config.calendar.domain);
+        if let Some(m) = root.optional_table(&mut sink, "mail") {
+            mail(&mut sink, &m, base, &mut config.mail);
         }
         // The schedule's zone defaults to the calendar's, whichever is read first.
         config.reminders.timezone = reminders_tz.unwrap_or(config.calendar.timezone);
@@ -372,8 +402,21 @@ fn reminders(
 ) -> Option<Tz> {
     t.check_keys(
         sink,
-        &["subscribers", "remind_days", "schedule", "timezone"],
+        &[
+            "subscribers",
+            "remind_days",
+            "schedule",
+            "timezone",
+            "secret_file",
+        ],
     );
+    if let Some(path) = t.optional_str(sink, "secret_file") {
+        if path.get_ref().trim().is_empty() {
+            sink.error(path.span(), "`secret_file` must name a file");
+        } else {
+            out.secret_file = normalize(&base.join(path.get_ref()));
+        }
+    }
     if let Some(path) = t.optional_str(sink, "subscribers") {
         if path.get_ref().trim().is_empty() {
             sink.error(path.span(), "`subscribers` must name a file");
@@ -404,6 +447,33 @@ fn reminders(
         Err(e) => {
             sink.error(tz.span(), e.message).help = e.help;
             None
+        }
+    }
+}
+
+fn mail(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path, out: &mut MailConfig) {
+    t.check_keys(sink, &["from", "transport", "maildir"]);
+    if let Some(from) = t.optional_str(sink, "from") {
+        match from.get_ref().parse::<lettre::message::Mailbox>() {
+            Ok(_) => out.from = from.get_ref().clone(),
+            Err(e) => {
+                sink.error(from.span(), format!("`from` is not a valid mailbox: {e}"))
+                    .help =
+                    Some("e.g. `from = \"mechcal <reminders@calendar.example.org>\"`".into());
+            }
+        }
+    }
+    if let Some(transport) = t.optional_str(sink, "transport") {
+        if transport.get_ref() != "maildir" {
+            sink.error(transport.span(), format!("unknown transport `{}`", transport.get_ref()))
+                .help = Some("this version delivers to a Maildir only: `transport = \"maildir\"` (SMTP is being built)".into());
+        }
+    }
+    if let Some(dir) = t.optional_str(sink, "maildir") {
+        if dir.get_ref().trim().is_empty() {
+            sink.error(dir.span(), "`maildir` must name a directory");
+        } else {
+            out.transport = Transport::Maildir(normalize(&base.join(dir.get_ref())));
         }
     }
 }

@@ -21,6 +21,7 @@
 //! - [`listing`] — the `mechcal list` table.
 //! - [`mail`] — reminder messages (subject, bodies, `.ics`, headers).
 //! - [`reminders`] — e-mail reminders: `plan` (pure) decides what is due.
+//! - [`unsubscribe`] — HMAC-signed unsubscribe tokens.
 //! - [`subscribers`] — who gets e-mail reminders (`[reminders] subscribers`).
 //! - [`state`] — the SQLite state database (entry versions for the feeds).
 //! - [`feed`] — iCalendar feeds (pure), written with [`ical`]; [`i18n`] — languages.
@@ -45,6 +46,7 @@ pub mod store;
 pub mod subscribers;
 pub mod suggest;
 pub mod tomlx;
+pub mod unsubscribe;
 pub mod values;
 pub mod web;
 pub mod zone;

@@ -236,12 +236,15 @@ fn html_body(
     out
 }
 
-/// Builds the message for `items` (each with its deadline) to `s`.
+/// Builds the message for `items` (each with its deadline) to `s`, under
+/// `id` (normally [`message_id`] of the items' keys; after an interrupted
+/// run, the id recorded in the ledger).
 pub fn build(
     catalog: &Catalog,
     s: &Subscriber,
     items: &[(&Item, &Deadline)],
     head: &Letterhead<'_>,
+    id: &str,
     sent_at: DateTime<Utc>,
 ) -> Result<Message, String> {
     let lines = Lines {
@@ -253,7 +256,6 @@ pub fn build(
         Some(one_line(&s.name)),
         s.email.parse().map_err(|e| format!("{e}"))?,
     );
-    let keys: Vec<&Key> = items.iter().map(|(i, _)| &i.key).collect();
     let mut opts = head.feed.clone();
     opts.lang = s.language;
     let deadlines: Vec<&Deadline> = items.iter().map(|(_, d)| *d).collect();
@@ -267,7 +269,7 @@ pub fn build(
         .from(head.from.clone())
         .to(to)
         .subject(subject(catalog, s, items))
-        .message_id(Some(message_id(&keys, head.domain)))
+        .message_id(Some(id.to_string()))
         .date(SystemTime::from(sent_at))
         .raw_header(header("Auto-Submitted", "auto-generated".into()))
         .raw_header(header(
@@ -342,7 +344,9 @@ mod tests {
             feed: &opts,
             versions: &Versions::default(),
         };
-        let msg = build(&cat, &subs[0], &items, &head, now).unwrap();
+        let keys: Vec<&Key> = items.iter().map(|(i, _)| &i.key).collect();
+        let id = message_id(&keys, head.domain);
+        let msg = build(&cat, &subs[0], &items, &head, &id, now).unwrap();
         (
             String::from_utf8(msg.formatted()).unwrap(),
             subject(&cat, &subs[0], &items),

@@ -343,6 +343,41 @@ impl State {
         Ok(())
     }
 
+    /// Rows left in `sending` (by a run that crashed or could not reach the
+    /// mail server), grouped by the Message-ID they went out under.
+    pub fn sending(&self) -> Result<Vec<(String, Vec<Key>)>, StateError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT message_id, email, deadline, due_at, kind FROM reminders
+             WHERE state = 'sending' ORDER BY message_id, deadline, kind",
+        )?;
+        let raw = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut groups: Vec<(String, Vec<Key>)> = Vec::new();
+        for (id, email, deadline, due_at, kind) in raw {
+            let key = Key {
+                email,
+                deadline,
+                due_at: parse_time(&due_at)?,
+                kind: Kind::parse(&kind).ok_or(StateError::BadKind(kind))?,
+            };
+            let id = id.unwrap_or_default();
+            match groups.last_mut() {
+                Some((last, keys)) if *last == id => keys.push(key),
+                _ => groups.push((id, vec![key])),
+            }
+        }
+        Ok(groups)
+    }
+
     /// The lower-case addresses that opted out.
     pub fn opted_out(&self) -> Result<std::collections::HashSet<String>, StateError> {
         let mut stmt = self.conn.prepare("SELECT email FROM opt_outs")?;

@@ -658,6 +658,195 @@ fn remind_dry_run_plans_without_changing_anything() {
         !dir.join("var").exists(),
         "a dry run creates no state database"
     );
-    let out = mechcal(dir, &["--config", cfg, "remind"]);
-    assert_eq!(out.status.code(), Some(2));
+}
+
+/// `remind` delivers to a Maildir: nothing twice, an interrupted message sent
+/// again with its Message-ID, opt-outs respected and lifted by staff.
+#[test]
+fn remind_delivers_once_recovers_and_respects_opt_outs() {
+    use mechcal::reminders::plan::{Key, Kind, State as Row};
+    use mechcal::state::State;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let subs = dir.join("subscribers.toml");
+    fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let config = dir.join("mechcal.toml");
+    fs::write(
+        &config,
+        format!(
+            "[calendar]\ndomain = \"calendar.example.org\"\nbase_url = \"https://calendar.example.org/\"\n\
+             [data]\ndeadlines = \"{}\"\n[state]\npath = \"var/state.sqlite\"\n\
+             [reminders]\nsubscribers = \"subscribers.toml\"\n[mail]\nmaildir = \"var/maildir\"\n",
+            root().join("deadlines").display()
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let maildir = dir.join("var/maildir/new");
+    let messages = || {
+        let mut names: Vec<String> = fs::read_dir(&maildir)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+
+    let out = mechcal(
+        dir,
+        &["--config", cfg, "remind", "--now", "2027-01-08T08:00:00Z"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "sent 3 messages (0 resent after an interrupted pass), skipped 3 reminders, failed 0, deferred 0\n"
+    );
+    let first = messages();
+    assert_eq!(first.len(), 3);
+    let stderr = text(&out.stderr);
+    for address in [
+        "womens-rights@example.org",
+        "lawyer@example.org",
+        "all-deadlines@example.org",
+    ] {
+        assert!(
+            !stderr.contains(address),
+            "a full address in the logs: {stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("reminder sent to=l***@example.org"),
+        "{stderr}"
+    );
+    let mail = fs::read_to_string(maildir.join(&first[0])).unwrap();
+    assert!(
+        mail.contains("List-Unsubscribe: <https://calendar.example.org/unsubscribe?token="),
+        "{mail}"
+    );
+    assert!(dir.join("var/unsubscribe.secret").exists());
+
+    // The same pass again: nothing twice.
+    let out = mechcal(
+        dir,
+        &["--config", cfg, "remind", "--now", "2027-01-08T09:00:00Z"],
+    );
+    assert!(
+        text(&out.stdout).starts_with("sent 0 messages"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(messages(), first);
+
+    // A pass that died after writing `sending`: the next pass sends that very
+    // message again, under the Message-ID recorded for it.
+    let key = Key {
+        email: "all-deadlines@example.org".into(),
+        deadline: "example-odihr-hate-crime-2027".into(),
+        due_at: "2027-04-15T22:00:00Z".parse().unwrap(),
+        kind: Kind::Remind(7),
+    };
+    State::open(&dir.join("var/state.sqlite"))
+        .unwrap()
+        .record(
+            &[key],
+            Row::Sending,
+            Some("<crashed@calendar.example.org>"),
+            None,
+            "2027-04-08T08:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+    let out = mechcal(
+        dir,
+        &["--config", cfg, "remind", "--now", "2027-04-08T08:30:00Z"],
+    );
+    assert!(
+        text(&out.stdout).contains("(1 resent after an interrupted pass)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let resent = messages()
+        .into_iter()
+        .filter(|m| !first.contains(m))
+        .collect::<Vec<_>>();
+    let found = resent.iter().any(|m| {
+        fs::read_to_string(maildir.join(m))
+            .unwrap()
+            .contains("Message-ID: <crashed@calendar.example.org>")
+    });
+    assert!(found, "the interrupted message keeps its Message-ID");
+
+    // Opted out: nothing more; staff lift it with a command.
+    let mut state = State::open(&dir.join("var/state.sqlite")).unwrap();
+    state
+        .opt_out(
+            "womens-rights@example.org",
+            "2027-04-09T00:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+    drop(state);
+    let out = mechcal(
+        dir,
+        &[
+            "--config",
+            cfg,
+            "remind",
+            "--dry-run",
+            "--now",
+            "2027-04-14T08:00:00Z",
+        ],
+    );
+    assert!(
+        !text(&out.stdout).contains("w***@example.org"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = mechcal(
+        dir,
+        &[
+            "--config",
+            cfg,
+            "subscribers",
+            "resubscribe",
+            "womens-rights@example.org",
+        ],
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "w***@example.org will get reminders again\n"
+    );
+    let out = mechcal(
+        dir,
+        &[
+            "--config",
+            cfg,
+            "remind",
+            "--dry-run",
+            "--now",
+            "2027-04-14T08:00:00Z",
+        ],
+    );
+    assert!(
+        text(&out.stdout).contains("w***@example.org"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = mechcal(
+        dir,
+        &[
+            "--config",
+            cfg,
+            "subscribers",
+            "resubscribe",
+            "womens-rights@example.org",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
 }

@@ -2,6 +2,7 @@
 //! subscribers, the ledger and `now`, what each subscriber is to be sent.
 //! Delivery and the ledger's storage build on it.
 
+pub mod deliver;
 pub mod plan;
 
 use std::fmt::Write as _;

@@ -253,19 +253,37 @@ impl Cache {
 
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
+/// What the unsubscribe endpoints need: the token key and the database
+/// the opt-outs go to.
+pub struct Unsubscribe {
+    pub secret: crate::unsubscribe::Secret,
+    pub state: std::sync::Mutex<crate::state::State>,
+}
+
 /// The server's shared state.
 pub struct App {
     snapshot: RwLock<Arc<Snapshot>>,
     cache: RwLock<Cache>,
     clock: Clock,
+    unsubscribe: Option<Unsubscribe>,
 }
 
 impl App {
     pub fn new(snapshot: Snapshot, clock: Clock) -> Arc<App> {
+        Self::with_unsubscribe(snapshot, clock, None)
+    }
+
+    /// A server that also takes unsubscribe requests (when reminders are on).
+    pub fn with_unsubscribe(
+        snapshot: Snapshot,
+        clock: Clock,
+        unsubscribe: Option<Unsubscribe>,
+    ) -> Arc<App> {
         Arc::new(App {
             snapshot: RwLock::new(Arc::new(snapshot)),
             cache: RwLock::new(Cache::default()),
             clock,
+            unsubscribe,
         })
     }
 
@@ -338,6 +356,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/deadlines/{file}", get(deadline))
         .route("/deadlines.json", get(deadlines_json))
         .route("/healthz", get(healthz))
+        .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe_post))
         .fallback(not_found)
         .with_state(app)
 }
@@ -675,6 +694,113 @@ async fn deadline(
         }
     };
     serve_resource(&app, &snap, res, &headers)
+}
+
+fn token_of(uri: &Uri) -> Option<String> {
+    url::form_urlencoded::parse(uri.query()?.as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The same answer for every token that does not verify: it reveals
+/// nothing about addresses.
+fn invalid_link(lang: Lang) -> Response {
+    let (title, text) = match lang {
+        Lang::En => ("Invalid link", "This unsubscribe link is not valid. Use the link in a recent reminder."),
+        Lang::Ru => ("Неверная ссылка", "Эта ссылка для отписки недействительна. Воспользуйтесь ссылкой из недавнего напоминания."),
+    };
+    html(StatusCode::BAD_REQUEST, page::simple(title, text, "", lang))
+}
+
+/// `GET /unsubscribe?token=…`: asks to confirm (mail scanners follow links,
+/// so a GET never unsubscribes anybody).
+async fn unsubscribe_page(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
+    let lang = header_lang(&headers);
+    let Some(u) = &app.unsubscribe else {
+        return not_found(uri).await;
+    };
+    let Some(email) = token_of(&uri).and_then(|t| u.secret.verify(&t)) else {
+        return invalid_link(lang);
+    };
+    let action = format!("/unsubscribe?{}", uri.query().unwrap_or(""));
+    let (title, text, button) = match lang {
+        Lang::En => (
+            "Unsubscribe",
+            format!(
+                "Stop deadline reminders to {}?",
+                crate::subscribers::mask(&email)
+            ),
+            "Unsubscribe",
+        ),
+        Lang::Ru => (
+            "Отписка",
+            format!(
+                "Больше не присылать напоминания на {}?",
+                crate::subscribers::mask(&email)
+            ),
+            "Отписаться",
+        ),
+    };
+    let form = format!(
+        "<form method=\"post\" action=\"{}\"><button type=\"submit\">{}</button></form>\n",
+        page::esc(&action),
+        page::esc(button)
+    );
+    html(StatusCode::OK, page::simple(title, &text, &form, lang))
+}
+
+/// `POST /unsubscribe?token=…`: the form's button and RFC 8058's one-click
+/// POST (`List-Unsubscribe=One-Click`) alike record the opt-out.
+async fn unsubscribe_post(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
+    let lang = header_lang(&headers);
+    let Some(u) = &app.unsubscribe else {
+        return not_found(uri).await;
+    };
+    let Some(email) = token_of(&uri).and_then(|t| u.secret.verify(&t)) else {
+        return invalid_link(lang);
+    };
+    let now = (app.clock)();
+    let recorded = match u.state.lock() {
+        Ok(mut s) => s.opt_out(&email, now),
+        Err(poisoned) => poisoned.into_inner().opt_out(&email, now),
+    };
+    if let Err(e) = recorded {
+        tracing::error!("cannot record an opt-out: {e}");
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "please try again in a minute",
+        );
+    }
+    tracing::info!(email = %crate::subscribers::mask(&email), "unsubscribed");
+    let (title, text) = match lang {
+        Lang::En => (
+            "Unsubscribed",
+            format!(
+                "{} will get no more deadline reminders.",
+                crate::subscribers::mask(&email)
+            ),
+        ),
+        Lang::Ru => (
+            "Вы отписались",
+            format!(
+                "На {} больше не будут приходить напоминания.",
+                crate::subscribers::mask(&email)
+            ),
+        ),
+    };
+    html(StatusCode::OK, page::simple(title, &text, "", lang))
 }
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {

@@ -73,6 +73,20 @@ fn head(out: &mut String, title: &str, lang: Lang) {
     );
 }
 
+/// A small page: a heading, a paragraph of text, and optional raw HTML
+/// (already escaped by the caller).
+pub fn simple(title: &str, text: &str, extra_html: &str, lang: Lang) -> String {
+    let mut out = String::new();
+    head(&mut out, title, lang);
+    let _ = write!(
+        out,
+        "<h1>{}</h1>\n<p>{}</p>\n{extra_html}</body>\n</html>\n",
+        esc(title),
+        esc(text)
+    );
+    out
+}
+
 /// What the list page needs besides the catalog.
 pub struct PageInput<'a> {
     pub name: &'a str,

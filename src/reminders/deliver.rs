@@ -1,0 +1,279 @@
+//! Delivering reminder messages: the transports, and one reminder pass that
+//! keeps the ledger true whatever fails.
+//!
+//! The ledger discipline: a message's rows are written `sending` (with its
+//! Message-ID) before the message is handed to the transport, and `sent`
+//! after the transport accepted it. A run that dies in between leaves them
+//! `sending`; the next run sends exactly those messages again, with the same
+//! Message-ID, before planning anything new. So nothing is lost, and a
+//! duplicate, if any, is recognisable by its Message-ID (at-least-once).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lettre::message::Mailbox;
+use sha2::{Digest, Sha256};
+
+use crate::catalog::Catalog;
+use crate::deadline::Deadline;
+use crate::feed::{FeedOptions, Versions};
+use crate::mail::{self, Letterhead};
+use crate::reminders::plan::{self, Item, Key, State as RowState};
+use crate::state::{State, StateError};
+use crate::subscribers::{self, Subscriber};
+use crate::unsubscribe::Secret;
+
+/// Why a message did not go out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Worth trying again (4xx, connection trouble, a full disk).
+    Transient(String),
+    /// Refused for good (5xx for the recipient).
+    Permanent(String),
+}
+
+/// Somewhere messages can be handed to.
+pub trait Transport {
+    fn send(
+        &self,
+        message_id: &str,
+        message: &lettre::Message,
+    ) -> impl std::future::Future<Output = Result<(), SendError>> + Send;
+}
+
+/// A Maildir (`tmp/`, `new/`, `cur/`): each message is written to `tmp/`
+/// and renamed into `new/`, under a name derived from its Message-ID, so a
+/// message sent again replaces its first copy instead of adding one.
+pub struct Maildir {
+    dir: PathBuf,
+}
+
+impl Maildir {
+    pub fn open(dir: &Path) -> std::io::Result<Maildir> {
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+        }
+        Ok(Maildir {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn name(message_id: &str) -> String {
+        let hash = Sha256::digest(message_id.as_bytes());
+        let hex: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
+        format!("{hex}.mechcal")
+    }
+}
+
+impl Transport for Maildir {
+    async fn send(&self, message_id: &str, message: &lettre::Message) -> Result<(), SendError> {
+        let name = Self::name(message_id);
+        let tmp = self.dir.join("tmp").join(&name);
+        let write = || -> std::io::Result<()> {
+            use std::io::Write as _;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&message.formatted())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, self.dir.join("new").join(&name))
+        };
+        write().map_err(|e| SendError::Transient(format!("cannot write to the maildir: {e}")))
+    }
+}
+
+/// What a pass needs besides the ledger and the transport.
+pub struct Pass<'a> {
+    pub catalog: &'a Catalog,
+    pub subscribers: &'a [Subscriber],
+    pub from: &'a Mailbox,
+    pub domain: &'a str,
+    /// Ends in `/`; the unsubscribe links start with it.
+    pub base_url: &'a str,
+    pub secret: &'a Secret,
+    pub feed: &'a FeedOptions,
+    pub versions: &'a Versions,
+    /// Waits between tries of a transient failure within the pass.
+    pub backoff: &'a [Duration],
+}
+
+/// What a pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Messages accepted by the transport (including resent ones).
+    pub sent: usize,
+    /// Of those, messages sent again after an interrupted run.
+    pub resent: usize,
+    /// Reminders recorded as skipped.
+    pub skipped: usize,
+    /// Messages refused for good.
+    pub failed: usize,
+    /// Messages left `sending` for the next pass (transient failures).
+    pub deferred: usize,
+}
+
+/// The unsubscribe link of an address.
+pub fn unsubscribe_url(base_url: &str, secret: &Secret, email: &str) -> String {
+    format!("{base_url}unsubscribe?token={}", secret.token(email))
+}
+
+/// One reminder pass at `now`: resend what an earlier pass left `sending`,
+/// then plan, record skips, and send each planned message.
+pub async fn run<T: Transport>(
+    pass: &Pass<'_>,
+    state: &mut State,
+    transport: &T,
+    now: DateTime<Utc>,
+) -> Result<Outcome, StateError> {
+    let mut outcome = Outcome::default();
+    let opted_out = state.opted_out()?;
+    let by_email: HashMap<String, usize> = pass
+        .subscribers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.key(), i))
+        .collect();
+
+    // 1. Messages an earlier pass did not finish, with their own Message-ID.
+    for (message_id, keys) in state.sending()? {
+        let subscriber = keys.first().and_then(|k| by_email.get(&k.email)).copied();
+        let items: Vec<Item> = keys
+            .iter()
+            .map(|k| Item {
+                key: k.clone(),
+                days_left: pass
+                    .catalog
+                    .get(&k.deadline)
+                    .map_or(0, |d| d.days_left(now)),
+                moved_from: None,
+            })
+            .collect();
+        let usable = subscriber.filter(|&i| {
+            !opted_out.contains(&pass.subscribers[i].key())
+                && items
+                    .iter()
+                    .all(|i| pass.catalog.get(&i.key.deadline).is_some())
+        });
+        let Some(index) = usable else {
+            // The subscriber or a deadline is gone, or they opted out:
+            // nothing to send, and nothing to keep waiting for.
+            state.record(
+                &keys,
+                RowState::Skipped,
+                None,
+                Some("subscriber or deadline gone"),
+                now,
+            )?;
+            outcome.skipped += keys.len();
+            continue;
+        };
+        let sent = send_message(
+            pass,
+            state,
+            transport,
+            index,
+            &items,
+            &message_id,
+            now,
+            &mut outcome,
+        )
+        .await?;
+        if sent {
+            outcome.resent += 1;
+        }
+    }
+
+    // 2. This pass's plan.
+    let ledger = state.ledger()?;
+    let planned = plan::plan(pass.catalog, pass.subscribers, &ledger, &opted_out, now);
+    if !planned.skipped.is_empty() {
+        state.record(&planned.skipped, RowState::Skipped, None, None, now)?;
+        outcome.skipped += planned.skipped.len();
+    }
+    for m in &planned.messages {
+        let keys: Vec<&Key> = m.items.iter().map(|i| &i.key).collect();
+        let message_id = mail::message_id(&keys, pass.domain);
+        send_message(
+            pass,
+            state,
+            transport,
+            m.subscriber,
+            &m.items,
+            &message_id,
+            now,
+            &mut outcome,
+        )
+        .await?;
+    }
+    Ok(outcome)
+}
+
+/// Records, builds and sends one message; returns whether it went out.
+#[allow(clippy::too_many_arguments)]
+async fn send_message<T: Transport>(
+    pass: &Pass<'_>,
+    state: &mut State,
+    transport: &T,
+    subscriber: usize,
+    items: &[Item],
+    message_id: &str,
+    now: DateTime<Utc>,
+    outcome: &mut Outcome,
+) -> Result<bool, StateError> {
+    let s = &pass.subscribers[subscriber];
+    let keys: Vec<Key> = items.iter().map(|i| i.key.clone()).collect();
+    state.record(&keys, RowState::Sending, Some(message_id), None, now)?;
+    let with_deadlines: Vec<(&Item, &Deadline)> = items
+        .iter()
+        .filter_map(|i| pass.catalog.get(&i.key.deadline).map(|d| (i, d)))
+        .collect();
+    let url = unsubscribe_url(pass.base_url, pass.secret, &s.email);
+    let head = Letterhead {
+        from: pass.from,
+        domain: pass.domain,
+        unsubscribe_url: &url,
+        feed: pass.feed,
+        versions: pass.versions,
+    };
+    let message = match mail::build(pass.catalog, s, &with_deadlines, &head, message_id, now) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(to = %subscribers::mask(&s.email), "cannot build a reminder: {e}");
+            state.record(&keys, RowState::Failed, None, Some(&e), now)?;
+            outcome.failed += 1;
+            return Ok(false);
+        }
+    };
+    // Retry policy: a transient failure is tried again after each wait in
+    // `backoff`; after the last, the rows stay `sending` and the next pass
+    // sends the same message again. A permanent failure fails the rows.
+    let mut waits = pass.backoff.iter();
+    loop {
+        match transport.send(message_id, &message).await {
+            Ok(()) => {
+                state.record(&keys, RowState::Sent, None, None, now)?;
+                outcome.sent += 1;
+                tracing::info!(to = %subscribers::mask(&s.email), items = keys.len(), "reminder sent");
+                return Ok(true);
+            }
+            Err(SendError::Permanent(e)) => {
+                tracing::warn!(to = %subscribers::mask(&s.email), "reminder refused: {e}");
+                state.record(&keys, RowState::Failed, None, Some(&e), now)?;
+                outcome.failed += 1;
+                return Ok(false);
+            }
+            Err(SendError::Transient(e)) => match waits.next() {
+                Some(wait) => {
+                    tracing::warn!(to = %subscribers::mask(&s.email), "reminder deferred, retrying: {e}");
+                    tokio::time::sleep(*wait).await;
+                }
+                None => {
+                    tracing::warn!(to = %subscribers::mask(&s.email), "reminder deferred to the next pass: {e}");
+                    state.record(&keys, RowState::Sending, None, Some(&e), now)?;
+                    outcome.deferred += 1;
+                    return Ok(false);
+                }
+            },
+        }
+    }
+}
