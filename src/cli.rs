@@ -15,7 +15,7 @@ use crate::catalog::{Catalog, Filter};
 use crate::config::{self, Config};
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic};
 use crate::listing::{self, ListOptions};
-use crate::reminders::deliver::{self, Maildir, Pass};
+use crate::reminders::deliver::{self, Mailer, Pass};
 use crate::state::State;
 use crate::store::{self, Loaded};
 use crate::unsubscribe::Secret;
@@ -525,15 +525,29 @@ fn remind(
         Ok(m) => m,
         Err(e) => return fail(err, format!("`[mail] from`: {e}")),
     };
-    let config::Transport::Maildir(dir) = &config.mail.transport;
-    let transport = match Maildir::open(dir) {
+    // lettre's SMTP pool spawns its tasks on the runtime it is built in, and
+    // must be dropped in it too: enter it before building the transport.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(err, format!("cannot start the async runtime: {e}")),
+    };
+    let _entered = runtime.enter();
+    let transport = match Mailer::new(&config.mail.transport) {
         Ok(t) => t,
-        Err(e) => {
-            return fail(
-                err,
-                format!("cannot open the maildir {}: {e}", dir.display()),
-            )
-        }
+        Err(e) => return fail(err, e),
+    };
+    let (max_attempts, backoff) = match &config.mail.transport {
+        config::Transport::Smtp(c) => (
+            c.max_attempts,
+            c.retry_seconds
+                .iter()
+                .map(|&s| std::time::Duration::from_secs(s))
+                .collect(),
+        ),
+        config::Transport::Maildir(_) => (1, vec![std::time::Duration::from_secs(1)]),
     };
     let feed = crate::feed::FeedOptions {
         name: config.calendar.name.clone(),
@@ -552,17 +566,8 @@ fn remind(
         secret: &secret,
         feed: &feed,
         versions: &versions,
-        backoff: &[
-            std::time::Duration::from_secs(1),
-            std::time::Duration::from_secs(5),
-        ],
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return fail(err, format!("cannot start the async runtime: {e}")),
+        backoff: &backoff,
+        max_attempts,
     };
     match runtime.block_on(deliver::run(&pass, &mut state, &transport, now)) {
         Ok(o) => {

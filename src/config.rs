@@ -95,6 +95,37 @@ pub struct MailConfig {
 pub enum Transport {
     /// Files in a Maildir (`tmp/`, `new/`, `cur/`): nothing external needed.
     Maildir(PathBuf),
+    Smtp(SmtpConfig),
+}
+
+/// An SMTP relay. The password is never in the config: it is read from an
+/// environment variable or a file (e.g. a systemd credential) when sending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// Bounds each message's whole SMTP exchange.
+    pub timeout: std::time::Duration,
+    /// A message refused with 5xx is marked failed after this many attempts.
+    pub max_attempts: u32,
+    /// Connections kept open and reused.
+    pub pool_size: u32,
+    /// Waits between tries of a transiently failed message within one pass.
+    pub retry_seconds: Vec<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// STARTTLS, required (port 587).
+    Starttls,
+    /// Plain text: only when written out, meant for a relay on loopback.
+    None,
 }
 
 /// A parsed cron expression, with its text for messages.
@@ -452,7 +483,24 @@ fn reminders(
 }
 
 fn mail(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path, out: &mut MailConfig) {
-    t.check_keys(sink, &["from", "transport", "maildir"]);
+    t.check_keys(
+        sink,
+        &[
+            "from",
+            "transport",
+            "maildir",
+            "host",
+            "port",
+            "tls",
+            "username",
+            "password_env",
+            "password_file",
+            "timeout_seconds",
+            "max_attempts",
+            "pool_size",
+            "retry_seconds",
+        ],
+    );
     if let Some(from) = t.optional_str(sink, "from") {
         match from.get_ref().parse::<lettre::message::Mailbox>() {
             Ok(_) => out.from = from.get_ref().clone(),
@@ -464,9 +512,18 @@ fn mail(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path, out: &mut MailConfi
         }
     }
     if let Some(transport) = t.optional_str(sink, "transport") {
-        if transport.get_ref() != "maildir" {
-            sink.error(transport.span(), format!("unknown transport `{}`", transport.get_ref()))
-                .help = Some("this version delivers to a Maildir only: `transport = \"maildir\"` (SMTP is being built)".into());
+        match transport.get_ref().as_str() {
+            "maildir" => {}
+            "smtp" => {
+                if let Some(smtp) = smtp(sink, t, base) {
+                    out.transport = Transport::Smtp(smtp);
+                }
+                return;
+            }
+            other => {
+                sink.error(transport.span(), format!("unknown transport `{other}`"))
+                    .help = Some("`transport` is `smtp` or `maildir`".into());
+            }
         }
     }
     if let Some(dir) = t.optional_str(sink, "maildir") {
@@ -476,6 +533,90 @@ fn mail(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path, out: &mut MailConfi
             out.transport = Transport::Maildir(normalize(&base.join(dir.get_ref())));
         }
     }
+}
+
+fn smtp(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path) -> Option<SmtpConfig> {
+    let host = t
+        .required_str(sink, "host", "\"smtp.example.org\"")?
+        .into_inner();
+    let tls = match t.optional_str(sink, "tls") {
+        None => SmtpTls::Starttls,
+        Some(v) => match v.get_ref().as_str() {
+            "starttls" => SmtpTls::Starttls,
+            "implicit" => SmtpTls::Implicit,
+            "none" => SmtpTls::None,
+            other => {
+                sink.error(v.span(), format!("unknown TLS mode `{other}`"))
+                    .help = Some("`tls` is `starttls` (default), `implicit`, or `none` (plain text, for a relay on loopback only)".into());
+                return None;
+            }
+        },
+    };
+    let number =
+        |sink: &mut Sink<'_>, key: &str, min: i64, max: i64, default: i64| -> Option<i64> {
+            match t.get(key) {
+                None => Some(default),
+                Some(v) => {
+                    let n = tomlx::as_integer(sink, &format!("`{key}`"), v)?;
+                    if (min..=max).contains(&n) {
+                        Some(n)
+                    } else {
+                        sink.error(v.span(), format!("`{key}` must be between {min} and {max}"));
+                        None
+                    }
+                }
+            }
+        };
+    let default_port = match tls {
+        SmtpTls::Implicit => 465,
+        SmtpTls::Starttls => 587,
+        SmtpTls::None => 25,
+    };
+    let port = number(sink, "port", 1, 65535, default_port)?;
+    let timeout = number(sink, "timeout_seconds", 1, 600, 30)?;
+    let max_attempts = number(sink, "max_attempts", 1, 100, 3)?;
+    let pool_size = number(sink, "pool_size", 1, 64, 4)?;
+    let retry_seconds = match t.get("retry_seconds") {
+        None => vec![1, 5],
+        Some(v) => {
+            let items = tomlx::as_array(sink, "retry_seconds", v, "[1, 5]")?;
+            let mut out = Vec::new();
+            for item in items {
+                let n = tomlx::as_integer(sink, "each of `retry_seconds`", item)?;
+                if !(0..=300).contains(&n) || items.len() > 10 {
+                    sink.error(
+                        item.span(),
+                        "`retry_seconds` holds at most 10 waits of 0 to 300 seconds",
+                    );
+                    return None;
+                }
+                out.push(n as u64);
+            }
+            out
+        }
+    };
+    let username = t.optional_str(sink, "username").map(|u| u.into_inner());
+    let password_env = t.optional_str(sink, "password_env").map(|u| u.into_inner());
+    let password_file = t
+        .optional_str(sink, "password_file")
+        .map(|p| normalize(&base.join(p.get_ref())));
+    if username.is_some() && password_env.is_none() && password_file.is_none() {
+        sink.error(t.span.clone(), "`username` is set but no password source")
+            .help = Some("add `password_env = \"MECHCAL_SMTP_PASSWORD\"` or `password_file = \"/run/credentials/mechcal.service/smtp-password\"`; the password itself never goes in the config".into());
+        return None;
+    }
+    Some(SmtpConfig {
+        host,
+        port: u16::try_from(port).ok()?,
+        tls,
+        username,
+        password_env,
+        password_file,
+        timeout: std::time::Duration::from_secs(u64::try_from(timeout).ok()?),
+        max_attempts: u32::try_from(max_attempts).ok()?,
+        pool_size: u32::try_from(pool_size).ok()?,
+        retry_seconds,
+    })
 }
 
 fn is_domain(s: &str) -> bool {

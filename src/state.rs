@@ -378,6 +378,23 @@ impl State {
         Ok(groups)
     }
 
+    /// The most attempts made on any of `keys`.
+    pub fn attempts(&self, keys: &[Key]) -> Result<i64, StateError> {
+        let mut most = 0;
+        for k in keys {
+            let n: Option<i64> = self
+                .conn
+                .query_row(
+                    "SELECT attempts FROM reminders WHERE email = ?1 AND deadline = ?2 AND due_at = ?3 AND kind = ?4",
+                    params![k.email, k.deadline, format_time(k.due_at), k.kind.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            most = most.max(n.unwrap_or(0));
+        }
+        Ok(most)
+    }
+
     /// The lower-case addresses that opted out.
     pub fn opted_out(&self) -> Result<std::collections::HashSet<String>, StateError> {
         let mut stmt = self.conn.prepare("SELECT email FROM opt_outs")?;

@@ -82,6 +82,96 @@ impl Transport for Maildir {
     }
 }
 
+/// An SMTP relay through lettre (rustls; connections pooled). lettre's own
+/// timeout covers connecting only, so each whole exchange is bounded here.
+pub struct Smtp {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    timeout: Duration,
+}
+
+impl Smtp {
+    /// Builds the transport; reads the password from its environment
+    /// variable or file.
+    pub fn new(c: &crate::config::SmtpConfig) -> Result<Smtp, String> {
+        use crate::config::SmtpTls;
+        use lettre::transport::smtp::authentication::Credentials;
+        use lettre::transport::smtp::client::{Tls, TlsParameters};
+        use lettre::transport::smtp::PoolConfig;
+        type Async = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
+        let params =
+            || TlsParameters::new(c.host.clone()).map_err(|e| format!("TLS for {}: {e}", c.host));
+        let mut builder = Async::builder_dangerous(c.host.clone()).port(c.port);
+        builder = match c.tls {
+            SmtpTls::Implicit => builder.tls(Tls::Wrapper(params()?)),
+            SmtpTls::Starttls => builder.tls(Tls::Required(params()?)),
+            SmtpTls::None => builder.tls(Tls::None),
+        };
+        if let Some(user) = &c.username {
+            let password = match (&c.password_env, &c.password_file) {
+                (Some(var), _) => std::env::var(var)
+                    .map_err(|_| format!("the SMTP password variable {var} is not set"))?,
+                (None, Some(file)) => std::fs::read_to_string(file)
+                    .map_err(|e| {
+                        format!("cannot read the SMTP password file {}: {e}", file.display())
+                    })?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+                (None, None) => return Err("no SMTP password source".into()),
+            };
+            builder = builder.credentials(Credentials::new(user.clone(), password));
+        }
+        let transport = builder
+            .timeout(Some(c.timeout))
+            .pool_config(PoolConfig::new().max_size(c.pool_size))
+            .build();
+        Ok(Smtp {
+            transport,
+            timeout: c.timeout,
+        })
+    }
+}
+
+impl Transport for Smtp {
+    async fn send(&self, _message_id: &str, message: &lettre::Message) -> Result<(), SendError> {
+        use lettre::AsyncTransport;
+        match tokio::time::timeout(self.timeout, self.transport.send(message.clone())).await {
+            Err(_) => Err(SendError::Transient(format!(
+                "no answer from the SMTP server within {:?}",
+                self.timeout
+            ))),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+            Ok(Err(e)) => Err(SendError::Transient(e.to_string())),
+        }
+    }
+}
+
+/// The configured transport.
+pub enum Mailer {
+    Maildir(Maildir),
+    Smtp(Smtp),
+}
+
+impl Mailer {
+    pub fn new(t: &crate::config::Transport) -> Result<Mailer, String> {
+        match t {
+            crate::config::Transport::Maildir(dir) => Maildir::open(dir)
+                .map(Mailer::Maildir)
+                .map_err(|e| format!("cannot open the maildir {}: {e}", dir.display())),
+            crate::config::Transport::Smtp(c) => Smtp::new(c).map(Mailer::Smtp),
+        }
+    }
+}
+
+impl Transport for Mailer {
+    async fn send(&self, message_id: &str, message: &lettre::Message) -> Result<(), SendError> {
+        match self {
+            Mailer::Maildir(m) => m.send(message_id, message).await,
+            Mailer::Smtp(s) => s.send(message_id, message).await,
+        }
+    }
+}
+
 /// What a pass needs besides the ledger and the transport.
 pub struct Pass<'a> {
     pub catalog: &'a Catalog,
@@ -95,6 +185,9 @@ pub struct Pass<'a> {
     pub versions: &'a Versions,
     /// Waits between tries of a transient failure within the pass.
     pub backoff: &'a [Duration],
+    /// A message refused for good (5xx) is marked failed once its rows have
+    /// been tried this many times; before that it waits for the next pass.
+    pub max_attempts: u32,
 }
 
 /// What a pass did.
@@ -257,9 +350,15 @@ async fn send_message<T: Transport>(
                 return Ok(true);
             }
             Err(SendError::Permanent(e)) => {
-                tracing::warn!(to = %subscribers::mask(&s.email), "reminder refused: {e}");
-                state.record(&keys, RowState::Failed, None, Some(&e), now)?;
-                outcome.failed += 1;
+                if state.attempts(&keys)? < i64::from(pass.max_attempts) {
+                    tracing::warn!(to = %subscribers::mask(&s.email), "reminder refused, will try again next pass: {e}");
+                    state.record(&keys, RowState::Sending, None, Some(&e), now)?;
+                    outcome.deferred += 1;
+                } else {
+                    tracing::warn!(to = %subscribers::mask(&s.email), "reminder refused for good: {e}");
+                    state.record(&keys, RowState::Failed, None, Some(&e), now)?;
+                    outcome.failed += 1;
+                }
                 return Ok(false);
             }
             Err(SendError::Transient(e)) => match waits.next() {

@@ -1,0 +1,384 @@
+//! Delivery through a real SMTP server on loopback (Python aiosmtpd, installed
+//! by the test into target/conformance/venv), driving the real binary:
+//! a normal pass, the same pass twice, downtime catch-up, a moved and a
+//! cancelled deadline, 4xx then recovery, 5xx for one recipient, the
+//! connection dropped during DATA, and the process killed mid-send and
+//! restarted. Every received message must parse with Python's `email` and
+//! its `.ics` part with Python `icalendar`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Python of target/conformance/venv, with aiosmtpd and icalendar.
+fn python() -> PathBuf {
+    let venv = root().join("target/conformance/venv");
+    let py = venv.join("bin/python");
+    if !py.exists() {
+        assert!(Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap()
+            .success());
+    }
+    let ok = Command::new(venv.join("bin/pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "aiosmtpd==1.4.6",
+            "icalendar==7.3.0",
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "pip install failed");
+    py
+}
+
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    out: PathBuf,
+}
+
+impl SmtpServer {
+    fn start(dir: &Path, modes: &[&str]) -> SmtpServer {
+        let out = dir.join("received");
+        let port_file = dir.join("smtp-port");
+        let _ = fs::remove_file(&port_file);
+        let child = Command::new(python())
+            .arg(root().join("tests/smtp/server.py"))
+            .arg(&out)
+            .arg(&port_file)
+            .args(modes)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let port = loop {
+            if let Ok(p) = fs::read_to_string(&port_file) {
+                if let Ok(p) = p.trim().parse() {
+                    break p;
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the SMTP server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        SmtpServer { child, port, out }
+    }
+
+    /// Parsed messages, one JSON value each.
+    fn messages(&self) -> Vec<serde_json::Value> {
+        let out = Command::new(python())
+            .arg(root().join("tests/smtp/check_messages.py"))
+            .arg(&self.out)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "a message does not parse:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A working directory with the sample deadlines (copied, so tests can edit
+/// them), the example subscribers and a config for `port`.
+fn setup(dir: &Path, port: u16, extra: &str) -> PathBuf {
+    copy_dir(&root().join("deadlines"), &dir.join("deadlines"));
+    let subs = dir.join("subscribers.toml");
+    fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let config = dir.join("mechcal.toml");
+    fs::write(
+        &config,
+        format!(
+            "[calendar]\ndomain = \"calendar.example.org\"\nbase_url = \"https://calendar.example.org/\"\n\
+             [data]\ndeadlines = \"deadlines\"\n[state]\npath = \"state.sqlite\"\n\
+             [reminders]\nsubscribers = \"subscribers.toml\"\nsecret_file = \"secret\"\n\
+             [mail]\nfrom = \"mechcal <reminders@calendar.example.org>\"\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\n\
+             port = {port}\ntls = \"none\"\nretry_seconds = [0]\n{extra}"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn remind(config: &Path, now: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .args(["--config", config.to_str().unwrap(), "remind", "--now", now])
+        .output()
+        .unwrap()
+}
+
+fn summary(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn normal_pass_twice_catch_up_moved_and_cancelled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start(tmp.path(), &[]);
+    let config = setup(tmp.path(), server.port, "timeout_seconds = 5\n");
+
+    // Downtime catch-up on 2027-01-08: 30- and 14-day reminders are both
+    // due; one message per subscriber, the smaller offset only.
+    let out = remind(&config, "2027-01-08T08:00:00Z");
+    assert_eq!(
+        summary(&out),
+        "sent 3 messages (0 resent after an interrupted pass), skipped 3 reminders, failed 0, deferred 0",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = server.messages();
+    assert_eq!(got.len(), 3);
+    for m in &got {
+        assert_eq!(m["auto_submitted"], "auto-generated");
+        assert_eq!(m["one_click"], "List-Unsubscribe=One-Click");
+        assert!(m["list_unsubscribe"]
+            .as_str()
+            .unwrap()
+            .starts_with("<https://calendar.example.org/unsubscribe?token="));
+        assert_eq!(
+            m["parts"],
+            serde_json::json!([
+                "multipart/mixed",
+                "multipart/alternative",
+                "text/plain",
+                "text/html",
+                "text/calendar"
+            ])
+        );
+        assert!(m["uids"].as_array().unwrap().contains(&serde_json::json!(
+            "example-cedaw-alternative-report-2027@calendar.example.org"
+        )));
+    }
+    let ru = got
+        .iter()
+        .find(|m| m["to"] == "womens-rights@example.org")
+        .unwrap();
+    assert_eq!(
+        ru["subject"],
+        "[mechcal] CEDAW — Пример: альтернативный доклад в КЛДЖ срок через 7 дней (15 января 2027)"
+    );
+
+    // The same pass again: nothing twice.
+    let out = remind(&config, "2027-01-08T08:05:00Z");
+    assert!(
+        summary(&out).starts_with("sent 0 messages"),
+        "{}",
+        summary(&out)
+    );
+    assert_eq!(server.messages().len(), 3);
+
+    // Moved: the CEDAW example is pushed back a month.
+    let file = tmp.path().join("deadlines/examples/2026-2027.toml");
+    let text = fs::read_to_string(&file).unwrap();
+    fs::write(&file, text.replace("due = 2027-01-15", "due = 2027-02-15")).unwrap();
+    let out = remind(&config, "2027-01-09T08:00:00Z");
+    assert!(
+        summary(&out).starts_with("sent 3 messages"),
+        "{}",
+        summary(&out)
+    );
+    let moved: Vec<_> = server.messages().into_iter().skip(3).collect();
+    assert!(
+        moved.iter().all(
+            |m| m["subject"].as_str().unwrap().contains("deadline moved")
+                || m["subject"].as_str().unwrap().contains("срок перенесён")
+        ),
+        "{moved:?}"
+    );
+
+    // Cancelled: those reminded hear of it once.
+    let text = fs::read_to_string(&file).unwrap();
+    fs::write(
+        &file,
+        text.replace(
+            "remind_days = [30, 14, 3]",
+            "remind_days = [30, 14, 3]\nstatus = \"cancelled\"",
+        ),
+    )
+    .unwrap();
+    let out = remind(&config, "2027-01-10T08:00:00Z");
+    assert!(
+        summary(&out).starts_with("sent 3 messages"),
+        "{}",
+        summary(&out)
+    );
+    let all = server.messages();
+    assert!(all[6..].iter().all(|m| {
+        let s = m["subject"].as_str().unwrap();
+        s.contains("cancelled") || s.contains("отменено")
+    }));
+    let out = remind(&config, "2027-01-11T08:00:00Z");
+    assert!(
+        summary(&out).starts_with("sent 0 messages"),
+        "{}",
+        summary(&out)
+    );
+}
+
+#[test]
+fn tempfail_then_recovery_and_a_dropped_connection() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Two 451s and one connection dropped during DATA; one retry per pass.
+    let server = SmtpServer::start(tmp.path(), &["tempfail:2", "drop:1"]);
+    let config = setup(tmp.path(), server.port, "timeout_seconds = 5\n");
+    let out = remind(&config, "2027-01-08T08:00:00Z");
+    let first = summary(&out);
+    assert_eq!(out.status.code(), Some(1), "{first}");
+    assert!(first.contains("deferred "), "{first}");
+    let delivered = server.messages().len();
+    // The next pass sends what was deferred, under the same Message-IDs.
+    let out = remind(&config, "2027-01-08T09:00:00Z");
+    assert_eq!(out.status.code(), Some(0), "{}", summary(&out));
+    let got = server.messages();
+    assert_eq!(
+        got.len(),
+        3,
+        "first pass delivered {delivered}; then {}",
+        summary(&out)
+    );
+    let mut ids: Vec<&str> = got
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "no duplicates");
+}
+
+#[test]
+fn permanent_refusal_fails_one_recipient_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start(tmp.path(), &["reject:lawyer@example.org"]);
+    let config = setup(
+        tmp.path(),
+        server.port,
+        "timeout_seconds = 5\nmax_attempts = 2\n",
+    );
+    let out = remind(&config, "2027-01-08T08:00:00Z");
+    assert_eq!(summary(&out), "sent 2 messages (0 resent after an interrupted pass), skipped 3 reminders, failed 0, deferred 1");
+    // Refused again at the next pass: now failed for good, and left alone.
+    let out = remind(&config, "2027-01-08T09:00:00Z");
+    assert!(
+        summary(&out).contains("failed 1, deferred 0"),
+        "{}",
+        summary(&out)
+    );
+    let out = remind(&config, "2027-01-08T10:00:00Z");
+    assert!(
+        summary(&out).starts_with("sent 0 messages"),
+        "{}",
+        summary(&out)
+    );
+    assert!(
+        summary(&out).ends_with("failed 0, deferred 0"),
+        "{}",
+        summary(&out)
+    );
+    let to: Vec<String> = server
+        .messages()
+        .iter()
+        .map(|m| m["to"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(to.len(), 2);
+    assert!(!to.contains(&"lawyer@example.org".to_string()));
+}
+
+#[test]
+fn killed_mid_send_and_restarted_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The server takes 3 s to acknowledge each message: kill mechcal while
+    // it waits for the first acknowledgement.
+    let slow = SmtpServer::start(tmp.path(), &["slow:3"]);
+    let config = setup(tmp.path(), slow.port, "timeout_seconds = 30\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "remind",
+            "--now",
+            "2027-01-08T08:00:00Z",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let count = tmp.path().join("received/data-count");
+    let start = Instant::now();
+    while !count.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no DATA reached the server"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(slow);
+
+    // Restarted against a prompt server: the interrupted message goes out
+    // again with its Message-ID, the rest as planned.
+    let server = SmtpServer::start(tmp.path(), &[]);
+    let config = setup(tmp.path(), server.port, "timeout_seconds = 5\n");
+    let out = remind(&config, "2027-01-08T08:10:00Z");
+    assert_eq!(out.status.code(), Some(0), "{}", summary(&out));
+    assert!(
+        summary(&out).contains("(1 resent after an interrupted pass)"),
+        "{}",
+        summary(&out)
+    );
+    let got = server.messages();
+    let mut ids: Vec<&str> = got
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    // Three subscribers, each exactly one message id; the slow server may
+    // also have stored the interrupted copy (a duplicate with the same id).
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), 3, "{ids:?}");
+    assert!(ids.len() <= 4, "{ids:?}");
+}
