@@ -15,7 +15,7 @@ use crate::catalog::{Catalog, Filter};
 use crate::config::{self, Config};
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic};
 use crate::listing::{self, ListOptions};
-use crate::reminders::deliver::{self, Mailer, Pass};
+use crate::reminders::runner::{self, Runner};
 use crate::state::State;
 use crate::store::{self, Loaded};
 use crate::unsubscribe::Secret;
@@ -225,7 +225,7 @@ pub fn run(
                 Err(code) => return code,
             };
             if !dry_run {
-                return remind(&config, &catalog, &subs, now.unwrap_or(clock), out, err);
+                return remind(&config, catalog, subs, now.unwrap_or(clock), out, err);
             }
             // A dry run changes nothing: without a state database, it plans
             // against an empty ledger instead of creating one.
@@ -440,8 +440,44 @@ fn serve(
             }
         }
     };
-    let app = web::App::with_unsubscribe(snapshot, clock, unsubscribe);
-    match runtime.block_on(web::serve_threads(listeners, app, shutdown_signal())) {
+    let snapshot_catalog = snapshot.catalog.clone();
+    let app = web::App::with_unsubscribe(snapshot, clock.clone(), unsubscribe);
+    // One signal stops both the HTTP threads and the reminder schedule.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let reminders = match start_reminders(
+        &config,
+        &snapshot_catalog,
+        clock.clone(),
+        stopped.clone(),
+        &runtime,
+    ) {
+        Ok(handle) => handle,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let mut http_stopped = stopped;
+    let served = runtime.block_on(async {
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        web::serve_threads(listeners, app, async move {
+            let _ = http_stopped.wait_for(|s| *s).await;
+        })
+        .await
+    });
+    // A pass under way finishes its message and ledger write first.
+    if let Some(handle) = reminders {
+        let finished = runtime.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(10), handle).await
+        });
+        if finished.is_err() {
+            tracing::warn!("the reminder pass did not finish within 10 s");
+        }
+    }
+    match served {
         Ok(()) => {
             tracing::info!("stopped");
             EXIT_OK
@@ -451,6 +487,81 @@ fn serve(
             EXIT_INVALID
         }
     }
+}
+
+/// With `[reminders] subscribers` set: a pass at start-up (catching up on
+/// anything missed while the server was down), then one at every tick of
+/// `[reminders] schedule`, until `stopped`. Each tick is only a wake-up: what
+/// is due is recomputed from the ledger, so a tick skipped or doubled by a
+/// DST change or a clock jump neither loses nor repeats a reminder. Waits
+/// are capped at 15 minutes so that clock jumps are noticed.
+fn start_reminders(
+    config: &Config,
+    catalog: &Arc<Catalog>,
+    clock: web::Clock,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+    let Some(path) = &config.reminders.subscribers else {
+        return Ok(None);
+    };
+    let defaults = subscribers::Defaults {
+        remind_days: &config.reminders.remind_days,
+        timezone: config.calendar.timezone,
+    };
+    let (subs, diags) = subscribers::load(path, catalog.registry(), &defaults);
+    for d in &diags {
+        tracing::warn!("{}", d.to_string().trim_end());
+    }
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err("the subscribers file is invalid; run `mechcal check`".into());
+    }
+    let _entered = runtime.enter();
+    let mut runner = Runner::new(Arc::new(config.clone()), catalog.clone(), Arc::new(subs))?;
+    let schedule = config.reminders.schedule.schedule.clone();
+    let tz = config.reminders.timezone;
+    tracing::info!(schedule = %config.reminders.schedule.text, zone = tz.name(), "reminders on");
+    Ok(Some(runtime.spawn(async move {
+        loop {
+            match runner.pass(clock()).await {
+                Ok(o) => tracing::info!(
+                    sent = o.sent,
+                    resent = o.resent,
+                    skipped = o.skipped,
+                    failed = o.failed,
+                    deferred = o.deferred,
+                    "reminder pass done"
+                ),
+                Err(e) => tracing::error!("reminder pass failed: {e}"),
+            }
+            let mut next = runner::next_pass(&schedule, tz, clock());
+            loop {
+                let Some(at) = next else {
+                    tracing::warn!("the reminder schedule has no next time; reminders stop");
+                    return;
+                };
+                let now = clock();
+                if at <= now {
+                    break;
+                }
+                let wait = (at - now)
+                    .to_std()
+                    .unwrap_or_default()
+                    .min(std::time::Duration::from_secs(900));
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    _ = stopped.wait_for(|s| *s) => return,
+                }
+                // Recompute: the wall clock may have jumped.
+                next = runner::next_pass(&schedule, tz, now)
+                    .filter(|n| *n <= at)
+                    .or(next);
+            }
+            if *stopped.borrow() {
+                return;
+            }
+        }
+    })))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (systemd's stop).
@@ -490,86 +601,28 @@ fn init_logging() {
 /// `mechcal remind`: one real pass, delivering to the configured transport.
 fn remind(
     config: &Config,
-    catalog: &Catalog,
-    subs: &[subscribers::Subscriber],
+    catalog: Catalog,
+    subs: Vec<subscribers::Subscriber>,
     now: DateTime<Utc>,
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> i32 {
     init_logging();
-    let fail = |err: &mut dyn std::io::Write, e: String| {
-        let _ = writeln!(err, "error: {e}");
-        EXIT_USAGE
-    };
-    let mut state = match State::open(&config.state.path) {
-        Ok(s) => s,
-        Err(e) => return fail(err, e.to_string()),
-    };
-    let versions = match state.sync(catalog, &config.render_fingerprint(), now) {
-        Ok(v) => v,
-        Err(e) => return fail(err, e.to_string()),
-    };
-    let secret = match Secret::load(&config.reminders.secret_file) {
-        Ok(s) => s,
-        Err(e) => {
-            return fail(
-                err,
-                format!(
-                    "cannot read the unsubscribe secret {}: {e}",
-                    config.reminders.secret_file.display()
-                ),
-            )
-        }
-    };
-    let from: lettre::message::Mailbox = match config.mail.from.parse() {
-        Ok(m) => m,
-        Err(e) => return fail(err, format!("`[mail] from`: {e}")),
-    };
-    // lettre's SMTP pool spawns its tasks on the runtime it is built in, and
-    // must be dropped in it too: enter it before building the transport.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
-        Err(e) => return fail(err, format!("cannot start the async runtime: {e}")),
+        Err(e) => {
+            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
+            return EXIT_USAGE;
+        }
     };
-    let _entered = runtime.enter();
-    let transport = match Mailer::new(&config.mail.transport) {
-        Ok(t) => t,
-        Err(e) => return fail(err, e),
-    };
-    let (max_attempts, backoff) = match &config.mail.transport {
-        config::Transport::Smtp(c) => (
-            c.max_attempts,
-            c.retry_seconds
-                .iter()
-                .map(|&s| std::time::Duration::from_secs(s))
-                .collect(),
-        ),
-        config::Transport::Maildir(_) => (1, vec![std::time::Duration::from_secs(1)]),
-    };
-    let feed = crate::feed::FeedOptions {
-        name: config.calendar.name.clone(),
-        domain: config.calendar.domain.clone(),
-        lang: Default::default(),
-        alarm: config.calendar.alarm,
-        refresh: config.calendar.refresh,
-        cutoff: chrono::DateTime::UNIX_EPOCH,
-    };
-    let pass = Pass {
-        catalog,
-        subscribers: subs,
-        from: &from,
-        domain: &config.calendar.domain,
-        base_url: &config.calendar.base_url,
-        secret: &secret,
-        feed: &feed,
-        versions: &versions,
-        backoff: &backoff,
-        max_attempts,
-    };
-    match runtime.block_on(deliver::run(&pass, &mut state, &transport, now)) {
+    let result = runtime.block_on(async {
+        let mut runner = Runner::new(Arc::new(config.clone()), Arc::new(catalog), Arc::new(subs))?;
+        runner.pass(now).await
+    });
+    match result {
         Ok(o) => {
             let _ = writeln!(
                 out,
@@ -586,7 +639,10 @@ fn remind(
                 EXIT_OK
             }
         }
-        Err(e) => fail(err, e.to_string()),
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            EXIT_USAGE
+        }
     }
 }
 

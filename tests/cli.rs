@@ -44,13 +44,33 @@ fn sample_copy() -> (tempfile::TempDir, PathBuf) {
     (tmp, dir)
 }
 
+/// The sample checks clean. Its example subscribers file is readable by
+/// others in a fresh clone (git keeps no file modes but the executable
+/// bit), which `check` rightly warns about unless someone ran `chmod 600`.
 #[test]
 fn sample_repository_checks_clean() {
     let out = mechcal(&root(), &["check", "--now", NOW]);
-    assert_eq!(text(&out.stderr), "");
+    let stderr = text(&out.stderr);
+    let open = stderr.contains("warning: the subscribers file can be read by others");
+    if open {
+        assert!(
+            stderr.starts_with("config/subscribers.example.toml: warning: the subscribers file can be read by others (mode "),
+            "{stderr}"
+        );
+        assert!(
+            stderr.ends_with(
+                "  help: it holds personal data: `chmod 600 config/subscribers.example.toml`\n"
+            ),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    } else {
+        assert_eq!(stderr, "");
+    }
+    let warnings = if open { ", 1 warning" } else { "" };
     assert_eq!(
         text(&out.stdout),
-        "ok: 12 deadlines in 6 files, 5 upcoming\n"
+        format!("ok: 12 deadlines in 6 files, 5 upcoming; 3 subscribers{warnings}\n")
     );
     assert_eq!(out.status.code(), Some(0));
 }
@@ -64,7 +84,11 @@ fn sample_repository_json_summary() {
     assert_eq!(v["summary"]["deadlines"], 12);
     assert_eq!(v["summary"]["files"], 6);
     assert_eq!(v["summary"]["upcoming"], 5);
-    assert_eq!(v["diagnostics"].as_array().unwrap().len(), 0);
+    assert_eq!(v["summary"]["subscribers"], 3);
+    assert_eq!(v["errors"], 0);
+    for d in v["diagnostics"].as_array().unwrap() {
+        assert_eq!(d["severity"], "warning", "{d}");
+    }
 }
 
 /// Plants mistakes in a copy of the sample data; each must be reported at
@@ -460,11 +484,15 @@ fn serve_answers_and_stops_on_sigterm() {
     fs::write(
         &config,
         format!(
-            "[calendar]\ndomain = \"calendar.example.org\"\n[data]\ndeadlines = \"{}\"\n[state]\npath = \"state.sqlite\"\n",
+            "[calendar]\ndomain = \"calendar.example.org\"\n[data]\ndeadlines = \"{}\"\n[state]\npath = \"state.sqlite\"\n\
+             [reminders]\nsubscribers = \"subscribers.toml\"\n[mail]\nmaildir = \"maildir\"\n",
             root().join("deadlines").display()
         ),
     )
     .unwrap();
+    let subs = tmp.path().join("subscribers.toml");
+    fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
+    fs::set_permissions(&subs, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_mechcal"))
         .args([
             "--config",
@@ -529,6 +557,11 @@ fn serve_answers_and_stops_on_sigterm() {
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("stopped"), "{rest}");
+    // With subscribers configured, serve ran a reminder pass at start-up.
+    let all = format!("{line}{rest}");
+    assert!(all.contains("reminders on schedule=0 0 8 * * *"), "{all}");
+    assert!(all.contains("reminder pass done"), "{all}");
+    assert!(tmp.path().join("maildir/new").is_dir());
 }
 
 /// `check` validates the subscribers file the config names; `subscribers`

@@ -4,6 +4,7 @@
 
 pub mod deliver;
 pub mod plan;
+pub mod runner;
 
 use std::fmt::Write as _;
 
