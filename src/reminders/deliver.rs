@@ -82,11 +82,24 @@ impl Transport for Maildir {
     }
 }
 
-/// An SMTP relay through lettre (rustls; connections pooled). lettre's own
-/// timeout covers connecting only, so each whole exchange is bounded here.
+/// An SMTP relay through lettre (rustls).
+///
+/// For plain and STARTTLS relays mechcal opens the TCP connection itself,
+/// with `TCP_NODELAY`, and keeps it open across messages: lettre writes a
+/// message's body and its final `.` separately and sets no `TCP_NODELAY`,
+/// so with its own connections every message waited for a delayed ACK
+/// (~40 ms; see benches/smtp.rs). Implicit-TLS relays go through lettre's
+/// pooled transport. lettre's timeout covers connecting only, so each whole
+/// exchange is bounded here.
 pub struct Smtp {
-    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    host: String,
+    port: u16,
+    tls: crate::config::SmtpTls,
     timeout: Duration,
+    credentials: Option<lettre::transport::smtp::authentication::Credentials>,
+    hello: lettre::transport::smtp::extension::ClientId,
+    connection: tokio::sync::Mutex<Option<lettre::transport::smtp::client::AsyncSmtpConnection>>,
+    pooled: Option<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>>,
 }
 
 impl Smtp {
@@ -98,50 +111,147 @@ impl Smtp {
         use lettre::transport::smtp::client::{Tls, TlsParameters};
         use lettre::transport::smtp::PoolConfig;
         type Async = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
-        let params =
-            || TlsParameters::new(c.host.clone()).map_err(|e| format!("TLS for {}: {e}", c.host));
-        let mut builder = Async::builder_dangerous(c.host.clone()).port(c.port);
-        builder = match c.tls {
-            SmtpTls::Implicit => builder.tls(Tls::Wrapper(params()?)),
-            SmtpTls::Starttls => builder.tls(Tls::Required(params()?)),
-            SmtpTls::None => builder.tls(Tls::None),
+        let credentials = match &c.username {
+            None => None,
+            Some(user) => {
+                let password = match (&c.password_env, &c.password_file) {
+                    (Some(var), _) => std::env::var(var)
+                        .map_err(|_| format!("the SMTP password variable {var} is not set"))?,
+                    (None, Some(file)) => std::fs::read_to_string(file)
+                        .map_err(|e| {
+                            format!("cannot read the SMTP password file {}: {e}", file.display())
+                        })?
+                        .trim_end_matches(['\r', '\n'])
+                        .to_string(),
+                    (None, None) => return Err("no SMTP password source".into()),
+                };
+                Some(Credentials::new(user.clone(), password))
+            }
         };
-        if let Some(user) = &c.username {
-            let password = match (&c.password_env, &c.password_file) {
-                (Some(var), _) => std::env::var(var)
-                    .map_err(|_| format!("the SMTP password variable {var} is not set"))?,
-                (None, Some(file)) => std::fs::read_to_string(file)
-                    .map_err(|e| {
-                        format!("cannot read the SMTP password file {}: {e}", file.display())
-                    })?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_string(),
-                (None, None) => return Err("no SMTP password source".into()),
-            };
-            builder = builder.credentials(Credentials::new(user.clone(), password));
-        }
-        let transport = builder
-            .timeout(Some(c.timeout))
-            .pool_config(PoolConfig::new().max_size(c.pool_size))
-            .build();
+        let pooled = match c.tls {
+            SmtpTls::Implicit => {
+                let params = TlsParameters::new(c.host.clone())
+                    .map_err(|e| format!("TLS for {}: {e}", c.host))?;
+                let mut builder = Async::builder_dangerous(c.host.clone())
+                    .port(c.port)
+                    .tls(Tls::Wrapper(params))
+                    .timeout(Some(c.timeout))
+                    .pool_config(PoolConfig::new().max_size(c.pool_size));
+                if let Some(cred) = &credentials {
+                    builder = builder.credentials(cred.clone());
+                }
+                Some(builder.build())
+            }
+            SmtpTls::Starttls | SmtpTls::None => None,
+        };
         Ok(Smtp {
-            transport,
+            host: c.host.clone(),
+            port: c.port,
+            tls: c.tls,
             timeout: c.timeout,
+            credentials,
+            hello: lettre::transport::smtp::extension::ClientId::default(),
+            connection: tokio::sync::Mutex::new(None),
+            pooled,
         })
+    }
+
+    /// A new connection: TCP with `TCP_NODELAY`, greeting, STARTTLS when
+    /// required, login when configured.
+    async fn connect(
+        &self,
+    ) -> Result<lettre::transport::smtp::client::AsyncSmtpConnection, SendError> {
+        use lettre::transport::smtp::authentication::Mechanism;
+        use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| {
+                SendError::Transient(format!(
+                    "cannot connect to {}:{}: {e}",
+                    self.host, self.port
+                ))
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let smtp_error = |e: lettre::transport::smtp::Error| {
+            if e.is_permanent() {
+                SendError::Permanent(e.to_string())
+            } else {
+                SendError::Transient(e.to_string())
+            }
+        };
+        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+            .await
+            .map_err(smtp_error)?;
+        if self.tls == crate::config::SmtpTls::Starttls {
+            if !conn.can_starttls() {
+                return Err(SendError::Transient(format!(
+                    "{} offers no STARTTLS, and `tls = \"starttls\"` requires it",
+                    self.host
+                )));
+            }
+            let params = TlsParameters::new(self.host.clone())
+                .map_err(|e| SendError::Transient(e.to_string()))?;
+            conn.starttls(params, &self.hello)
+                .await
+                .map_err(smtp_error)?;
+        }
+        if let Some(cred) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], cred)
+                .await
+                .map_err(smtp_error)?;
+        }
+        Ok(conn)
+    }
+
+    async fn send_on_connection(&self, message: &lettre::Message) -> Result<(), SendError> {
+        let mut slot = self.connection.lock().await;
+        if let Some(conn) = slot.as_mut() {
+            if !conn.test_connected().await {
+                *slot = None;
+            }
+        }
+        if slot.is_none() {
+            *slot = Some(self.connect().await?);
+        }
+        let conn = slot.as_mut().expect("connected above");
+        match conn.send(message.envelope(), &message.formatted()).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // Start the next message on a fresh connection.
+                *slot = None;
+                if e.is_permanent() {
+                    Err(SendError::Permanent(e.to_string()))
+                } else {
+                    Err(SendError::Transient(e.to_string()))
+                }
+            }
+        }
     }
 }
 
 impl Transport for Smtp {
     async fn send(&self, _message_id: &str, message: &lettre::Message) -> Result<(), SendError> {
         use lettre::AsyncTransport;
-        match tokio::time::timeout(self.timeout, self.transport.send(message.clone())).await {
-            Err(_) => Err(SendError::Transient(format!(
-                "no answer from the SMTP server within {:?}",
-                self.timeout
-            ))),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
-            Ok(Err(e)) => Err(SendError::Transient(e.to_string())),
+        let exchange = async {
+            match &self.pooled {
+                Some(pool) => match pool.send(message.clone()).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+                    Err(e) => Err(SendError::Transient(e.to_string())),
+                },
+                None => self.send_on_connection(message).await,
+            }
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => {
+                // The connection is in an unknown state: drop it.
+                *self.connection.lock().await = None;
+                Err(SendError::Transient(format!(
+                    "no answer from the SMTP server within {:?}",
+                    self.timeout
+                )))
+            }
         }
     }
 }
@@ -149,7 +259,7 @@ impl Transport for Smtp {
 /// The configured transport.
 pub enum Mailer {
     Maildir(Maildir),
-    Smtp(Smtp),
+    Smtp(Box<Smtp>),
 }
 
 impl Mailer {
@@ -158,7 +268,7 @@ impl Mailer {
             crate::config::Transport::Maildir(dir) => Maildir::open(dir)
                 .map(Mailer::Maildir)
                 .map_err(|e| format!("cannot open the maildir {}: {e}", dir.display())),
-            crate::config::Transport::Smtp(c) => Smtp::new(c).map(Mailer::Smtp),
+            crate::config::Transport::Smtp(c) => Smtp::new(c).map(|s| Mailer::Smtp(Box::new(s))),
         }
     }
 }

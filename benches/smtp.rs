@@ -1,0 +1,166 @@
+//! Delivery to a real SMTP server on loopback (Python aiosmtpd): messages per
+//! second with pooled connections (as `mechcal remind` sends) against a new
+//! connection per message, in one run, over the same messages.
+//!
+//! Run: `cargo bench --bench smtp` (installs aiosmtpd into
+//! target/conformance/venv on first run).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use mechcal::config::{SmtpConfig, SmtpTls};
+use mechcal::feed::{FeedOptions, Versions};
+use mechcal::mail::{self, Letterhead};
+use mechcal::reminders::deliver::{Smtp, Transport};
+use mechcal::reminders::plan::{Item, Key, Kind};
+
+const MESSAGES: usize = 300;
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = top.join("target/conformance/venv");
+    if !venv.join("bin/python").exists() {
+        assert!(Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap()
+            .success());
+    }
+    assert!(Command::new(venv.join("bin/pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "aiosmtpd==1.4.6"
+        ])
+        .status()
+        .unwrap()
+        .success());
+    let tmp = tempfile::tempdir().unwrap();
+    let port_file = tmp.path().join("port");
+    let mut server = Command::new(venv.join("bin/python"))
+        .arg(top.join("tests/smtp/server.py"))
+        .arg(tmp.path().join("received"))
+        .arg(&port_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let port: u16 = loop {
+        if let Some(p) = std::fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+        {
+            break p;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    // Real reminder messages, built by mechcal from the sample data.
+    let catalog = mechcal::store::load(&top.join("deadlines"), chrono_tz::Tz::Europe__Zurich)
+        .catalog
+        .unwrap();
+    let d = catalog
+        .get("example-cedaw-alternative-report-2027")
+        .unwrap();
+    let now: DateTime<Utc> = "2027-01-08T08:00:00Z".parse().unwrap();
+    let from: lettre::message::Mailbox =
+        "mechcal <reminders@calendar.example.org>".parse().unwrap();
+    let opts = FeedOptions {
+        name: "Deadlines".into(),
+        domain: "calendar.example.org".into(),
+        lang: Default::default(),
+        alarm: None,
+        refresh: chrono::Duration::hours(6),
+        cutoff: DateTime::UNIX_EPOCH,
+    };
+    let versions = Versions::default();
+    let messages: Vec<(String, lettre::Message)> = (0..MESSAGES)
+        .map(|i| {
+            let s = mechcal::subscribers::Subscriber {
+                name: format!("Subscriber {i}"),
+                email: format!("s{i}@example.org"),
+                filter: Default::default(),
+                remind_days: vec![7],
+                timezone: chrono_tz::Tz::Europe__Zurich,
+                language: Default::default(),
+                digest: true,
+                line: 1,
+            };
+            let item = Item {
+                key: Key {
+                    email: s.key(),
+                    deadline: d.id.clone(),
+                    due_at: d.due_at,
+                    kind: Kind::Remind(7),
+                },
+                days_left: 7,
+                moved_from: None,
+            };
+            let head = Letterhead {
+                from: &from,
+                domain: "calendar.example.org",
+                unsubscribe_url: "https://calendar.example.org/unsubscribe?token=x",
+                feed: &opts,
+                versions: &versions,
+            };
+            let id = mail::message_id(&[&item.key], "calendar.example.org");
+            let m = mail::build(&catalog, &s, &[(&item, d)], &head, &id, now).unwrap();
+            (id, m)
+        })
+        .collect();
+
+    let config = SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        tls: SmtpTls::None,
+        username: None,
+        password_env: None,
+        password_file: None,
+        timeout: Duration::from_secs(30),
+        max_attempts: 1,
+        pool_size: 4,
+        retry_seconds: vec![],
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (pooled, fresh) = runtime.block_on(async {
+        let t = Instant::now();
+        let smtp = Smtp::new(&config).unwrap();
+        for (id, m) in &messages {
+            smtp.send(id, m).await.unwrap();
+        }
+        let pooled = t.elapsed();
+        drop(smtp);
+        let t = Instant::now();
+        for (id, m) in &messages {
+            // A transport per message: a new connection (and EHLO) each time.
+            let smtp = Smtp::new(&config).unwrap();
+            smtp.send(id, m).await.unwrap();
+        }
+        (pooled, t.elapsed())
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    let rate = |d: Duration| MESSAGES as f64 / d.as_secs_f64();
+    println!("delivery of {MESSAGES} reminder messages to aiosmtpd on loopback:");
+    println!(
+        "  pooled connections:        {:8.1} messages/s",
+        rate(pooled)
+    );
+    println!(
+        "  new connection per message: {:7.1} messages/s",
+        rate(fresh)
+    );
+    println!("  ratio pooled / new: {:.2}", rate(pooled) / rate(fresh));
+}
