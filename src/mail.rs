@@ -390,7 +390,10 @@ mod tests {
 
     #[test]
     fn header_text_cannot_break_lines() {
-        assert_eq!(one_line("Report\r\nBcc: victim@example.org"), "Report  Bcc: victim@example.org");
+        assert_eq!(
+            one_line("Report\r\nBcc: victim@example.org"),
+            "Report  Bcc: victim@example.org"
+        );
         assert_eq!(one_line("tab\there\u{7}"), "tab here ");
     }
 
