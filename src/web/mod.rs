@@ -266,6 +266,23 @@ pub struct App {
     cache: RwLock<Cache>,
     clock: Clock,
     unsubscribe: Option<Unsubscribe>,
+    /// Counts swaps; the per-thread copies below are valid while it is unchanged.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+/// Each server thread keeps its own copy of the current snapshot and of the
+/// renderings it served, so that the common request (a feed already
+/// rendered) takes no shared lock: only an atomic load of the generation.
+struct Local {
+    /// Which `App` (tests run several in one process) and which generation.
+    app: usize,
+    generation: u64,
+    snapshot: Arc<Snapshot>,
+    rendered: HashMap<Key, Arc<Rendered>>,
+}
+
+thread_local! {
+    static LOCAL: std::cell::RefCell<Option<Local>> = const { std::cell::RefCell::new(None) };
 }
 
 impl App {
@@ -284,15 +301,41 @@ impl App {
             cache: RwLock::new(Cache::default()),
             clock,
             unsubscribe,
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
-    /// The current snapshot; cheap (an `Arc` clone).
+    /// The current snapshot; cheap (an `Arc` clone, usually from this
+    /// thread's copy).
     pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.with_local(|l| l.snapshot.clone())
+    }
+
+    fn shared_snapshot(&self) -> Arc<Snapshot> {
         match self.snapshot.read() {
             Ok(s) => s.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// Runs `f` on this thread's copy, refreshed if the snapshot was swapped.
+    fn with_local<R>(&self, f: impl FnOnce(&mut Local) -> R) -> R {
+        use std::sync::atomic::Ordering;
+        let id = self as *const App as usize;
+        let generation = self.generation.load(Ordering::Acquire);
+        LOCAL.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let fresh = matches!(&*slot, Some(l) if l.app == id && l.generation == generation);
+            if !fresh {
+                *slot = Some(Local {
+                    app: id,
+                    generation,
+                    snapshot: self.shared_snapshot(),
+                    rendered: HashMap::new(),
+                });
+            }
+            f(slot.as_mut().expect("set above"))
+        })
     }
 
     /// Replaces the snapshot atomically and drops every cached rendering.
@@ -306,6 +349,8 @@ impl App {
             Ok(mut c) => *c = Cache::default(),
             Err(poisoned) => *poisoned.into_inner() = Cache::default(),
         }
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// How many renderings are cached (for tests and metrics).
@@ -329,7 +374,30 @@ impl App {
             bucket,
             resource: res.clone(),
         };
-        // Most requests find their slot under the shared lock.
+        // Most requests find it in this thread's copy, with no lock at all.
+        if let Some(r) = self.with_local(|l| l.rendered.get(&key).cloned()) {
+            return Some(r);
+        }
+        let rendered = self.rendered_shared(snap, key.clone(), &res, now);
+        if let Some(r) = &rendered {
+            self.with_local(|l| {
+                if l.rendered.len() >= CACHE_CAPACITY {
+                    l.rendered.clear();
+                }
+                l.rendered.insert(key, r.clone());
+            });
+        }
+        rendered
+    }
+
+    /// The shared cache: each key rendered once, whichever thread asks first.
+    fn rendered_shared(
+        &self,
+        snap: &Snapshot,
+        key: Key,
+        res: &Resource,
+        now: DateTime<Utc>,
+    ) -> Option<Arc<Rendered>> {
         let found = match self.cache.read() {
             Ok(c) => c.slots.get(&key).cloned(),
             Err(poisoned) => poisoned.into_inner().slots.get(&key).cloned(),
@@ -341,7 +409,7 @@ impl App {
                 Err(poisoned) => poisoned.into_inner().slot(key),
             },
         };
-        slot.get_or_init(|| render(snap, &res, now).map(Arc::new))
+        slot.get_or_init(|| render(snap, res, now).map(Arc::new))
             .clone()
     }
 }
