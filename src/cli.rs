@@ -302,19 +302,9 @@ pub fn run(
                 Ok(c) => c,
                 Err(diags) => return usage_failure(&diags, Format::Human, out, err),
             };
-            let root = &config.data.deadlines;
-            if let Err(d) = check_root(root) {
-                return usage_failure(&[d], Format::Human, out, err);
-            }
-            let loaded = store::load(root, config.calendar.timezone);
-            let _ = err.write_all(diagnostic::render_human(&loaded.diagnostics).as_bytes());
-            let Some(catalog) = loaded.catalog else {
-                let _ = writeln!(
-                    err,
-                    "error: the deadline repository has {} and cannot be listed; run `mechcal check`",
-                    count(loaded.errors(), "error")
-                );
-                return EXIT_INVALID;
+            let catalog = match load_catalog(&config, err) {
+                Ok(c) => c,
+                Err(code) => return code,
             };
             let filter = Filter { topics, mechanisms };
             if let Err(message) = check_filter(&catalog, &filter) {
@@ -341,21 +331,7 @@ fn prepare(
         let _ = err.write_all(diagnostic::render_human(&diags).as_bytes());
         EXIT_USAGE
     })?;
-    let root = &config.data.deadlines;
-    if let Err(d) = check_root(root) {
-        let _ = err.write_all(d.to_string().as_bytes());
-        return Err(EXIT_USAGE);
-    }
-    let loaded = store::load(root, config.calendar.timezone);
-    let _ = err.write_all(diagnostic::render_human(&loaded.diagnostics).as_bytes());
-    let Some(catalog) = loaded.catalog else {
-        let _ = writeln!(
-            err,
-            "error: the deadline repository has {}; nothing to serve; run `mechcal check`",
-            count(loaded.errors(), "error")
-        );
-        return Err(EXIT_INVALID);
-    };
+    let catalog = load_catalog(&config, err)?;
     let versions = State::open(&config.state.path)
         .and_then(|mut s| s.sync(&catalog, &config.render_fingerprint(), now))
         .map_err(|e| {
@@ -685,20 +661,7 @@ fn load_subscribers(
         );
         return Err(EXIT_USAGE);
     };
-    let root = &config.data.deadlines;
-    if let Err(d) = check_root(root) {
-        let _ = err.write_all(d.to_string().as_bytes());
-        return Err(EXIT_USAGE);
-    }
-    let loaded = store::load(root, config.calendar.timezone);
-    let _ = err.write_all(diagnostic::render_human(&loaded.diagnostics).as_bytes());
-    let Some(catalog) = loaded.catalog else {
-        let _ = writeln!(
-            err,
-            "error: the deadline repository is invalid; run `mechcal check`"
-        );
-        return Err(EXIT_INVALID);
-    };
+    let catalog = load_catalog(&config, err)?;
     let defaults = subscribers::Defaults {
         remind_days: &config.reminders.remind_days,
         timezone: config.calendar.timezone,
@@ -709,6 +672,27 @@ fn load_subscribers(
         return Err(EXIT_INVALID);
     }
     Ok((config, catalog, subs))
+}
+
+/// Loads and validates the configured deadline repository, printing its
+/// diagnostics; the exit code when it cannot be used.
+fn load_catalog(config: &Config, err: &mut dyn std::io::Write) -> Result<Catalog, i32> {
+    let root = &config.data.deadlines;
+    if let Err(d) = check_root(root) {
+        let _ = err.write_all(d.to_string().as_bytes());
+        return Err(EXIT_USAGE);
+    }
+    let loaded = store::load(root, config.calendar.timezone);
+    let _ = err.write_all(diagnostic::render_human(&loaded.diagnostics).as_bytes());
+    let errors = loaded.errors();
+    loaded.catalog.ok_or_else(|| {
+        let _ = writeln!(
+            err,
+            "error: the deadline repository has {}; run `mechcal check`",
+            count(errors, "error")
+        );
+        EXIT_INVALID
+    })
 }
 
 /// Finds the config: `--config`, else `config/mechcal.toml` if it exists, else

@@ -456,7 +456,12 @@ fn list_refuses_invalid_data() {
     .unwrap();
     let out = mechcal(&root(), &["list", "--config", config.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("cannot be listed; run `mechcal check`"));
+    assert!(
+        text(&out.stderr)
+            .contains("error: the deadline repository has 4 errors; run `mechcal check`"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(text(&out.stdout), "");
 }
 
