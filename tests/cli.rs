@@ -47,6 +47,31 @@ fn sample_copy() -> (tempfile::TempDir, PathBuf) {
 /// The sample checks clean. Its example subscribers file is readable by
 /// others in a fresh clone (git keeps no file modes but the executable
 /// bit), which `check` rightly warns about unless someone ran `chmod 600`.
+/// A private copy (mode 600) of the example subscribers in `dir`, and a
+/// config there naming it and the sample deadlines, state and mail under
+/// `dir/var/`; returns the config's path.
+fn reminders_setup(dir: &Path) -> PathBuf {
+    let subs = dir.join("subscribers.toml");
+    fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let config = dir.join("mechcal.toml");
+    fs::write(
+        &config,
+        format!(
+            "[calendar]\ndomain = \"calendar.example.org\"\nbase_url = \"https://calendar.example.org/\"\n\
+             [data]\ndeadlines = \"{}\"\n[state]\npath = \"var/state.sqlite\"\n\
+             [reminders]\nsubscribers = \"subscribers.toml\"\n[mail]\nmaildir = \"var/maildir\"\n",
+            root().join("deadlines").display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
 #[test]
 fn sample_repository_checks_clean() {
     let out = mechcal(&root(), &["check", "--now", NOW]);
@@ -575,17 +600,8 @@ fn serve_answers_and_stops_on_sigterm() {
 fn subscribers_are_checked_and_listed() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
+    let config = reminders_setup(dir);
     let subs = dir.join("subscribers.toml");
-    fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
-    let config = dir.join("mechcal.toml");
-    fs::write(
-        &config,
-        format!(
-            "[calendar]\ndomain = \"x.org\"\n[data]\ndeadlines = \"{}\"\n[reminders]\nsubscribers = \"subscribers.toml\"\n",
-            root().join("deadlines").display()
-        ),
-    )
-    .unwrap();
     let cfg = config.to_str().unwrap();
     #[cfg(unix)]
     {
@@ -651,22 +667,7 @@ fn subscribers_are_checked_and_listed() {
 fn remind_dry_run_plans_without_changing_anything() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let subs = dir.join("subscribers.toml");
-    fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    let config = dir.join("mechcal.toml");
-    fs::write(
-        &config,
-        format!(
-            "[calendar]\ndomain = \"x.org\"\n[data]\ndeadlines = \"{}\"\n[state]\npath = \"var/state.sqlite\"\n[reminders]\nsubscribers = \"subscribers.toml\"\n",
-            root().join("deadlines").display()
-        ),
-    )
-    .unwrap();
+    let config = reminders_setup(dir);
     let cfg = config.to_str().unwrap();
     // 2027-01-08: the CEDAW example's 30- and 14-day reminders are both due
     // for whoever was never reminded: only the 14-day one is sent.
@@ -707,24 +708,7 @@ fn remind_delivers_once_recovers_and_respects_opt_outs() {
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let subs = dir.join("subscribers.toml");
-    fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    let config = dir.join("mechcal.toml");
-    fs::write(
-        &config,
-        format!(
-            "[calendar]\ndomain = \"calendar.example.org\"\nbase_url = \"https://calendar.example.org/\"\n\
-             [data]\ndeadlines = \"{}\"\n[state]\npath = \"var/state.sqlite\"\n\
-             [reminders]\nsubscribers = \"subscribers.toml\"\n[mail]\nmaildir = \"var/maildir\"\n",
-            root().join("deadlines").display()
-        ),
-    )
-    .unwrap();
+    let config = reminders_setup(dir);
     let cfg = config.to_str().unwrap();
     let maildir = dir.join("var/maildir/new");
     let messages = || {
