@@ -20,7 +20,7 @@ use crate::state::State;
 use crate::store::{self, Loaded};
 use crate::unsubscribe::Secret;
 use crate::web;
-use crate::{reminders, subscribers, suggest};
+use crate::{reload, reminders, subscribers, suggest};
 
 /// The config file used when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "config/mechcal.toml";
@@ -416,21 +416,29 @@ fn serve(
             }
         }
     };
-    let snapshot_catalog = snapshot.catalog.clone();
     let app = web::App::with_unsubscribe(snapshot, clock.clone(), unsubscribe);
     // One signal stops both the HTTP threads and the reminder schedule.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let reminders = match start_reminders(
-        &config,
-        &snapshot_catalog,
-        clock.clone(),
-        stopped.clone(),
-        &runtime,
-    ) {
+    let reminders = match start_reminders(&config, &app, clock.clone(), stopped.clone(), &runtime) {
         Ok(handle) => handle,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
             return EXIT_INVALID;
+        }
+    };
+    let watcher = {
+        let _entered = runtime.enter();
+        match reload::watch(
+            app.clone(),
+            Arc::new(config.clone()),
+            clock.clone(),
+            stopped.clone(),
+        ) {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                tracing::warn!("{e}; changes to the deadline directory will not be picked up");
+                None
+            }
         }
     };
     let mut http_stopped = stopped;
@@ -444,6 +452,9 @@ fn serve(
         })
         .await
     });
+    if let Some(handle) = watcher {
+        handle.abort();
+    }
     // A pass under way finishes its message and ledger write first.
     if let Some(handle) = reminders {
         let finished = runtime.block_on(async {
@@ -473,7 +484,7 @@ fn serve(
 /// are capped at 15 minutes so that clock jumps are noticed.
 fn start_reminders(
     config: &Config,
-    catalog: &Arc<Catalog>,
+    app: &Arc<web::App>,
     clock: web::Clock,
     mut stopped: tokio::sync::watch::Receiver<bool>,
     runtime: &tokio::runtime::Runtime,
@@ -485,6 +496,7 @@ fn start_reminders(
         remind_days: &config.reminders.remind_days,
         timezone: config.calendar.timezone,
     };
+    let catalog = app.snapshot().catalog.clone();
     let (subs, diags) = subscribers::load(path, catalog.registry(), &defaults);
     for d in &diags {
         tracing::warn!("{}", d.to_string().trim_end());
@@ -493,12 +505,15 @@ fn start_reminders(
         return Err("the subscribers file is invalid; run `mechcal check`".into());
     }
     let _entered = runtime.enter();
-    let mut runner = Runner::new(Arc::new(config.clone()), catalog.clone(), Arc::new(subs))?;
+    let mut runner = Runner::new(Arc::new(config.clone()), catalog, Arc::new(subs))?;
+    let app = app.clone();
     let schedule = config.reminders.schedule.schedule.clone();
     let tz = config.reminders.timezone;
     tracing::info!(schedule = %config.reminders.schedule.text, zone = tz.name(), "reminders on");
     Ok(Some(runtime.spawn(async move {
         loop {
+            // The catalog of the moment: reloads swap it in.
+            runner.set_catalog(app.snapshot().catalog.clone());
             match runner.pass(clock()).await {
                 Ok(o) => tracing::info!(
                     sent = o.sent,

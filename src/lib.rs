@@ -26,6 +26,7 @@
 //! - [`state`] — the SQLite state database (entry versions for the feeds).
 //! - [`feed`] — iCalendar feeds (pure), written with [`ical`]; [`i18n`] — languages.
 //! - [`web`] — the HTTP server (axum): feeds, pages, JSON, and the static export.
+//! - [`reload`] — hot reload of the deadline directory (keeps the last good catalog).
 //! - [`cli`] — the command line, exit codes, and the clock.
 
 pub mod catalog;
@@ -40,6 +41,7 @@ pub mod ical;
 pub mod listing;
 pub mod mail;
 pub mod registry;
+pub mod reload;
 pub mod reminders;
 pub mod state;
 pub mod store;

@@ -872,3 +872,121 @@ fn remind_delivers_once_recovers_and_respects_opt_outs() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A running `serve` follows edits of the deadline directory within 2 s,
+/// keeps serving the last good data while a file is broken (and says so on
+/// /healthz), and recovers when it is fixed.
+#[cfg(unix)]
+#[test]
+fn serve_reloads_edits_and_keeps_the_last_good_data() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let (tmp, dir) = sample_copy();
+    let config = tmp.path().join("mechcal.toml");
+    fs::write(
+        &config,
+        "[calendar]\ndomain = \"calendar.example.org\"\n[data]\ndeadlines = \"deadlines\"\n[state]\npath = \"state.sqlite\"\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    /// Stops the server even when an assertion fails, so that it does not
+    /// outlive the test holding its output pipe.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let child = Stop(child);
+    let mut line = String::new();
+    let mut addr = None;
+    // Wait until the server listens and watches the directory.
+    loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve exited early"
+        );
+        if let Some(i) = line.find("listening on http://") {
+            let rest = &line[i + "listening on http://".len()..];
+            addr = Some(rest[..rest.find('/').unwrap()].to_string());
+        }
+        if line.contains("watching the deadline directory") {
+            break;
+        }
+    }
+    let addr = addr.expect("listening before watching");
+    // Keep draining the log so that the server never blocks on it.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = stderr.read_to_string(&mut sink);
+    });
+    let get = |path: &str| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let within_2s = |what: &str, ok: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !ok() {
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "{what} took over 2 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+
+    // An edit shows in the feed.
+    let file = dir.join("examples/2026-2027.toml");
+    let text = fs::read_to_string(&file).unwrap();
+    fs::write(
+        &file,
+        text.replace("Example: hate crime data", "Edited: hate crime data"),
+    )
+    .unwrap();
+    within_2s("the edit", &|| {
+        get("/calendar.ics").contains("Edited: hate crime data")
+    });
+
+    // A broken file: the last good feed stays, /healthz says why.
+    fs::write(dir.join("2024/broken.toml"), "[[deadline]]\nid = \"x\"\n").unwrap();
+    within_2s("degraded", &|| {
+        get("/healthz").contains("\"status\":\"degraded\"")
+    });
+    let health = get("/healthz");
+    assert!(
+        health.contains(
+            "deadlines/2024/broken.toml:1:1: error: deadline is missing required key `title`"
+        ),
+        "{health}"
+    );
+    assert!(health.contains("\"degraded_since\":\"20"), "{health}");
+    assert!(get("/calendar.ics").contains("Edited: hate crime data"));
+
+    // Fixed: healthy again.
+    fs::remove_file(dir.join("2024/broken.toml")).unwrap();
+    within_2s("recovery", &|| {
+        get("/healthz").contains("\"status\":\"ok\"")
+    });
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+}

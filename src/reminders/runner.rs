@@ -72,6 +72,11 @@ impl Runner {
         })
     }
 
+    /// Plans later passes against `catalog` (after a reload).
+    pub fn set_catalog(&mut self, catalog: Arc<Catalog>) {
+        self.catalog = catalog;
+    }
+
     /// One pass at `now` (see [`deliver::run`]).
     pub async fn pass(&mut self, now: DateTime<Utc>) -> Result<Outcome, String> {
         let c = &self.config;

@@ -268,6 +268,25 @@ pub struct App {
     unsubscribe: Option<Unsubscribe>,
     /// Counts swaps; the per-thread copies below are valid while it is unchanged.
     generation: std::sync::atomic::AtomicU64,
+    health: RwLock<Health>,
+}
+
+/// What `/healthz` reports.
+#[derive(Clone, Debug, Default)]
+pub struct Health {
+    /// Set while the deadline data on disk is invalid and the last good
+    /// catalog is being served.
+    pub degraded: Option<Degraded>,
+    pub last_reload: Option<DateTime<Utc>>,
+    pub reloads_ok: u64,
+    pub reloads_failed: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Degraded {
+    pub since: DateTime<Utc>,
+    /// Each diagnostic as `check` prints it.
+    pub diagnostics: Vec<String>,
 }
 
 /// Each server thread keeps its own copy of the current snapshot and of the
@@ -302,7 +321,22 @@ impl App {
             clock,
             unsubscribe,
             generation: std::sync::atomic::AtomicU64::new(0),
+            health: RwLock::new(Health::default()),
         })
+    }
+
+    pub fn health(&self) -> Health {
+        match self.health.read() {
+            Ok(h) => h.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn update_health(&self, f: impl FnOnce(&mut Health)) {
+        match self.health.write() {
+            Ok(mut h) => f(&mut h),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
     }
 
     /// The current snapshot; cheap (an `Arc` clone, usually from this
@@ -873,10 +907,17 @@ async fn unsubscribe_post(State(app): State<Arc<App>>, uri: Uri, headers: Header
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     let snap = app.snapshot();
+    let health = app.health();
+    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let body = serde_json::json!({
-        "status": "ok",
+        "status": if health.degraded.is_some() { "degraded" } else { "ok" },
         "deadlines": snap.catalog.deadlines().len(),
         "catalog_version": snap.catalog.version().to_string(),
+        "last_reload": health.last_reload.map(time),
+        "reloads_ok": health.reloads_ok,
+        "reloads_failed": health.reloads_failed,
+        "degraded_since": health.degraded.as_ref().map(|d| time(d.since)),
+        "diagnostics": health.degraded.as_ref().map(|d| d.diagnostics.clone()).unwrap_or_default(),
     });
     (
         StatusCode::OK,
