@@ -110,7 +110,6 @@ fn ru_days(n: i64) -> &'static str {
 pub struct Texts {
     pub months: [&'static str; 12],
     pub months_genitive: [&'static str; 12],
-    pub all_deadlines: &'static str,
     pub due: &'static str,
     pub end_of_day: &'static str,
     pub submit_to: &'static str,
@@ -122,7 +121,6 @@ pub struct Texts {
     pub tentative: &'static str,
     pub cancelled: &'static str,
     pub country: &'static str,
-    pub upcoming: &'static str,
     pub past: &'static str,
     pub no_upcoming: &'static str,
     pub subscribe: &'static str,
@@ -132,11 +130,9 @@ pub struct Texts {
     pub howto_apple: &'static str,
     pub howto_outlook: &'static str,
     pub add_to_calendar: &'static str,
-    pub details: &'static str,
     pub back: &'static str,
     pub filter_all: &'static str,
     pub other_formats: &'static str,
-    pub reminder: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -148,7 +144,6 @@ pub static EN: Texts = Texts {
         "January", "February", "March", "April", "May", "June", "July", "August", "September",
         "October", "November", "December",
     ],
-    all_deadlines: "All deadlines",
     due: "Due",
     end_of_day: "end of day",
     submit_to: "Submit to",
@@ -160,7 +155,6 @@ pub static EN: Texts = Texts {
     tentative: "tentative",
     cancelled: "cancelled",
     country: "Country",
-    upcoming: "Upcoming",
     past: "Past deadlines",
     no_upcoming: "No upcoming deadlines.",
     subscribe: "Subscribe to this calendar",
@@ -170,11 +164,9 @@ pub static EN: Texts = Texts {
     howto_apple: "Apple Calendar (Mac, iPhone): click “Subscribe”, or File → New Calendar Subscription and paste the address.",
     howto_outlook: "Outlook: Add calendar → Subscribe from web, paste the address.",
     add_to_calendar: "Add to calendar (.ics)",
-    details: "Details",
     back: "All deadlines",
     filter_all: "all",
     other_formats: "Other formats",
-    reminder: "Reminder",
 };
 
 pub static RU: Texts = Texts {
@@ -186,7 +178,6 @@ pub static RU: Texts = Texts {
         "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
         "октября", "ноября", "декабря",
     ],
-    all_deadlines: "Все дедлайны",
     due: "Срок",
     end_of_day: "до конца дня",
     submit_to: "Куда подавать",
@@ -198,7 +189,6 @@ pub static RU: Texts = Texts {
     tentative: "предварительно",
     cancelled: "отменено",
     country: "Страна",
-    upcoming: "Предстоящие",
     past: "Прошедшие дедлайны",
     no_upcoming: "Предстоящих дедлайнов нет.",
     subscribe: "Подписаться на этот календарь",
@@ -208,11 +198,9 @@ pub static RU: Texts = Texts {
     howto_apple: "Календарь Apple (Mac, iPhone): нажмите «Подписаться» или Файл → Новая подписка на календарь и вставьте адрес.",
     howto_outlook: "Outlook: Добавить календарь → Подписаться из Интернета, вставьте адрес.",
     add_to_calendar: "Добавить в календарь (.ics)",
-    details: "Подробнее",
     back: "Все дедлайны",
     filter_all: "все",
     other_formats: "Другие форматы",
-    reminder: "Напоминание",
 };
 
 #[cfg(test)]
