@@ -25,12 +25,6 @@ pub enum Due {
     Instant(DateTime<FixedOffset>),
 }
 
-impl Due {
-    pub fn is_all_day(&self) -> bool {
-        matches!(self, Due::Date(_))
-    }
-}
-
 /// How sure the deadline is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

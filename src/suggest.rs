@@ -11,6 +11,9 @@ where
     I: IntoIterator<Item = &'a str>,
 {
     let lower = input.to_lowercase();
+    let underscored = lower.replace(' ', "_");
+    let length = lower.chars().count();
+    let limit = (input.chars().count() / 3).clamp(1, 4);
     let mut best: Option<(usize, &'a str)> = None;
     let mut by_last_part = None;
     for candidate in candidates {
@@ -22,9 +25,14 @@ where
             && cand_lower
                 .rsplit('/')
                 .next()
-                .is_some_and(|last| last == lower.replace(' ', "_"))
+                .is_some_and(|last| last == underscored)
         {
             by_last_part = Some(candidate);
+        }
+        // The edit distance is at least the difference in length: skip the
+        // (quadratic) computation for candidates that cannot be near enough.
+        if cand_lower.chars().count().abs_diff(length) > limit {
+            continue;
         }
         let distance = strsim::damerau_levenshtein(&lower, &cand_lower);
         if best.is_none_or(|(d, _)| distance < d) {
@@ -34,7 +42,6 @@ where
     if by_last_part.is_some() {
         return by_last_part;
     }
-    let limit = (input.chars().count() / 3).clamp(1, 4);
     best.filter(|&(d, _)| d <= limit).map(|(_, c)| c)
 }
 

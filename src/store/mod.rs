@@ -21,7 +21,7 @@ use crate::diagnostic::{self, Diagnostic, SourceFile};
 use crate::registry;
 use crate::tomlx::{self, Sink, Table};
 
-pub use entry::{KEYS as DEADLINE_KEYS, MAX_REMIND_DAYS};
+pub use entry::{KEYS as DEADLINE_KEYS, MAX_ID_CHARS, MAX_REMIND_DAYS};
 pub use scan::{decode, io_reason, scan, Source, Sources};
 
 /// The result of loading: the catalog if the data is valid, and every

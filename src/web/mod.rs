@@ -761,10 +761,16 @@ async fn deadline(
         None => (file.as_str(), false),
     };
     if snap.catalog.get(id).is_none() {
-        let near =
-            suggest::did_you_mean(id, snap.catalog.deadlines().iter().map(|d| d.id.as_str()))
-                .map(|h| format!("{h}\n"))
-                .unwrap_or_default();
+        // Only ids that could exist get a suggestion: the search runs over
+        // every deadline, and must stay cheap for whatever a client sends.
+        let plausible = crate::tomlx::is_slug(id) && id.len() <= crate::store::MAX_ID_CHARS;
+        let near = plausible
+            .then(|| {
+                suggest::did_you_mean(id, snap.catalog.deadlines().iter().map(|d| d.id.as_str()))
+            })
+            .flatten()
+            .map(|h| format!("{h}\n"))
+            .unwrap_or_default();
         let links = snap.links();
         return text(
             StatusCode::NOT_FOUND,
