@@ -19,10 +19,7 @@ pub fn render(catalog: &Catalog, opts: &ListOptions, now: DateTime<Utc>) -> Stri
         .select(&opts.filter)
         .filter(|d| opts.all || d.is_upcoming(now))
         .map(|d| {
-            let mechanism = catalog
-                .registry()
-                .mechanism(&d.mechanism)
-                .map_or(d.mechanism.as_str(), |m| m.name.as_str());
+            let mechanism = crate::feed::mechanism_name(catalog, d);
             let title = match d.status {
                 Status::Confirmed => d.title.clone(),
                 other => format!("{} [{}]", d.title, other.as_str()),

@@ -19,7 +19,6 @@ use crate::catalog::Catalog;
 use crate::deadline::{Deadline, Status};
 use crate::feed::{self, FeedOptions, Versions};
 use crate::i18n::Lang;
-use crate::reminders::due_for;
 use crate::reminders::plan::{Item, Key, Kind};
 use crate::subscribers::Subscriber;
 use crate::web::page::esc;
@@ -63,18 +62,11 @@ fn one_line(s: &str) -> String {
         .collect()
 }
 
-fn mechanism_name<'a>(catalog: &'a Catalog, d: &'a Deadline) -> &'a str {
-    catalog
-        .registry()
-        .mechanism(&d.mechanism)
-        .map_or(d.mechanism.as_str(), |m| m.name.as_str())
-}
-
 /// `[mechcal] CERD — Alternative report due in 7 days (15 Jul 2024)`.
 pub fn subject(catalog: &Catalog, s: &Subscriber, items: &[(&Item, &Deadline)]) -> String {
     let lang = s.language;
     let line = |item: &Item, d: &Deadline| {
-        let when = due_for(d, s.timezone, lang);
+        let when = feed::due_short(d, s.timezone, lang);
         let what = match (item.key.kind, lang) {
             (Kind::Remind(_), Lang::En) => format!("due {}", lang.days_left(item.days_left)),
             (Kind::Remind(_), Lang::Ru) => format!("срок {}", lang.days_left(item.days_left)),
@@ -85,7 +77,7 @@ pub fn subject(catalog: &Catalog, s: &Subscriber, items: &[(&Item, &Deadline)]) 
         };
         format!(
             "{} — {} {what} ({when})",
-            mechanism_name(catalog, d),
+            feed::mechanism_name(catalog, d),
             d.title
         )
     };
@@ -123,7 +115,7 @@ impl Lines<'_> {
         };
         format!(
             "{what}[{}] {}{status}",
-            mechanism_name(self.catalog, d),
+            feed::mechanism_name(self.catalog, d),
             d.title
         )
     }
@@ -135,7 +127,7 @@ impl Lines<'_> {
             t.due,
             format!(
                 "{} ({}); {}",
-                due_for(d, self.tz, self.lang),
+                feed::due_short(d, self.tz, self.lang),
                 self.lang.days_left(item.days_left),
                 feed::due_words(d, self.lang)
             ),

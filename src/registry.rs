@@ -59,6 +59,11 @@ impl Registry {
         self.topics.get(slug)
     }
 
+    /// A topic's name in `lang`, or its slug if the registry lacks it.
+    pub fn topic_name<'a>(&'a self, slug: &'a str, lang: &str) -> &'a str {
+        self.topic(slug).map_or(slug, |t| t.name(lang))
+    }
+
     pub fn mechanism_slugs(&self) -> impl Iterator<Item = &str> + Clone {
         self.mechanisms.keys().map(String::as_str)
     }

@@ -219,7 +219,8 @@ pub fn summary(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
     }
 }
 
-fn mechanism_name<'a>(catalog: &'a Catalog, d: &'a Deadline) -> &'a str {
+/// The mechanism's short name (`CERD`), or its slug if the registry lacks it.
+pub fn mechanism_name<'a>(catalog: &'a Catalog, d: &'a Deadline) -> &'a str {
     catalog
         .registry()
         .mechanism(&d.mechanism)
@@ -244,6 +245,23 @@ pub fn due_words(d: &Deadline, lang: Lang) -> String {
                 local.format("%H:%M %Z"),
                 d.timezone.name(),
                 local.format("%:z"),
+            )
+        }
+    }
+}
+
+/// When `d` is due, short, for a reader in `tz`: the date of an all-day
+/// deadline as it is, a timed one's instant in the reader's zone
+/// (`31 March 2027, 12:00 CEST`).
+pub fn due_short(d: &Deadline, tz: chrono_tz::Tz, lang: Lang) -> String {
+    match d.due {
+        Due::Date(date) => lang.date(date),
+        Due::Local(_) | Due::Instant(_) => {
+            let local = d.due_at.with_timezone(&tz);
+            format!(
+                "{}, {}",
+                lang.date(local.date_naive()),
+                local.format("%H:%M %Z")
             )
         }
     }
@@ -278,7 +296,7 @@ pub fn description(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
     let topics: Vec<&str> = d
         .topics
         .iter()
-        .map(|s| reg.topic(s).map_or(s.as_str(), |tp| tp.name(lang.code())))
+        .map(|s| reg.topic_name(s, lang.code()))
         .collect();
     let _ = writeln!(out, "{}: {}", t.topics, topics.join(", "));
     if let Some(text) = &d.description {
@@ -318,11 +336,7 @@ fn event(
     }
     let reg = catalog.registry();
     let mut categories = vec![mechanism_name(catalog, d)];
-    categories.extend(
-        d.topics
-            .iter()
-            .map(|s| reg.topic(s).map_or(s.as_str(), |t| t.name(lang.code()))),
-    );
+    categories.extend(d.topics.iter().map(|s| reg.topic_name(s, lang.code())));
     w.text_list("CATEGORIES", categories);
     w.raw(
         "STATUS",

@@ -57,7 +57,7 @@ pub fn describe(plan: &Plan, catalog: &Catalog, subs: &[Subscriber], show_emails
                 Kind::Moved => "moved".into(),
                 Kind::Cancelled => "cancelled".into(),
             };
-            let due = due_for(d, s.timezone, s.language);
+            let due = feed::due_short(d, s.timezone, s.language);
             let _ = writeln!(
                 out,
                 "  {what}: {} — due {due} ({})",
@@ -67,24 +67,4 @@ pub fn describe(plan: &Plan, catalog: &Catalog, subs: &[Subscriber], show_emails
         }
     }
     out
-}
-
-/// When `d` is due, written for a reader in `tz`: the date of an all-day
-/// deadline as it is, a timed one's instant in the reader's zone.
-pub fn due_for(
-    d: &crate::deadline::Deadline,
-    tz: chrono_tz::Tz,
-    lang: crate::i18n::Lang,
-) -> String {
-    match d.due {
-        crate::deadline::Due::Date(date) => lang.date(date),
-        _ => {
-            let local = d.due_at.with_timezone(&tz);
-            format!(
-                "{}, {}",
-                lang.date(local.date_naive()),
-                local.format("%H:%M %Z")
-            )
-        }
-    }
 }

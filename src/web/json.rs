@@ -137,7 +137,7 @@ fn entry<'a>(
         .iter()
         .map(|s| Named {
             slug: s,
-            name: reg.topic(s).map_or(s.as_str(), |t| t.name(lang.code())),
+            name: reg.topic_name(s, lang.code()),
             full_name: None,
         })
         .collect();

@@ -261,20 +261,6 @@ pub fn list(catalog: &Catalog, input: &PageInput<'_>) -> String {
     out
 }
 
-fn when(d: &Deadline, lang: Lang) -> String {
-    match d.due {
-        crate::deadline::Due::Date(date) => lang.date(date),
-        _ => {
-            let local = d.due_at.with_timezone(&d.timezone);
-            format!(
-                "{}, {}",
-                lang.date(local.date_naive()),
-                local.format("%H:%M %Z")
-            )
-        }
-    }
-}
-
 fn status_badge(d: &Deadline, lang: Lang) -> String {
     let t = lang.texts();
     match d.status {
@@ -293,9 +279,7 @@ fn item(
     links: &Links,
 ) {
     let reg = catalog.registry();
-    let mech = reg
-        .mechanism(&d.mechanism)
-        .map_or(d.mechanism.as_str(), |m| m.name.as_str());
+    let mech = feed::mechanism_name(catalog, d);
     let class = if d.status == Status::Cancelled {
         " class=\"cancelled\""
     } else {
@@ -304,7 +288,7 @@ fn item(
     let _ = write!(
         out,
         "<li{class}><span class=\"when\">{}</span><span class=\"left\">{}</span><br>\n<span class=\"mech\">{}</span> <a class=\"title\" href=\"{}\">{}</a>{}<br>\n",
-        esc(&when(d, lang)),
+        esc(&feed::due_short(d, d.timezone, lang)),
         esc(&lang.days_left(d.days_left(now))),
         esc(mech),
         esc(&links.detail(&d.id, Some(lang))),
@@ -312,9 +296,7 @@ fn item(
         status_badge(d, lang),
     );
     for slug in &d.topics {
-        let name = reg
-            .topic(slug)
-            .map_or(slug.as_str(), |t| t.name(lang.code()));
+        let name = reg.topic_name(slug, lang.code());
         let _ = write!(out, "<span class=\"tag\">{}</span>", esc(name));
     }
     let _ = writeln!(
@@ -406,7 +388,7 @@ pub fn detail(
         .map(|s| {
             format!(
                 "<span class=\"tag\">{}</span>",
-                esc(reg.topic(s).map_or(s.as_str(), |tp| tp.name(lang.code())))
+                esc(reg.topic_name(s, lang.code()))
             )
         })
         .collect();
