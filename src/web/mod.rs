@@ -268,6 +268,9 @@ pub struct App {
     unsubscribe: Option<Unsubscribe>,
     /// Counts swaps; the per-thread copies below are valid while it is unchanged.
     generation: std::sync::atomic::AtomicU64,
+    /// Tells this `App` apart from others in the process (an address could
+    /// be reused by a later one; this number is not).
+    id: u64,
     health: RwLock<Health>,
 }
 
@@ -294,11 +297,13 @@ pub struct Degraded {
 /// rendered) takes no shared lock: only an atomic load of the generation.
 struct Local {
     /// Which `App` (tests run several in one process) and which generation.
-    app: usize,
+    app: u64,
     generation: u64,
     snapshot: Arc<Snapshot>,
     rendered: HashMap<Key, Arc<Rendered>>,
 }
+
+static NEXT_APP_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 thread_local! {
     static LOCAL: std::cell::RefCell<Option<Local>> = const { std::cell::RefCell::new(None) };
@@ -321,6 +326,7 @@ impl App {
             clock,
             unsubscribe,
             generation: std::sync::atomic::AtomicU64::new(0),
+            id: NEXT_APP_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             health: RwLock::new(Health::default()),
         })
     }
@@ -355,7 +361,7 @@ impl App {
     /// Runs `f` on this thread's copy, refreshed if the snapshot was swapped.
     fn with_local<R>(&self, f: impl FnOnce(&mut Local) -> R) -> R {
         use std::sync::atomic::Ordering;
-        let id = self as *const App as usize;
+        let id = self.id;
         let generation = self.generation.load(Ordering::Acquire);
         LOCAL.with(|cell| {
             let mut slot = cell.borrow_mut();
