@@ -15,12 +15,12 @@ use crate::catalog::{Catalog, Filter};
 use crate::config::{self, Config};
 use crate::diagnostic::{self, Diagnostic, JsonDiagnostic};
 use crate::listing::{self, ListOptions};
-use crate::reminders::runner::{self, Runner};
+use crate::logging::LogFormat;
+use crate::reminders::runner::Runner;
 use crate::state::State;
 use crate::store::{self, Loaded};
-use crate::unsubscribe::Secret;
 use crate::web;
-use crate::{reload, reminders, subscribers, suggest};
+use crate::{reminders, subscribers, suggest};
 
 /// The config file used when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "config/mechcal.toml";
@@ -41,6 +41,10 @@ pub struct Args {
     /// The config file [default: config/mechcal.toml]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// How `serve` and `remind` log to stderr
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Command,
@@ -160,7 +164,7 @@ pub fn run(
     err: &mut dyn std::io::Write,
 ) -> i32 {
     match args.command {
-        Command::Serve { listen } => serve(args.config.as_deref(), listen, err),
+        Command::Serve { listen } => serve(args.config.as_deref(), listen, args.log_format, err),
         Command::Render { out: dir, now } => {
             let now = now.unwrap_or(clock);
             let (config, snapshot) = match prepare(args.config.as_deref(), now, err) {
@@ -200,7 +204,7 @@ pub fn run(
                 Err(diags) => return usage_failure(&diags, format, out, err),
             };
             let root = &config.data.deadlines;
-            if let Err(d) = check_root(root) {
+            if let Err(d) = store::check_dir(root) {
                 return usage_failure(&[d], format, out, err);
             }
             let mut loaded = store::load(root, config.calendar.timezone);
@@ -225,7 +229,15 @@ pub fn run(
                 Err(code) => return code,
             };
             if !dry_run {
-                return remind(&config, catalog, subs, now.unwrap_or(clock), out, err);
+                return remind(
+                    &config,
+                    catalog,
+                    subs,
+                    now.unwrap_or(clock),
+                    args.log_format,
+                    out,
+                    err,
+                );
             }
             // A dry run changes nothing: without a state database, it plans
             // against an empty ledger instead of creating one.
@@ -346,247 +358,21 @@ fn prepare(
     Ok((config, snapshot))
 }
 
-/// `mechcal serve`: the HTTP server until SIGINT or SIGTERM.
+/// `mechcal serve`: the daemon (see [`crate::daemon`]) until SIGINT or SIGTERM.
 fn serve(
     config: Option<&Path>,
     listen: Option<std::net::SocketAddr>,
+    log_format: LogFormat,
     err: &mut dyn std::io::Write,
 ) -> i32 {
-    init_logging();
+    crate::logging::init(log_format);
     #[allow(clippy::disallowed_methods)] // the edge: the server's clock
     let clock: web::Clock = Arc::new(Utc::now);
     let (config, snapshot) = match prepare(config, clock(), err) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    // The main thread only waits for signals; requests are served by one
-    // single-threaded runtime per core (see `web::serve_threads`).
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let addr = listen.unwrap_or(config.server.listen);
-    let threads = std::thread::available_parallelism().map_or(2, usize::from);
-    let listeners = match web::bind_reuseport(addr, threads) {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!("cannot listen on {addr}: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let local = listeners[0]
-        .local_addr()
-        .map_or(addr.to_string(), |a| a.to_string());
-    tracing::info!(
-        deadlines = snapshot.catalog.deadlines().len(),
-        version = %snapshot.catalog.version(),
-        threads,
-        "listening on http://{local}/"
-    );
-    // With reminders on, the server also takes unsubscribe requests.
-    let unsubscribe = match &config.reminders.subscribers {
-        None => None,
-        Some(_) => {
-            let secret = match Secret::load(&config.reminders.secret_file) {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = writeln!(
-                        err,
-                        "error: cannot read the unsubscribe secret {}: {e}",
-                        config.reminders.secret_file.display()
-                    );
-                    return EXIT_USAGE;
-                }
-            };
-            match State::open(&config.state.path) {
-                Ok(state) => Some(web::Unsubscribe {
-                    secret,
-                    state: std::sync::Mutex::new(state),
-                }),
-                Err(e) => {
-                    let _ = writeln!(err, "error: {e}");
-                    return EXIT_USAGE;
-                }
-            }
-        }
-    };
-    let app = web::App::with_unsubscribe(snapshot, clock.clone(), unsubscribe);
-    // One signal stops both the HTTP threads and the reminder schedule.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let reminders = match start_reminders(&config, &app, clock.clone(), stopped.clone(), &runtime) {
-        Ok(handle) => handle,
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            return EXIT_INVALID;
-        }
-    };
-    let watcher = {
-        let _entered = runtime.enter();
-        match reload::watch(
-            app.clone(),
-            Arc::new(config.clone()),
-            clock.clone(),
-            stopped.clone(),
-        ) {
-            Ok(handle) => Some(handle),
-            Err(e) => {
-                tracing::warn!("{e}; changes to the deadline directory will not be picked up");
-                None
-            }
-        }
-    };
-    let mut http_stopped = stopped;
-    let served = runtime.block_on(async {
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            let _ = stop.send(true);
-        });
-        web::serve_threads(listeners, app, async move {
-            let _ = http_stopped.wait_for(|s| *s).await;
-        })
-        .await
-    });
-    if let Some(handle) = watcher {
-        handle.abort();
-    }
-    // A pass under way finishes its message and ledger write first.
-    if let Some(handle) = reminders {
-        let finished = runtime.block_on(async {
-            tokio::time::timeout(std::time::Duration::from_secs(10), handle).await
-        });
-        if finished.is_err() {
-            tracing::warn!("the reminder pass did not finish within 10 s");
-        }
-    }
-    match served {
-        Ok(()) => {
-            tracing::info!("stopped");
-            EXIT_OK
-        }
-        Err(e) => {
-            tracing::error!("server error: {e}");
-            EXIT_INVALID
-        }
-    }
-}
-
-/// With `[reminders] subscribers` set: a pass at start-up (catching up on
-/// anything missed while the server was down), then one at every tick of
-/// `[reminders] schedule`, until `stopped`. Each tick is only a wake-up: what
-/// is due is recomputed from the ledger, so a tick skipped or doubled by a
-/// DST change or a clock jump neither loses nor repeats a reminder. Waits
-/// are capped at 15 minutes so that clock jumps are noticed.
-fn start_reminders(
-    config: &Config,
-    app: &Arc<web::App>,
-    clock: web::Clock,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-    runtime: &tokio::runtime::Runtime,
-) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
-    let Some(path) = &config.reminders.subscribers else {
-        return Ok(None);
-    };
-    let defaults = subscribers::Defaults {
-        remind_days: &config.reminders.remind_days,
-        timezone: config.calendar.timezone,
-    };
-    let catalog = app.snapshot().catalog.clone();
-    let (subs, diags) = subscribers::load(path, catalog.registry(), &defaults);
-    for d in &diags {
-        tracing::warn!("{}", d.to_string().trim_end());
-    }
-    if diags.iter().any(Diagnostic::is_error) {
-        return Err("the subscribers file is invalid; run `mechcal check`".into());
-    }
-    let _entered = runtime.enter();
-    let mut runner = Runner::new(Arc::new(config.clone()), catalog, Arc::new(subs))?;
-    let app = app.clone();
-    let schedule = config.reminders.schedule.schedule.clone();
-    let tz = config.reminders.timezone;
-    tracing::info!(schedule = %config.reminders.schedule.text, zone = tz.name(), "reminders on");
-    Ok(Some(runtime.spawn(async move {
-        loop {
-            // The catalog of the moment: reloads swap it in.
-            runner.set_catalog(app.snapshot().catalog.clone());
-            match runner.pass(clock()).await {
-                Ok(o) => tracing::info!(
-                    sent = o.sent,
-                    resent = o.resent,
-                    skipped = o.skipped,
-                    failed = o.failed,
-                    deferred = o.deferred,
-                    "reminder pass done"
-                ),
-                Err(e) => tracing::error!("reminder pass failed: {e}"),
-            }
-            let mut next = runner::next_pass(&schedule, tz, clock());
-            loop {
-                let Some(at) = next else {
-                    tracing::warn!("the reminder schedule has no next time; reminders stop");
-                    return;
-                };
-                let now = clock();
-                if at <= now {
-                    break;
-                }
-                let wait = (at - now)
-                    .to_std()
-                    .unwrap_or_default()
-                    .min(std::time::Duration::from_secs(900));
-                tokio::select! {
-                    () = tokio::time::sleep(wait) => {}
-                    _ = stopped.wait_for(|s| *s) => return,
-                }
-                // Recompute: the wall clock may have jumped.
-                next = runner::next_pass(&schedule, tz, now)
-                    .filter(|n| *n <= at)
-                    .or(next);
-            }
-            if *stopped.borrow() {
-                return;
-            }
-        }
-    })))
-}
-
-/// Completes on SIGINT (Ctrl-C) or SIGTERM (systemd's stop).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down");
-}
-
-/// Logs to stderr (journald keeps it); `RUST_LOG` overrides the level.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
+    crate::daemon::run(config, snapshot, listen, clock, err)
 }
 
 /// `mechcal remind`: one real pass, delivering to the configured transport.
@@ -595,10 +381,11 @@ fn remind(
     catalog: Catalog,
     subs: Vec<subscribers::Subscriber>,
     now: DateTime<Utc>,
+    log_format: LogFormat,
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> i32 {
-    init_logging();
+    crate::logging::init(log_format);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -693,7 +480,7 @@ fn load_subscribers(
 /// diagnostics; the exit code when it cannot be used.
 fn load_catalog(config: &Config, err: &mut dyn std::io::Write) -> Result<Catalog, i32> {
     let root = &config.data.deadlines;
-    if let Err(d) = check_root(root) {
+    if let Err(d) = store::check_dir(root) {
         let _ = err.write_all(d.to_string().as_bytes());
         return Err(EXIT_USAGE);
     }
@@ -734,24 +521,6 @@ fn resolve_config(config: Option<&Path>, dir: Option<&Path>) -> Result<Config, V
         cfg.data.deadlines = config::normalize(dir);
     }
     Ok(cfg)
-}
-
-fn check_root(root: &Path) -> Result<(), Diagnostic> {
-    match std::fs::metadata(root) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(Diagnostic::file_error(root, "not a directory")
-            .with_help("name the directory that holds `registry.toml`")),
-        Err(e) => Err(Diagnostic::file_error(
-            root,
-            format!(
-                "cannot open the deadline directory: {}",
-                store::io_reason(&e)
-            ),
-        )
-        .with_help(
-            "set `[data] deadlines` in the config, or name the directory: `mechcal check DIR`",
-        )),
-    }
 }
 
 /// Names in a filter must exist, so that a typo does not silently list nothing.

@@ -158,12 +158,33 @@ impl CronSchedule {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// A client must send a whole request head within this many seconds of
+    /// connecting or of its previous response (slowloris, idle keep-alive).
+    pub header_timeout_seconds: u64,
+    /// A write to a client that stays blocked this long (a client that does
+    /// not read) closes the connection.
+    pub write_timeout_seconds: u64,
+    /// Connections open at once; more wait in the kernel's queue.
+    pub max_connections: usize,
 }
 
 /// `[data]`: where the deadline repository is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataConfig {
     pub deadlines: PathBuf,
+    /// `[data.git]`: the daemon fetches and fast-forwards the checkout that
+    /// holds `deadlines`.
+    pub git: Option<GitConfig>,
+}
+
+/// `[data.git]`: follow a branch of a remote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitConfig {
+    /// A remote's name in the checkout (`origin`) or a URL.
+    pub remote: String,
+    pub branch: String,
+    /// Seconds between fetches.
+    pub interval_seconds: u64,
 }
 
 impl Config {
@@ -185,12 +206,18 @@ impl Config {
                 refresh: Duration::hours(6),
                 alarm: Alarm::parse("-P1D"),
             },
-            data: DataConfig { deadlines },
+            data: DataConfig {
+                deadlines,
+                git: None,
+            },
             state: StateConfig {
                 path: normalize(&base.join("var/mechcal.sqlite")),
             },
             server: ServerConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                header_timeout_seconds: 10,
+                write_timeout_seconds: 30,
+                max_connections: 4096,
             },
             reminders: RemindersConfig {
                 subscribers: None,
@@ -269,13 +296,16 @@ impl Config {
             None => {}
         }
         if let Some(data) = root.optional_table(&mut sink, "data") {
-            data.check_keys(&mut sink, &["deadlines"]);
+            data.check_keys(&mut sink, &["deadlines", "git"]);
             if let Some(dir) = data.optional_str(&mut sink, "deadlines") {
                 if dir.get_ref().trim().is_empty() {
                     sink.error(dir.span(), "`deadlines` must name a directory");
                 } else {
                     config.data.deadlines = normalize(&base.join(dir.get_ref()));
                 }
+            }
+            if let Some(git) = data.optional_table(&mut sink, "git") {
+                config.data.git = git_config(&mut sink, &git);
             }
         }
         if let Some(state) = root.optional_table(&mut sink, "state") {
@@ -289,7 +319,25 @@ impl Config {
             }
         }
         if let Some(server) = root.optional_table(&mut sink, "server") {
-            server.check_keys(&mut sink, &["listen"]);
+            server.check_keys(
+                &mut sink,
+                &[
+                    "listen",
+                    "header_timeout_seconds",
+                    "write_timeout_seconds",
+                    "max_connections",
+                ],
+            );
+            let s = &mut config.server;
+            if let Some(n) = bounded(&mut sink, &server, "header_timeout_seconds", 1, 300) {
+                s.header_timeout_seconds = n as u64;
+            }
+            if let Some(n) = bounded(&mut sink, &server, "write_timeout_seconds", 1, 600) {
+                s.write_timeout_seconds = n as u64;
+            }
+            if let Some(n) = bounded(&mut sink, &server, "max_connections", 16, 100_000) {
+                s.max_connections = n as usize;
+            }
             if let Some(listen) = server.optional_str(&mut sink, "listen") {
                 match listen.get_ref().parse::<SocketAddr>() {
                     Ok(addr) => config.server.listen = addr,
@@ -552,21 +600,11 @@ fn smtp(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path) -> Option<SmtpConfi
             }
         },
     };
-    let number =
-        |sink: &mut Sink<'_>, key: &str, min: i64, max: i64, default: i64| -> Option<i64> {
-            match t.get(key) {
-                None => Some(default),
-                Some(v) => {
-                    let n = tomlx::as_integer(sink, &format!("`{key}`"), v)?;
-                    if (min..=max).contains(&n) {
-                        Some(n)
-                    } else {
-                        sink.error(v.span(), format!("`{key}` must be between {min} and {max}"));
-                        None
-                    }
-                }
-            }
-        };
+    let number = |sink: &mut Sink<'_>, key: &str, min: i64, max: i64, default: i64| match t.get(key)
+    {
+        None => Some(default),
+        Some(_) => bounded(sink, t, key, min, max),
+    };
     let default_port = match tls {
         SmtpTls::Implicit => 465,
         SmtpTls::Starttls => 587,
@@ -654,6 +692,101 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// An optional integer key within `min..=max`; `None` when absent or wrong
+/// (the error is reported).
+fn bounded(sink: &mut Sink<'_>, t: &Table<'_, '_>, key: &str, min: i64, max: i64) -> Option<i64> {
+    let v = t.get(key)?;
+    let n = tomlx::as_integer(sink, &format!("`{key}`"), v)?;
+    if (min..=max).contains(&n) {
+        Some(n)
+    } else {
+        sink.error(v.span(), format!("`{key}` must be between {min} and {max}"));
+        None
+    }
+}
+
+/// `[data.git]`.
+fn git_config(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> Option<GitConfig> {
+    t.check_keys(sink, &["remote", "branch", "interval"]);
+    let mut git = GitConfig {
+        remote: "origin".into(),
+        branch: "main".into(),
+        interval_seconds: 300,
+    };
+    let mut ok = true;
+    // Both reach `git` as arguments: nothing that git could read as an option.
+    let plain = |v: &str| {
+        !v.is_empty()
+            && !v.starts_with('-')
+            && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if let Some(remote) = t.optional_str(sink, "remote") {
+        if plain(remote.get_ref()) {
+            git.remote = remote.get_ref().clone();
+        } else {
+            sink.error(
+                remote.span(),
+                format!(
+                    "`remote` must be a remote's name or a URL, not `{}`",
+                    remote.get_ref()
+                ),
+            )
+            .help = Some("e.g. `remote = \"origin\"`".into());
+            ok = false;
+        }
+    }
+    if let Some(branch) = t.optional_str(sink, "branch") {
+        let b = branch.get_ref();
+        if plain(b) && !b.contains("..") && !b.contains(['~', '^', ':', '?', '*', '[', '\\']) {
+            git.branch = b.clone();
+        } else {
+            sink.error(
+                branch.span(),
+                format!("`branch` is not a branch name: `{b}`"),
+            )
+            .help = Some("e.g. `branch = \"main\"`".into());
+            ok = false;
+        }
+    }
+    if let Some(v) = t.get("interval") {
+        match parse_interval(v.get_ref()) {
+            Some(secs) => git.interval_seconds = secs,
+            None => {
+                sink.error(
+                    v.span(),
+                    "`interval` must be between 1 second and 1 day: seconds, or a number with `s`, `m` or `h`",
+                )
+                .help = Some("e.g. `interval = \"5m\"` or `interval = 300`".into());
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(git)
+}
+
+/// `300`, `"300s"`, `"5m"`, `"1h"` → seconds, within 1 s ..= 1 day.
+fn parse_interval(v: &toml::de::DeValue<'_>) -> Option<u64> {
+    let secs = match v {
+        toml::de::DeValue::Integer(i) if i.radix() == 10 => {
+            i.as_str().replace('_', "").parse::<u64>().ok()?
+        }
+        toml::de::DeValue::String(s) => {
+            let s = s.trim();
+            let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+            let (digits, unit) = s.split_at(split);
+            let n: u64 = digits.parse().ok()?;
+            n.checked_mul(match unit.trim() {
+                "" | "s" => 1,
+                "m" => 60,
+                "h" => 3600,
+                _ => return None,
+            })?
+        }
+        _ => return None,
+    };
+    (1..=86_400).contains(&secs).then_some(secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -675,6 +808,67 @@ mod tests {
             Some("-P1D")
         );
         assert_eq!(c.calendar.keep_past_days, 365);
+    }
+
+    #[test]
+    fn server_limits_and_git() {
+        let c = parse("[calendar]\ndomain = \"x.org\"\n").unwrap();
+        assert_eq!(c.data.git, None);
+        assert_eq!(
+            (
+                c.server.header_timeout_seconds,
+                c.server.write_timeout_seconds
+            ),
+            (10, 30)
+        );
+        let c = parse(
+            "[calendar]\ndomain = \"x.org\"\n[server]\nheader_timeout_seconds = 3\nwrite_timeout_seconds = 4\nmax_connections = 100\n[data.git]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.server.header_timeout_seconds,
+                c.server.write_timeout_seconds,
+                c.server.max_connections
+            ),
+            (3, 4, 100)
+        );
+        assert_eq!(
+            c.data.git,
+            Some(GitConfig {
+                remote: "origin".into(),
+                branch: "main".into(),
+                interval_seconds: 300
+            })
+        );
+        for (interval, secs) in [
+            ("300", Some(300)),
+            ("\"300\"", Some(300)),
+            ("\"45s\"", Some(45)),
+            ("\"5m\"", Some(300)),
+            ("\"2h\"", Some(7200)),
+            ("\"24h\"", Some(86_400)),
+            ("1", Some(1)),
+            ("0", None),
+            ("\"25h\"", None),
+            ("\"5 min\"", None),
+            ("\"m\"", None),
+            ("-5", None),
+            ("0x10", None),
+            ("5.0", None),
+        ] {
+            let got = parse(&format!(
+                "[calendar]\ndomain = \"x.org\"\n[data.git]\nremote = \"https://git.example.org/data.git\"\nbranch = \"release/2027\"\ninterval = {interval}\n"
+            ));
+            assert_eq!(
+                got.as_ref()
+                    .ok()
+                    .and_then(|c| c.data.git.as_ref())
+                    .map(|g| g.interval_seconds),
+                secs,
+                "{interval}: {got:?}"
+            );
+        }
     }
 
     #[test]
@@ -734,6 +928,26 @@ mod tests {
             (
                 "bad_listen",
                 "[calendar]\ndomain = \"x.org\"\n[server]\nlisten = \"localhost:8080\"\n",
+            ),
+            (
+                "bad_header_timeout",
+                "[calendar]\ndomain = \"x.org\"\n[server]\nheader_timeout_seconds = 0\n",
+            ),
+            (
+                "git_remote_option",
+                "[calendar]\ndomain = \"x.org\"\n[data.git]\nremote = \"--upload-pack=touch /tmp/x\"\n",
+            ),
+            (
+                "git_bad_branch",
+                "[calendar]\ndomain = \"x.org\"\n[data.git]\nbranch = \"main..x\"\n",
+            ),
+            (
+                "git_bad_interval",
+                "[calendar]\ndomain = \"x.org\"\n[data.git]\ninterval = \"1d\"\n",
+            ),
+            (
+                "git_unknown_key",
+                "[calendar]\ndomain = \"x.org\"\n[data.git]\nbranches = \"main\"\n",
             ),
             (
                 "unknown_state_key",

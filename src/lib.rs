@@ -27,19 +27,24 @@
 //! - [`feed`] — iCalendar feeds (pure), written with [`ical`]; [`i18n`] — languages.
 //! - [`web`] — the HTTP server (axum): feeds, pages, JSON, and the static export.
 //! - [`reload`] — hot reload of the deadline directory (keeps the last good catalog).
+//! - [`metrics`] — counters and the `/metrics` text.
 //! - [`cli`] — the command line, exit codes, and the clock.
 
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod country;
+pub mod daemon;
 pub mod deadline;
 pub mod diagnostic;
 pub mod feed;
+pub mod git;
 pub mod i18n;
 pub mod ical;
 pub mod listing;
+pub mod logging;
 pub mod mail;
+pub mod metrics;
 pub mod registry;
 pub mod reload;
 pub mod reminders;

@@ -3,105 +3,216 @@
 //! catalog atomically (feeds, page, JSON and the reminder planner all see
 //! the new version); an invalid one is logged and reported on `/healthz`
 //! (`degraded`, with the diagnostics and since when) while the last good
-//! catalog goes on being served.
+//! catalog goes on being served. A config reload (SIGHUP) follows the same
+//! rule: the new config, the data under it and its subscribers are taken
+//! together or not at all.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::state::State;
 use crate::store;
+use crate::subscribers::{self, Subscriber};
 use crate::web::{App, Degraded, Snapshot};
 
 /// Changes closer together than this are loaded once.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// The error lines of `diagnostics`, as `check` prints them.
+fn error_lines(diagnostics: &[Diagnostic]) -> Vec<String> {
+    diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string().trim_end().to_string())
+        .collect()
+}
+
+/// Logs a failed reload: every diagnostic, but only once per distinct set
+/// (an unchanged broken file is not logged again at every event).
+fn log_failure(what: &str, lines: &[String], before: Option<&Degraded>) {
+    tracing::error!(
+        errors = lines.len(),
+        "the {what} is invalid; still running with the last good version"
+    );
+    if before.is_none_or(|d| d.diagnostics != lines) {
+        for line in lines {
+            tracing::error!("{line}");
+        }
+    }
+}
+
+/// Records `catalog` in the state database and serves it with `config`.
+fn swap_in(
+    app: &App,
+    config: Arc<Config>,
+    catalog: Catalog,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let versions = State::open(&config.state.path)
+        .and_then(|mut s| s.sync(&catalog, &config.render_fingerprint(), now))
+        .map_err(|e| {
+            format!("cannot record the new catalog in the state database: {e}; keeping the old one")
+        })?;
+    app.swap(Snapshot {
+        catalog: Arc::new(catalog),
+        versions,
+        config,
+    });
+    Ok(())
+}
 
 /// Loads the repository and, if valid, swaps it in. Returns whether the
 /// served catalog changed.
 pub fn reload(app: &App, config: &Arc<Config>, now: DateTime<Utc>) -> bool {
     let loaded = store::load(&config.data.deadlines, config.calendar.timezone);
     let Some(catalog) = loaded.catalog else {
-        let errors: Vec<&Diagnostic> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
-        let lines: Vec<String> = errors
-            .iter()
-            .map(|d| d.to_string().trim_end().to_string())
-            .collect();
-        // Every diagnostic is logged once per distinct set of errors.
-        let repeated = app
-            .health()
-            .degraded
-            .is_some_and(|d| d.diagnostics == lines);
-        tracing::error!(
-            errors = errors.len(),
-            "the deadline repository is invalid; still serving the last good version"
-        );
-        if !repeated {
-            for line in &lines {
-                tracing::error!("{line}");
-            }
-        }
+        let lines = error_lines(&loaded.diagnostics);
+        log_failure("deadline repository", &lines, app.health().data.as_ref());
         app.update_health(|h| {
             h.reloads_failed += 1;
             h.last_reload = Some(now);
-            let since = match &h.degraded {
-                Some(d) if d.diagnostics == lines => d.since,
-                _ => now,
-            };
-            h.degraded = Some(Degraded {
-                since,
-                diagnostics: lines,
-            });
+            Degraded::update(&mut h.data, lines, now);
         });
         return false;
     };
     let current = app.snapshot();
     let changed = catalog.version() != current.catalog.version();
     if changed {
-        match State::open(&config.state.path)
-            .and_then(|mut s| s.sync(&catalog, &config.render_fingerprint(), now))
-        {
-            Ok(versions) => {
-                tracing::info!(
-                    deadlines = catalog.deadlines().len(),
-                    version = %catalog.version(),
-                    "reloaded the deadline repository"
-                );
-                app.swap(Snapshot {
-                    catalog: Arc::new(catalog),
-                    versions,
-                    config: config.clone(),
-                });
-            }
-            Err(e) => {
-                tracing::error!(
-                    "cannot record the new catalog in the state database: {e}; keeping the old one"
-                );
-                app.update_health(|h| h.reloads_failed += 1);
-                return false;
-            }
+        let (deadlines, version) = (catalog.deadlines().len(), catalog.version().to_string());
+        if let Err(e) = swap_in(app, current.config.clone(), catalog, now) {
+            tracing::error!("{e}");
+            app.update_health(|h| h.reloads_failed += 1);
+            return false;
         }
+        tracing::info!(deadlines, version, "reloaded the deadline repository");
     }
     app.update_health(|h| {
         h.reloads_ok += 1;
         h.last_reload = Some(now);
-        if h.degraded.take().is_some() {
+        if h.data.take().is_some() {
             tracing::info!("the deadline repository is valid again");
         }
     });
     changed
 }
 
-/// Watches the deadline directory until `stopped`. Every batch of events
-/// (debounced) rescans the whole tree — notify can miss files written into a
-/// directory just created, so events only say "look again".
+/// What a config reload produced.
+pub struct Reconfigured {
+    pub config: Arc<Config>,
+    /// The subscribers under the new config, when reminders are on.
+    pub subscribers: Option<Arc<Vec<Subscriber>>>,
+}
+
+/// Settings that a running server cannot take over (its sockets, threads,
+/// state database and unsubscribe key are open): kept from `old`, with a
+/// warning for each one that changed.
+fn keep_restart_only(old: &Config, new: &mut Config) {
+    let mut kept = Vec::new();
+    if new.server != old.server {
+        kept.push("[server]");
+        new.server = old.server.clone();
+    }
+    if new.state != old.state {
+        kept.push("[state] path");
+        new.state = old.state.clone();
+    }
+    if new.reminders.secret_file != old.reminders.secret_file {
+        kept.push("[reminders] secret_file");
+        new.reminders.secret_file = old.reminders.secret_file.clone();
+    }
+    for what in kept {
+        tracing::warn!("{what} changed: restart mechcal to apply it (the old value stays in use)");
+    }
+}
+
+/// Reloads the config file at `path` with everything that depends on it:
+/// the deadline data (its directory and zone come from the config) and the
+/// subscribers file. Any error keeps the running config and data, is logged,
+/// and is shown on `/healthz`.
+pub fn reload_config(app: &App, path: &Path, now: DateTime<Utc>) -> Option<Reconfigured> {
+    let old = app.snapshot().config.clone();
+    let fail = |lines: Vec<String>, data: bool| {
+        let before = app.health();
+        log_failure(
+            if data {
+                "deadline repository"
+            } else {
+                "config"
+            },
+            &lines,
+            if data {
+                before.data.as_ref()
+            } else {
+                before.config.as_ref()
+            },
+        );
+        app.update_health(|h| {
+            h.reloads_failed += 1;
+            h.last_reload = Some(now);
+            Degraded::update(if data { &mut h.data } else { &mut h.config }, lines, now);
+        });
+        None
+    };
+    let mut config = match Config::load(path) {
+        Ok(c) => c,
+        Err(diags) => return fail(error_lines(&diags), false),
+    };
+    keep_restart_only(&old, &mut config);
+    if let Err(d) = crate::store::check_dir(&config.data.deadlines) {
+        return fail(vec![d.to_string().trim_end().to_string()], false);
+    }
+    let loaded = store::load(&config.data.deadlines, config.calendar.timezone);
+    let Some(catalog) = loaded.catalog else {
+        return fail(error_lines(&loaded.diagnostics), true);
+    };
+    let subscribers = match &config.reminders.subscribers {
+        None => None,
+        Some(file) => {
+            let defaults = subscribers::Defaults {
+                remind_days: &config.reminders.remind_days,
+                timezone: config.calendar.timezone,
+            };
+            let (subs, diags) = subscribers::load(file, catalog.registry(), &defaults);
+            if diags.iter().any(Diagnostic::is_error) {
+                return fail(error_lines(&diags), false);
+            }
+            Some(Arc::new(subs))
+        }
+    };
+    let config = Arc::new(config);
+    let (deadlines, version) = (catalog.deadlines().len(), catalog.version().to_string());
+    if let Err(e) = swap_in(app, config.clone(), catalog, now) {
+        tracing::error!("{e}");
+        app.update_health(|h| h.reloads_failed += 1);
+        return None;
+    }
+    app.update_health(|h| {
+        h.reloads_ok += 1;
+        h.last_reload = Some(now);
+        h.data = None;
+        h.config = None;
+    });
+    tracing::info!(deadlines, version, "reloaded the config");
+    Some(Reconfigured {
+        config,
+        subscribers,
+    })
+}
+
+/// Watches `dir` until the task is aborted, calling `on_change` (on a
+/// blocking thread) after every batch of events, debounced. Every batch
+/// means "look again" — notify can miss files written into a directory just
+/// created, so `on_change` rescans the whole tree rather than trusting the
+/// events.
 pub fn watch(
-    app: Arc<App>,
-    config: Arc<Config>,
-    clock: crate::web::Clock,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
+    dir: PathBuf,
+    on_change: Arc<dyn Fn() + Send + Sync>,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     use notify::Watcher as _;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
@@ -118,24 +229,16 @@ pub fn watch(
     })
     .map_err(|e| format!("cannot watch the deadline directory: {e}"))?;
     watcher
-        .watch(&config.data.deadlines, notify::RecursiveMode::Recursive)
-        .map_err(|e| format!("cannot watch {}: {e}", config.data.deadlines.display()))?;
-    tracing::info!(dir = %config.data.deadlines.display(), "watching the deadline directory");
+        .watch(&dir, notify::RecursiveMode::Recursive)
+        .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+    tracing::info!(dir = %dir.display(), "watching the deadline directory");
     Ok(tokio::spawn(async move {
         let _watcher = watcher; // kept alive as long as the task
-        loop {
-            tokio::select! {
-                event = rx.recv() => {
-                    if event.is_none() {
-                        return;
-                    }
-                }
-                _ = stopped.wait_for(|s| *s) => return,
-            }
+        while rx.recv().await.is_some() {
             tokio::time::sleep(DEBOUNCE).await;
             while rx.try_recv().is_ok() {}
-            let (app, config, now) = (app.clone(), config.clone(), clock());
-            let _ = tokio::task::spawn_blocking(move || reload(&app, &config, now)).await;
+            let on_change = on_change.clone();
+            let _ = tokio::task::spawn_blocking(move || on_change()).await;
         }
     }))
 }

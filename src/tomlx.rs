@@ -155,11 +155,22 @@ impl<'a, 'i> Table<'a, 'i> {
     pub fn optional_table(&self, sink: &mut Sink<'_>, key: &str) -> Option<Table<'a, 'i>> {
         let value = self.get(key)?;
         match value.get_ref() {
-            DeValue::Table(t) => Some(Table::new(
-                t,
-                self.key_span(key).unwrap_or(value.span()),
-                format!("`[{key}]`"),
-            )),
+            DeValue::Table(t) => {
+                // `[data.git]` inside `[data]`; the root's own tables by name.
+                let name = match self
+                    .what
+                    .strip_prefix("`[")
+                    .and_then(|w| w.strip_suffix("]`"))
+                {
+                    Some(parent) => format!("`[{parent}.{key}]`"),
+                    None => format!("`[{key}]`"),
+                };
+                Some(Table::new(
+                    t,
+                    self.key_span(key).unwrap_or(value.span()),
+                    name,
+                ))
+            }
             other => {
                 sink.error(
                     value.span(),

@@ -62,7 +62,7 @@ impl Server {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let served = app.clone();
         tokio::spawn(async move {
-            web::serve(listener, served, async {
+            web::serve(listener, served, web::Limits::default(), async {
                 let _ = rx.await;
             })
             .await
@@ -663,7 +663,12 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = App::with_unsubscribe(snap, Arc::new(now), Some(unsubscribe));
-    tokio::spawn(web::serve(listener, app, std::future::pending()));
+    tokio::spawn(web::serve(
+        listener,
+        app,
+        web::Limits::default(),
+        std::future::pending(),
+    ));
     let client = reqwest::Client::new();
     let token = secret.token("Anna@Example.org");
 

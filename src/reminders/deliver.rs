@@ -298,6 +298,17 @@ pub struct Pass<'a> {
     /// A message refused for good (5xx) is marked failed once its rows have
     /// been tried this many times; before that it waits for the next pass.
     pub max_attempts: u32,
+    /// Set when the process is stopping: the message being sent is
+    /// finished and recorded, and no other is started (the next pass plans
+    /// them again, so nothing is lost).
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+impl Pass<'_> {
+    fn stopping(&self) -> bool {
+        self.stop
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+    }
 }
 
 /// What a pass did.
@@ -313,6 +324,10 @@ pub struct Outcome {
     pub failed: usize,
     /// Messages left `sending` for the next pass (transient failures).
     pub deferred: usize,
+    /// How long each hand-over to the transport took, failed ones too.
+    pub send_times: Vec<Duration>,
+    /// The pass stopped early because the process is stopping.
+    pub interrupted: bool,
 }
 
 /// The unsubscribe link of an address.
@@ -339,6 +354,10 @@ pub async fn run<T: Transport>(
 
     // 1. Messages an earlier pass did not finish, with their own Message-ID.
     for (message_id, keys) in state.sending()? {
+        if pass.stopping() {
+            outcome.interrupted = true;
+            return Ok(outcome);
+        }
         let subscriber = keys.first().and_then(|k| by_email.get(&k.email)).copied();
         let items: Vec<Item> = keys
             .iter()
@@ -394,6 +413,10 @@ pub async fn run<T: Transport>(
         outcome.skipped += planned.skipped.len();
     }
     for m in &planned.messages {
+        if pass.stopping() {
+            outcome.interrupted = true;
+            break;
+        }
         let keys: Vec<&Key> = m.items.iter().map(|i| &i.key).collect();
         let message_id = mail::message_id(&keys, pass.domain);
         send_message(
@@ -452,7 +475,10 @@ async fn send_message<T: Transport>(
     // sends the same message again. A permanent failure fails the rows.
     let mut waits = pass.backoff.iter();
     loop {
-        match transport.send(message_id, &message).await {
+        let started = std::time::Instant::now();
+        let sent = transport.send(message_id, &message).await;
+        outcome.send_times.push(started.elapsed());
+        match sent {
             Ok(()) => {
                 state.record(&keys, RowState::Sent, None, None, now)?;
                 outcome.sent += 1;

@@ -28,6 +28,7 @@ pub struct Runner {
     mailer: Mailer,
     backoff: Vec<Duration>,
     max_attempts: u32,
+    stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Runner {
@@ -69,7 +70,13 @@ impl Runner {
             mailer,
             backoff,
             max_attempts,
+            stop: None,
         })
+    }
+
+    /// A flag that, once set, ends a pass after the message being sent.
+    pub fn stop_on(&mut self, flag: Arc<std::sync::atomic::AtomicBool>) {
+        self.stop = Some(flag);
     }
 
     /// Plans later passes against `catalog` (after a reload).
@@ -103,6 +110,7 @@ impl Runner {
             versions: &versions,
             backoff: &self.backoff,
             max_attempts: self.max_attempts,
+            stop: self.stop.as_deref(),
         };
         deliver::run(&pass, &mut self.state, &self.mailer, now)
             .await

@@ -195,3 +195,20 @@ fn deadline_file(
 
 #[cfg(test)]
 mod tests;
+
+/// The deadline directory exists and is a directory; else a diagnostic
+/// that says how to name the right one.
+pub fn check_dir(root: &Path) -> Result<(), Diagnostic> {
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Diagnostic::file_error(root, "not a directory")
+            .with_help("name the directory that holds `registry.toml`")),
+        Err(e) => Err(Diagnostic::file_error(
+            root,
+            format!("cannot open the deadline directory: {}", io_reason(&e)),
+        )
+        .with_help(
+            "set `[data] deadlines` in the config, or name the directory: `mechcal check DIR`",
+        )),
+    }
+}

@@ -15,9 +15,11 @@ pub mod json;
 pub mod links;
 pub mod page;
 pub mod query;
+pub mod server;
+
+pub use server::{bind_reuseport, serve, serve_threads, Heartbeats, Limits};
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, RwLock};
 
@@ -272,6 +274,8 @@ pub struct App {
     /// be reused by a later one; this number is not).
     id: u64,
     health: RwLock<Health>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    started: DateTime<Utc>,
 }
 
 /// What `/healthz` reports.
@@ -279,10 +283,32 @@ pub struct App {
 pub struct Health {
     /// Set while the deadline data on disk is invalid and the last good
     /// catalog is being served.
-    pub degraded: Option<Degraded>,
+    pub data: Option<Degraded>,
+    /// Set while the config file (or the subscribers file it names) read at
+    /// the last reload was invalid and the previous config goes on running.
+    pub config: Option<Degraded>,
+    /// Set while fetching or fast-forwarding `[data.git]` fails.
+    pub git: Option<Degraded>,
     pub last_reload: Option<DateTime<Utc>>,
     pub reloads_ok: u64,
     pub reloads_failed: u64,
+}
+
+impl Health {
+    /// Each current problem with its source (`data`, `config`, `git`).
+    pub fn problems(&self) -> impl Iterator<Item = (&'static str, &Degraded)> {
+        [
+            ("data", &self.data),
+            ("config", &self.config),
+            ("git", &self.git),
+        ]
+        .into_iter()
+        .filter_map(|(what, d)| d.as_ref().map(|d| (what, d)))
+    }
+
+    pub fn is_degraded(&self) -> bool {
+        self.problems().next().is_some()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -290,6 +316,18 @@ pub struct Degraded {
     pub since: DateTime<Utc>,
     /// Each diagnostic as `check` prints it.
     pub diagnostics: Vec<String>,
+}
+
+impl Degraded {
+    /// `diagnostics` from `now` on, or since the earlier report when it
+    /// said the same.
+    pub fn update(slot: &mut Option<Degraded>, diagnostics: Vec<String>, now: DateTime<Utc>) {
+        let since = match slot {
+            Some(d) if d.diagnostics == diagnostics => d.since,
+            _ => now,
+        };
+        *slot = Some(Degraded { since, diagnostics });
+    }
 }
 
 /// Each server thread keeps its own copy of the current snapshot and of the
@@ -323,11 +361,13 @@ impl App {
         Arc::new(App {
             snapshot: RwLock::new(Arc::new(snapshot)),
             cache: RwLock::new(Cache::default()),
-            clock,
             unsubscribe,
             generation: std::sync::atomic::AtomicU64::new(0),
             id: NEXT_APP_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             health: RwLock::new(Health::default()),
+            metrics: Arc::default(),
+            started: clock(),
+            clock,
         })
     }
 
@@ -464,101 +504,50 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/deadlines/{file}", get(deadline))
         .route("/deadlines.json", get(deadlines_json))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe_post))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), count))
         .with_state(app)
 }
 
-/// Serves until `shutdown` completes, then lets in-flight requests finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Arc<App>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    // Small responses (304s) go out at once instead of waiting for an ACK.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
+/// Counts every response by route and class, for `/metrics`.
+async fn count(
+    State(app): State<Arc<App>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = crate::metrics::Route::of(request.uri().path());
+    let response = next.run(request).await;
+    app.metrics.request(route, response.status().as_u16());
+    response
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let snap = app.snapshot();
+    let health = app.health();
+    let version = snap.catalog.version().to_string();
+    let body = app.metrics.render(&crate::metrics::Gauges {
+        deadlines: snap.catalog.deadlines().len(),
+        catalog_version: &version,
+        reloads_ok: health.reloads_ok,
+        reloads_failed: health.reloads_failed,
+        last_reload: health.last_reload,
+        degraded: health.is_degraded(),
+        started: app.started,
     });
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-/// Binds `count` listening sockets to one address with `SO_REUSEPORT`, so
-/// that the kernel spreads connections evenly over them (one per server
-/// thread). With port 0, the first socket picks the port and the others
-/// join it.
-pub fn bind_reuseport(
-    addr: std::net::SocketAddr,
-    count: usize,
-) -> std::io::Result<Vec<std::net::TcpListener>> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let mut target = addr;
-    let mut sockets = Vec::with_capacity(count.max(1));
-    for _ in 0..count.max(1) {
-        let socket = Socket::new(
-            Domain::for_address(target),
-            Type::STREAM,
-            Some(Protocol::TCP),
-        )?;
-        socket.set_reuse_address(true)?;
-        #[cfg(unix)]
-        socket.set_reuse_port(true)?;
-        socket.set_tcp_nodelay(true)?;
-        socket.bind(&target.into())?;
-        socket.listen(1024)?;
-        socket.set_nonblocking(true)?;
-        let listener: std::net::TcpListener = socket.into();
-        target = listener.local_addr()?;
-        sockets.push(listener);
-    }
-    Ok(sockets)
-}
-
-/// Serves with one OS thread per listener, each running its own
-/// single-threaded runtime — the shape nginx has (one event loop per core,
-/// no cross-thread wake-ups), which measured faster here than one
-/// multi-threaded runtime. Returns when `shutdown` completes and every
-/// thread has let its in-flight requests finish.
-pub async fn serve_threads(
-    listeners: Vec<std::net::TcpListener>,
-    app: Arc<App>,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut handles = Vec::with_capacity(listeners.len());
-    for (i, socket) in listeners.into_iter().enumerate() {
-        let app = app.clone();
-        let mut stopped = stopped.clone();
-        let handle = std::thread::Builder::new()
-            .name(format!("http-{i}"))
-            .spawn(move || -> std::io::Result<()> {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
-                runtime.block_on(async move {
-                    socket.set_nonblocking(true)?;
-                    let listener = tokio::net::TcpListener::from_std(socket)?;
-                    serve(listener, app, async move {
-                        let _ = stopped.wait_for(|s| *s).await;
-                    })
-                    .await
-                })
-            })?;
-        handles.push(handle);
-    }
-    shutdown.await;
-    let _ = stop.send(true);
-    let mut result = Ok(());
-    for h in handles {
-        match h.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => result = Err(e),
-            Err(_) => result = Err(std::io::Error::other("a server thread panicked")),
-        }
-    }
-    result
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 fn text(status: StatusCode, message: &str) -> Response {
@@ -922,14 +911,15 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
     let health = app.health();
     let time = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let body = serde_json::json!({
-        "status": if health.degraded.is_some() { "degraded" } else { "ok" },
+        "status": if health.is_degraded() { "degraded" } else { "ok" },
+        "degraded": health.problems().map(|(what, _)| what).collect::<Vec<_>>(),
         "deadlines": snap.catalog.deadlines().len(),
         "catalog_version": snap.catalog.version().to_string(),
         "last_reload": health.last_reload.map(time),
         "reloads_ok": health.reloads_ok,
         "reloads_failed": health.reloads_failed,
-        "degraded_since": health.degraded.as_ref().map(|d| time(d.since)),
-        "diagnostics": health.degraded.as_ref().map(|d| d.diagnostics.clone()).unwrap_or_default(),
+        "degraded_since": health.problems().map(|(_, d)| d.since).min().map(time),
+        "diagnostics": health.problems().flat_map(|(_, d)| d.diagnostics.iter()).collect::<Vec<_>>(),
     });
     (
         StatusCode::OK,

@@ -1,0 +1,508 @@
+//! Counters for `/metrics` (Prometheus text format, version 0.0.4).
+//!
+//! Counting is a relaxed atomic add on the request path; the text is made
+//! only when `/metrics` is asked for. Gauges that describe the served data
+//! (catalog size and version, reloads) are read from the snapshot and the
+//! health record at that moment, so they cannot drift from `/healthz`.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::reminders::deliver::Outcome;
+
+/// The routes requests are counted by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Index,
+    Calendar,
+    Topic,
+    Mechanism,
+    Deadline,
+    Json,
+    Health,
+    Metrics,
+    Unsubscribe,
+    Other,
+}
+
+impl Route {
+    const ALL: [Route; 10] = [
+        Route::Index,
+        Route::Calendar,
+        Route::Topic,
+        Route::Mechanism,
+        Route::Deadline,
+        Route::Json,
+        Route::Health,
+        Route::Metrics,
+        Route::Unsubscribe,
+        Route::Other,
+    ];
+
+    /// The route a request path belongs to.
+    pub fn of(path: &str) -> Route {
+        match path {
+            "/" => Route::Index,
+            "/calendar.ics" => Route::Calendar,
+            "/deadlines.json" => Route::Json,
+            "/healthz" => Route::Health,
+            "/metrics" => Route::Metrics,
+            "/unsubscribe" => Route::Unsubscribe,
+            p if p.starts_with("/topics/") => Route::Topic,
+            p if p.starts_with("/mechanisms/") => Route::Mechanism,
+            p if p.starts_with("/deadlines/") => Route::Deadline,
+            _ => Route::Other,
+        }
+    }
+
+    /// The `route` label: the route's pattern, not the path asked for
+    /// (which would make one series per URL anyone cares to try).
+    fn label(self) -> &'static str {
+        match self {
+            Route::Index => "/",
+            Route::Calendar => "/calendar.ics",
+            Route::Topic => "/topics/{topic}",
+            Route::Mechanism => "/mechanisms/{mechanism}",
+            Route::Deadline => "/deadlines/{id}",
+            Route::Json => "/deadlines.json",
+            Route::Health => "/healthz",
+            Route::Metrics => "/metrics",
+            Route::Unsubscribe => "/unsubscribe",
+            Route::Other => "other",
+        }
+    }
+}
+
+/// Response classes; 304 apart, since revalidation is most of a feed's traffic.
+const CODES: [&str; 5] = ["2xx", "304", "3xx", "4xx", "5xx"];
+
+fn code_index(status: u16) -> usize {
+    match status {
+        304 => 1,
+        200..=299 => 0,
+        300..=399 => 2,
+        400..=499 => 3,
+        _ => 4,
+    }
+}
+
+/// Upper bounds (seconds) of the mail hand-over histogram.
+const SEND_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0];
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [AtomicU64; SEND_BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        for (bound, bucket) in SEND_BUCKETS.iter().zip(&self.buckets) {
+            if secs <= *bound {
+                bucket.fetch_add(1, Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum_micros
+            .fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Relaxed);
+    }
+}
+
+/// Process-wide counters.
+#[derive(Default)]
+pub struct Metrics {
+    requests: [[AtomicU64; CODES.len()]; Route::ALL.len()],
+    connections_open: AtomicI64,
+    connections: AtomicU64,
+    /// Connections hyper closed with an error: header timeouts, write
+    /// timeouts, malformed requests, resets.
+    connection_errors: AtomicU64,
+    header_timeouts: AtomicU64,
+    reminders_sent: AtomicU64,
+    reminders_failed: AtomicU64,
+    reminders_skipped: AtomicU64,
+    reminders_deferred: AtomicU64,
+    reminder_passes: AtomicU64,
+    reminder_pass_errors: AtomicU64,
+    mail_send: Histogram,
+    git_fetches_ok: AtomicU64,
+    git_fetches_failed: AtomicU64,
+}
+
+/// What the served data looks like at the moment of a scrape.
+pub struct Gauges<'a> {
+    pub deadlines: usize,
+    pub catalog_version: &'a str,
+    pub reloads_ok: u64,
+    pub reloads_failed: u64,
+    pub last_reload: Option<DateTime<Utc>>,
+    pub degraded: bool,
+    pub started: DateTime<Utc>,
+}
+
+impl Metrics {
+    pub fn request(&self, route: Route, status: u16) {
+        self.requests[route as usize][code_index(status)].fetch_add(1, Relaxed);
+    }
+
+    pub fn connection_opened(&self) {
+        self.connections.fetch_add(1, Relaxed);
+        self.connections_open.fetch_add(1, Relaxed);
+    }
+
+    pub fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Relaxed);
+    }
+
+    pub fn connection_failed(&self, e: &hyper::Error) {
+        self.connection_errors.fetch_add(1, Relaxed);
+        if e.is_timeout() {
+            self.header_timeouts.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Adds up a reminder pass.
+    pub fn pass(&self, outcome: Option<&Outcome>) {
+        self.reminder_passes.fetch_add(1, Relaxed);
+        let Some(o) = outcome else {
+            self.reminder_pass_errors.fetch_add(1, Relaxed);
+            return;
+        };
+        let n = |x: usize| x as u64;
+        self.reminders_sent.fetch_add(n(o.sent), Relaxed);
+        self.reminders_failed.fetch_add(n(o.failed), Relaxed);
+        self.reminders_skipped.fetch_add(n(o.skipped), Relaxed);
+        self.reminders_deferred.fetch_add(n(o.deferred), Relaxed);
+        for t in &o.send_times {
+            self.mail_send.observe(*t);
+        }
+    }
+
+    pub fn git_fetch(&self, ok: bool) {
+        if ok {
+            self.git_fetches_ok.fetch_add(1, Relaxed);
+        } else {
+            self.git_fetches_failed.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The exposition text.
+    pub fn render(&self, g: &Gauges<'_>) -> String {
+        let mut out = String::with_capacity(4096);
+        fn head(out: &mut String, name: &str, kind: &str, help: &str) {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        }
+        let time = |t: Option<DateTime<Utc>>| t.map_or(0, |t| t.timestamp());
+
+        head(
+            &mut out,
+            "mechcal_build_info",
+            "gauge",
+            "The running version.",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        head(
+            &mut out,
+            "mechcal_start_time_seconds",
+            "gauge",
+            "When the server started (Unix time).",
+        );
+        let _ = writeln!(out, "mechcal_start_time_seconds {}", g.started.timestamp());
+
+        head(
+            &mut out,
+            "mechcal_catalog_deadlines",
+            "gauge",
+            "Deadlines in the served catalog.",
+        );
+        let _ = writeln!(out, "mechcal_catalog_deadlines {}", g.deadlines);
+        head(
+            &mut out,
+            "mechcal_catalog_info",
+            "gauge",
+            "The served catalog's version (a hash of its content).",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_catalog_info{{version=\"{}\"}} 1",
+            g.catalog_version
+        );
+        head(
+            &mut out,
+            "mechcal_catalog_degraded",
+            "gauge",
+            "1 while the data on disk is invalid and the last good catalog is served.",
+        );
+        let _ = writeln!(out, "mechcal_catalog_degraded {}", u8::from(g.degraded));
+        head(
+            &mut out,
+            "mechcal_reloads_total",
+            "counter",
+            "Reloads of the deadline data and config, by result.",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_reloads_total{{result=\"ok\"}} {}",
+            g.reloads_ok
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_reloads_total{{result=\"failed\"}} {}",
+            g.reloads_failed
+        );
+        head(
+            &mut out,
+            "mechcal_last_reload_time_seconds",
+            "gauge",
+            "When the data was last reloaded (Unix time; 0: not since start).",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_last_reload_time_seconds {}",
+            time(g.last_reload)
+        );
+
+        head(
+            &mut out,
+            "mechcal_http_requests_total",
+            "counter",
+            "HTTP requests by route and response class (304: not modified).",
+        );
+        for route in Route::ALL {
+            for (i, code) in CODES.iter().enumerate() {
+                let n = self.requests[route as usize][i].load(Relaxed);
+                let _ = writeln!(
+                    out,
+                    "mechcal_http_requests_total{{route=\"{}\",code=\"{code}\"}} {n}",
+                    route.label()
+                );
+            }
+        }
+        head(
+            &mut out,
+            "mechcal_http_connections_open",
+            "gauge",
+            "HTTP connections open now.",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_http_connections_open {}",
+            self.connections_open.load(Relaxed).max(0)
+        );
+        head(
+            &mut out,
+            "mechcal_http_connections_total",
+            "counter",
+            "HTTP connections accepted.",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_http_connections_total {}",
+            self.connections.load(Relaxed)
+        );
+        head(
+            &mut out,
+            "mechcal_http_connection_errors_total",
+            "counter",
+            "Connections closed on an error: timeouts, malformed requests, resets.",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_http_connection_errors_total {}",
+            self.connection_errors.load(Relaxed)
+        );
+        head(
+            &mut out,
+            "mechcal_http_header_timeouts_total",
+            "counter",
+            "Connections closed because a request head did not arrive in time.",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_http_header_timeouts_total {}",
+            self.header_timeouts.load(Relaxed)
+        );
+
+        head(
+            &mut out,
+            "mechcal_reminders_total",
+            "counter",
+            "Reminder messages by outcome.",
+        );
+        for (result, n) in [
+            ("sent", &self.reminders_sent),
+            ("failed", &self.reminders_failed),
+            ("skipped", &self.reminders_skipped),
+            ("deferred", &self.reminders_deferred),
+        ] {
+            let _ = writeln!(
+                out,
+                "mechcal_reminders_total{{result=\"{result}\"}} {}",
+                n.load(Relaxed)
+            );
+        }
+        head(
+            &mut out,
+            "mechcal_reminder_passes_total",
+            "counter",
+            "Reminder passes run.",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_reminder_passes_total {}",
+            self.reminder_passes.load(Relaxed)
+        );
+        head(
+            &mut out,
+            "mechcal_reminder_pass_errors_total",
+            "counter",
+            "Reminder passes that stopped on an error (state database, transport set-up).",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_reminder_pass_errors_total {}",
+            self.reminder_pass_errors.load(Relaxed)
+        );
+        head(
+            &mut out,
+            "mechcal_mail_send_seconds",
+            "histogram",
+            "Time to hand one message to the mail transport (the SMTP exchange), failures included.",
+        );
+        for (bound, bucket) in SEND_BUCKETS.iter().zip(&self.mail_send.buckets) {
+            let _ = writeln!(
+                out,
+                "mechcal_mail_send_seconds_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Relaxed)
+            );
+        }
+        let count = self.mail_send.count.load(Relaxed);
+        let _ = writeln!(
+            out,
+            "mechcal_mail_send_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_mail_send_seconds_sum {}",
+            self.mail_send.sum_micros.load(Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "mechcal_mail_send_seconds_count {count}");
+
+        head(
+            &mut out,
+            "mechcal_git_fetches_total",
+            "counter",
+            "Fetches of `[data.git]`, by result.",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_git_fetches_total{{result=\"ok\"}} {}",
+            self.git_fetches_ok.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_git_fetches_total{{result=\"failed\"}} {}",
+            self.git_fetches_failed.load(Relaxed)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_told_apart_by_pattern() {
+        for (path, route) in [
+            ("/", Route::Index),
+            ("/calendar.ics", Route::Calendar),
+            ("/topics/torture.ics", Route::Topic),
+            ("/mechanisms/upr.ics", Route::Mechanism),
+            ("/deadlines/x.ics", Route::Deadline),
+            ("/deadlines/x", Route::Deadline),
+            ("/deadlines.json", Route::Json),
+            ("/healthz", Route::Health),
+            ("/metrics", Route::Metrics),
+            ("/unsubscribe", Route::Unsubscribe),
+            ("/wp-login.php", Route::Other),
+            ("/calendar.ics/", Route::Other),
+        ] {
+            assert_eq!(Route::of(path), route, "{path}");
+        }
+    }
+
+    #[test]
+    fn exposition() {
+        let m = Metrics::default();
+        m.request(Route::Calendar, 200);
+        m.request(Route::Calendar, 304);
+        m.request(Route::Calendar, 304);
+        m.request(Route::Topic, 404);
+        m.request(Route::Other, 500);
+        m.pass(Some(&Outcome {
+            sent: 2,
+            skipped: 1,
+            send_times: vec![Duration::from_millis(3), Duration::from_millis(40)],
+            ..Outcome::default()
+        }));
+        m.pass(None);
+        m.git_fetch(true);
+        m.git_fetch(false);
+        m.git_fetch(false);
+        let at = DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let text = m.render(&Gauges {
+            deadlines: 42,
+            catalog_version: "abc123",
+            reloads_ok: 3,
+            reloads_failed: 1,
+            last_reload: Some(at),
+            degraded: true,
+            started: at,
+        });
+        // Only the lines with data; the full text is in the snapshot.
+        let has = |line: &str| assert!(text.lines().any(|l| l == line), "{line}\n{text}");
+        has("mechcal_http_requests_total{route=\"/calendar.ics\",code=\"2xx\"} 1");
+        has("mechcal_http_requests_total{route=\"/calendar.ics\",code=\"304\"} 2");
+        has("mechcal_http_requests_total{route=\"/topics/{topic}\",code=\"4xx\"} 1");
+        has("mechcal_http_requests_total{route=\"other\",code=\"5xx\"} 1");
+        has("mechcal_reminders_total{result=\"sent\"} 2");
+        has("mechcal_reminder_pass_errors_total 1");
+        has("mechcal_mail_send_seconds_bucket{le=\"0.005\"} 1");
+        has("mechcal_mail_send_seconds_bucket{le=\"0.05\"} 2");
+        has("mechcal_mail_send_seconds_count 2");
+        has("mechcal_mail_send_seconds_sum 0.043");
+        has("mechcal_git_fetches_total{result=\"failed\"} 2");
+        has("mechcal_catalog_deadlines 42");
+        has("mechcal_catalog_degraded 1");
+        has("mechcal_last_reload_time_seconds 1795435200");
+        // Every sample belongs to a family announced before it.
+        let mut declared = std::collections::HashSet::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                declared.insert(rest.split(' ').next().unwrap().to_string());
+            } else if !line.starts_with('#') {
+                let name = line.split(['{', ' ']).next().unwrap();
+                let family = name
+                    .strip_suffix("_bucket")
+                    .or(name.strip_suffix("_sum"))
+                    .or(name.strip_suffix("_count"))
+                    .filter(|f| declared.contains(*f))
+                    .unwrap_or(name);
+                assert!(declared.contains(family), "{line}");
+            }
+        }
+        insta::assert_snapshot!(text.replace(env!("CARGO_PKG_VERSION"), "VERSION"));
+    }
+}
