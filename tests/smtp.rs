@@ -382,3 +382,141 @@ fn killed_mid_send_and_restarted_loses_nothing() {
     assert_eq!(unique.len(), 3, "{ids:?}");
     assert!(ids.len() <= 4, "{ids:?}");
 }
+
+#[test]
+fn sigterm_during_a_pass_in_serve_loses_nothing() {
+    use chrono::Datelike;
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    // One deadline five days ahead, five subscribers reminded seven days
+    // before: the start-up pass of `serve` owes each of them one message.
+    fs::create_dir_all(t.join("deadlines")).unwrap();
+    fs::copy(
+        root().join("deadlines/registry.toml"),
+        t.join("deadlines/registry.toml"),
+    )
+    .unwrap();
+    #[allow(clippy::disallowed_methods)] // the test's own clock
+    let due = (chrono::Utc::now() + chrono::Duration::days(5)).date_naive();
+    fs::write(
+        t.join("deadlines/soon.toml"),
+        format!(
+            "[[deadline]]\nid = \"soon\"\ntitle = \"Example: a deadline five days ahead\"\n\
+             mechanism = \"cedaw\"\ntopics = [\"women\"]\ndue = {:04}-{:02}-{:02}\n",
+            due.year(),
+            due.month(),
+            due.day()
+        ),
+    )
+    .unwrap();
+    let subs = t.join("subscribers.toml");
+    let mut text = String::new();
+    for i in 0..5 {
+        text += &format!(
+            "[[subscriber]]\nname = \"Subscriber {i}\"\nemail = \"s{i}@example.org\"\nremind_days = [7]\n"
+        );
+    }
+    fs::write(&subs, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let config_for = |port: u16| {
+        let config = t.join("mechcal.toml");
+        fs::write(
+            &config,
+            format!(
+                "[calendar]\ndomain = \"calendar.example.org\"\n[data]\ndeadlines = \"deadlines\"\n\
+                 [state]\npath = \"state.sqlite\"\n[reminders]\nsubscribers = \"subscribers.toml\"\n\
+                 secret_file = \"secret\"\n[mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\n\
+                 port = {port}\ntls = \"none\"\ntimeout_seconds = 30\nretry_seconds = [0]\n"
+            ),
+        )
+        .unwrap();
+        config
+    };
+
+    // The relay takes 2 s to acknowledge each message; SIGTERM arrives
+    // while it holds the first.
+    fs::create_dir_all(t.join("slow")).unwrap();
+    let slow = SmtpServer::start(&t.join("slow"), &["slow:2"]);
+    let config = config_for(slow.port);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut s);
+        s
+    });
+    let count = t.join("slow/received/data-count");
+    let start = Instant::now();
+    while !count.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no DATA reached the relay"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let term = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            term.elapsed() < Duration::from_secs(10),
+            "serve did not stop within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let log = log.join().unwrap();
+    assert!(status.success(), "{log}");
+    // The message in flight was finished and recorded; no other was begun.
+    assert!(log.contains("interrupted=true"), "{log}");
+    let first = slow.messages();
+    assert_eq!(first.len(), 1, "{log}");
+    drop(slow);
+
+    // The next run sends the other four, and nothing twice.
+    fs::create_dir_all(t.join("fast")).unwrap();
+    let fast = SmtpServer::start(&t.join("fast"), &[]);
+    let config = config_for(fast.port);
+    let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .args(["--config", config.to_str().unwrap(), "remind"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        summary(&out),
+        "sent 4 messages (0 resent after an interrupted pass), skipped 0 reminders, failed 0, deferred 0",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut to: Vec<String> = first
+        .iter()
+        .chain(fast.messages().iter())
+        .map(|m| m["to"].as_str().unwrap().to_string())
+        .collect();
+    to.sort();
+    assert_eq!(
+        to,
+        (0..5)
+            .map(|i| format!("s{i}@example.org"))
+            .collect::<Vec<_>>()
+    );
+}

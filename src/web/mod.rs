@@ -364,7 +364,11 @@ impl App {
             unsubscribe,
             generation: std::sync::atomic::AtomicU64::new(0),
             id: NEXT_APP_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            health: RwLock::new(Health::default()),
+            // The first load counts as the last one until a reload.
+            health: RwLock::new(Health {
+                last_reload: Some(clock()),
+                ..Health::default()
+            }),
             metrics: Arc::default(),
             started: clock(),
             clock,

@@ -1,0 +1,643 @@
+//! `mechcal serve` as a service, driving the real binary: SIGHUP config
+//! reload (keeping the last good config), the systemd notify protocol on a
+//! socket the test provides, slow clients that must not block others,
+//! `/metrics` read by Python's prometheus_client, JSON logs, and following a
+//! git remote (fetch, fast-forward, failures, a diverged checkout).
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A minimal config for the deadlines in `deadlines` (relative to `dir`).
+fn write_config(dir: &Path, deadlines: &str, extra: &str) -> PathBuf {
+    let config = dir.join("mechcal.toml");
+    fs::write(
+        &config,
+        format!(
+            "[calendar]\ndomain = \"calendar.example.org\"\nname = \"First name\"\n\
+             [data]\ndeadlines = \"{deadlines}\"\n[state]\npath = \"state.sqlite\"\n{extra}"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// Polls `ok` until it holds; fails after `limit`.
+fn eventually(what: &str, limit: Duration, ok: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running `mechcal serve`, killed on drop if still running.
+struct Serve {
+    child: Child,
+    addr: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Serve {
+    fn start(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+            .args(["--config", config.to_str().unwrap(), "serve"])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        // Keeps draining the log, so that the server never blocks on it.
+        std::thread::spawn(move || {
+            for line in stderr.lines() {
+                let Ok(line) = line else { return };
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut serve = Serve {
+            child,
+            addr: String::new(),
+            log,
+        };
+        eventually("serve starts watching", Duration::from_secs(20), || {
+            serve.log().contains("watching the deadline directory")
+        });
+        let log = serve.log();
+        let i = log.find("listening on http://").expect("listening") + "listening on http://".len();
+        serve.addr = log[i..i + log[i..].find('/').unwrap()].to_string();
+        serve
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// One HTTP/1.0 exchange: the whole response.
+    fn get(&self, path: &str) -> String {
+        self.request(&format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n"))
+    }
+
+    fn request(&self, raw: &str) -> String {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(raw.as_bytes()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args(["-s", name, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "serve did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn health(serve: &Serve) -> serde_json::Value {
+    let r = serve.get("/healthz");
+    serde_json::from_str(&r[r.find("\r\n\r\n").unwrap() + 4..]).unwrap()
+}
+
+#[test]
+fn sighup_reloads_the_config_and_keeps_the_last_good_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("deadlines"), &tmp.path().join("deadlines"));
+    let config = write_config(tmp.path(), "deadlines", "");
+    let serve = Serve::start(&config, &["--log-format", "json"], &[]);
+    assert!(serve
+        .get("/calendar.ics")
+        .contains("X-WR-CALNAME:First name"));
+
+    // A valid change: applied on SIGHUP.
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(&config, text.replace("First name", "Second name")).unwrap();
+    serve.signal("HUP");
+    eventually("the new name", Duration::from_secs(5), || {
+        serve
+            .get("/calendar.ics")
+            .contains("X-WR-CALNAME:Second name")
+    });
+    assert_eq!(health(&serve)["status"], "ok");
+
+    // A broken config: the running one stays, /healthz says why.
+    fs::write(
+        &config,
+        text.replace("First name", "Third name")
+            .replace("[state]", "[stat]"),
+    )
+    .unwrap();
+    serve.signal("HUP");
+    eventually("degraded", Duration::from_secs(5), || {
+        health(&serve)["status"] == "degraded"
+    });
+    let h = health(&serve);
+    assert_eq!(h["degraded"], serde_json::json!(["config"]));
+    let diag = h["diagnostics"][0].as_str().unwrap();
+    assert!(
+        diag.contains("mechcal.toml:6:2: error: unknown key `stat` in the config"),
+        "{diag}"
+    );
+    assert!(serve
+        .get("/calendar.ics")
+        .contains("X-WR-CALNAME:Second name"));
+
+    // A config whose data does not load: nothing changes either.
+    fs::write(
+        &config,
+        text.replace("First name", "Fourth name")
+            .replace("deadlines = \"deadlines\"", "deadlines = \"nowhere\""),
+    )
+    .unwrap();
+    serve.signal("HUP");
+    eventually(
+        "the missing directory reported",
+        Duration::from_secs(5),
+        || {
+            health(&serve)["diagnostics"]
+                .to_string()
+                .contains("cannot open the deadline directory")
+        },
+    );
+    assert!(serve
+        .get("/calendar.ics")
+        .contains("X-WR-CALNAME:Second name"));
+
+    // Fixed, with a restart-only change: the rest applies, with a warning.
+    fs::write(
+        &config,
+        text.replace("First name", "Fifth name")
+            .replace("[state]", "[server]\nheader_timeout_seconds = 5\n[state]"),
+    )
+    .unwrap();
+    serve.signal("HUP");
+    eventually("recovered", Duration::from_secs(5), || {
+        health(&serve)["status"] == "ok"
+    });
+    assert!(serve
+        .get("/calendar.ics")
+        .contains("X-WR-CALNAME:Fifth name"));
+    let h = health(&serve);
+    assert_eq!(h["reloads_failed"], 2);
+    // Every log line is one JSON object; the restart-only warning is there.
+    let log = serve.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.iter().any(|l| l["level"] == "WARN"
+        && l["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("[server] changed: restart mechcal")));
+    assert!(lines.iter().any(|l| l["level"] == "ERROR"
+        && l["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown key `stat` in the config")));
+}
+
+#[test]
+fn systemd_notifications_arrive_on_the_notify_socket() {
+    use std::os::unix::net::UnixDatagram;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &root().join("deadlines").display().to_string(),
+        "",
+    );
+    let socket_path = tmp.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let next = || {
+        let mut buf = [0u8; 4096];
+        let n = socket.recv(&mut buf).expect("a notification");
+        String::from_utf8(buf[..n].to_vec()).unwrap()
+    };
+    let mut serve = Serve::start(
+        &config,
+        &[],
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            // A 1-second watchdog: pings every 0.5 s.
+            ("WATCHDOG_USEC", "1000000"),
+        ],
+    );
+    assert_eq!(next().trim(), "READY=1");
+    let started = Instant::now();
+    let mut pings = 0;
+    while pings < 3 {
+        assert_eq!(next().trim(), "WATCHDOG=1");
+        pings += 1;
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    serve.signal("HUP");
+    let mut reload = Vec::new();
+    loop {
+        let m = next();
+        if m.trim() == "WATCHDOG=1" {
+            continue;
+        }
+        let done = m.trim() == "READY=1";
+        reload.push(m);
+        if done {
+            break;
+        }
+    }
+    let lines: Vec<&str> = reload[0].lines().collect();
+    assert_eq!(lines[0], "RELOADING=1", "{reload:?}");
+    let usec: u64 = lines[1]
+        .strip_prefix("MONOTONIC_USEC=")
+        .unwrap_or_else(|| panic!("{reload:?}"))
+        .parse()
+        .unwrap();
+    assert!(usec > 0);
+    assert_eq!(reload.len(), 2, "{reload:?}");
+
+    serve.signal("TERM");
+    loop {
+        let m = next();
+        if m.trim() == "WATCHDOG=1" {
+            continue;
+        }
+        assert_eq!(m.trim(), "STOPPING=1");
+        break;
+    }
+    assert!(serve.wait(Duration::from_secs(10)).success());
+}
+
+#[test]
+fn slow_clients_do_not_block_a_normal_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &root().join("deadlines").display().to_string(),
+        "[server]\nheader_timeout_seconds = 2\n",
+    );
+    let serve = Serve::start(&config, &[], &[]);
+    // 200 slowloris clients: a request line, then one header byte every
+    // 300 ms, never finishing the head; 20 that connect and send nothing.
+    let mut slow = Vec::new();
+    for i in 0..220 {
+        let mut s = TcpStream::connect(&serve.addr).unwrap();
+        if i < 200 {
+            s.write_all(b"GET /calendar.ics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .unwrap();
+        }
+        s.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+        slow.push(s);
+    }
+    let dripping = Instant::now();
+    let mut closed = vec![None; slow.len()];
+    let mut normal = Vec::new();
+    while dripping.elapsed() < Duration::from_secs(4) {
+        // A normal client meanwhile gets its answer at once.
+        let asked = Instant::now();
+        let r = serve.get("/calendar.ics");
+        normal.push(asked.elapsed());
+        assert!(r.starts_with("HTTP/1.0 200 OK"), "{r}");
+        for (i, s) in slow.iter_mut().enumerate() {
+            if closed[i].is_some() {
+                continue;
+            }
+            if i < 200 {
+                let _ = s.write_all(b"a");
+            }
+            let mut buf = [0u8; 512];
+            match s.read(&mut buf) {
+                Ok(0) => closed[i] = Some(dripping.elapsed()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                // A 408 or a reset also ends it.
+                _ => closed[i] = Some(dripping.elapsed()),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let slowest = normal.iter().max().unwrap();
+    assert!(
+        *slowest < Duration::from_secs(1),
+        "a normal request took {slowest:?} among slow clients"
+    );
+    // Every slow client was closed once the 2-second header timeout passed.
+    for (i, c) in closed.iter().enumerate() {
+        let at = c.unwrap_or_else(|| panic!("slow client {i} still open after 4 s"));
+        assert!(
+            at >= Duration::from_millis(1500),
+            "client {i} closed early, at {at:?}"
+        );
+    }
+    let metrics = serve.get("/metrics");
+    let timeouts: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("mechcal_http_header_timeouts_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(timeouts >= 220, "{timeouts}");
+}
+
+/// The Python of target/conformance/venv, with prometheus_client.
+fn python_with_prometheus() -> PathBuf {
+    let venv = root().join("target/conformance/venv");
+    if !venv.join("bin/python").exists() {
+        assert!(Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap()
+            .success());
+    }
+    let ok = Command::new(venv.join("bin/pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "prometheus-client==0.26.0",
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "pip install failed");
+    venv.join("bin/python")
+}
+
+#[test]
+fn metrics_count_requests_and_parse_as_prometheus_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &root().join("deadlines").display().to_string(),
+        "",
+    );
+    let serve = Serve::start(&config, &[], &[]);
+    let first = serve.get("/calendar.ics");
+    let etag = first
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .unwrap()
+        .to_string();
+    for _ in 0..3 {
+        let r = serve.request(&format!(
+            "GET /calendar.ics HTTP/1.0\r\nHost: x\r\nIf-None-Match: {etag}\r\n\r\n"
+        ));
+        assert!(r.starts_with("HTTP/1.0 304"), "{r}");
+    }
+    serve.get("/topics/no-such-topic.ics");
+    serve.get("/wp-login.php");
+    let r = serve.get("/metrics");
+    assert!(r.contains("content-type: text/plain; version=0.0.4"), "{r}");
+    let body = &r[r.find("\r\n\r\n").unwrap() + 4..];
+    let text = tmp.path().join("metrics.txt");
+    fs::write(&text, body).unwrap();
+    // The text through a real Prometheus parser: every sample, as JSON.
+    let out = Command::new(python_with_prometheus())
+        .arg("-c")
+        .arg(
+            "import json, sys\n\
+             from prometheus_client.parser import text_string_to_metric_families\n\
+             out = {}\n\
+             for f in text_string_to_metric_families(open(sys.argv[1]).read()):\n\
+             \x20   for s in f.samples:\n\
+             \x20       key = s.name + ''.join(f'|{k}={v}' for k, v in sorted(s.labels.items()))\n\
+             \x20       out[key] = s.value\n\
+             print(json.dumps(out))\n",
+        )
+        .arg(&text)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let samples: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let get = |key: &str| {
+        samples[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key}: {samples}"))
+    };
+    assert_eq!(
+        get("mechcal_http_requests_total|code=2xx|route=/calendar.ics"),
+        1.0
+    );
+    assert_eq!(
+        get("mechcal_http_requests_total|code=304|route=/calendar.ics"),
+        3.0
+    );
+    assert_eq!(
+        get("mechcal_http_requests_total|code=4xx|route=/topics/{topic}"),
+        1.0
+    );
+    assert_eq!(get("mechcal_http_requests_total|code=4xx|route=other"), 1.0);
+    assert_eq!(get("mechcal_catalog_deadlines"), 12.0);
+    assert_eq!(get("mechcal_catalog_degraded"), 0.0);
+    assert_eq!(get("mechcal_reloads_total|result=failed"), 0.0);
+    assert!(get("mechcal_last_reload_time_seconds") > 1.7e9);
+    assert!(get("mechcal_http_connections_total") >= 6.0);
+    assert_eq!(get("mechcal_mail_send_seconds_count"), 0.0);
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Staff")
+        .env("GIT_AUTHOR_EMAIL", "staff@example.org")
+        .env("GIT_COMMITTER_NAME", "Staff")
+        .env("GIT_COMMITTER_EMAIL", "staff@example.org")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn follows_a_git_remote_and_survives_its_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    // The remote, a staff member's clone, and the server's checkout.
+    git(
+        t,
+        &[
+            "init",
+            "--quiet",
+            "--bare",
+            "--initial-branch=main",
+            "origin.git",
+        ],
+    );
+    git(t, &["clone", "--quiet", "origin.git", "staff"]);
+    let staff = t.join("staff");
+    copy_dir(&root().join("deadlines"), &staff.join("deadlines"));
+    git(&staff, &["checkout", "--quiet", "-b", "main"]);
+    git(&staff, &["add", "."]);
+    git(&staff, &["commit", "--quiet", "-m", "sample"]);
+    git(&staff, &["push", "--quiet", "origin", "main"]);
+    git(t, &["clone", "--quiet", "origin.git", "checkout"]);
+    let config = write_config(
+        t,
+        "checkout/deadlines",
+        "[data.git]\nremote = \"origin\"\nbranch = \"main\"\ninterval = 1\n",
+    );
+    let serve = Serve::start(&config, &[], &[]);
+    let feed = || serve.get("/deadlines.json");
+
+    // A push is served within seconds. The commit renames a mechanism in
+    // the registry and every deadline naming it: only the whole commit is
+    // valid, so a reload of a half-updated tree would fail.
+    let push_rename = |from: &str, to: &str, message: &str| {
+        for file in walk(&staff.join("deadlines")) {
+            let text = fs::read_to_string(&file).unwrap();
+            let renamed = text
+                .replace(
+                    &format!("[mechanisms.{from}]"),
+                    &format!("[mechanisms.{to}]"),
+                )
+                .replace(
+                    &format!("mechanism = \"{from}\""),
+                    &format!("mechanism = \"{to}\""),
+                );
+            fs::write(&file, renamed).unwrap();
+        }
+        git(&staff, &["commit", "--quiet", "-am", message]);
+        git(&staff, &["push", "--quiet", "origin", "main"]);
+    };
+    for round in 0..3 {
+        let (from, to) = if round % 2 == 0 {
+            ("cedaw", "cedaw-committee")
+        } else {
+            ("cedaw-committee", "cedaw")
+        };
+        push_rename(from, to, &format!("rename {round}"));
+        eventually("the pushed rename", Duration::from_secs(10), || {
+            feed().contains(&format!("\"slug\": \"{to}\""))
+        });
+    }
+    let h = health(&serve);
+    assert_eq!(h["status"], "ok", "{h}");
+    assert_eq!(
+        h["reloads_failed"], 0,
+        "a reload saw a half-updated tree: {h}"
+    );
+
+    // The remote goes away: logged, reported, the data still served.
+    fs::rename(t.join("origin.git"), t.join("moved.git")).unwrap();
+    eventually("git degraded", Duration::from_secs(10), || {
+        health(&serve)["degraded"] == serde_json::json!(["git"])
+    });
+    let diag = health(&serve)["diagnostics"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(diag.contains("`git fetch` failed"), "{diag}");
+    assert!(feed().contains("\"slug\": \"cedaw-committee\""));
+    assert!(serve.log().contains("git: `git fetch` failed"));
+    fs::rename(t.join("moved.git"), t.join("origin.git")).unwrap();
+    eventually("git recovered", Duration::from_secs(10), || {
+        health(&serve)["status"] == "ok"
+    });
+
+    // Someone commits on the server: no fast-forward, and the way out.
+    let checkout = t.join("checkout");
+    fs::write(checkout.join("local.txt"), "local").unwrap();
+    git(&checkout, &["add", "local.txt"]);
+    git(&checkout, &["commit", "--quiet", "-m", "local"]);
+    push_rename(
+        "cedaw-committee",
+        "cedaw-diverged",
+        "after the local commit",
+    );
+    eventually("diverged reported", Duration::from_secs(10), || {
+        health(&serve)["diagnostics"]
+            .to_string()
+            .contains("has commits that are not on it")
+    });
+    let diag = health(&serve)["diagnostics"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(diag.contains("reset --hard"), "{diag}");
+    assert!(!feed().contains("cedaw-diverged"));
+    assert!(metric(&serve, "mechcal_git_fetches_total{result=\"failed\"}") >= 2);
+    assert!(metric(&serve, "mechcal_git_fetches_total{result=\"ok\"}") >= 3);
+}
+
+fn metric(serve: &Serve, series: &str) -> u64 {
+    let m = serve.get("/metrics");
+    m.lines()
+        .find_map(|l| l.strip_prefix(series))
+        .unwrap_or_else(|| panic!("{series}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    out
+}
