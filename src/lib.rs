@@ -34,6 +34,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod country;
+pub mod credentials;
 pub mod daemon;
 pub mod deadline;
 pub mod diagnostic;

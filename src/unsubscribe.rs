@@ -31,7 +31,8 @@ impl Secret {
         Secret(bytes.into())
     }
 
-    /// The secret from `MECHCAL_UNSUBSCRIBE_SECRET`, else from `file`; a
+    /// The secret from `MECHCAL_UNSUBSCRIBE_SECRET`, else from the systemd
+    /// credential `unsubscribe-secret`, else from `file`; a
     /// missing file is created with 32 random bytes, readable by its owner
     /// only (so a fresh install works, and the secret survives restarts).
     pub fn load(file: &Path) -> std::io::Result<Secret> {
@@ -43,6 +44,8 @@ impl Secret {
                 "{SECRET_ENV} must hold at least 16 characters"
             )));
         }
+        let credential = crate::credentials::path(crate::credentials::UNSUBSCRIBE_SECRET);
+        let file = credential.as_deref().unwrap_or(file);
         match std::fs::read(file) {
             Ok(bytes) if bytes.len() >= 16 => Ok(Secret(bytes)),
             Ok(_) => Err(std::io::Error::other(format!(

@@ -114,7 +114,8 @@ impl Smtp {
         let credentials = match &c.username {
             None => None,
             Some(user) => {
-                let password = match (&c.password_env, &c.password_file) {
+                let credential = crate::credentials::path(crate::credentials::SMTP_PASSWORD);
+                let password = match (&c.password_env, credential.as_ref().or(c.password_file.as_ref())) {
                     (Some(var), _) => std::env::var(var)
                         .map_err(|_| format!("the SMTP password variable {var} is not set"))?,
                     (None, Some(file)) => std::fs::read_to_string(file)
