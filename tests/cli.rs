@@ -990,3 +990,55 @@ fn serve_reloads_edits_and_keeps_the_last_good_data() {
         .args(["-TERM", &child.0.id().to_string()])
         .status();
 }
+
+/// Under systemd, the unsubscribe secret comes from the credential
+/// directory (`LoadCredential=`), ahead of the configured file, which is
+/// then neither read nor created: the links match those made with the same
+/// secret given through the environment.
+#[test]
+fn systemd_credentials_take_precedence_over_the_secret_file() {
+    let run = |env: &[(&str, &str)]| -> (Vec<String>, bool) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let config = reminders_setup(dir);
+        let creds = dir.join("credentials");
+        fs::create_dir_all(&creds).unwrap();
+        fs::write(creds.join("unsubscribe-secret"), "a secret of 24 bytes....").unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+            .current_dir(dir)
+            .args(["--config", config.to_str().unwrap()])
+            .args(["remind", "--now", "2027-01-08T08:00:00Z"])
+            .env_remove("MECHCAL_UNSUBSCRIBE_SECRET")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .envs(
+                env.iter()
+                    .map(|(k, v)| (*k, v.replace("{creds}", creds.to_str().unwrap()))),
+            )
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let mut links: Vec<String> = fs::read_dir(dir.join("var/maildir/new"))
+            .unwrap()
+            .map(|e| {
+                let mail = fs::read_to_string(e.unwrap().path()).unwrap();
+                mail.lines()
+                    .find(|l| l.starts_with("List-Unsubscribe: "))
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        links.sort();
+        (links, dir.join("var/unsubscribe.secret").exists())
+    };
+    let (from_credential, created) = run(&[("CREDENTIALS_DIRECTORY", "{creds}")]);
+    assert!(
+        !created,
+        "the secret file was created despite the credential"
+    );
+    let (from_env, _) = run(&[("MECHCAL_UNSUBSCRIBE_SECRET", "a secret of 24 bytes....")]);
+    assert_eq!(from_credential.len(), 3);
+    assert_eq!(from_credential, from_env);
+    let (from_file, created) = run(&[]);
+    assert!(created);
+    assert_ne!(from_file, from_credential);
+}

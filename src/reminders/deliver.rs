@@ -115,7 +115,10 @@ impl Smtp {
             None => None,
             Some(user) => {
                 let credential = crate::credentials::path(crate::credentials::SMTP_PASSWORD);
-                let password = match (&c.password_env, credential.as_ref().or(c.password_file.as_ref())) {
+                let password = match (
+                    &c.password_env,
+                    credential.as_ref().or(c.password_file.as_ref()),
+                ) {
                     (Some(var), _) => std::env::var(var)
                         .map_err(|_| format!("the SMTP password variable {var} is not set"))?,
                     (None, Some(file)) => std::fs::read_to_string(file)
