@@ -511,20 +511,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe_post))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(app.clone(), count))
         .with_state(app)
-}
-
-/// Counts every response by route and class, for `/metrics`.
-async fn count(
-    State(app): State<Arc<App>>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let route = crate::metrics::Route::of(request.uri().path());
-    let response = next.run(request).await;
-    app.metrics.request(route, response.status().as_u16());
-    response
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {

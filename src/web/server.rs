@@ -57,7 +57,10 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let service = hyper_util::service::TowerToHyperService::new(router(app.clone()));
+    let service = Counted {
+        router: router(app.clone()),
+        counts: app.metrics.request_counts(),
+    };
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -235,6 +238,50 @@ impl Heartbeats {
             now.saturating_sub(u128::from(b.load(std::sync::atomic::Ordering::Relaxed)))
                 <= within.as_millis()
         })
+    }
+}
+
+/// The router as a hyper service that counts every response by route and
+/// class, for `/metrics`. (An axum middleware did the same at 15% of the
+/// 304 throughput: it boxes every request's future.)
+#[derive(Clone)]
+struct Counted {
+    router: axum::Router,
+    /// This thread's own counters.
+    counts: Arc<crate::metrics::RequestCounts>,
+}
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Counted {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = CountedFuture;
+
+    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> CountedFuture {
+        let route = crate::metrics::Route::of(request.uri().path());
+        let mut router = self.router.clone();
+        CountedFuture {
+            inner: tower_service::Service::call(&mut router, request),
+            route,
+            counts: self.counts.clone(),
+        }
+    }
+}
+
+struct CountedFuture {
+    inner: axum::routing::future::RouteFuture<std::convert::Infallible>,
+    route: crate::metrics::Route,
+    counts: Arc<crate::metrics::RequestCounts>,
+}
+
+impl Future for CountedFuture {
+    type Output = Result<axum::response::Response, std::convert::Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let polled = Pin::new(&mut self.inner).poll(cx);
+        if let Poll::Ready(Ok(response)) = &polled {
+            self.counts.add(self.route, response.status().as_u16());
+        }
+        polled
     }
 }
 
