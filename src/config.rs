@@ -35,6 +35,9 @@ pub struct Config {
     pub server: ServerConfig,
     pub reminders: RemindersConfig,
     pub mail: MailConfig,
+    /// `[alerts] staff`: who is mailed when the data, the config or the git
+    /// sync goes wrong (through `[mail]`).
+    pub alerts: Vec<String>,
 }
 
 /// `[calendar]`: how the calendar names itself.
@@ -231,6 +234,7 @@ impl Config {
                 from: "mechcal <reminders@localhost>".into(),
                 transport: Transport::Maildir(normalize(&base.join("var/maildir"))),
             },
+            alerts: Vec::new(),
         }
     }
 
@@ -282,7 +286,15 @@ impl Config {
         let root = Table::new(&doc, 0..0, "the config");
         root.check_keys(
             &mut sink,
-            &["calendar", "data", "state", "server", "reminders", "mail"],
+            &[
+                "calendar",
+                "data",
+                "state",
+                "server",
+                "reminders",
+                "mail",
+                "alerts",
+            ],
         );
 
         match root.optional_table(&mut sink, "calendar") {
@@ -358,6 +370,30 @@ impl Config {
         config.mail.from = format!("mechcal <reminders@{}>", config.calendar.domain);
         if let Some(m) = root.optional_table(&mut sink, "mail") {
             mail(&mut sink, &m, base, &mut config.mail);
+        }
+        if let Some(alerts) = root.optional_table(&mut sink, "alerts") {
+            alerts.check_keys(&mut sink, &["staff"]);
+            if let Some(v) = alerts.get("staff") {
+                if let Some(items) =
+                    tomlx::as_array(&mut sink, "staff", v, "[\"staff@example.org\"]")
+                {
+                    for item in items {
+                        let Some(address) = tomlx::as_str(&mut sink, "each of `staff`", item)
+                        else {
+                            continue;
+                        };
+                        if address.get_ref().parse::<lettre::Address>().is_ok() {
+                            config.alerts.push(address.get_ref().clone());
+                        } else {
+                            sink.error(
+                                address.span(),
+                                format!("`{}` is not an e-mail address", address.get_ref()),
+                            )
+                            .help = Some("e.g. `staff = [\"calendar-team@example.org\"]`".into());
+                        }
+                    }
+                }
+            }
         }
         // The schedule's zone defaults to the calendar's, whichever is read first.
         config.reminders.timezone = reminders_tz.unwrap_or(config.calendar.timezone);
@@ -944,6 +980,10 @@ mod tests {
             (
                 "git_bad_interval",
                 "[calendar]\ndomain = \"x.org\"\n[data.git]\ninterval = \"1d\"\n",
+            ),
+            (
+                "alerts_bad_address",
+                "[calendar]\ndomain = \"x.org\"\n[alerts]\nstaff = [\"ops@example.org\", \"ops at example.org\"]\n",
             ),
             (
                 "git_unknown_key",

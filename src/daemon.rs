@@ -30,6 +30,9 @@ use crate::reminders::runner::{self, Runner};
 use crate::subscribers::Subscriber;
 use crate::web::{self, App, Clock, Degraded, Heartbeats};
 
+/// An alert that could not be mailed is tried again after this long.
+pub const ALERT_RETRY: Duration = Duration::from_secs(300);
+
 /// A stop signal ends the process within this time.
 pub const STOP_WITHIN: Duration = Duration::from_secs(10);
 
@@ -54,6 +57,8 @@ pub struct Daemon {
     watcher: Mutex<Option<(PathBuf, tokio::task::JoinHandle<()>)>>,
     /// Makes the git task fetch now (SIGHUP).
     fetch_now: tokio::sync::Notify,
+    /// Wakes the alert task after a reload or a git step.
+    health_changed: tokio::sync::Notify,
 }
 
 impl Daemon {
@@ -71,6 +76,7 @@ impl Daemon {
             settings: watch::Sender::new(settings),
             watcher: Mutex::new(None),
             fetch_now: tokio::sync::Notify::new(),
+            health_changed: tokio::sync::Notify::new(),
         })
     }
 
@@ -82,6 +88,7 @@ impl Daemon {
     fn reload_data_blocking(&self) {
         let _tree = self.tree.blocking_lock();
         reload::reload(&self.app, &self.config(), (self.clock)());
+        self.health_changed.notify_one();
     }
 
     /// (Re)starts the watcher when the deadline directory is not the one
@@ -141,6 +148,7 @@ impl Daemon {
             self.watch_data();
         }
         notify(&[sd_notify::NotifyState::Ready], false);
+        self.health_changed.notify_one();
         // "Reload the deadline repository" includes following its remote.
         self.fetch_now.notify_one();
     }
@@ -205,6 +213,7 @@ impl Daemon {
                         .update_health(|h| Degraded::update(&mut h.git, vec![e], now));
                 }
             }
+            self.health_changed.notify_one();
         }
     }
 
@@ -312,6 +321,83 @@ impl Daemon {
                 next = runner::next_pass(&schedule, tz, now)
                     .filter(|n| *n <= at)
                     .or(next);
+            }
+        }
+    }
+
+    /// Mails `[alerts] staff` once per distinct set of problems (data,
+    /// config, git) while they last. A mail that cannot be sent is tried
+    /// again after [`ALERT_RETRY`] or at the next change.
+    pub async fn alert(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        use crate::reminders::deliver::{Mailer, Transport as _};
+        let mut alerted: Option<Vec<(&'static str, Vec<String>)>> = None;
+        let mut retry = false;
+        loop {
+            let wait = if retry { ALERT_RETRY } else { Duration::MAX };
+            tokio::select! {
+                () = self.health_changed.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+            retry = false;
+            let health = self.app.health();
+            let set: Vec<(&'static str, Vec<String>)> = health
+                .problems()
+                .map(|(what, d)| (what, d.diagnostics.clone()))
+                .collect();
+            if set.is_empty() {
+                alerted = None;
+                continue;
+            }
+            let config = self.config();
+            if config.alerts.is_empty() || alerted.as_ref() == Some(&set) {
+                continue;
+            }
+            let snap = self.app.snapshot();
+            let problems: Vec<crate::mail::Problem<'_>> = health
+                .problems()
+                .map(|(source, d)| crate::mail::Problem {
+                    source,
+                    since: d.since,
+                    diagnostics: &d.diagnostics,
+                })
+                .collect();
+            let sent = async {
+                let from = config
+                    .mail
+                    .from
+                    .parse()
+                    .map_err(|e| format!("`[mail] from`: {e}"))?;
+                let message = crate::mail::alert(
+                    &from,
+                    &config.alerts,
+                    &config.calendar.domain,
+                    &problems,
+                    &snap.catalog.version().to_string(),
+                    snap.catalog.deadlines().len(),
+                    (self.clock)(),
+                )?;
+                let id = message
+                    .headers()
+                    .get_raw("Message-ID")
+                    .unwrap_or_default()
+                    .to_string();
+                let mailer = Mailer::new(&config.mail.transport)?;
+                mailer
+                    .send(&id, &message)
+                    .await
+                    .map_err(|e| format!("{e:?}"))
+            }
+            .await;
+            match sent {
+                Ok(()) => {
+                    tracing::info!(staff = config.alerts.len(), "alert mailed to staff");
+                    alerted = Some(set);
+                }
+                Err(e) => {
+                    tracing::error!("cannot mail the alert to staff: {e}; will try again");
+                    retry = true;
+                }
             }
         }
     }
@@ -452,6 +538,7 @@ pub fn run(
         daemon.watch_data();
         let reminders = tokio::spawn(daemon.clone().remind(stopped.clone(), stop_flag.clone()));
         let git = tokio::spawn(daemon.clone().follow_git(stopped.clone()));
+        let alerts = tokio::spawn(daemon.clone().alert(stopped.clone()));
         if let Some(period) = watchdog_period() {
             tracing::info!(seconds = period.as_secs_f64(), "systemd watchdog on");
             tokio::spawn(daemon.clone().watchdog(period, beats.clone()));
@@ -477,6 +564,7 @@ pub fn run(
             );
         }
         git.abort();
+        alerts.abort();
         if let Some((_, task)) = daemon.watcher.lock().ok().and_then(|mut w| w.take()) {
             task.abort();
         }

@@ -283,6 +283,103 @@ pub fn build(
         .map_err(|e| e.to_string())
 }
 
+/// One problem an alert reports.
+pub struct Problem<'a> {
+    /// `data`, `config` or `git`.
+    pub source: &'a str,
+    pub since: DateTime<Utc>,
+    /// As `mechcal check` prints them.
+    pub diagnostics: &'a [String],
+}
+
+/// The mail to `[alerts] staff` about `problems`, while the catalog
+/// `version` of `deadlines` entries stays in service. Its Message-ID is
+/// derived from the problems, so one set of problems has one id.
+pub fn alert(
+    from: &Mailbox,
+    staff: &[String],
+    domain: &str,
+    problems: &[Problem<'_>],
+    version: &str,
+    deadlines: usize,
+    now: DateTime<Utc>,
+) -> Result<Message, String> {
+    let mut hash = Sha256::new();
+    for p in problems {
+        hash.update(p.source.as_bytes());
+        for d in p.diagnostics {
+            hash.update(d.as_bytes());
+            hash.update(b"\n");
+        }
+    }
+    let hex: String = hash.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let what = |source: &str| match source {
+        "data" => "the deadline data is invalid",
+        "config" => "the config is invalid",
+        _ => "the data repository cannot be followed",
+    };
+    let errors: usize = problems.iter().map(|p| p.diagnostics.len()).sum();
+    let subject = format!(
+        "mechcal ({domain}): {} ({})",
+        problems
+            .iter()
+            .map(|p| what(p.source))
+            .collect::<Vec<_>>()
+            .join("; "),
+        if errors == 1 {
+            "1 error".to_string()
+        } else {
+            format!("{errors} errors")
+        }
+    );
+    let time = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let mut body = format!(
+        "mechcal on {domain} found problems at {}.\n\
+         The last good version stays in service (catalog {version}, {deadlines} deadlines)\n\
+         until they are fixed; nothing is lost meanwhile.\n",
+        time(now)
+    );
+    for p in problems {
+        let _ = write!(
+            body,
+            "\n== {} (since {})\n\n",
+            match p.source {
+                "data" => "Deadline data",
+                "config" => "Config",
+                _ => "Git",
+            },
+            time(p.since)
+        );
+        body.push_str(&p.diagnostics.join("\n\n"));
+        body.push('\n');
+    }
+    body.push('\n');
+    body.push_str(
+        "Fix the files and push (`mechcal check` lists the same problems), or\n\
+         `systemctl reload mechcal` after fixing the config. /healthz shows the\n\
+         current state. This mail is sent once per distinct set of problems.\n",
+    );
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .subject(subject)
+        .message_id(Some(format!("<alert-{hex}@{domain}>")))
+        .date(SystemTime::from(now))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ));
+    for to in staff {
+        builder = builder.to(to.parse().map_err(|e| format!("{to}: {e}"))?);
+    }
+    builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +389,76 @@ mod tests {
     use chrono::Duration;
     use chrono_tz::Tz;
     use std::collections::HashSet;
+
+    #[test]
+    fn alert_to_staff() {
+        let now = DateTime::parse_from_rfc3339("2026-11-23T14:05:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let data = vec![
+            "deadlines/2027.toml:3:13: error: unknown mechanism `cedw`\n  3 | mechanism = \"cedw\"\n    |             ^^^^^^\n  help: did you mean `cedaw`?".to_string(),
+        ];
+        let git =
+            vec!["`git fetch` failed: fatal: could not read from remote repository".to_string()];
+        let from: Mailbox = "mechcal <reminders@calendar.example.org>".parse().unwrap();
+        let problems = [
+            Problem {
+                source: "data",
+                since: now,
+                diagnostics: &data,
+            },
+            Problem {
+                source: "git",
+                since: now - chrono::Duration::hours(2),
+                diagnostics: &git,
+            },
+        ];
+        let staff = [
+            "ops@example.org".to_string(),
+            "editor@example.org".to_string(),
+        ];
+        let m = alert(
+            &from,
+            &staff,
+            "calendar.example.org",
+            &problems,
+            "a1e3",
+            12,
+            now,
+        )
+        .unwrap();
+        let text = String::from_utf8(m.formatted()).unwrap();
+        let again = alert(
+            &from,
+            &staff,
+            "calendar.example.org",
+            &problems,
+            "a1e3",
+            12,
+            now + chrono::Duration::hours(1),
+        )
+        .unwrap();
+        let id = |m: &Message| m.headers().get_raw("Message-ID").unwrap().to_string();
+        assert_eq!(id(&m), id(&again), "one set of problems, one Message-ID");
+        let other = alert(
+            &from,
+            &staff,
+            "calendar.example.org",
+            &problems[..1],
+            "a1e3",
+            12,
+            now,
+        )
+        .unwrap();
+        assert_ne!(id(&m), id(&other));
+        assert_eq!(m.envelope().to().len(), 2);
+        let redacted: String = text
+            .lines()
+            .filter(|l| !l.starts_with("Date: "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        insta::assert_snapshot!(redacted);
+    }
 
     fn subscriber(lang: Lang) -> Subscriber {
         Subscriber {

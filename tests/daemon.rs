@@ -641,3 +641,77 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn staff_are_alerted_once_per_distinct_set_of_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    copy_dir(&root().join("deadlines"), &t.join("deadlines"));
+    let config = write_config(
+        t,
+        "deadlines",
+        "[mail]\nmaildir = \"maildir\"\n[alerts]\nstaff = [\"ops@example.org\"]\n",
+    );
+    let serve = Serve::start(&config, &[], &[]);
+    let alerts = || serve.log().matches("alert mailed to staff").count();
+    let file = t.join("deadlines/examples/2026-2027.toml");
+    let good = fs::read_to_string(&file).unwrap();
+    let broken_once = good.replacen("mechanism = \"cedaw\"", "mechanism = \"cedw\"", 1);
+    fs::write(&file, &broken_once).unwrap();
+    eventually("the first alert", Duration::from_secs(5), || alerts() == 1);
+    let mails: Vec<PathBuf> = fs::read_dir(t.join("maildir/new"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(mails.len(), 1);
+    // Read through Python's e-mail parser (unfolded, decoded).
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import email, email.policy, sys\n\
+             m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
+             print('To:', m['To']); print('Subject:', m['Subject']); print(m.get_content())\n",
+        )
+        .arg(&mails[0])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mail = String::from_utf8(out.stdout).unwrap();
+    assert!(mail.contains("To: ops@example.org"), "{mail}");
+    assert!(
+        mail.contains(
+            "Subject: mechcal (calendar.example.org): the deadline data is invalid (1 error)"
+        ),
+        "{mail}"
+    );
+    assert!(mail.contains("unknown mechanism `cedw`"), "{mail}");
+    assert!(mail.contains("help: did you mean `cedaw`?"), "{mail}");
+
+    // The same errors again (the file saved twice): no second mail.
+    fs::write(&file, &broken_once).unwrap();
+    eventually("the second reload", Duration::from_secs(5), || {
+        health(&serve)["reloads_failed"] == 2
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(alerts(), 1);
+
+    // Different errors: a new mail.
+    fs::write(
+        &file,
+        broken_once.replace("mechanism = \"cedw\"", "mechanism = \"cerdd\""),
+    )
+    .unwrap();
+    eventually("the second alert", Duration::from_secs(5), || alerts() == 2);
+
+    // Fixed, then the first mistake again: a new episode, a new mail.
+    fs::write(&file, &good).unwrap();
+    eventually("recovered", Duration::from_secs(5), || {
+        health(&serve)["status"] == "ok"
+    });
+    fs::write(&file, &broken_once).unwrap();
+    eventually("the third alert", Duration::from_secs(5), || alerts() == 3);
+}
