@@ -908,6 +908,19 @@ mod tests {
     }
 
     #[test]
+    fn the_systemd_config_parses() {
+        let text = include_str!("../systemd/mechcal.toml");
+        let c = Config::parse(&SourceFile::new("/etc/mechcal/mechcal.toml", text)).unwrap();
+        assert_eq!(
+            c.data.deadlines,
+            PathBuf::from("/var/lib/mechcal/data/deadlines")
+        );
+        assert_eq!(c.data.git.as_ref().map(|g| g.interval_seconds), Some(120));
+        assert_eq!(c.alerts, ["calendar-team@example.org"]);
+        assert!(matches!(c.mail.transport, Transport::Smtp(_)));
+    }
+
+    #[test]
     fn normalize_table() {
         for (input, expected) in [
             ("config/../deadlines", "deadlines"),
