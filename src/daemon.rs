@@ -259,8 +259,20 @@ impl Daemon {
                         runner = Some((settings.clone(), r));
                     }
                     Err(e) => {
+                        // Only after a reload (start-up checks this before
+                        // serving): the config is in use, its reminders are
+                        // not; /healthz and the staff alert say so.
                         tracing::error!("reminders cannot run: {e}");
                         self.app.metrics.pass(None);
+                        let now = (self.clock)();
+                        self.app.update_health(|h| {
+                            Degraded::update(
+                                &mut h.config,
+                                vec![format!("reminders cannot run: {e}")],
+                                now,
+                            )
+                        });
+                        self.health_changed.notify_one();
                         runner = None;
                     }
                 }
@@ -534,6 +546,22 @@ pub fn run(
     let beats = Heartbeats::new(listeners.len());
     let (stop, stopped) = watch::channel(false);
     let stop_flag = Arc::new(AtomicBool::new(false));
+    // Reminders that cannot run (an unreadable password, a bad `from`, a
+    // state database that will not open) stop the start, before serving.
+    if let Some(settings) = daemon.settings.borrow().clone() {
+        let checked = runtime.block_on(async {
+            Runner::new(
+                settings.config.clone(),
+                daemon.app.snapshot().catalog.clone(),
+                settings.subscribers.clone(),
+            )
+            .map(drop)
+        });
+        if let Err(e) = checked {
+            let _ = writeln!(err, "error: reminders cannot run: {e}");
+            return EXIT_INVALID;
+        }
+    }
     let served = runtime.block_on(async {
         daemon.watch_data();
         let reminders = tokio::spawn(daemon.clone().remind(stopped.clone(), stop_flag.clone()));

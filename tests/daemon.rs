@@ -336,7 +336,7 @@ fn slow_clients_do_not_block_a_normal_request() {
             s.write_all(b"GET /calendar.ics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
                 .unwrap();
         }
-        s.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+        s.set_nonblocking(true).unwrap();
         slow.push(s);
     }
     let dripping = Instant::now();
@@ -714,4 +714,47 @@ fn staff_are_alerted_once_per_distinct_set_of_errors() {
     });
     fs::write(&file, &broken_once).unwrap();
     eventually("the third alert", Duration::from_secs(5), || alerts() == 3);
+}
+
+#[test]
+fn reminders_that_cannot_run_stop_the_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let subs = t.join("subscribers.toml");
+    fs::write(
+        &subs,
+        "[[subscriber]]\nname = \"A\"\nemail = \"a@example.org\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let config = write_config(
+        t,
+        &root().join("deadlines").display().to_string(),
+        "[reminders]\nsubscribers = \"subscribers.toml\"\nsecret_file = \"secret\"\n\
+         [mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = 2525\nusername = \"u\"\n\
+         password_env = \"MECHCAL_TEST_NO_SUCH_VARIABLE\"\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("MECHCAL_TEST_NO_SUCH_VARIABLE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "error: reminders cannot run: the SMTP password variable MECHCAL_TEST_NO_SUCH_VARIABLE is not set"
+        ),
+        "{stderr}"
+    );
 }
