@@ -15,22 +15,9 @@ seconds="${1:-30}"
 conns="${2:-256}"
 top="$(cd "$(dirname "$0")/.." && pwd)"
 
-if ! command -v wrk >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq wrk >/dev/null
-fi
-(cd "$top" && cargo build --release --quiet)
-bin="$top/target/release/mechcal"
-
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+bench_packages="wrk:wrk"
+# shellcheck source=benches/common.sh
+source "$top/benches/common.sh"
 
 python3 "$top/benches/gen_deadlines.py" "$work/deadlines" 1000
 cat > "$work/mechcal.toml" <<TOML

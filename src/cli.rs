@@ -375,6 +375,19 @@ fn serve(
     crate::daemon::run(config, snapshot, listen, clock, err)
 }
 
+/// A single-threaded tokio runtime, or the exit code after saying why not.
+pub fn current_thread_runtime(
+    err: &mut dyn std::io::Write,
+) -> Result<tokio::runtime::Runtime, i32> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
+            EXIT_USAGE
+        })
+}
+
 /// `mechcal remind`: one real pass, delivering to the configured transport.
 fn remind(
     config: &Config,
@@ -386,15 +399,9 @@ fn remind(
     err: &mut dyn std::io::Write,
 ) -> i32 {
     crate::logging::init(log_format);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match current_thread_runtime(err) {
         Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
-            return EXIT_USAGE;
-        }
+        Err(code) => return code,
     };
     let result = runtime.block_on(async {
         let mut runner = Runner::new(Arc::new(config.clone()), Arc::new(catalog), Arc::new(subs))?;

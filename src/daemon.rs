@@ -463,15 +463,9 @@ pub fn run(
 ) -> i32 {
     use crate::cli::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
     use crate::diagnostic::Diagnostic;
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::cli::current_thread_runtime(err) {
         Ok(r) => r,
-        Err(e) => {
-            let _ = writeln!(err, "error: cannot start the async runtime: {e}");
-            return EXIT_USAGE;
-        }
+        Err(code) => return code,
     };
     let addr = listen.unwrap_or(config.server.listen);
     let threads = std::thread::available_parallelism().map_or(2, usize::from);

@@ -12,22 +12,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+mod common;
+use common::{copy_dir, root};
 
 /// A minimal config for the deadlines in `deadlines` (relative to `dir`).
 fn write_config(dir: &Path, deadlines: &str, extra: &str) -> PathBuf {
@@ -154,14 +140,17 @@ fn sighup_reloads_the_config_and_keeps_the_last_good_one() {
     copy_dir(&root().join("deadlines"), &tmp.path().join("deadlines"));
     let config = write_config(tmp.path(), "deadlines", "");
     let serve = Serve::start(&config, &["--log-format", "json"], &[]);
+    let reload_with = |text: String| {
+        fs::write(&config, text).unwrap();
+        serve.signal("HUP");
+    };
     assert!(serve
         .get("/calendar.ics")
         .contains("X-WR-CALNAME:First name"));
 
     // A valid change: applied on SIGHUP.
     let text = fs::read_to_string(&config).unwrap();
-    fs::write(&config, text.replace("First name", "Second name")).unwrap();
-    serve.signal("HUP");
+    reload_with(text.replace("First name", "Second name"));
     eventually("the new name", Duration::from_secs(5), || {
         serve
             .get("/calendar.ics")
@@ -170,13 +159,10 @@ fn sighup_reloads_the_config_and_keeps_the_last_good_one() {
     assert_eq!(health(&serve)["status"], "ok");
 
     // A broken config: the running one stays, /healthz says why.
-    fs::write(
-        &config,
+    reload_with(
         text.replace("First name", "Third name")
             .replace("[state]", "[stat]"),
-    )
-    .unwrap();
-    serve.signal("HUP");
+    );
     eventually("degraded", Duration::from_secs(5), || {
         health(&serve)["status"] == "degraded"
     });
@@ -192,13 +178,10 @@ fn sighup_reloads_the_config_and_keeps_the_last_good_one() {
         .contains("X-WR-CALNAME:Second name"));
 
     // A config whose data does not load: nothing changes either.
-    fs::write(
-        &config,
+    reload_with(
         text.replace("First name", "Fourth name")
             .replace("deadlines = \"deadlines\"", "deadlines = \"nowhere\""),
-    )
-    .unwrap();
-    serve.signal("HUP");
+    );
     eventually(
         "the missing directory reported",
         Duration::from_secs(5),
@@ -213,13 +196,10 @@ fn sighup_reloads_the_config_and_keeps_the_last_good_one() {
         .contains("X-WR-CALNAME:Second name"));
 
     // Fixed, with a restart-only change: the rest applies, with a warning.
-    fs::write(
-        &config,
+    reload_with(
         text.replace("First name", "Fifth name")
             .replace("[state]", "[server]\nheader_timeout_seconds = 5\n[state]"),
-    )
-    .unwrap();
-    serve.signal("HUP");
+    );
     eventually("recovered", Duration::from_secs(5), || {
         health(&serve)["status"] == "ok"
     });
@@ -389,30 +369,6 @@ fn slow_clients_do_not_block_a_normal_request() {
     assert!(timeouts >= 220, "{timeouts}");
 }
 
-/// The Python of target/conformance/venv, with prometheus_client.
-fn python_with_prometheus() -> PathBuf {
-    let venv = root().join("target/conformance/venv");
-    if !venv.join("bin/python").exists() {
-        assert!(Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .unwrap()
-            .success());
-    }
-    let ok = Command::new(venv.join("bin/pip"))
-        .args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "prometheus-client==0.26.0",
-        ])
-        .status()
-        .unwrap();
-    assert!(ok.success(), "pip install failed");
-    venv.join("bin/python")
-}
-
 #[test]
 fn metrics_count_requests_and_parse_as_prometheus_text() {
     let tmp = tempfile::tempdir().unwrap();
@@ -442,7 +398,7 @@ fn metrics_count_requests_and_parse_as_prometheus_text() {
     let text = tmp.path().join("metrics.txt");
     fs::write(&text, body).unwrap();
     // The text through a real Prometheus parser: every sample, as JSON.
-    let out = Command::new(python_with_prometheus())
+    let out = Command::new(common::python_with(&["prometheus-client==0.26.0"]))
         .arg("-c")
         .arg(
             "import json, sys\n\

@@ -16,11 +16,10 @@ use reqwest::header::{
 };
 use reqwest::StatusCode;
 
-const NOW: &str = "2026-11-23T12:00:00Z";
+mod common;
+use common::{copy_dir, root};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+const NOW: &str = "2026-11-23T12:00:00Z";
 
 fn now() -> DateTime<Utc> {
     NOW.parse().unwrap()
@@ -634,19 +633,6 @@ async fn static_export_writes_the_served_bytes() {
     ] {
         let served = s.get(path).await.bytes().await.unwrap();
         assert_eq!(std::fs::read(out.join(file)).unwrap(), served, "{file}");
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 

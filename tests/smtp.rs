@@ -11,34 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{copy_dir, root};
 
 /// The Python of target/conformance/venv, with aiosmtpd and icalendar.
 fn python() -> PathBuf {
-    let venv = root().join("target/conformance/venv");
-    let py = venv.join("bin/python");
-    if !py.exists() {
-        assert!(Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .unwrap()
-            .success());
-    }
-    let ok = Command::new(venv.join("bin/pip"))
-        .args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "aiosmtpd==1.4.6",
-            "icalendar==7.3.0",
-        ])
-        .status()
-        .unwrap();
-    assert!(ok.success(), "pip install failed");
-    py
+    common::python_with(&["aiosmtpd==1.4.6", "icalendar==7.3.0"])
 }
 
 struct SmtpServer {
@@ -139,19 +117,6 @@ fn remind(config: &Path, now: &str) -> Output {
 
 fn summary(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]
