@@ -576,10 +576,13 @@ pub fn run(
             tracing::info!("stopping: finishing in-flight requests and the message being sent");
             stop_flag.store(true, std::sync::atomic::Ordering::SeqCst);
             let _ = stop.send(true);
+            tokio::time::Instant::now() + STOP_WITHIN
         };
-        let (served, ()) = tokio::join!(http, signals);
+        // The HTTP drain and the reminder pass finish side by side, both
+        // within STOP_WITHIN of the signal.
+        let (served, deadline) = tokio::join!(http, signals);
         // A reminder pass under way finishes its message and ledger write.
-        if tokio::time::timeout(STOP_WITHIN, reminders).await.is_err() {
+        if tokio::time::timeout_at(deadline, reminders).await.is_err() {
             tracing::warn!(
                 "the reminder pass did not finish within {} s",
                 STOP_WITHIN.as_secs()

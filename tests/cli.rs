@@ -1028,3 +1028,56 @@ fn systemd_credentials_take_precedence_over_the_secret_file() {
     assert!(created);
     assert_ne!(from_file, from_credential);
 }
+
+/// When standard error is the journal (`JOURNAL_STREAM` names the very
+/// stream), each log line starts with its syslog priority and has no
+/// timestamp; when the variable names another stream (inherited by a child
+/// whose stderr was redirected), lines are plain, with a timestamp.
+#[test]
+fn logs_carry_syslog_priorities_when_stderr_is_the_journal() {
+    use std::os::unix::fs::MetadataExt;
+    let run = |journal: bool| -> String {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let config = reminders_setup(dir);
+        let log_path = dir.join("stderr.log");
+        let log = fs::File::create(&log_path).unwrap();
+        let meta = log.metadata().unwrap();
+        let stream = if journal {
+            format!("{}:{}", meta.dev(), meta.ino())
+        } else {
+            format!("{}:{}", meta.dev(), meta.ino() + 1)
+        };
+        let status = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+            .current_dir(dir)
+            .args(["--config", config.to_str().unwrap()])
+            .args(["remind", "--now", "2027-01-08T08:00:00Z"])
+            .env("JOURNAL_STREAM", stream)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        fs::read_to_string(log_path).unwrap()
+    };
+    let journal = run(true);
+    let lines: Vec<&str> = journal.lines().collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        assert!(
+            line.starts_with("<6>") || line.starts_with("<4>"),
+            "{journal}"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l.starts_with("<6>reminder sent to=")),
+        "{journal}"
+    );
+    let plain = run(false);
+    assert!(
+        plain
+            .lines()
+            .all(|l| l.starts_with("20") && l.contains(" INFO ")),
+        "{plain}"
+    );
+}

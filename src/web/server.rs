@@ -15,8 +15,9 @@ use crate::config::ServerConfig;
 
 use super::{router, App};
 
-/// How long a stopping server waits for in-flight requests.
-pub const DRAIN: Duration = Duration::from_secs(10);
+/// How long a stopping server waits for in-flight requests (the process
+/// stops within 10 s of the signal).
+pub const DRAIN: Duration = Duration::from_secs(9);
 
 /// What one client may cost the server.
 #[derive(Clone, Debug)]
