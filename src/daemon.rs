@@ -87,7 +87,7 @@ impl Daemon {
     /// Reloads the deadline data under the current config (tree locked).
     fn reload_data_blocking(&self) {
         let _tree = self.tree.blocking_lock();
-        reload::reload(&self.app, &self.config(), (self.clock)());
+        reload::reload(&self.app, (self.clock)());
         self.health_changed.notify_one();
     }
 
@@ -184,8 +184,7 @@ impl Daemon {
                 if moved {
                     tracing::info!(commit = %commit, checkout = %checkout.top().display(), "fast-forwarded the data checkout");
                     let (app, now) = (self.app.clone(), (self.clock)());
-                    let cfg = config.clone();
-                    let _ = tokio::task::spawn_blocking(move || reload::reload(&app, &cfg, now)).await;
+                    let _ = tokio::task::spawn_blocking(move || reload::reload(&app, now)).await;
                 }
                 Ok::<_, String>(())
             }
@@ -255,19 +254,24 @@ impl Daemon {
                 ) {
                     Ok(mut r) => {
                         r.stop_on(stop_flag.clone());
+                        if self.app.health().reminders.is_some() {
+                            self.app.update_health(|h| h.reminders = None);
+                            self.health_changed.notify_one();
+                        }
                         tracing::info!(schedule = %c.reminders.schedule.text, zone = c.reminders.timezone.name(), subscribers = settings.subscribers.len(), "reminders on");
                         runner = Some((settings.clone(), r));
                     }
                     Err(e) => {
                         // Only after a reload (start-up checks this before
                         // serving): the config is in use, its reminders are
-                        // not; /healthz and the staff alert say so.
+                        // not; /healthz and the staff alert say so, and the
+                        // next tick tries again.
                         tracing::error!("reminders cannot run: {e}");
                         self.app.metrics.pass(None);
                         let now = (self.clock)();
                         self.app.update_health(|h| {
                             Degraded::update(
-                                &mut h.config,
+                                &mut h.reminders,
                                 vec![format!("reminders cannot run: {e}")],
                                 now,
                             )

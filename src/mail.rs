@@ -319,6 +319,7 @@ pub fn alert(
     let what = |source: &str| match source {
         "data" => "the deadline data is invalid",
         "config" => "the config is invalid",
+        "reminders" => "reminders cannot be sent",
         _ => "the data repository cannot be followed",
     };
     let errors: usize = problems.iter().map(|p| p.diagnostics.len()).sum();
@@ -349,6 +350,7 @@ pub fn alert(
             match p.source {
                 "data" => "Deadline data",
                 "config" => "Config",
+                "reminders" => "Reminders",
                 _ => "Git",
             },
             time(p.since)

@@ -67,9 +67,11 @@ fn swap_in(
     Ok(())
 }
 
-/// Loads the repository and, if valid, swaps it in. Returns whether the
-/// served catalog changed.
-pub fn reload(app: &App, config: &Arc<Config>, now: DateTime<Utc>) -> bool {
+/// Loads the repository under the config in service and, if valid, swaps
+/// it in. Returns whether the served catalog changed.
+pub fn reload(app: &App, now: DateTime<Utc>) -> bool {
+    let current = app.snapshot();
+    let config = &current.config;
     let loaded = store::load(&config.data.deadlines, config.calendar.timezone);
     let Some(catalog) = loaded.catalog else {
         let lines = error_lines(&loaded.diagnostics);
@@ -81,7 +83,6 @@ pub fn reload(app: &App, config: &Arc<Config>, now: DateTime<Utc>) -> bool {
         });
         return false;
     };
-    let current = app.snapshot();
     let changed = catalog.version() != current.catalog.version();
     if changed {
         let (deadlines, version) = (catalog.deadlines().len(), catalog.version().to_string());

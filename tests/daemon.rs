@@ -672,10 +672,9 @@ fn staff_are_alerted_once_per_distinct_set_of_errors() {
     eventually("the third alert", Duration::from_secs(5), || alerts() == 3);
 }
 
-#[test]
-fn reminders_that_cannot_run_stop_the_start() {
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
+/// A config whose reminders cannot run (the SMTP password variable is
+/// unset), its subscribers file, in `t`.
+fn config_with_unrunnable_reminders(t: &Path) -> PathBuf {
     let subs = t.join("subscribers.toml");
     fs::write(
         &subs,
@@ -694,6 +693,13 @@ fn reminders_that_cannot_run_stop_the_start() {
          [mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = 2525\nusername = \"u\"\n\
          password_env = \"MECHCAL_TEST_NO_SUCH_VARIABLE\"\n",
     );
+    config
+}
+
+#[test]
+fn reminders_that_cannot_run_stop_the_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config_with_unrunnable_reminders(tmp.path());
     let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
         .args([
             "--config",
@@ -713,4 +719,39 @@ fn reminders_that_cannot_run_stop_the_start() {
         ),
         "{stderr}"
     );
+}
+
+#[test]
+fn reminders_that_cannot_run_after_a_reload_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config_with_unrunnable_reminders(tmp.path());
+    // Started with working reminders (a Maildir), then reloaded into the
+    // unset password: served on, reported as `reminders`, and mended.
+    let broken = fs::read_to_string(&config).unwrap();
+    let working = broken
+        .replace("transport = \"smtp\"", "transport = \"maildir\"")
+        .replace("username = \"u\"\n", "")
+        .replace("password_env = \"MECHCAL_TEST_NO_SUCH_VARIABLE\"\n", "");
+    assert_ne!(working, broken);
+    fs::write(&config, &working).unwrap();
+    let serve = Serve::start(&config, &[], &[]);
+    fs::write(&config, &broken).unwrap();
+    serve.signal("HUP");
+    eventually("reminders degraded", Duration::from_secs(5), || {
+        health(&serve)["degraded"] == serde_json::json!(["reminders"])
+    });
+    let h = health(&serve);
+    assert!(
+        h["diagnostics"][0]
+            .as_str()
+            .unwrap()
+            .contains("the SMTP password variable MECHCAL_TEST_NO_SUCH_VARIABLE is not set"),
+        "{h}"
+    );
+    assert!(serve.get("/calendar.ics").starts_with("HTTP/1.0 200"));
+    fs::write(&config, &working).unwrap();
+    serve.signal("HUP");
+    eventually("reminders back", Duration::from_secs(5), || {
+        health(&serve)["status"] == "ok"
+    });
 }

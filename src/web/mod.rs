@@ -289,18 +289,23 @@ pub struct Health {
     pub config: Option<Degraded>,
     /// Set while fetching or fast-forwarding `[data.git]` fails.
     pub git: Option<Degraded>,
+    /// Set while reminders cannot run under the config in service (an
+    /// unreadable password after a reload, say).
+    pub reminders: Option<Degraded>,
     pub last_reload: Option<DateTime<Utc>>,
     pub reloads_ok: u64,
     pub reloads_failed: u64,
 }
 
 impl Health {
-    /// Each current problem with its source (`data`, `config`, `git`).
+    /// Each current problem with its source (`data`, `config`, `git`,
+    /// `reminders`).
     pub fn problems(&self) -> impl Iterator<Item = (&'static str, &Degraded)> {
         [
             ("data", &self.data),
             ("config", &self.config),
             ("git", &self.git),
+            ("reminders", &self.reminders),
         ]
         .into_iter()
         .filter_map(|(what, d)| d.as_ref().map(|d| (what, d)))
