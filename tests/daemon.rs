@@ -755,3 +755,33 @@ fn reminders_that_cannot_run_after_a_reload_are_reported() {
         health(&serve)["status"] == "ok"
     });
 }
+
+#[test]
+fn oversized_request_heads_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = write_config(
+        tmp.path(),
+        &root().join("deadlines").display().to_string(),
+        "",
+    );
+    let serve = Serve::start(&config, &[], &[]);
+    let big_header = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    let r = serve.request(&big_header);
+    assert!(r.starts_with("HTTP/1.1 431 "), "{}", &r[..r.len().min(200)]);
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let r = serve.request(&long_uri);
+    assert!(r.starts_with("HTTP/1.1 431 "), "{}", &r[..r.len().min(200)]);
+    // Just under the limit is served.
+    let r = serve.request(&format!(
+        "GET / HTTP/1.0\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(60_000)
+    ));
+    assert!(
+        r.starts_with("HTTP/1.0 200 OK"),
+        "{}",
+        &r[..r.len().min(200)]
+    );
+}
