@@ -78,7 +78,7 @@ pub enum Command {
         #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
     },
-    /// Serve the feeds, the web page and the JSON over HTTP (`[server] listen`)
+    /// Serve the feeds, page and JSON over HTTP and run the reminders; follows the data, SIGHUP reloads the config
     Serve {
         /// Listen here instead of `[server] listen` (e.g. 127.0.0.1:0 for any free port)
         #[arg(long, value_name = "ADDR")]

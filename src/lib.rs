@@ -26,8 +26,14 @@
 //! - [`state`] — the SQLite state database (entry versions for the feeds).
 //! - [`feed`] — iCalendar feeds (pure), written with [`ical`]; [`i18n`] — languages.
 //! - [`web`] — the HTTP server (axum): feeds, pages, JSON, and the static export.
-//! - [`reload`] — hot reload of the deadline directory (keeps the last good catalog).
+//! - [`reload`] — hot reload of the deadline directory and the config (keeps
+//!   the last good version).
+//! - [`git`] — following the data repository's remote (fetch, fast-forward).
+//! - [`daemon`] — `mechcal serve`: signals, reload, git, reminders, alerts,
+//!   the systemd notify protocol and watchdog.
 //! - [`metrics`] — counters and the `/metrics` text.
+//! - [`logging`] — stderr logs: plain, journald priorities, or JSON.
+//! - [`credentials`] — systemd credentials (`LoadCredential=`).
 //! - [`cli`] — the command line, exit codes, and the clock.
 
 pub mod catalog;
