@@ -68,8 +68,15 @@ where
             Level::INFO => 6,
             Level::DEBUG | Level::TRACE => 7,
         };
-        write!(writer, "<{priority}>")?;
-        ctx.field_format().format_fields(writer.by_ref(), event)?;
-        writeln!(writer)
+        // journald reads each line as an entry of its own: a multi-line
+        // message (a diagnostic with its source line) keeps its priority
+        // on every line.
+        let mut text = String::new();
+        ctx.field_format()
+            .format_fields(Writer::new(&mut text), event)?;
+        for line in text.lines() {
+            writeln!(writer, "<{priority}>{line}")?;
+        }
+        Ok(())
     }
 }

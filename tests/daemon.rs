@@ -785,3 +785,57 @@ fn oversized_request_heads_are_refused() {
         &r[..r.len().min(200)]
     );
 }
+
+/// Under systemd (stderr is the journal), every line of a multi-line
+/// diagnostic carries the error priority, since journald reads each line as
+/// an entry of its own.
+#[test]
+fn journal_lines_of_a_diagnostic_all_carry_its_priority() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    copy_dir(&root().join("deadlines"), &t.join("deadlines"));
+    let config = write_config(t, "deadlines", "");
+    let log_path = t.join("journal.log");
+    let log = fs::File::create(&log_path).unwrap();
+    let meta = log.metadata().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let read = || fs::read_to_string(&log_path).unwrap();
+    eventually("watching", Duration::from_secs(20), || {
+        read().contains("watching the deadline directory")
+    });
+    let file = t.join("deadlines/examples/2026-2027.toml");
+    let text = fs::read_to_string(&file).unwrap();
+    fs::write(
+        &file,
+        text.replacen("mechanism = \"cedaw\"", "mechanism = \"cedw\"", 1),
+    )
+    .unwrap();
+    eventually("the diagnostic logged", Duration::from_secs(5), || {
+        read().contains("help: did you mean `cedaw`?")
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let journal = read();
+    for line in journal.lines() {
+        assert!(
+            ["<3>", "<4>", "<6>"].iter().any(|p| line.starts_with(p)),
+            "a line without its priority: {line:?}\n{journal}"
+        );
+    }
+    assert!(
+        journal.contains("<3>  help: did you mean `cedaw`?"),
+        "{journal}"
+    );
+}
