@@ -16,7 +16,11 @@ use common::{copy_dir, root};
 
 /// The Python of target/conformance/venv, with aiosmtpd and icalendar.
 fn python() -> PathBuf {
-    common::python_with(&["aiosmtpd==1.4.6", "icalendar==7.3.0"])
+    common::python_with(&[
+        "aiosmtpd==1.4.6",
+        "icalendar==7.3.0",
+        "cryptography==50.0.2",
+    ])
 }
 
 struct SmtpServer {
@@ -85,6 +89,11 @@ impl Drop for SmtpServer {
 /// A working directory with the sample deadlines (copied, so tests can edit
 /// them), the example subscribers and a config for `port`.
 fn setup(dir: &Path, port: u16, extra: &str) -> PathBuf {
+    setup_relay(dir, "127.0.0.1", port, "none", extra)
+}
+
+/// [`setup`] for a relay at `host` with `tls` (`none`, `starttls`, `implicit`).
+fn setup_relay(dir: &Path, host: &str, port: u16, tls: &str, extra: &str) -> PathBuf {
     copy_dir(&root().join("deadlines"), &dir.join("deadlines"));
     let subs = dir.join("subscribers.toml");
     fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
@@ -100,8 +109,8 @@ fn setup(dir: &Path, port: u16, extra: &str) -> PathBuf {
             "[calendar]\ndomain = \"calendar.example.org\"\nbase_url = \"https://calendar.example.org/\"\n\
              [data]\ndeadlines = \"deadlines\"\n[state]\npath = \"state.sqlite\"\n\
              [reminders]\nsubscribers = \"subscribers.toml\"\nsecret_file = \"secret\"\n\
-             [mail]\nfrom = \"mechcal <reminders@calendar.example.org>\"\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\n\
-             port = {port}\ntls = \"none\"\nretry_seconds = [0]\n{extra}"
+             [mail]\nfrom = \"mechcal <reminders@calendar.example.org>\"\ntransport = \"smtp\"\nhost = \"{host}\"\n\
+             port = {port}\ntls = \"{tls}\"\nretry_seconds = [0]\n{extra}"
         ),
     )
     .unwrap();
@@ -483,5 +492,108 @@ fn sigterm_during_a_pass_in_serve_loses_nothing() {
         (0..5)
             .map(|i| format!("s{i}@example.org"))
             .collect::<Vec<_>>()
+    );
+}
+
+/// TLS to the relay is required and verified, never skipped: STARTTLS and
+/// implicit TLS against a real TLS server (aiosmtpd with a test CA, trusted
+/// through `SSL_CERT_FILE`), and no message at all — not one in plain text —
+/// when the certificate is not trusted or the relay offers no STARTTLS.
+#[test]
+fn mail_goes_over_verified_tls_or_not_at_all() {
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = tmp.path().join("certs");
+    let made = Command::new(python())
+        .arg(root().join("tests/smtp/make_certs.py"))
+        .arg(&certs)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let untrusted = tmp.path().join("other-ca.pem");
+    fs::write(&untrusted, "").unwrap();
+    let run = |name: &str, server_modes: &[String], tls: &str, ca: &Path| {
+        let dir = tmp.path().join(name);
+        fs::create_dir_all(&dir).unwrap();
+        let modes: Vec<&str> = server_modes.iter().map(String::as_str).collect();
+        let server = SmtpServer::start(&dir, &modes);
+        let config = setup_relay(
+            &dir,
+            "localhost",
+            server.port,
+            tls,
+            "timeout_seconds = 10\n",
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+            .args(["--config", config.to_str().unwrap()])
+            .args(["remind", "--now", "2027-01-08T08:00:00Z"])
+            .env("SSL_CERT_FILE", ca)
+            .env_remove("SSL_CERT_DIR")
+            .output()
+            .unwrap();
+        let tls_marks: Vec<String> = (1..=3)
+            .filter_map(|i| fs::read_to_string(dir.join(format!("received/{i:03}.tls"))).ok())
+            .collect();
+        let data = dir.join("received/data-count").exists();
+        (out, tls_marks, data, server)
+    };
+    let ca = certs.join("ca.pem");
+    let starttls = format!("starttls:{}", certs.display());
+    let implicit = format!("implicit:{}", certs.display());
+
+    for (name, mode, tls) in [
+        ("starttls", &starttls, "starttls"),
+        ("implicit", &implicit, "implicit"),
+    ] {
+        let (out, marks, _, server) = run(name, std::slice::from_ref(mode), tls, &ca);
+        assert_eq!(
+            summary(&out),
+            "sent 3 messages (0 resent after an interrupted pass), skipped 3 reminders, failed 0, deferred 0",
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            marks,
+            ["yes", "yes", "yes"],
+            "{name}: every message over TLS"
+        );
+        assert_eq!(server.messages().len(), 3);
+    }
+
+    // A certificate from an unknown CA: nothing is sent, the reminders wait.
+    for (name, mode, tls) in [
+        ("starttls-untrusted", &starttls, "starttls"),
+        ("implicit-untrusted", &implicit, "implicit"),
+    ] {
+        let (out, marks, data, _server) = run(name, std::slice::from_ref(mode), tls, &untrusted);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            summary(&out).ends_with("failed 0, deferred 3"),
+            "{name}: {}",
+            summary(&out)
+        );
+        assert!(
+            stderr.to_lowercase().contains("certificate"),
+            "{name}: {stderr}"
+        );
+        assert!(
+            marks.is_empty() && !data,
+            "{name}: a message reached the relay"
+        );
+    }
+
+    // `starttls` against a relay that offers no STARTTLS: no plain-text
+    // fallback.
+    let (out, marks, data, _server) = run("no-starttls", &[], "starttls", &ca);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        summary(&out).ends_with("failed 0, deferred 3"),
+        "{}",
+        summary(&out)
+    );
+    assert!(
+        marks.is_empty() && !data,
+        "a message went out in plain text"
     );
 }

@@ -7,6 +7,9 @@ Modes (any number):
   reject:ADDR     answer 550 to RCPT TO:<ADDR>, always
   drop:N          close the connection during the first N DATA transfers
   slow:SECONDS    wait that long before answering DATA (for kill tests)
+  starttls:DIR    offer STARTTLS with DIR/server.pem and DIR/server.key, and
+                  refuse mail until the client has started TLS
+  implicit:DIR    speak TLS from the first byte (SMTPS), same certificate
 Every DATA received (accepted or not) is counted in OUTDIR/data-count."""
 import asyncio
 import pathlib
@@ -46,6 +49,10 @@ class Handler:
             await asyncio.sleep(slow)
         state["saved"] += 1
         (out / f"{state['saved']:03}.eml").write_bytes(envelope.original_content)
+        # Whether this message came over TLS, for the TLS tests.
+        # (STARTTLS sets session.ssl; implicit TLS shows on the transport.)
+        over_tls = session.ssl or server.transport.get_extra_info("ssl_object")
+        (out / f"{state['saved']:03}.tls").write_text("yes" if over_tls else "no")
         return "250 OK"
 
 
@@ -54,7 +61,18 @@ class Handler:
 with socket.socket() as probe:
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
-controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+tls = {}
+if "starttls" in modes or "implicit" in modes:
+    import ssl
+
+    certs = pathlib.Path(modes.get("starttls") or modes["implicit"])
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certs / "server.pem", certs / "server.key")
+    if "starttls" in modes:
+        tls = {"tls_context": context, "require_starttls": True}
+    else:
+        tls = {"ssl_context": context}
+controller = Controller(Handler(), hostname="127.0.0.1", port=port, **tls)
 controller.start()
 pathlib.Path(sys.argv[2]).write_text(str(port))
 try:
