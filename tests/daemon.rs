@@ -29,6 +29,11 @@ fn write_config(dir: &Path, deadlines: &str, extra: &str) -> PathBuf {
     config
 }
 
+/// A minimal config for the sample deadlines (read in place).
+fn sample_config(dir: &Path, extra: &str) -> PathBuf {
+    write_config(dir, &root().join("deadlines").display().to_string(), extra)
+}
+
 /// Polls `ok` until it holds; fails after `limit`.
 fn eventually(what: &str, limit: Duration, ok: impl Fn() -> bool) {
     let start = Instant::now();
@@ -230,11 +235,7 @@ fn sighup_reloads_the_config_and_keeps_the_last_good_one() {
 fn systemd_notifications_arrive_on_the_notify_socket() {
     use std::os::unix::net::UnixDatagram;
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(
-        tmp.path(),
-        &root().join("deadlines").display().to_string(),
-        "",
-    );
+    let config = sample_config(tmp.path(), "");
     let socket_path = tmp.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket
@@ -301,11 +302,7 @@ fn systemd_notifications_arrive_on_the_notify_socket() {
 #[test]
 fn slow_clients_do_not_block_a_normal_request() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(
-        tmp.path(),
-        &root().join("deadlines").display().to_string(),
-        "[server]\nheader_timeout_seconds = 2\n",
-    );
+    let config = sample_config(tmp.path(), "[server]\nheader_timeout_seconds = 2\n");
     let serve = Serve::start(&config, &[], &[]);
     // 200 slowloris clients: a request line, then one header byte every
     // 300 ms, never finishing the head; 20 that connect and send nothing.
@@ -372,11 +369,7 @@ fn slow_clients_do_not_block_a_normal_request() {
 #[test]
 fn metrics_count_requests_and_parse_as_prometheus_text() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(
-        tmp.path(),
-        &root().join("deadlines").display().to_string(),
-        "",
-    );
+    let config = sample_config(tmp.path(), "");
     let serve = Serve::start(&config, &[], &[]);
     let first = serve.get("/calendar.ics");
     let etag = first
@@ -759,11 +752,7 @@ fn reminders_that_cannot_run_after_a_reload_are_reported() {
 #[test]
 fn oversized_request_heads_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = write_config(
-        tmp.path(),
-        &root().join("deadlines").display().to_string(),
-        "",
-    );
+    let config = sample_config(tmp.path(), "");
     let serve = Serve::start(&config, &[], &[]);
     let big_header = format!(
         "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
