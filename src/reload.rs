@@ -127,6 +127,12 @@ fn keep_restart_only(old: &Config, new: &mut Config) {
         kept.push("[reminders] secret_file");
         new.reminders.secret_file = old.reminders.secret_file.clone();
     }
+    // The unsubscribe endpoints are set up at start: reminders turned on
+    // by a reload would send links that nothing answers.
+    if old.reminders.subscribers.is_none() && new.reminders.subscribers.is_some() {
+        kept.push("[reminders] subscribers (turning reminders on)");
+        new.reminders.subscribers = None;
+    }
     for what in kept {
         tracing::warn!("{what} changed: restart mechcal to apply it (the old value stays in use)");
     }
@@ -242,4 +248,37 @@ pub fn watch(
             let _ = tokio::task::spawn_blocking(move || on_change()).await;
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_a_running_server_cannot_take_over_are_kept() {
+        let old = Config::defaults("deadlines".into());
+        let mut new = old.clone();
+        new.calendar.name = "Renamed".into();
+        new.server.listen = "127.0.0.1:9090".parse().unwrap();
+        new.server.header_timeout_seconds = 3;
+        new.state.path = "elsewhere.sqlite".into();
+        new.reminders.secret_file = "other.secret".into();
+        new.reminders.subscribers = Some("subscribers.toml".into());
+        keep_restart_only(&old, &mut new);
+        let mut expected = old.clone();
+        expected.calendar.name = "Renamed".into();
+        assert_eq!(new, expected);
+
+        // Reminders on at start may be turned off, and their file changed.
+        let mut old = old;
+        old.reminders.subscribers = Some("subscribers.toml".into());
+        let mut off = old.clone();
+        off.reminders.subscribers = None;
+        keep_restart_only(&old, &mut off);
+        assert_eq!(off.reminders.subscribers, None);
+        let mut moved = old.clone();
+        moved.reminders.subscribers = Some("other.toml".into());
+        keep_restart_only(&old, &mut moved);
+        assert_eq!(moved.reminders.subscribers, Some("other.toml".into()));
+    }
 }
