@@ -2,22 +2,27 @@
 # Checks systemd/mechcal.service with systemd's own tools:
 #   systemd-analyze verify                   (syntax, directives, commands)
 #   systemd-analyze security --offline=yes   (exposure score, must be <= 1.5)
+#   syscalls.py                              (every system call mechcal makes in a
+#                                             day's work passes SystemCallFilter=)
 # verify needs ExecStart's program to exist, so it reads a copy of the unit
 # whose ExecStart names the freshly built binary; nothing else differs.
 # MECHCAL_BIN: the binary (default target/debug/mechcal). Installs systemd
-# (for systemd-analyze) if missing.
+# (for systemd-analyze) and strace if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unit=systemd/mechcal.service
 bin="${MECHCAL_BIN:-$PWD/target/debug/mechcal}"
 max=1.5
 
-if ! command -v systemd-analyze >/dev/null 2>&1; then
+need=()
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v strace >/dev/null 2>&1 || need+=(strace)
+if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     sudo_=""
     [ "$(id -u)" -eq 0 ] || sudo_="sudo"
     $sudo_ apt-get update -qq
-    $sudo_ apt-get install -y -qq systemd >/dev/null
+    $sudo_ apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 systemd-analyze --version | head -1
 
@@ -51,3 +56,6 @@ awk -v s="$score" -v m="$max" 'BEGIN { exit !(s <= m) }' || {
     echo "exposure $score is above $max" >&2
     exit 1
 }
+
+echo "-- system calls under SystemCallFilter= (strace)"
+python3 systemd/syscalls.py "$bin"

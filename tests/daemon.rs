@@ -828,3 +828,52 @@ fn journal_lines_of_a_diagnostic_all_carry_its_priority() {
         "{journal}"
     );
 }
+
+/// A notify socket nobody reads fills up (the kernel queues 10 datagrams by
+/// default); the daemon must go on serving, reloading and stopping.
+#[test]
+fn a_full_notify_socket_never_blocks_the_daemon() {
+    use std::os::unix::net::UnixDatagram;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = sample_config(tmp.path(), "");
+    let socket_path = tmp.path().join("notify.sock");
+    let _socket = UnixDatagram::bind(&socket_path).unwrap();
+    let mut serve = Serve::start(
+        &config,
+        &[],
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            // Pings every 50 ms: the queue is full within a second.
+            ("WATCHDOG_USEC", "100000"),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(&config, text.replace("First name", "Renamed")).unwrap();
+    serve.signal("HUP");
+    eventually("the reload", Duration::from_secs(5), || {
+        serve.get("/calendar.ics").contains("X-WR-CALNAME:Renamed")
+    });
+    assert!(serve.log().contains("cannot notify systemd (WATCHDOG=1)"));
+    serve.signal("TERM");
+    assert!(serve.wait(Duration::from_secs(10)).success());
+}
+
+/// `NOTIFY_SOCKET` may name a socket in the abstract namespace (`@name`).
+#[test]
+fn notifications_reach_an_abstract_socket() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let tmp = tempfile::tempdir().unwrap();
+    let config = sample_config(tmp.path(), "");
+    let name = format!("mechcal-test-{}", std::process::id());
+    let socket =
+        UnixDatagram::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap()).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _serve = Serve::start(&config, &[], &[("NOTIFY_SOCKET", &format!("@{name}"))]);
+    let mut buf = [0u8; 256];
+    let n = socket.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1\n");
+}
