@@ -1,6 +1,7 @@
 //! Delivery to a real SMTP server on loopback (Python aiosmtpd): messages per
-//! second with pooled connections (as `mechcal remind` sends) against a new
-//! connection per message, in one run, over the same messages.
+//! second on one reused connection (as `mechcal remind` sends) against a new
+//! connection per message, in one run, over the same messages; and on one
+//! implicit-TLS connection (a test CA, trusted through `SSL_CERT_FILE`).
 //!
 //! Run: `cargo bench --bench smtp` (installs aiosmtpd into
 //! target/conformance/venv on first run).
@@ -37,32 +38,52 @@ fn main() {
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            "aiosmtpd==1.4.6"
+            "aiosmtpd==1.4.6",
+            "cryptography==50.0.2"
         ])
         .status()
         .unwrap()
         .success());
     let tmp = tempfile::tempdir().unwrap();
-    let port_file = tmp.path().join("port");
-    let mut server = Command::new(venv.join("bin/python"))
-        .arg(top.join("tests/smtp/server.py"))
-        .arg(tmp.path().join("received"))
-        .arg(&port_file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let port: u16 = loop {
-        if let Some(p) = std::fs::read_to_string(&port_file)
-            .ok()
-            .and_then(|p| p.trim().parse().ok())
-        {
-            break p;
-        }
-        assert!(start.elapsed() < Duration::from_secs(20));
-        std::thread::sleep(Duration::from_millis(50));
+    let python = venv.join("bin/python");
+    let start_server = |name: &str, modes: &[String]| -> (std::process::Child, u16) {
+        let dir = tmp.path().join(name);
+        let port_file = dir.join("port");
+        std::fs::create_dir_all(&dir).unwrap();
+        let server = Command::new(&python)
+            .arg(top.join("tests/smtp/server.py"))
+            .arg(dir.join("received"))
+            .arg(&port_file)
+            .args(modes)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let port: u16 = loop {
+            if let Some(p) = std::fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+            {
+                break p;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20));
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        (server, port)
     };
+    // A test CA and certificate for the TLS run, trusted through SSL_CERT_FILE.
+    let certs = tmp.path().join("certs");
+    assert!(Command::new(&python)
+        .arg(top.join("tests/smtp/make_certs.py"))
+        .arg(&certs)
+        .status()
+        .unwrap()
+        .success());
+    std::env::set_var("SSL_CERT_FILE", certs.join("ca.pem"));
+    let (mut server, port) = start_server("plain", &[]);
+    let (mut tls_server, tls_port) =
+        start_server("tls", &[format!("implicit:{}", certs.display())]);
 
     // Real reminder messages, built by mechcal from the sample data.
     let catalog = mechcal::store::load(&top.join("deadlines"), chrono_tz::Tz::Europe__Zurich)
@@ -127,20 +148,25 @@ fn main() {
         password_file: None,
         timeout: Duration::from_secs(30),
         max_attempts: 1,
-        pool_size: 4,
         retry_seconds: vec![],
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let (pooled, fresh) = runtime.block_on(async {
+    let tls_config = SmtpConfig {
+        host: "localhost".into(),
+        port: tls_port,
+        tls: SmtpTls::Implicit,
+        ..config.clone()
+    };
+    let (reused, fresh, tls) = runtime.block_on(async {
         let t = Instant::now();
         let smtp = Smtp::new(&config).unwrap();
         for (id, m) in &messages {
             smtp.send(id, m).await.unwrap();
         }
-        let pooled = t.elapsed();
+        let reused = t.elapsed();
         drop(smtp);
         let t = Instant::now();
         for (id, m) in &messages {
@@ -148,19 +174,31 @@ fn main() {
             let smtp = Smtp::new(&config).unwrap();
             smtp.send(id, m).await.unwrap();
         }
-        (pooled, t.elapsed())
+        let fresh = t.elapsed();
+        let t = Instant::now();
+        let smtp = Smtp::new(&tls_config).unwrap();
+        for (id, m) in &messages {
+            smtp.send(id, m).await.unwrap();
+        }
+        (reused, fresh, t.elapsed())
     });
-    let _ = server.kill();
-    let _ = server.wait();
+    for s in [&mut server, &mut tls_server] {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
     let rate = |d: Duration| MESSAGES as f64 / d.as_secs_f64();
     println!("delivery of {MESSAGES} reminder messages to aiosmtpd on loopback:");
     println!(
-        "  pooled connections:        {:8.1} messages/s",
-        rate(pooled)
+        "  one connection, reused:      {:8.1} messages/s",
+        rate(reused)
     );
     println!(
-        "  new connection per message: {:7.1} messages/s",
+        "  a new connection per message: {:7.1} messages/s",
         rate(fresh)
     );
-    println!("  ratio pooled / new: {:.2}", rate(pooled) / rate(fresh));
+    println!("  ratio reused / new: {:.2}", rate(reused) / rate(fresh));
+    println!(
+        "  implicit TLS, one connection: {:7.1} messages/s",
+        rate(tls)
+    );
 }

@@ -115,8 +115,6 @@ pub struct SmtpConfig {
     pub timeout: std::time::Duration,
     /// A message refused with 5xx is marked failed after this many attempts.
     pub max_attempts: u32,
-    /// Connections kept open and reused.
-    pub pool_size: u32,
     /// Waits between tries of a transiently failed message within one pass.
     pub retry_seconds: Vec<u64>,
 }
@@ -581,7 +579,6 @@ fn mail(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path, out: &mut MailConfi
             "password_file",
             "timeout_seconds",
             "max_attempts",
-            "pool_size",
             "retry_seconds",
         ],
     );
@@ -649,7 +646,6 @@ fn smtp(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path) -> Option<SmtpConfi
     let port = number(sink, "port", 1, 65535, default_port)?;
     let timeout = number(sink, "timeout_seconds", 1, 600, 30)?;
     let max_attempts = number(sink, "max_attempts", 1, 100, 3)?;
-    let pool_size = number(sink, "pool_size", 1, 64, 4)?;
     let retry_seconds = match t.get("retry_seconds") {
         None => vec![1, 5],
         Some(v) => {
@@ -688,7 +684,6 @@ fn smtp(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path) -> Option<SmtpConfi
         password_file,
         timeout: std::time::Duration::from_secs(u64::try_from(timeout).ok()?),
         max_attempts: u32::try_from(max_attempts).ok()?,
-        pool_size: u32::try_from(pool_size).ok()?,
         retry_seconds,
     })
 }

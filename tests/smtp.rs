@@ -509,8 +509,15 @@ fn mail_goes_over_verified_tls_or_not_at_all() {
         .status()
         .unwrap();
     assert!(made.success());
-    let untrusted = tmp.path().join("other-ca.pem");
-    fs::write(&untrusted, "").unwrap();
+    // Another CA, which did not sign the relay's certificate.
+    let other = tmp.path().join("other-certs");
+    assert!(Command::new(python())
+        .arg(root().join("tests/smtp/make_certs.py"))
+        .arg(&other)
+        .status()
+        .unwrap()
+        .success());
+    let untrusted = other.join("ca.pem");
     let run = |name: &str, server_modes: &[String], tls: &str, ca: &Path| {
         let dir = tmp.path().join(name);
         fs::create_dir_all(&dir).unwrap();
@@ -581,6 +588,20 @@ fn mail_goes_over_verified_tls_or_not_at_all() {
             "{name}: a message reached the relay"
         );
     }
+
+    // No CA certificates at all: implicit TLS refuses to start.
+    let empty = tmp.path().join("empty.pem");
+    fs::write(&empty, "").unwrap();
+    let (out, _, data, _server) = run(
+        "implicit-no-roots",
+        std::slice::from_ref(&implicit),
+        "implicit",
+        &empty,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("no CA certificates to verify the SMTP relay with"));
+    assert!(!data);
 
     // `starttls` against a relay that offers no STARTTLS: no plain-text
     // fallback.

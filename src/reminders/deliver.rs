@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -82,15 +83,14 @@ impl Transport for Maildir {
     }
 }
 
-/// An SMTP relay through lettre (rustls).
+/// An SMTP relay through lettre's SMTP client (rustls).
 ///
-/// For plain and STARTTLS relays mechcal opens the TCP connection itself,
-/// with `TCP_NODELAY`, and keeps it open across messages: lettre writes a
-/// message's body and its final `.` separately and sets no `TCP_NODELAY`,
-/// so with its own connections every message waited for a delayed ACK
-/// (~40 ms; see benches/smtp.rs). Implicit-TLS relays go through lettre's
-/// pooled transport. lettre's timeout covers connecting only, so each whole
-/// exchange is bounded here.
+/// mechcal opens the TCP connection itself, with `TCP_NODELAY` (and, for
+/// implicit TLS, wraps it in TLS itself), and keeps it open across messages:
+/// lettre writes a message's body and its final `.` separately and sets no
+/// `TCP_NODELAY`, so with its own connections every message waited for a
+/// delayed ACK (~40 ms; see benches/smtp.rs). lettre's timeout covers
+/// connecting only, so each whole exchange is bounded here.
 pub struct Smtp {
     host: String,
     port: u16,
@@ -99,7 +99,8 @@ pub struct Smtp {
     credentials: Option<lettre::transport::smtp::authentication::Credentials>,
     hello: lettre::transport::smtp::extension::ClientId,
     connection: tokio::sync::Mutex<Option<lettre::transport::smtp::client::AsyncSmtpConnection>>,
-    pooled: Option<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>>,
+    /// For implicit TLS: the client config (the system's roots).
+    implicit_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Smtp {
@@ -108,9 +109,6 @@ impl Smtp {
     pub fn new(c: &crate::config::SmtpConfig) -> Result<Smtp, String> {
         use crate::config::SmtpTls;
         use lettre::transport::smtp::authentication::Credentials;
-        use lettre::transport::smtp::client::{Tls, TlsParameters};
-        use lettre::transport::smtp::PoolConfig;
-        type Async = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
         let credentials = match &c.username {
             None => None,
             Some(user) => {
@@ -132,20 +130,8 @@ impl Smtp {
                 Some(Credentials::new(user.clone(), password))
             }
         };
-        let pooled = match c.tls {
-            SmtpTls::Implicit => {
-                let params = TlsParameters::new(c.host.clone())
-                    .map_err(|e| format!("TLS for {}: {e}", c.host))?;
-                let mut builder = Async::builder_dangerous(c.host.clone())
-                    .port(c.port)
-                    .tls(Tls::Wrapper(params))
-                    .timeout(Some(c.timeout))
-                    .pool_config(PoolConfig::new().max_size(c.pool_size));
-                if let Some(cred) = &credentials {
-                    builder = builder.credentials(cred.clone());
-                }
-                Some(builder.build())
-            }
+        let implicit_tls = match c.tls {
+            SmtpTls::Implicit => Some(tls_client_config()?),
             SmtpTls::Starttls | SmtpTls::None => None,
         };
         Ok(Smtp {
@@ -156,7 +142,7 @@ impl Smtp {
             credentials,
             hello: lettre::transport::smtp::extension::ClientId::default(),
             connection: tokio::sync::Mutex::new(None),
-            pooled,
+            implicit_tls,
         })
     }
 
@@ -183,7 +169,23 @@ impl Smtp {
                 SendError::Transient(e.to_string())
             }
         };
-        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+        let stream: Box<dyn lettre::transport::smtp::client::AsyncTokioStream> = match &self
+            .implicit_tls
+        {
+            None => Box::new(tcp),
+            Some(config) => {
+                let name = rustls::pki_types::ServerName::try_from(self.host.clone())
+                    .map_err(|e| SendError::Transient(format!("{}: {e}", self.host)))?;
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| {
+                        SendError::Transient(format!("TLS with {}:{}: {e}", self.host, self.port))
+                    })?;
+                Box::new(TlsTcp(tls))
+            }
+        };
+        let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &self.hello)
             .await
             .map_err(smtp_error)?;
         if self.tls == crate::config::SmtpTls::Starttls {
@@ -235,17 +237,7 @@ impl Smtp {
 
 impl Transport for Smtp {
     async fn send(&self, _message_id: &str, message: &lettre::Message) -> Result<(), SendError> {
-        use lettre::AsyncTransport;
-        let exchange = async {
-            match &self.pooled {
-                Some(pool) => match pool.send(message.clone()).await {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
-                    Err(e) => Err(SendError::Transient(e.to_string())),
-                },
-                None => self.send_on_connection(message).await,
-            }
-        };
+        let exchange = async { self.send_on_connection(message).await };
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(result) => result,
             Err(_) => {
@@ -257,6 +249,77 @@ impl Transport for Smtp {
                 )))
             }
         }
+    }
+}
+
+/// rustls with the system's CA certificates (`SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` replace them), as lettre's STARTTLS uses.
+fn tls_client_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    for cert in found.certs {
+        // A certificate rustls cannot use is skipped, as lettre does.
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        let why = found
+            .errors
+            .first()
+            .map_or(String::new(), |e| format!(": {e}"));
+        return Err(format!(
+            "no CA certificates to verify the SMTP relay with{why}"
+        ));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// A TLS stream (implicit TLS) as lettre's transport.
+#[derive(Debug)]
+struct TlsTcp(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+impl tokio::io::AsyncRead for TlsTcp {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for TlsTcp {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl lettre::transport::smtp::client::AsyncTokioStream for TlsTcp {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
     }
 }
 
