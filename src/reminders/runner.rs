@@ -1,7 +1,7 @@
 //! A reminder runner: everything a pass needs, opened once from the config
 //! (state database, unsubscribe key, transport), for `mechcal remind` and
-//! for the schedule inside `mechcal serve`. Build it inside a tokio runtime
-//! (lettre's SMTP pool spawns its tasks there) and drop it there too.
+//! for the schedule inside `mechcal serve`. Use and drop it inside the tokio
+//! runtime it sends from (it keeps an SMTP connection open between messages).
 
 use std::sync::Arc;
 use std::time::Duration;
