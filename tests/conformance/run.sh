@@ -28,16 +28,35 @@ trap 'rm -rf "$run"' EXIT
 cp -r "$here/fixture" "$run/fixture"
 "$bin" --config "$run/fixture/mechcal.toml" render --out "$run/out" --now 2026-11-23T12:00:00Z
 
+# Russian feeds exist only on the server (`?lang=ru`): fetch them, with the
+# JSON of the same moment, from `serve` on a free loopback port.
+"$bin" --config "$run/fixture/mechcal.toml" serve --listen 127.0.0.1:0 2>"$run/serve.log" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$run"' EXIT
+for _ in $(seq 1 100); do
+    addr=$(sed -n 's|.*listening on http://\([^/]*\)/.*|\1|p' "$run/serve.log")
+    [ -n "$addr" ] && break
+    sleep 0.1
+done
+[ -n "$addr" ] || { cat "$run/serve.log"; exit 1; }
+mkdir -p "$run/out/ru/topics"
+curl -sf "http://$addr/calendar.ics?lang=ru" -o "$run/out/ru/calendar.ics"
+curl -sf "http://$addr/topics/discrimination.ics?lang=ru" -o "$run/out/ru/topics/discrimination.ics"
+curl -sf "http://$addr/deadlines.json?lang=ru" -o "$run/out/ru/deadlines.json"
+kill "$server"
+
 cp "$here/parse_icaljs.mjs" "$work/node/parse_icaljs.mjs"
 passed=0
 failed=0
-for feed in calendar.ics topics/discrimination.ics mechanisms/upr.ics deadlines/emoji.ics deadlines/injection-title.ics; do
+for feed in calendar.ics topics/discrimination.ics mechanisms/upr.ics deadlines/emoji.ics deadlines/injection-title.ics ru/calendar.ics ru/topics/discrimination.ics; do
     name="${feed//\//_}"
     ics="$run/out/$feed"
+    json="$run/out/deadlines.json"
+    case "$feed" in ru/*) json="$run/out/ru/deadlines.json" ;; esac
     node "$work/node/parse_icaljs.mjs" "$ics" > "$run/$name.icaljs.json"
     "$work/venv/bin/python" "$here/parse_python.py" "$ics" > "$run/$name.python.json"
     # Ground truth: mechcal's JSON entries of the same feed.
-    "$work/venv/bin/python" "$here/expected.py" "$run/out/deadlines.json" "$ics" > "$run/$name.expected.json"
+    "$work/venv/bin/python" "$here/expected.py" "$json" "$ics" > "$run/$name.expected.json"
     if "$work/venv/bin/python" "$here/compare.py" "$ics" "$run/$name.expected.json" "$run/$name.icaljs.json" "$run/$name.python.json"; then
         passed=$((passed + 1))
     else
