@@ -17,6 +17,9 @@ use mechcal::mail::{self, Letterhead};
 use mechcal::reminders::deliver::{Smtp, Transport};
 use mechcal::reminders::plan::{Item, Key, Kind};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 const MESSAGES: usize = 300;
 
 fn main() {
@@ -24,28 +27,8 @@ fn main() {
         return;
     }
     let top = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let venv = top.join("target/conformance/venv");
-    if !venv.join("bin/python").exists() {
-        assert!(Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .unwrap()
-            .success());
-    }
-    assert!(Command::new(venv.join("bin/pip"))
-        .args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "aiosmtpd==1.4.6",
-            "cryptography==50.0.2"
-        ])
-        .status()
-        .unwrap()
-        .success());
     let tmp = tempfile::tempdir().unwrap();
-    let python = venv.join("bin/python");
+    let python = common::python_with(&["aiosmtpd==1.4.6", "cryptography==50.0.2"]);
     let start_server = |name: &str, modes: &[String]| -> (std::process::Child, u16) {
         let dir = tmp.path().join(name);
         let port_file = dir.join("port");
