@@ -877,3 +877,30 @@ fn notifications_reach_an_abstract_socket() {
     let n = socket.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"READY=1\n");
 }
+
+/// `[server] max_connections` bounds the connections open at once: with
+/// every slot held by a silent client, the next client waits in the
+/// kernel's queue until the head timeout frees a slot, then is served.
+#[test]
+fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = sample_config(
+        tmp.path(),
+        "[server]\nheader_timeout_seconds = 2\nmax_connections = 16\n",
+    );
+    let serve = Serve::start(&config, &[], &[]);
+    let silent: Vec<TcpStream> = (0..16)
+        .map(|_| TcpStream::connect(&serve.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let asked = Instant::now();
+    let r = serve.get("/calendar.ics");
+    let waited = asked.elapsed();
+    assert!(r.starts_with("HTTP/1.0 200 OK"), "{r}");
+    assert!(
+        waited >= Duration::from_millis(1500),
+        "served after {waited:?}: the cap did not hold"
+    );
+    assert!(waited < Duration::from_secs(5), "served after {waited:?}");
+    drop(silent);
+}
