@@ -144,25 +144,21 @@ fn keep_restart_only(old: &Config, new: &mut Config) {
 /// and is shown on `/healthz`.
 pub fn reload_config(app: &App, path: &Path, now: DateTime<Utc>) -> Option<Reconfigured> {
     let old = app.snapshot().config.clone();
+    // `data`: the deadline data under the new config failed, else the config
+    // (or its subscribers file).
     let fail = |lines: Vec<String>, data: bool| {
         let before = app.health();
-        log_failure(
-            if data {
-                "deadline repository"
-            } else {
-                "config"
-            },
-            &lines,
-            if data {
-                before.data.as_ref()
-            } else {
-                before.config.as_ref()
-            },
-        );
+        let (what, earlier) = if data {
+            ("deadline repository", before.data)
+        } else {
+            ("config", before.config)
+        };
+        log_failure(what, &lines, earlier.as_ref());
         app.update_health(|h| {
             h.reloads_failed += 1;
             h.last_reload = Some(now);
-            Degraded::update(if data { &mut h.data } else { &mut h.config }, lines, now);
+            let slot = if data { &mut h.data } else { &mut h.config };
+            Degraded::update(slot, lines, now);
         });
         None
     };

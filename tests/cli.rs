@@ -38,12 +38,7 @@ fn sample_copy() -> (tempfile::TempDir, PathBuf) {
 /// `dir/var/`; returns the config's path.
 fn reminders_setup(dir: &Path) -> PathBuf {
     let subs = dir.join("subscribers.toml");
-    fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    common::example_subscribers(&subs);
     let config = dir.join("mechcal.toml");
     fs::write(
         &config,
@@ -507,16 +502,8 @@ fn serve_answers_and_stops_on_sigterm() {
     )
     .unwrap();
     let subs = tmp.path().join("subscribers.toml");
-    fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
-    fs::set_permissions(&subs, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mechcal"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ])
+    common::example_subscribers(&subs);
+    let mut child = common::serve_command(&config)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -876,14 +863,7 @@ fn serve_reloads_edits_and_keeps_the_last_good_data() {
         "[calendar]\ndomain = \"calendar.example.org\"\n[data]\ndeadlines = \"deadlines\"\n[state]\npath = \"state.sqlite\"\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mechcal"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ])
+    let mut child = common::serve_command(&config)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

@@ -52,9 +52,7 @@ struct Serve {
 
 impl Serve {
     fn start(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mechcal"))
-            .args(["--config", config.to_str().unwrap(), "serve"])
-            .args(["--listen", "127.0.0.1:0"])
+        let mut child = common::serve_command(config)
             .args(args)
             .envs(env.iter().copied())
             .stderr(Stdio::piped())
@@ -669,16 +667,10 @@ fn staff_are_alerted_once_per_distinct_set_of_errors() {
 /// unset), its subscribers file, in `t`.
 fn config_with_unrunnable_reminders(t: &Path) -> PathBuf {
     let subs = t.join("subscribers.toml");
-    fs::write(
+    common::write_private(
         &subs,
         "[[subscriber]]\nname = \"A\"\nemail = \"a@example.org\"\n",
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    );
     let config = write_config(
         t,
         &root().join("deadlines").display().to_string(),
@@ -693,14 +685,7 @@ fn config_with_unrunnable_reminders(t: &Path) -> PathBuf {
 fn reminders_that_cannot_run_stop_the_start() {
     let tmp = tempfile::tempdir().unwrap();
     let config = config_with_unrunnable_reminders(tmp.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ])
+    let out = common::serve_command(&config)
         .env_remove("MECHCAL_TEST_NO_SUCH_VARIABLE")
         .output()
         .unwrap();
@@ -788,14 +773,7 @@ fn journal_lines_of_a_diagnostic_all_carry_its_priority() {
     let log_path = t.join("journal.log");
     let log = fs::File::create(&log_path).unwrap();
     let meta = log.metadata().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mechcal"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ])
+    let mut child = common::serve_command(&config)
         .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
         .stderr(log)
         .spawn()

@@ -96,12 +96,7 @@ fn setup(dir: &Path, port: u16, extra: &str) -> PathBuf {
 fn setup_relay(dir: &Path, host: &str, port: u16, tls: &str, extra: &str) -> PathBuf {
     copy_dir(&root().join("deadlines"), &dir.join("deadlines"));
     let subs = dir.join("subscribers.toml");
-    fs::copy(root().join("config/subscribers.example.toml"), &subs).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    common::example_subscribers(&subs);
     let config = dir.join("mechcal.toml");
     fs::write(
         &config,
@@ -390,12 +385,7 @@ fn sigterm_during_a_pass_in_serve_loses_nothing() {
             "[[subscriber]]\nname = \"Subscriber {i}\"\nemail = \"s{i}@example.org\"\nremind_days = [7]\n"
         );
     }
-    fs::write(&subs, text).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&subs, fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    common::write_private(&subs, text);
     let config_for = |port: u16| {
         let config = t.join("mechcal.toml");
         fs::write(
@@ -416,14 +406,7 @@ fn sigterm_during_a_pass_in_serve_loses_nothing() {
     fs::create_dir_all(t.join("slow")).unwrap();
     let slow = SmtpServer::start(&t.join("slow"), &["slow:2"]);
     let config = config_for(slow.port);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mechcal"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ])
+    let mut child = common::serve_command(&config)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -45,3 +45,28 @@ pub fn python_with(packages: &[&str]) -> PathBuf {
     assert!(ok.success(), "pip install {packages:?} failed");
     venv.join("bin/python")
 }
+
+/// Writes a file readable by its owner only, as a subscribers file must be.
+pub fn write_private(path: &Path, contents: impl AsRef<[u8]>) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::write(path, contents).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// The example subscribers, copied to `path` with mode 600.
+pub fn example_subscribers(path: &Path) {
+    write_private(
+        path,
+        fs::read(root().join("config/subscribers.example.toml")).unwrap(),
+    );
+}
+
+/// `mechcal --config CONFIG serve --listen 127.0.0.1:0`, to add to and spawn.
+pub fn serve_command(config: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mechcal"));
+    command
+        .arg("--config")
+        .arg(config)
+        .args(["serve", "--listen", "127.0.0.1:0"]);
+    command
+}
