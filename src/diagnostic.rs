@@ -7,7 +7,15 @@
 //!
 //! Lines and columns are 1-based; a column counts Unicode characters (not
 //! bytes), which is what editors show. A UTF-8 byte-order mark is not counted.
+//!
+//! Diagnostics reach the terminal, CI logs, the journal, `/healthz` and staff
+//! mail, so what they quote is bounded and inert: a diagnostic keeps at most
+//! [`MAX_EXCERPT`] characters of a line and shows at most 100 of them; a
+//! message or help is cut at [`MAX_MESSAGE`] characters; control characters
+//! and bidirectional controls are shown escaped, so a value cannot forge
+//! lines, colour a terminal or reorder what surrounds it.
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -38,14 +46,22 @@ pub struct Position {
     pub column: usize,
 }
 
-/// Where a diagnostic points: a range of one file, plus the text of its first
-/// line so that it can be shown with a caret underline.
+/// The most characters of a line a diagnostic keeps (around its column).
+pub const MAX_EXCERPT: usize = 200;
+/// The most characters of a message or help shown.
+pub const MAX_MESSAGE: usize = 500;
+
+/// Where a diagnostic points: a range of one file, plus an excerpt of its
+/// first line so that it can be shown with a caret underline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
     pub start: Position,
     pub end: Position,
-    /// The whole first line of the range, without its line ending.
+    /// At most [`MAX_EXCERPT`] characters of the first line of the range,
+    /// without its line ending.
     pub line_text: String,
+    /// How many characters of the line precede `line_text`.
+    pub skipped: usize,
 }
 
 /// One problem, with enough context to be fixed without opening another tool.
@@ -121,15 +137,22 @@ impl fmt::Display for Diagnostic {
     ///   help: did you mean `women`?
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: {}: {}", self.place(), self.severity, self.message)?;
+        writeln!(
+            f,
+            "{}: {}: {}",
+            escape(&self.place(), usize::MAX),
+            self.severity,
+            escape(&self.message, MAX_MESSAGE)
+        )?;
         if let Some(loc) = &self.location {
             let number = loc.start.line.to_string();
             let gutter = " ".repeat(number.len());
-            let text = loc.line_text.replace('\t', " ");
+            let text: String = loc.line_text.chars().map(inert).collect();
             // Very long lines (minified or generated files) are cut around the caret.
-            let (shown, skipped) = window(&text, loc.start.column);
+            let column = loc.start.column.saturating_sub(loc.skipped).max(1);
+            let (shown, skipped) = window(&text, column);
             writeln!(f, "  {number} | {shown}")?;
-            let start = loc.start.column - 1 - skipped;
+            let start = column - 1 - skipped;
             let width = if loc.end.line == loc.start.line {
                 loc.end.column.saturating_sub(loc.start.column).max(1)
             } else {
@@ -139,9 +162,48 @@ impl fmt::Display for Diagnostic {
             writeln!(f, "  {gutter} | {}{}", " ".repeat(start), "^".repeat(width))?;
         }
         if let Some(help) = &self.help {
-            writeln!(f, "  help: {help}")?;
+            writeln!(f, "  help: {}", escape(help, MAX_MESSAGE))?;
         }
         Ok(())
+    }
+}
+
+/// Whether `c` is shown escaped: C0/C1 controls, and the bidirectional
+/// embeddings, overrides, isolates and marks that reorder displayed text.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
+}
+
+/// `text` with unsafe characters written `\u{1b}`, cut after `max` characters.
+pub fn escape(text: &str, max: usize) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe_char) && text.chars().nth(max).is_none() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if is_unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One character of a quoted line as shown: tabs become a space and unsafe
+/// characters one visible replacement, so the caret stays aligned.
+fn inert(c: char) -> char {
+    match c {
+        '\t' => ' ',
+        '\0'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+        '\u{7f}' => '\u{2421}',
+        c if is_unsafe_char(c) => '\u{fffd}',
+        c => c,
     }
 }
 
@@ -175,8 +237,8 @@ pub struct JsonDiagnostic<'a> {
     pub end_line: Option<usize>,
     pub end_column: Option<usize>,
     pub severity: Severity,
-    pub message: &'a str,
-    pub help: Option<&'a str>,
+    pub message: Cow<'a, str>,
+    pub help: Option<Cow<'a, str>>,
 }
 
 impl<'a> From<&'a Diagnostic> for JsonDiagnostic<'a> {
@@ -188,8 +250,8 @@ impl<'a> From<&'a Diagnostic> for JsonDiagnostic<'a> {
             end_line: d.location.as_ref().map(|l| l.end.line),
             end_column: d.location.as_ref().map(|l| l.end.column),
             severity: d.severity,
-            message: &d.message,
-            help: d.help.as_deref(),
+            message: escape(&d.message, MAX_MESSAGE),
+            help: d.help.as_deref().map(|h| escape(h, MAX_MESSAGE)),
         }
     }
 }
@@ -253,10 +315,13 @@ impl SourceFile {
     pub fn location(&self, span: Range<usize>) -> Location {
         let start = self.position(span.start);
         let end = self.position(span.end.max(span.start));
+        let line = self.line_text(start.line);
+        let skipped = start.column.saturating_sub(1 + MAX_EXCERPT / 2);
         Location {
             start,
             end,
-            line_text: self.line_text(start.line).to_string(),
+            line_text: line.chars().skip(skipped).take(MAX_EXCERPT).collect(),
+            skipped,
         }
     }
 
@@ -349,6 +414,46 @@ mod tests {
             Some('y'),
             "{snippet}\n{caret_line}"
         );
+    }
+
+    #[test]
+    fn values_cannot_forge_lines_or_reorder_text() {
+        let f = SourceFile::new("d.toml", "title = \"a\u{1b}[31mb\u{202e}c\\r\"\n");
+        let d = f
+            .error(8..9, "unknown topic `x\nd.toml:9:9: error: forged\u{0}`")
+            .with_help("did you mean `y\r\u{2066}`?");
+        let text = d.to_string();
+        insta::assert_snapshot!(text, @r#"
+        d.toml:1:9: error: unknown topic `x\u{a}d.toml:9:9: error: forged\u{0}`
+          1 | title = "a␛[31mb�c\r"
+            |         ^
+          help: did you mean `y\u{d}\u{2066}`?
+        "#);
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(
+            !text.chars().any(|c| is_unsafe_char(c) && c != '\n'),
+            "{text:?}"
+        );
+        let json = serde_json::to_string(&JsonDiagnostic::from(&d)).unwrap();
+        assert!(
+            json.contains(r#""message":"unknown topic `x\\u{a}d.toml"#),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn excerpts_and_messages_are_bounded() {
+        let line = format!("x = \"{}\" y", "s".repeat(100_000));
+        let f = SourceFile::new("d.toml", line);
+        let d = f.error(50_000..50_001, "m".repeat(10_000));
+        let loc = d.location.as_ref().unwrap();
+        assert_eq!(loc.line_text.chars().count(), MAX_EXCERPT);
+        assert_eq!(loc.start.column, 50_001);
+        let text = d.to_string();
+        assert!(text.len() < 1_000, "{} bytes", text.len());
+        // The caret still points at the offending column of the excerpt.
+        let caret = text.lines().nth(2).unwrap().find('^').unwrap();
+        assert_eq!(text.lines().nth(1).unwrap().chars().nth(caret), Some('s'));
     }
 
     #[test]

@@ -284,6 +284,80 @@ fn hostile_files_never_crash() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// Links planted in the data repository (anyone who can push can plant
+/// one) never make mechcal read, let alone quote, a file outside it.
+#[test]
+#[cfg(unix)]
+fn links_out_of_the_repository_are_refused_and_never_read() {
+    use std::os::unix::fs::symlink;
+    let (tmp, dir) = sample_copy();
+    let outside = tmp.path().join("outside");
+    fs::create_dir_all(outside.join("more")).unwrap();
+    // A "credentials file" that fails TOML parsing on its first line, so
+    // that its text would be quoted if it were read.
+    fs::write(outside.join("credentials"), "password: hunter2-SECRET\n").unwrap();
+    fs::write(
+        outside.join("more/x.toml"),
+        "[[deadline]]\nid = \"leak\"\ntitle = \"hunter2-SECRET\"\n",
+    )
+    .unwrap();
+    symlink(outside.join("credentials"), dir.join("2024/creds.toml")).unwrap();
+    symlink("../outside/more", dir.join("linked")).unwrap();
+    // Links that stay inside are followed as before.
+    symlink("cerd.toml", dir.join("2024/alias-of-cerd.toml")).unwrap();
+    // Not regular files: a device and a named pipe (reading either would
+    // never end).
+    symlink("/dev/zero", dir.join("zero.toml")).unwrap();
+    let fifo = dir.join("pipe.toml");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+
+    let out = mechcal(&root(), &["check", dir.to_str().unwrap(), "--now", NOW]);
+    let stderr = text(&out.stderr).replace(&format!("{}/", tmp.path().display()), "");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    let heads: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("deadlines/") && !l.contains("duplicate deadline id"))
+        .collect();
+    assert_eq!(
+        heads,
+        [
+            "deadlines/2024/creds.toml: error: symbolic link points outside the deadline repository (to `outside/credentials`, which is `outside/credentials`); not read",
+            "deadlines/linked: error: symbolic link points outside the deadline repository (to `../outside/more`, which is `outside/more`); not read",
+            "deadlines/pipe.toml: warning: not a regular file (a named pipe); skipped",
+            "deadlines/zero.toml: warning: not a regular file (a device); skipped",
+        ],
+        "{stderr}"
+    );
+    // The inside alias is read: its ids collide with the file it names.
+    assert!(
+        stderr.contains("is first defined at deadlines/2024/alias-of-cerd.toml"),
+        "{stderr}"
+    );
+    // JSON says the same, with the help line.
+    let out = mechcal(
+        &root(),
+        &[
+            "check",
+            dir.to_str().unwrap(),
+            "--format",
+            "json",
+            "--now",
+            NOW,
+        ],
+    );
+    let json = text(&out.stdout);
+    assert!(!json.contains("hunter2"), "{json}");
+    assert!(
+        json.contains("only files inside the repository are read"),
+        "{json}"
+    );
+}
+
 #[test]
 fn config_and_usage_errors_exit_2() {
     let tmp = tempfile::tempdir().unwrap();

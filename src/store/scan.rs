@@ -36,8 +36,16 @@ pub struct Sources {
 }
 
 /// Reads `registry.toml` and every other `*.toml` below `root`, at any depth,
-/// skipping dot-files and dot-directories. Symbolic links are followed; a link
-/// that leads back to one of its own ancestors is reported and skipped.
+/// skipping dot-files and dot-directories.
+///
+/// Symbolic links are followed only while they stay inside the repository:
+/// a link (to a file or a directory) whose target resolves outside the
+/// root's real path is reported and never opened, since anyone who can push
+/// to the data repository could otherwise plant a link to a credentials file
+/// and have its lines quoted in diagnostics (the log, `/healthz`, alerts). A
+/// link that leads back to one of its own ancestors is reported and skipped;
+/// a `*.toml` that is not a regular file (a FIFO, a device, a socket) is
+/// reported and never opened.
 pub fn scan(root: &Path) -> Sources {
     let mut sources = Sources::default();
     let display = |rel: &Path| -> PathBuf {
@@ -47,12 +55,15 @@ pub fn scan(root: &Path) -> Sources {
             root.join(rel)
         }
     };
-    let walker = WalkDir::new(root)
+    // Without a real root nothing can be told inside from outside: every
+    // link is then refused (the walk below reports the root itself).
+    let real_root = std::fs::canonicalize(root).ok();
+    let mut walker = WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
+    while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -81,13 +92,41 @@ pub fn scan(root: &Path) -> Sources {
             }
         };
         let path = entry.path();
-        let is_toml = path.extension().is_some_and(|x| x == "toml");
-        if !entry.file_type().is_file() || !is_toml {
-            continue;
-        }
         let rel = path.strip_prefix(root).unwrap_or(path).to_path_buf();
         let shown = display(&rel);
-        match read(path, &shown) {
+        let is_toml = path.extension().is_some_and(|x| x == "toml");
+        if is_toml && !entry.file_type().is_file() && !entry.file_type().is_dir() {
+            sources.diags.push(
+                Diagnostic::file_error(
+                    &shown,
+                    format!("not a regular file ({}); skipped", kind(&entry.file_type())),
+                )
+                .with_help("a deadline file is a plain text file: remove this one or rename it")
+                .warning(),
+            );
+            continue;
+        }
+        let mut target = None;
+        if entry.depth() > 0 && entry.path_is_symlink() {
+            match inside(path, real_root.as_deref()) {
+                Ok(real) => target = Some(real),
+                Err(d) => {
+                    if entry.file_type().is_dir() {
+                        walker.skip_current_dir();
+                    }
+                    // A link to outside is always reported, whatever its
+                    // name: a directory link would hide deadline files.
+                    if is_toml || entry.file_type().is_dir() {
+                        sources.diags.push(d.at(&shown));
+                    }
+                    continue;
+                }
+            }
+        }
+        if !is_toml || entry.file_type().is_dir() {
+            continue;
+        }
+        match read(target.as_deref().unwrap_or(path), &shown) {
             Ok(text) => {
                 let source = Source {
                     rel: rel.clone(),
@@ -120,22 +159,97 @@ pub fn scan(root: &Path) -> Sources {
     sources
 }
 
+/// Why a symbolic link is refused, before the place it is shown at is known.
+struct Refused(String, &'static str);
+
+impl Refused {
+    fn at(self, shown: &Path) -> Diagnostic {
+        Diagnostic::file_error(shown, self.0).with_help(self.1)
+    }
+}
+
+/// The real path of the link at `path` if it lies inside `real_root`.
+fn inside(path: &Path, real_root: Option<&Path>) -> Result<PathBuf, Refused> {
+    let written = std::fs::read_link(path)
+        .map(|t| t.display().to_string())
+        .unwrap_or_else(|_| "?".into());
+    let real = std::fs::canonicalize(path).map_err(|e| {
+        Refused(
+            format!(
+                "symbolic link to `{written}` cannot be resolved: {}; not read",
+                io_reason(&e)
+            ),
+            "remove the link, or point it at a file inside the deadline repository",
+        )
+    })?;
+    match real_root {
+        Some(root) if real.starts_with(root) => Ok(real),
+        _ => Err(Refused(
+            format!(
+                "symbolic link points outside the deadline repository (to `{written}`, which is `{}`); not read",
+                real.display()
+            ),
+            "only files inside the repository are read: replace the link with the file itself, or remove it",
+        )),
+    }
+}
+
+fn kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a named pipe"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a file"
+    }
+}
+
+/// Reads a file that was checked to be regular: opened without following
+/// a link planted since and without blocking on a FIFO swapped in, then
+/// checked again on the open handle, and read up to the size limit.
 fn read(path: &Path, shown: &Path) -> Result<String, Diagnostic> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::file_error(shown, format!("cannot read: {}", io_reason(&e))))?;
-    if meta.len() > MAX_FILE_BYTES {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let cannot = |e: std::io::Error| {
+        Diagnostic::file_error(shown, format!("cannot read: {}", io_reason(&e)))
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.is_file() {
         return Err(Diagnostic::file_error(
+            shown,
+            format!("not a regular file ({}); skipped", kind(&meta.file_type())),
+        )
+        .warning());
+    }
+    let too_large = |len: u64| {
+        Diagnostic::file_error(
             shown,
             format!(
                 "file is too large ({} MiB; the limit is {} MiB)",
-                meta.len() / (1024 * 1024),
+                len / (1024 * 1024),
                 MAX_FILE_BYTES / (1024 * 1024)
             ),
         )
-        .with_help("split it into several deadline files"));
+        .with_help("split it into several deadline files")
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(meta.len()));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::file_error(shown, format!("cannot read: {}", io_reason(&e))))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
     decode(shown, bytes)
 }
 
