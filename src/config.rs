@@ -167,7 +167,27 @@ pub struct ServerConfig {
     pub write_timeout_seconds: u64,
     /// Connections open at once; more wait in the kernel's queue.
     pub max_connections: usize,
+    /// The most bytes all cached renderings (bodies, their gzip copies,
+    /// their headers) take together.
+    pub cache_bytes: usize,
+    /// Who is shown `/healthz`'s diagnostics.
+    pub health_details: HealthDetails,
 }
+
+/// `[server] health_details`: who sees the diagnostics on `/healthz` (they
+/// name files, lines and values of the deadline repository and the config).
+/// Everyone else gets the status, counts and times only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HealthDetails {
+    /// Clients on a loopback address whose request came through no proxy
+    /// (no `Forwarded` / `X-Forwarded-For` / `X-Real-IP` header).
+    Loopback,
+    Everyone,
+    Nobody,
+}
+
+/// The default of `[server] cache_mib`.
+pub const DEFAULT_CACHE_MIB: usize = 64;
 
 /// `[data]`: where the deadline repository is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -219,6 +239,8 @@ impl Config {
                 header_timeout_seconds: 10,
                 write_timeout_seconds: 30,
                 max_connections: 4096,
+                cache_bytes: DEFAULT_CACHE_MIB << 20,
+                health_details: HealthDetails::Loopback,
             },
             reminders: RemindersConfig {
                 subscribers: None,
@@ -336,6 +358,8 @@ impl Config {
                     "header_timeout_seconds",
                     "write_timeout_seconds",
                     "max_connections",
+                    "cache_mib",
+                    "health_details",
                 ],
             );
             let s = &mut config.server;
@@ -347,6 +371,25 @@ impl Config {
             }
             if let Some(n) = bounded(&mut sink, &server, "max_connections", 16, 100_000) {
                 s.max_connections = n as usize;
+            }
+            if let Some(n) = bounded(&mut sink, &server, "cache_mib", 1, 65_536) {
+                s.cache_bytes = (n as usize) << 20;
+            }
+            if let Some(v) = server.optional_str(&mut sink, "health_details") {
+                match v.get_ref().as_ref() {
+                    "loopback" => s.health_details = HealthDetails::Loopback,
+                    "everyone" => s.health_details = HealthDetails::Everyone,
+                    "nobody" => s.health_details = HealthDetails::Nobody,
+                    other => {
+                        let d = sink.error(v.span(), format!("unknown `health_details` `{other}`"));
+                        d.help = Some(
+                            crate::suggest::did_you_mean(other, ["loopback", "everyone", "nobody"])
+                                .unwrap_or_else(|| {
+                                    "use `loopback` (the default), `everyone` or `nobody`".into()
+                                }),
+                        );
+                    }
+                }
             }
             if let Some(listen) = server.optional_str(&mut sink, "listen") {
                 match listen.get_ref().parse::<SocketAddr>() {

@@ -26,6 +26,14 @@ impl Writer {
         Writer::default()
     }
 
+    /// A writer whose buffer starts at `bytes`: a whole feed is written
+    /// without growing (and copying) a buffer of megabytes several times.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Writer {
+            out: String::with_capacity(bytes),
+        }
+    }
+
     /// A property whose value is already in its final form (dates, numbers,
     /// URIs, enumerated values). `value` must not contain CR or LF: callers
     /// pass only values they produced; anything else is stripped.

@@ -642,10 +642,11 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
     let config = config(&tmp.path().join("state.sqlite"));
     let snap = snapshot(&config, &root().join("deadlines"), now());
     let secret = mechcal::unsubscribe::Secret::new(*b"a test secret of 32 bytes length");
-    let unsubscribe = web::Unsubscribe {
-        secret: secret.clone(),
-        state: std::sync::Mutex::new(State::open(&config.state.path).unwrap()),
-    };
+    let unsubscribe = web::Unsubscribe::new(
+        secret.clone(),
+        State::open(&config.state.path).unwrap(),
+        ["anna@example.org", "boris@example.org"],
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = App::with_unsubscribe(snap, Arc::new(now), Some(unsubscribe));
@@ -678,13 +679,19 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
         .is_empty());
 
     // Bad tokens: one answer for all, naming nobody.
+    // The token names nobody: no address in any encoding.
+    assert_eq!(token.len(), 32, "{token}");
+    assert!(!token.contains("616e6e61"), "{token}");
+    // A forged old-form token: Boris's address with Anna's tag.
+    let legacy = secret.legacy_token("anna@example.org");
     let forged = format!(
         "{}.{}",
         "626f726973406578616d706c652e6f7267",
-        token.split_once('.').unwrap().1
+        legacy.split_once('.').unwrap().1
     );
+    let stranger = secret.token("carol@example.org");
     let mut bodies = Vec::new();
-    for bad in ["", "nonsense", "00.00", forged.as_str()] {
+    for bad in ["", "nonsense", "00.00", forged.as_str(), stranger.as_str()] {
         for post in [false, true] {
             let url = format!("{base}/unsubscribe?token={bad}");
             let r = if post {
@@ -718,6 +725,22 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
         .opted_out()
         .unwrap();
     assert_eq!(opted, ["anna@example.org".to_string()].into());
+
+    // A link in a mail sent before opaque tokens still unsubscribes.
+    let r = client
+        .post(format!(
+            "{base}/unsubscribe?token={}",
+            secret.legacy_token("boris@example.org")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let opted = State::open(&config.state.path)
+        .unwrap()
+        .opted_out()
+        .unwrap();
+    assert_eq!(opted.len(), 2, "{opted:?}");
 }
 
 #[tokio::test]
@@ -727,4 +750,50 @@ async fn without_reminders_there_is_no_unsubscribe_endpoint() {
         s.get("/unsubscribe?token=x").await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+/// Distinct URLs cannot grow memory: the renderings they make are bounded
+/// by `[server] cache_mib` in bytes, spellings of one option share one
+/// rendering, and whatever is evicted is served all the same.
+#[tokio::test]
+async fn distinct_urls_are_bounded_by_the_cache_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = config(&tmp.path().join("state.sqlite"));
+    let budget = 256 * 1024;
+    config.server.cache_bytes = budget;
+    let s = Server::start(snapshot(&config, &root().join("deadlines"), now())).await;
+
+    let first = s
+        .get("/calendar.ics?alarm=PT60M")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let entries = s.app.cached();
+    for same in ["alarm=PT1H", "alarm=-PT1H", "alarm=PT3600S", "alarm=P0DT1H"] {
+        let r = s.get(&format!("/calendar.ics?{same}")).await;
+        assert_eq!(r.status(), StatusCode::OK, "{same}");
+        assert_eq!(r.bytes().await.unwrap(), first, "{same}");
+    }
+    assert_eq!(s.app.cached(), entries, "one rendering for one alarm");
+
+    let mut largest = 0;
+    for i in 1..=400 {
+        let r = s.get(&format!("/calendar.ics?alarm=PT{i}M&lang=ru")).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let body = r.text().await.unwrap();
+        assert!(body.contains(&format!("TRIGGER:-{}", trigger(i))), "{i}");
+        largest = largest.max(s.app.cached_bytes());
+    }
+    assert!(largest <= budget, "{largest} bytes cached, budget {budget}");
+    assert!(s.app.cached() < 400, "{} renderings kept", s.app.cached());
+}
+
+/// `PT90M` as the feed writes it.
+fn trigger(minutes: u32) -> String {
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("PT{m}M"),
+        (h, 0) => format!("PT{h}H"),
+        (h, m) => format!("PT{h}H{m}M"),
+    }
 }

@@ -162,13 +162,26 @@ pub fn render(
     opts: &FeedOptions,
     versions: &Versions,
 ) -> String {
-    let mut w = Writer::new();
+    let estimate: usize = entries(catalog, filter, opts.cutoff)
+        .map(event_size_estimate)
+        .sum();
+    let mut w = Writer::with_capacity(1024 + estimate);
     begin_calendar(&mut w, opts);
     for d in entries(catalog, filter, opts.cutoff) {
         event(&mut w, catalog, d, opts, versions.get(&d.id));
     }
     w.raw("END", "VCALENDAR");
     w.finish()
+}
+
+/// About the bytes `d`'s VEVENT takes: its texts (folding and escaping add
+/// a few percent) and the fixed properties around them.
+fn event_size_estimate(d: &Deadline) -> usize {
+    let texts = d.title.len()
+        + d.description.as_ref().map_or(0, String::len)
+        + d.url.as_ref().map_or(0, String::len)
+        + d.body.as_ref().map_or(0, String::len);
+    700 + texts + texts / 8
 }
 
 /// Renders a calendar holding the given deadlines (a reminder's attachment).

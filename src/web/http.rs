@@ -27,12 +27,14 @@ pub struct Rendered {
     pub etag_header: HeaderValue,
     pub etag_gzip_header: HeaderValue,
     pub last_modified_header: HeaderValue,
+    /// Served since the cache last looked: the cache's second chance.
+    pub used: std::sync::atomic::AtomicBool,
 }
 
 impl Rendered {
     pub fn new(
         content_type: &'static str,
-        body: Vec<u8>,
+        mut body: Vec<u8>,
         last_modified: DateTime<Utc>,
         cache_control: &'static str,
     ) -> Rendered {
@@ -41,7 +43,11 @@ impl Rendered {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         // Writing to a Vec cannot fail.
         let _ = gz.write_all(&body);
-        let gzip = gz.finish().unwrap_or_default();
+        let mut gzip = gz.finish().unwrap_or_default();
+        // Both are kept for as long as the rendering is cached, and the
+        // cache counts their lengths: no spare capacity may hide behind them.
+        body.shrink_to_fit();
+        gzip.shrink_to_fit();
         let etag = format!("\"{hex}\"");
         let etag_gzip = format!("\"{hex}-gz\"");
         let last_modified = Utc
@@ -60,6 +66,26 @@ impl Rendered {
             etag_gzip,
             last_modified,
             cache_control,
+            used: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The bytes this rendering holds, as the cache counts them: both
+    /// bodies, the validators, and the struct itself.
+    pub fn size(&self) -> usize {
+        std::mem::size_of::<Rendered>()
+            + self.body.len()
+            + self.gzip.len()
+            + 2 * (self.etag.len() + self.etag_gzip.len())
+            + self.last_modified_header.len()
+    }
+
+    /// Marks it served (a relaxed load first, so a hot rendering's cache
+    /// line is not written on every request).
+    pub fn touch(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.used.load(Ordering::Relaxed) {
+            self.used.store(true, Ordering::Relaxed);
         }
     }
 }

@@ -5,7 +5,17 @@
 //! export uses, so both give the same bytes. Renderings are cached per
 //! catalog version, resource and time bucket (the retention day for feeds,
 //! the minute for pages), each made once even under concurrent requests, in
-//! a bounded cache that is emptied when the snapshot is swapped.
+//! a cache that is emptied when the snapshot is swapped.
+//!
+//! The cache is bounded in bytes (`[server] cache_mib`), not entries: query
+//! options multiply renderings (every `alarm`, `lang` and filter), so a
+//! client asking for thousands of distinct URLs must not grow memory. Query
+//! options are parsed into canonical values first (`PT60M` = `PT1H`, sorted
+//! filters), so equal requests share a key. Eviction is second-chance FIFO:
+//! a rendering served since the last sweep goes round once more. The
+//! per-thread copies hold only weak references, so they add no bodies to
+//! the budget; a rendering evicted (or larger than the whole budget) is
+//! made again when asked for, costing CPU, not memory.
 //!
 //! No input yields a 500: unknown names are 404s listing the valid ones,
 //! malformed queries are 400s saying what is wrong.
@@ -17,11 +27,11 @@ pub mod page;
 pub mod query;
 pub mod server;
 
-pub use server::{bind_reuseport, serve, serve_threads, Heartbeats, Limits};
+pub use server::{bind_reuseport, serve, serve_threads, Heartbeats, Limits, Peer};
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
@@ -41,8 +51,12 @@ use self::http::Rendered;
 use self::links::Links;
 use self::query::{Allowed, QueryError};
 
-/// How many renderings the cache keeps at most.
-pub const CACHE_CAPACITY: usize = 512;
+/// How many weak references each thread's copy keeps at most.
+pub const LOCAL_CAPACITY: usize = 512;
+
+/// What an entry costs besides its rendering (key, slot, queue place), so
+/// that even renderings of nothing (unknown ids) are bounded in number.
+const ENTRY_OVERHEAD: usize = 256;
 
 /// What the server serves from: swapped as a whole on reload.
 pub struct Snapshot {
@@ -226,30 +240,52 @@ struct Key {
 
 type Slot = Arc<OnceLock<Option<Arc<Rendered>>>>;
 
-/// A bounded map of renderings; the oldest entry goes first when full.
+/// Renderings by key, bounded by the bytes they hold.
 #[derive(Default)]
 struct Cache {
     slots: HashMap<Key, Slot>,
-    order: VecDeque<Key>,
+    /// Made renderings, oldest first, with the bytes each was counted for.
+    /// Slots still being rendered are not in here (and count nothing yet).
+    order: VecDeque<(Key, usize)>,
+    bytes: usize,
 }
 
 impl Cache {
     fn slot(&mut self, key: Key) -> Slot {
-        if let Some(slot) = self.slots.get(&key) {
-            return slot.clone();
+        self.slots.entry(key).or_default().clone()
+    }
+
+    /// Counts the rendering just made in `slot` and evicts until the cache
+    /// holds at most `budget` bytes. A slot that is no longer the one under
+    /// `key` (the cache was emptied meanwhile) is not counted.
+    fn made(&mut self, key: Key, slot: &Slot, budget: usize) {
+        if !self.slots.get(&key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            return;
         }
-        while self.slots.len() >= CACHE_CAPACITY {
-            match self.order.pop_front() {
-                Some(old) => {
-                    self.slots.remove(&old);
-                }
-                None => break,
+        let size = ENTRY_OVERHEAD + slot.get().and_then(Option::as_ref).map_or(0, |r| r.size());
+        self.bytes += size;
+        self.order.push_back((key, size));
+        // Each entry is looked at most twice (its second chance is spent
+        // the first time), so this ends.
+        let mut looks = 2 * self.order.len();
+        while self.bytes > budget && looks > 0 {
+            looks -= 1;
+            let Some((old, size)) = self.order.pop_front() else {
+                break;
+            };
+            let used = self
+                .slots
+                .get(&old)
+                .and_then(|s| s.get())
+                .and_then(Option::as_ref)
+                .is_some_and(|r| r.used.swap(false, std::sync::atomic::Ordering::Relaxed));
+            if used {
+                self.order.push_back((old, size));
+            } else {
+                self.slots.remove(&old);
+                self.bytes -= size;
             }
         }
-        let slot: Slot = Arc::default();
-        self.slots.insert(key.clone(), slot.clone());
-        self.order.push_back(key);
-        slot
     }
 }
 
@@ -260,6 +296,33 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct Unsubscribe {
     pub secret: crate::unsubscribe::Secret,
     pub state: std::sync::Mutex<crate::state::State>,
+    /// The current subscribers' tokens (see [`App::set_subscribers`]).
+    pub directory: RwLock<crate::unsubscribe::Directory>,
+}
+
+impl Unsubscribe {
+    /// The endpoints' state for `subscribers`.
+    pub fn new<'a>(
+        secret: crate::unsubscribe::Secret,
+        state: crate::state::State,
+        subscribers: impl IntoIterator<Item = &'a str>,
+    ) -> Unsubscribe {
+        let directory = crate::unsubscribe::Directory::new(&secret, subscribers);
+        Unsubscribe {
+            secret,
+            state: std::sync::Mutex::new(state),
+            directory: RwLock::new(directory),
+        }
+    }
+
+    /// The address `token` was made for, if it verifies.
+    fn verify(&self, token: &str) -> Option<String> {
+        let directory = match self.directory.read() {
+            Ok(d) => d,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.secret.verify(token, &directory)
+    }
 }
 
 /// The server's shared state.
@@ -343,7 +406,8 @@ struct Local {
     app: u64,
     generation: u64,
     snapshot: Arc<Snapshot>,
-    rendered: HashMap<Key, Arc<Rendered>>,
+    /// Weak: a rendering the shared cache evicted is freed, not kept here.
+    rendered: HashMap<Key, Weak<Rendered>>,
 }
 
 static NEXT_APP_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -378,6 +442,18 @@ impl App {
             started: clock(),
             clock,
         })
+    }
+
+    /// Tells the unsubscribe endpoints who the subscribers are now (after a
+    /// reload): opaque tokens are looked up among them.
+    pub fn set_subscribers<'a>(&self, emails: impl IntoIterator<Item = &'a str>) {
+        if let Some(u) = &self.unsubscribe {
+            let directory = crate::unsubscribe::Directory::new(&u.secret, emails);
+            match u.directory.write() {
+                Ok(mut d) => *d = directory,
+                Err(poisoned) => *poisoned.into_inner() = directory,
+            }
+        }
     }
 
     pub fn health(&self) -> Health {
@@ -447,6 +523,12 @@ impl App {
         self.cache.read().map(|c| c.slots.len()).unwrap_or(0)
     }
 
+    /// How many bytes the cached renderings hold, as counted against
+    /// `[server] cache_mib`.
+    pub fn cached_bytes(&self) -> usize {
+        self.cache.read().map(|c| c.bytes).unwrap_or(0)
+    }
+
     /// The rendering of `res`, made at most once per cache key.
     fn rendered(
         &self,
@@ -464,16 +546,20 @@ impl App {
             resource: res.clone(),
         };
         // Most requests find it in this thread's copy, with no lock at all.
-        if let Some(r) = self.with_local(|l| l.rendered.get(&key).cloned()) {
+        if let Some(r) = self.with_local(|l| l.rendered.get(&key).and_then(Weak::upgrade)) {
+            r.touch();
             return Some(r);
         }
         let rendered = self.rendered_shared(snap, key.clone(), &res, now);
         if let Some(r) = &rendered {
             self.with_local(|l| {
-                if l.rendered.len() >= CACHE_CAPACITY {
-                    l.rendered.clear();
+                if l.rendered.len() >= LOCAL_CAPACITY {
+                    l.rendered.retain(|_, w| w.strong_count() > 0);
+                    if l.rendered.len() >= LOCAL_CAPACITY {
+                        l.rendered.clear();
+                    }
                 }
-                l.rendered.insert(key, r.clone());
+                l.rendered.insert(key, Arc::downgrade(r));
             });
         }
         rendered
@@ -494,12 +580,27 @@ impl App {
         let slot = match found {
             Some(slot) => slot,
             None => match self.cache.write() {
-                Ok(mut c) => c.slot(key),
-                Err(poisoned) => poisoned.into_inner().slot(key),
+                Ok(mut c) => c.slot(key.clone()),
+                Err(poisoned) => poisoned.into_inner().slot(key.clone()),
             },
         };
-        slot.get_or_init(|| render(snap, res, now).map(Arc::new))
-            .clone()
+        let mut made = false;
+        let rendered = slot
+            .get_or_init(|| {
+                made = true;
+                render(snap, res, now).map(Arc::new)
+            })
+            .clone();
+        if made {
+            let budget = snap.config.server.cache_bytes;
+            match self.cache.write() {
+                Ok(mut c) => c.made(key, &slot, budget),
+                Err(poisoned) => poisoned.into_inner().made(key, &slot, budget),
+            }
+        } else if let Some(r) = &rendered {
+            r.touch();
+        }
+        rendered
     }
 }
 
@@ -830,7 +931,7 @@ async fn unsubscribe_page(State(app): State<Arc<App>>, uri: Uri, headers: Header
     let Some(u) = &app.unsubscribe else {
         return not_found(uri).await;
     };
-    let Some(email) = token_of(&uri).and_then(|t| u.secret.verify(&t)) else {
+    let Some(email) = token_of(&uri).and_then(|t| u.verify(&t)) else {
         return invalid_link(lang);
     };
     let action = format!("/unsubscribe?{}", uri.query().unwrap_or(""));
@@ -867,7 +968,7 @@ async fn unsubscribe_post(State(app): State<Arc<App>>, uri: Uri, headers: Header
     let Some(u) = &app.unsubscribe else {
         return not_found(uri).await;
     };
-    let Some(email) = token_of(&uri).and_then(|t| u.secret.verify(&t)) else {
+    let Some(email) = token_of(&uri).and_then(|t| u.verify(&t)) else {
         return invalid_link(lang);
     };
     let now = (app.clock)();
@@ -902,10 +1003,50 @@ async fn unsubscribe_post(State(app): State<Arc<App>>, uri: Uri, headers: Header
     html(StatusCode::OK, page::simple(title, &text, "", lang))
 }
 
-async fn healthz(State(app): State<Arc<App>>) -> Response {
+/// Whether a `/healthz` request may see the diagnostics: they name files,
+/// lines and values of the repository and the config, which is staff's
+/// business, not the public's.
+fn sees_details(
+    setting: crate::config::HealthDetails,
+    peer: Option<Peer>,
+    headers: &HeaderMap,
+) -> bool {
+    use crate::config::HealthDetails;
+    match setting {
+        HealthDetails::Everyone => true,
+        HealthDetails::Nobody => false,
+        HealthDetails::Loopback => {
+            // A reverse proxy on this host connects from loopback too; the
+            // headers it adds tell its requests apart.
+            let proxied = ["forwarded", "x-forwarded-for", "x-real-ip"]
+                .iter()
+                .any(|h| headers.contains_key(*h));
+            peer.is_some_and(|p| p.0.is_loopback()) && !proxied
+        }
+    }
+}
+
+async fn healthz(
+    State(app): State<Arc<App>>,
+    peer: Option<axum::Extension<Peer>>,
+    headers: HeaderMap,
+) -> Response {
     let snap = app.snapshot();
     let health = app.health();
     let time = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let details = sees_details(
+        snap.config.server.health_details,
+        peer.map(|p| p.0),
+        &headers,
+    );
+    let diagnostics: Vec<&String> = if details {
+        health
+            .problems()
+            .flat_map(|(_, d)| d.diagnostics.iter())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let body = serde_json::json!({
         "status": if health.is_degraded() { "degraded" } else { "ok" },
         "degraded": health.problems().map(|(what, _)| what).collect::<Vec<_>>(),
@@ -915,7 +1056,8 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
         "reloads_ok": health.reloads_ok,
         "reloads_failed": health.reloads_failed,
         "degraded_since": health.problems().map(|(_, d)| d.since).min().map(time),
-        "diagnostics": health.problems().flat_map(|(_, d)| d.diagnostics.iter()).collect::<Vec<_>>(),
+        "diagnostics": diagnostics,
+        "diagnostics_shown": details,
     });
     (
         StatusCode::OK,
@@ -1031,4 +1173,77 @@ pub fn export(snap: &Snapshot, out: &Path, now: DateTime<Utc>) -> std::io::Resul
         written.push(rel);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: usize) -> Key {
+        Key {
+            version: crate::testing::catalog(&[]).version(),
+            bucket: 0,
+            resource: Resource::Detail {
+                id: format!("d{i}"),
+                lang: Lang::En,
+            },
+        }
+    }
+
+    fn fill(cache: &mut Cache, k: Key, bytes: usize, budget: usize) -> Slot {
+        let slot = cache.slot(k.clone());
+        let _ = slot.set(Some(Arc::new(Rendered::new(
+            "text/plain",
+            vec![b'x'; bytes],
+            DateTime::UNIX_EPOCH,
+            "no-cache",
+        ))));
+        cache.made(k, &slot, budget);
+        slot
+    }
+
+    #[test]
+    fn the_cache_is_bounded_in_bytes_and_keeps_what_is_served() {
+        let budget = 100_000;
+        let mut cache = Cache::default();
+        let hot = fill(&mut cache, key(0), 10_000, budget);
+        for i in 1..1_000 {
+            // The hot rendering is served between the others.
+            if let Some(Some(r)) = hot.get() {
+                r.touch();
+            }
+            fill(&mut cache, key(i), 10_000, budget);
+            assert!(cache.bytes <= budget, "{} bytes after {i}", cache.bytes);
+            let counted: usize = cache.order.iter().map(|(_, s)| s).sum();
+            assert_eq!(counted, cache.bytes);
+        }
+        assert!(
+            cache.slots.contains_key(&key(0)),
+            "the hot entry was evicted"
+        );
+        assert!(!cache.slots.contains_key(&key(1)));
+        assert!(cache.slots.len() < 11, "{}", cache.slots.len());
+        // A rendering larger than the whole budget is not kept.
+        fill(&mut cache, key(5_000), 2 * budget, budget);
+        assert!(!cache.slots.contains_key(&key(5_000)));
+        assert!(cache.bytes <= budget);
+        // Renderings of nothing (unknown ids) count too.
+        for i in 10_000..20_000 {
+            let k = key(i);
+            let slot = cache.slot(k.clone());
+            let _ = slot.set(None);
+            cache.made(k, &slot, budget);
+        }
+        assert!(cache.slots.len() <= budget / ENTRY_OVERHEAD + 1);
+    }
+
+    #[test]
+    fn a_slot_from_before_a_swap_is_not_counted() {
+        let mut cache = Cache::default();
+        let old = cache.slot(key(1));
+        let _ = old.set(None);
+        let mut emptied = Cache::default();
+        emptied.made(key(1), &old, 1 << 20);
+        assert_eq!((emptied.bytes, emptied.order.len()), (0, 0));
+    }
 }

@@ -61,6 +61,7 @@ pub async fn serve(
     let service = Counted {
         router: router(app.clone()),
         counts: app.metrics.request_counts(),
+        peer: None,
     };
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
@@ -78,7 +79,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -93,7 +94,11 @@ pub async fn serve(
         // Small responses (304s) go out at once instead of waiting for an ACK.
         let _ = stream.set_nodelay(true);
         let io = hyper_util::rt::TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
-        let conn = graceful.watch(http.serve_connection(io, service.clone()));
+        let service = Counted {
+            peer: Some(Peer(peer.ip())),
+            ..service.clone()
+        };
+        let conn = graceful.watch(http.serve_connection(io, service));
         let metrics = app.metrics.clone();
         tokio::spawn(async move {
             metrics.connection_opened();
@@ -251,15 +256,25 @@ struct Counted {
     router: axum::Router,
     /// This thread's own counters.
     counts: Arc<crate::metrics::RequestCounts>,
+    /// The connection's client, told to `/healthz` (whose details only
+    /// some clients may see).
+    peer: Option<Peer>,
 }
+
+/// The address of the client at the other end of the connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub std::net::IpAddr);
 
 impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Counted {
     type Response = axum::response::Response;
     type Error = std::convert::Infallible;
     type Future = CountedFuture;
 
-    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> CountedFuture {
+    fn call(&self, mut request: hyper::Request<hyper::body::Incoming>) -> CountedFuture {
         let route = crate::metrics::Route::of(request.uri().path());
+        if let (crate::metrics::Route::Health, Some(peer)) = (route, self.peer) {
+            request.extensions_mut().insert(peer);
+        }
         let mut router = self.router.clone();
         CountedFuture {
             inner: tower_service::Service::call(&mut router, request),
