@@ -62,6 +62,10 @@ pub enum Command {
         /// Count upcoming deadlines as of this instant (RFC 3339) instead of now
         #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
+        /// Show full e-mail addresses in diagnostics about the subscribers
+        /// file (masked by default: they are personal data)
+        #[arg(long)]
+        show_emails: bool,
     },
     /// List upcoming deadlines, soonest first
     List {
@@ -136,6 +140,14 @@ pub enum Format {
     Json,
 }
 
+fn addresses(show_emails: bool) -> subscribers::Addresses {
+    if show_emails {
+        subscribers::Addresses::Shown
+    } else {
+        subscribers::Addresses::Masked
+    }
+}
+
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
@@ -198,7 +210,12 @@ pub fn run(
             let _ = out.write_all(config::SAMPLE.as_bytes());
             EXIT_OK
         }
-        Command::Check { dir, format, now } => {
+        Command::Check {
+            dir,
+            format,
+            now,
+            show_emails,
+        } => {
             let config = match resolve_config(args.config.as_deref(), dir.as_deref()) {
                 Ok(c) => c,
                 Err(diags) => return usage_failure(&diags, format, out, err),
@@ -208,7 +225,7 @@ pub fn run(
                 return usage_failure(&[d], format, out, err);
             }
             let mut loaded = store::load(root, config.calendar.timezone);
-            let subscribers = check_subscribers(&config, &mut loaded);
+            let subscribers = check_subscribers(&config, &mut loaded, addresses(show_emails));
             report_check(
                 &loaded,
                 root,
@@ -224,10 +241,11 @@ pub fn run(
             dry_run,
             show_emails,
         } => {
-            let (config, catalog, subs) = match load_subscribers(args.config.as_deref(), err) {
-                Ok(x) => x,
-                Err(code) => return code,
-            };
+            let (config, catalog, subs) =
+                match load_subscribers(args.config.as_deref(), addresses(show_emails), err) {
+                    Ok(x) => x,
+                    Err(code) => return code,
+                };
             if !dry_run {
                 return remind(
                     &config,
@@ -296,10 +314,11 @@ pub fn run(
             show_emails,
             now,
         } => {
-            let (_config, catalog, subs) = match load_subscribers(args.config.as_deref(), err) {
-                Ok(x) => x,
-                Err(code) => return code,
-            };
+            let (_config, catalog, subs) =
+                match load_subscribers(args.config.as_deref(), addresses(show_emails), err) {
+                    Ok(x) => x,
+                    Err(code) => return code,
+                };
             let text = listing::subscribers(&catalog, &subs, show_emails, now.unwrap_or(clock));
             let _ = out.write_all(text.as_bytes());
             EXIT_OK
@@ -435,14 +454,18 @@ fn remind(
 /// deadline data (whose registry it refers to) is valid. Its problems join
 /// the deadline diagnostics; an error makes the whole check fail. Returns the
 /// number of subscribers when they are valid.
-fn check_subscribers(config: &Config, loaded: &mut Loaded) -> Option<usize> {
+fn check_subscribers(
+    config: &Config,
+    loaded: &mut Loaded,
+    addresses: subscribers::Addresses,
+) -> Option<usize> {
     let path = config.reminders.subscribers.as_ref()?;
     let catalog = loaded.catalog.as_ref()?;
     let defaults = subscribers::Defaults {
         remind_days: &config.reminders.remind_days,
         timezone: config.calendar.timezone,
     };
-    let (subs, diags) = subscribers::load(path, catalog.registry(), &defaults);
+    let (subs, diags) = subscribers::load(path, catalog.registry(), &defaults, addresses);
     let failed = diags.iter().any(Diagnostic::is_error);
     loaded.diagnostics.extend(diags);
     if failed {
@@ -457,6 +480,7 @@ fn check_subscribers(config: &Config, loaded: &mut Loaded) -> Option<usize> {
 /// printing why not.
 fn load_subscribers(
     config: Option<&Path>,
+    addresses: subscribers::Addresses,
     err: &mut dyn std::io::Write,
 ) -> Result<(Config, Catalog, Vec<subscribers::Subscriber>), i32> {
     let config = resolve_config(config, None).map_err(|diags| {
@@ -475,7 +499,7 @@ fn load_subscribers(
         remind_days: &config.reminders.remind_days,
         timezone: config.calendar.timezone,
     };
-    let (subs, diags) = subscribers::load(&path, catalog.registry(), &defaults);
+    let (subs, diags) = subscribers::load(&path, catalog.registry(), &defaults, addresses);
     let _ = err.write_all(diagnostic::render_human(&diags).as_bytes());
     if diags.iter().any(Diagnostic::is_error) {
         return Err(EXIT_INVALID);

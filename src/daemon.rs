@@ -138,6 +138,10 @@ impl Daemon {
         .ok()
         .flatten();
         if let Some(new) = done {
+            if let Some(subscribers) = &new.subscribers {
+                self.app
+                    .set_subscribers(subscribers.iter().map(|s| s.email.as_str()));
+            }
             let settings = new.subscribers.map(|subscribers| {
                 Arc::new(Settings {
                     config: new.config.clone(),
@@ -536,8 +540,12 @@ pub fn run(
                 remind_days: &config.reminders.remind_days,
                 timezone: config.calendar.timezone,
             };
-            let (subs, diags) =
-                crate::subscribers::load(path, snapshot.catalog.registry(), &defaults);
+            let (subs, diags) = crate::subscribers::load(
+                path,
+                snapshot.catalog.registry(),
+                &defaults,
+                crate::subscribers::Addresses::Masked,
+            );
             for d in &diags {
                 tracing::warn!("{}", d.to_string().trim_end());
             }
@@ -566,14 +574,12 @@ pub fn run(
                     return EXIT_USAGE;
                 }
             };
+            let unsubscribe =
+                web::Unsubscribe::new(secret, state, subs.iter().map(|s| s.email.as_str()));
             let settings = Arc::new(Settings {
                 config: snapshot.config.clone(),
                 subscribers: Arc::new(subs),
             });
-            let unsubscribe = web::Unsubscribe {
-                secret,
-                state: Mutex::new(state),
-            };
             (Some(settings), Some(unsubscribe))
         }
     };

@@ -34,6 +34,7 @@
 //! - [`metrics`] — counters and the `/metrics` text.
 //! - [`logging`] — stderr logs: plain, journald priorities, or JSON.
 //! - [`credentials`] — systemd credentials (`LoadCredential=`).
+//! - [`private`] — files of personal data, created 0600/0700 whatever the umask.
 //! - [`cli`] — the command line, exit codes, and the clock.
 
 pub mod catalog;
@@ -52,6 +53,7 @@ pub mod listing;
 pub mod logging;
 pub mod mail;
 pub mod metrics;
+pub mod private;
 pub mod registry;
 pub mod reload;
 pub mod reminders;

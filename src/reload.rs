@@ -181,7 +181,12 @@ pub fn reload_config(app: &App, path: &Path, now: DateTime<Utc>) -> Option<Recon
                 remind_days: &config.reminders.remind_days,
                 timezone: config.calendar.timezone,
             };
-            let (subs, diags) = subscribers::load(file, catalog.registry(), &defaults);
+            let (subs, diags) = subscribers::load(
+                file,
+                catalog.registry(),
+                &defaults,
+                subscribers::Addresses::Masked,
+            );
             if diags.iter().any(Diagnostic::is_error) {
                 return fail(error_lines(&diags), false);
             }

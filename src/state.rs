@@ -61,6 +61,11 @@ pub enum StateError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error("cannot make the state database {path} private (mode 600): {source}")]
+    Private {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot create the directory of the state database {path}: {source}")]
     Directory {
         path: PathBuf,
@@ -109,10 +114,25 @@ impl State {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<State, StateError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StateError::Directory {
+            crate::private::create_dir_all(dir).map_err(|source| StateError::Directory {
                 path: dir.to_path_buf(),
                 source,
             })?;
+        }
+        // It holds addresses (ledger, opt-outs): 0600 before SQLite opens
+        // it, which gives its -wal and -shm the same mode.
+        let private = |p: &Path, r: std::io::Result<()>| {
+            r.map_err(|source| StateError::Private {
+                path: p.to_path_buf(),
+                source,
+            })
+        };
+        private(path, crate::private::touch(path))?;
+        for suffix in ["-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = Path::new(&p);
+            private(p, crate::private::narrow_path(p))?;
         }
         let conn = Connection::open(path).map_err(|source| StateError::Open {
             path: path.to_path_buf(),

@@ -62,10 +62,104 @@ const KEYS: [&str; 8] = [
     "digest",
 ];
 
+/// Whether diagnostics about the subscribers file may show addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addresses {
+    /// Masked as in logs (`a***@example.org`): for every channel a
+    /// diagnostic can reach (stderr, the journal, `/healthz`, staff alerts).
+    Masked,
+    /// In full: only `mechcal check --show-emails`, run by staff.
+    Shown,
+}
+
 /// Reads and validates a subscribers file. Problems with the file itself
 /// (missing, unreadable, not UTF-8) are errors; a file that others can read
-/// is a warning.
+/// is a warning. With [`Addresses::Masked`] no diagnostic shows an address.
 pub fn load(
+    path: &Path,
+    registry: &Registry,
+    defaults: &Defaults<'_>,
+    addresses: Addresses,
+) -> (Vec<Subscriber>, Vec<Diagnostic>) {
+    let (subscribers, mut diags) = load_file(path, registry, defaults);
+    if addresses == Addresses::Masked {
+        diags.iter_mut().for_each(mask_diagnostic);
+    }
+    (subscribers, diags)
+}
+
+/// Masks every address a diagnostic quotes: in its message and its excerpt
+/// of the line (helps quote only mechcal's own words, places and registry
+/// names). The caret keeps pointing at the same value.
+pub fn mask_diagnostic(d: &mut Diagnostic) {
+    d.message = mask_addresses(&d.message);
+    if let Some(loc) = d.location.as_mut() {
+        let caret = loc.start.column.saturating_sub(loc.skipped + 1);
+        let before: String = loc.line_text.chars().take(caret).collect();
+        let after: String = loc.line_text.chars().skip(caret).collect();
+        let before_masked = mask_addresses(&before);
+        // Masking what precedes the caret shortens it: the caret moves left
+        // by as much (the column shown in `path:line:column` stays true).
+        loc.skipped +=
+            before.chars().count() - before_masked.chars().count().min(before.chars().count());
+        loc.line_text = before_masked + &mask_addresses(&after);
+        loc.line_text = mask_personal_value(&loc.line_text);
+    }
+}
+
+/// A `name = "…"` or `email = "…"` line with its value masked whole (a name,
+/// or an address written with a display name, is personal too).
+fn mask_personal_value(line: &str) -> String {
+    let key = line.trim_start();
+    let personal = ["name", "email"].iter().any(|k| {
+        key.strip_prefix(k)
+            .is_some_and(|r| r.trim_start().starts_with('='))
+    });
+    let Some(open) = line.find('"').filter(|_| personal) else {
+        return line.to_string();
+    };
+    let rest = &line[open + 1..];
+    let (value, tail) = rest.split_once('"').unwrap_or((rest, ""));
+    let masked = match value.rsplit_once('@') {
+        Some(_) => mask(
+            value
+                .rsplit(['<', ' '])
+                .next()
+                .unwrap_or(value)
+                .trim_end_matches('>'),
+        ),
+        None => format!("{}***", value.chars().next().unwrap_or('*')),
+    };
+    let close = if rest.contains('"') { "\"" } else { "" };
+    format!("{}\"{masked}{close}{tail}", &line[..open])
+}
+
+/// `text` with every word that holds an `@` masked as [`mask`] does.
+pub fn mask_addresses(text: &str) -> String {
+    let delimiter = |c: char| c.is_whitespace() || "\"'`<>,;()[]{}=".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains('@') {
+            out.push_str(&mask(word));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if delimiter(c) {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn load_file(
     path: &Path,
     registry: &Registry,
     defaults: &Defaults<'_>,
@@ -368,6 +462,30 @@ digest = false
             assert!(subs.len() <= 1, "{name}");
             insta::assert_snapshot!(name, diags, text);
         }
+    }
+
+    #[test]
+    fn diagnostics_mask_addresses() {
+        let registry = testing::catalog(&[]).registry().clone();
+        let defaults = Defaults {
+            remind_days: &[30, 7, 1],
+            timezone: Tz::Europe__Zurich,
+        };
+        let text = "[[subscriber]]\nname = \"A\"\nemail = \"anna.secret@example.org\"\n\n\
+                    [[subscriber]]\nname = \"B\"\nemail = \"ANNA.secret@example.org\"\n\n\
+                    [[subscriber]]\nname = \"Corinna Secret\"\ndigest = 3\nemail = \"Boris Secret <boris.secret@example.org>\"\n\
+                    emial = \"x.secret@example.org\" # other@example.org, topics = [\"womens\"]\n";
+        let (_, mut diags) = parse(
+            &SourceFile::new("subscribers.toml", text),
+            &registry,
+            &defaults,
+        );
+        diags.iter_mut().for_each(mask_diagnostic);
+        let shown = crate::diagnostic::render_human(&diags);
+        assert!(!shown.contains("secret@"), "{shown}");
+        assert!(!shown.contains("other@"), "{shown}");
+        assert!(!shown.contains("Secret"), "{shown}");
+        insta::assert_snapshot!(shown);
     }
 
     #[test]

@@ -1,8 +1,16 @@
-//! Unsubscribe tokens: `hex(address).hex(HMAC-SHA256(secret, address))`.
+//! Unsubscribe tokens: opaque, `hex(HMAC-SHA256(secret, "mechcal
+//! subscriber\n" + address))[..32]`.
 //!
-//! Only the server can make a valid token, so a link cannot be forged for
-//! somebody else's address and addresses cannot be enumerated by guessing;
-//! a token that does not verify reveals nothing about why.
+//! A token carries no address in any encoding: a reverse proxy's access log,
+//! a browser's history or a forwarded mail shows 32 hex digits that only the
+//! server, holding the secret and the subscribers, can turn back into the
+//! address it was made for (a [`Directory`] of the current subscribers'
+//! tokens). Only the server can make a valid token, so a link cannot be
+//! forged for somebody else's address and addresses cannot be enumerated by
+//! guessing; a token that does not verify reveals nothing about why.
+//!
+//! Links in mails sent before opaque tokens (`hex(address).hex(HMAC)`) keep
+//! working: they still verify, and name the address themselves.
 
 use std::fmt;
 use std::path::Path;
@@ -69,27 +77,75 @@ impl Secret {
         }
     }
 
-    fn mac(&self, email: &str) -> HmacSha256 {
+    fn mac(&self, purpose: &[u8], email: &str) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes keys of any length");
-        mac.update(b"mechcal unsubscribe\n");
+        mac.update(purpose);
         mac.update(email.as_bytes());
         mac
     }
 
-    /// The token of an address (compared in lower case).
+    /// The token of an address (compared in lower case): 128 bits of an
+    /// HMAC under a purpose of its own, so it is no other tag of mechcal's.
     pub fn token(&self, email: &str) -> String {
         let email = email.to_lowercase();
-        let tag = self.mac(&email).finalize().into_bytes();
-        format!("{}.{}", hex(email.as_bytes()), hex(&tag))
+        let tag = self
+            .mac(b"mechcal subscriber\n", &email)
+            .finalize()
+            .into_bytes();
+        hex(&tag[..TOKEN_BYTES])
     }
 
-    /// The address a token was made for, if it verifies.
-    pub fn verify(&self, token: &str) -> Option<String> {
-        let (address, tag) = token.split_once('.')?;
-        let email = String::from_utf8(unhex(address)?).ok()?;
-        let tag = unhex(tag)?;
-        self.mac(&email).verify_slice(&tag).ok()?;
-        Some(email)
+    /// The address a token was made for, if it verifies: an opaque token
+    /// of one of `known`, or a token of the old form (which names its
+    /// address, and is checked against its HMAC).
+    pub fn verify(&self, token: &str, known: &Directory) -> Option<String> {
+        match token.split_once('.') {
+            None => known.0.get(token).cloned(),
+            Some((address, tag)) => {
+                let email = String::from_utf8(unhex(address)?).ok()?;
+                let tag = unhex(tag)?;
+                self.mac(b"mechcal unsubscribe\n", &email)
+                    .verify_slice(&tag)
+                    .ok()?;
+                Some(email)
+            }
+        }
+    }
+
+    /// The old form of a token, `hex(address).hex(HMAC)`, as mails sent
+    /// before opaque tokens carry it (for tests of those links).
+    pub fn legacy_token(&self, email: &str) -> String {
+        let email = email.to_lowercase();
+        let tag = self
+            .mac(b"mechcal unsubscribe\n", &email)
+            .finalize()
+            .into_bytes();
+        format!("{}.{}", hex(email.as_bytes()), hex(&tag))
+    }
+}
+
+/// How many bytes of the HMAC a token keeps (128 bits: not guessable).
+const TOKEN_BYTES: usize = 16;
+
+/// The tokens of the current subscribers, to turn an opaque token back into
+/// its address. Rebuilt whenever the subscribers are (start, SIGHUP).
+#[derive(Clone, Default)]
+pub struct Directory(std::collections::HashMap<String, String>);
+
+impl fmt::Debug for Directory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Directory({} tokens)", self.0.len())
+    }
+}
+
+impl Directory {
+    pub fn new<'a>(secret: &Secret, emails: impl IntoIterator<Item = &'a str>) -> Directory {
+        Directory(
+            emails
+                .into_iter()
+                .map(|e| (secret.token(e), e.to_lowercase()))
+                .collect(),
+        )
     }
 }
 
@@ -112,16 +168,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_verify_and_resist_tampering() {
+    fn tokens_are_opaque() {
         let secret = Secret::new(*b"0123456789abcdef0123456789abcdef");
         let token = secret.token("Anna@Example.org");
-        assert_eq!(secret.verify(&token).as_deref(), Some("anna@example.org"));
+        assert_eq!(token.len(), 32);
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(token, secret.token("anna@example.org"));
+        // No encoding of the address: not hex, not base64, not in clear.
+        for form in [
+            hex(b"anna@example.org"),
+            "anna".to_string(),
+            "YW5uYU".to_string(),
+        ] {
+            assert!(!token.contains(&form[..8.min(form.len())]), "{token}");
+        }
+        let known = Directory::new(&secret, ["Anna@Example.org", "boris@example.org"]);
+        assert_eq!(
+            secret.verify(&token, &known).as_deref(),
+            Some("anna@example.org")
+        );
+        // Not a subscriber (any more), another server, a changed digit.
+        assert_eq!(secret.verify(&token, &Directory::default()), None);
         let other = Secret::new(*b"another secret, another server!!");
-        assert_eq!(other.verify(&token), None);
+        assert_eq!(
+            other.verify(&token, &Directory::new(&other, ["anna@example.org"])),
+            None
+        );
+        let mut changed = token.clone().into_bytes();
+        changed[0] = if changed[0] == b'0' { b'1' } else { b'0' };
+        assert_eq!(
+            secret.verify(&String::from_utf8(changed).unwrap(), &known),
+            None
+        );
+    }
+
+    #[test]
+    fn tokens_verify_and_resist_tampering() {
+        let secret = Secret::new(*b"0123456789abcdef0123456789abcdef");
+        let known = Directory::default();
+        // Links in mails sent before opaque tokens keep working.
+        let token = secret.legacy_token("Anna@Example.org");
+        assert_eq!(
+            secret.verify(&token, &known).as_deref(),
+            Some("anna@example.org")
+        );
+        let other = Secret::new(*b"another secret, another server!!");
+        assert_eq!(other.verify(&token, &known), None);
         // Somebody else's address with this tag.
         let (_, tag) = token.split_once('.').unwrap();
         assert_eq!(
-            secret.verify(&format!("{}.{tag}", hex(b"boris@example.org"))),
+            secret.verify(&format!("{}.{tag}", hex(b"boris@example.org")), &known),
             None
         );
         for bad in [
@@ -133,7 +229,7 @@ mod tests {
             &format!("{token}00"),
             "é.é",
         ] {
-            assert_eq!(secret.verify(bad), None, "{bad}");
+            assert_eq!(secret.verify(bad, &known), None, "{bad}");
         }
         assert_eq!(format!("{secret:?}"), "Secret(..)");
     }

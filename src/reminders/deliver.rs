@@ -44,7 +44,7 @@ pub trait Transport {
     ) -> impl std::future::Future<Output = Result<(), SendError>> + Send;
 }
 
-/// A Maildir (`tmp/`, `new/`, `cur/`): each message is written to `tmp/`
+/// A Maildir (`tmp/`, `new/`, `cur/`, created 0700, messages 0600): each message is written to `tmp/`
 /// and renamed into `new/`, under a name derived from its Message-ID, so a
 /// message sent again replaces its first copy instead of adding one.
 pub struct Maildir {
@@ -54,7 +54,7 @@ pub struct Maildir {
 impl Maildir {
     pub fn open(dir: &Path) -> std::io::Result<Maildir> {
         for sub in ["tmp", "new", "cur"] {
-            std::fs::create_dir_all(dir.join(sub))?;
+            crate::private::create_dir_all(&dir.join(sub))?;
         }
         Ok(Maildir {
             dir: dir.to_path_buf(),
@@ -74,7 +74,7 @@ impl Transport for Maildir {
         let tmp = self.dir.join("tmp").join(&name);
         let write = || -> std::io::Result<()> {
             use std::io::Write as _;
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = crate::private::create_file(&tmp)?;
             f.write_all(&message.formatted())?;
             f.sync_all()?;
             std::fs::rename(&tmp, self.dir.join("new").join(&name))

@@ -1,0 +1,88 @@
+//! Files and directories that hold personal data (the state database and its
+//! `-wal`/`-shm`, the Maildir and its messages): created readable by their
+//! owner only (0600 / 0700), whatever the umask — the quick start and
+//! `sudo mechcal remind` run without the unit's `UMask=`.
+//!
+//! Directories that already exist keep their mode (a `StateDirectory=` is
+//! systemd's); files that exist with a wider mode are narrowed, since they
+//! are mechcal's own.
+
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+/// Creates `dir` and its missing parents with mode 0700.
+pub fn create_dir_all(dir: &Path) -> io::Result<()> {
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Creates (or truncates) `path` with mode 0600, for writing.
+pub fn create_file(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    narrow(&file)?;
+    Ok(file)
+}
+
+/// Makes sure `path` exists with mode 0600 (creating it empty if missing),
+/// before a library such as SQLite opens it: SQLite gives its `-wal` and
+/// `-shm` the mode of the database file.
+pub fn touch(path: &Path) -> io::Result<()> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    narrow(&file)
+}
+
+/// Narrows an existing file of mechcal's to 0600 if others may read it.
+pub fn narrow_path(path: &Path) -> io::Result<()> {
+    match File::open(path) {
+        Ok(file) => narrow(&file),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn narrow(file: &File) -> io::Result<()> {
+    let mode = file.metadata()?.permissions().mode();
+    if mode & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700 | 0o600))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn private_whatever_was_there() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/b");
+        create_dir_all(&dir).unwrap();
+        assert_eq!((mode(&tmp.path().join("a")), mode(&dir)), (0o700, 0o700));
+        let f = dir.join("f");
+        std::fs::write(&f, "x").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        touch(&f).unwrap();
+        assert_eq!(mode(&f), 0o600);
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "x");
+        let g = dir.join("g");
+        create_file(&g).unwrap();
+        assert_eq!(mode(&g), 0o600);
+        narrow_path(&dir.join("missing")).unwrap();
+    }
+}
