@@ -1135,3 +1135,25 @@ fn logs_carry_syslog_priorities_when_stderr_is_the_journal() {
         "{plain}"
     );
 }
+
+/// `check` masks addresses in what it says about the subscribers file;
+/// staff on their own machine may ask to see them.
+#[test]
+fn check_masks_subscriber_addresses_unless_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = reminders_setup(tmp.path());
+    common::write_private(
+        &tmp.path().join("subscribers.toml"),
+        "[[subscriber]]\nname = \"A\"\nemail = \"anna.private@example.org\"\n\n\
+         [[subscriber]]\nname = \"B\"\nemail = \"ANNA.private@example.org\"\n",
+    );
+    let args = ["--config", config.to_str().unwrap(), "check", "--now", NOW];
+    let out = mechcal(tmp.path(), &args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("this address is subscribed twice"), "{stderr}");
+    assert!(stderr.contains("\"A***@example.org\""), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("anna.private"), "{stderr}");
+    let out = mechcal(tmp.path(), &[&args[..], &["--show-emails"]].concat());
+    assert!(text(&out.stderr).contains("ANNA.private@example.org"));
+}
