@@ -168,11 +168,20 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Whether `c` is shown escaped: C0/C1 controls, and the bidirectional
-/// embeddings, overrides, isolates and marks that reorder displayed text.
+/// Whether `c` is shown escaped: C0/C1 controls, the bidirectional
+/// embeddings, overrides, isolates and marks that reorder displayed text,
+/// and zero-width characters.
 pub fn is_unsafe_char(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
+        || matches!(
+            c,
+            '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{61c}'
+                | '\u{2060}'
+                | '\u{feff}'
+        )
 }
 
 /// `text` with unsafe characters written `\u{1b}`, cut after `max` characters.

@@ -1151,7 +1151,10 @@ fn check_masks_subscriber_addresses_unless_asked() {
     let out = mechcal(tmp.path(), &args);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("this address is subscribed twice"), "{stderr}");
+    assert!(
+        stderr.contains("this address is subscribed twice"),
+        "{stderr}"
+    );
     assert!(stderr.contains("\"A***@example.org\""), "{stderr}");
     assert!(!stderr.to_lowercase().contains("anna.private"), "{stderr}");
     let out = mechcal(tmp.path(), &[&args[..], &["--show-emails"]].concat());

@@ -926,12 +926,27 @@ fn subscriber_data_shows_nowhere() {
     let bin = env!("CARGO_BIN_EXE_mechcal");
     let out = Command::new("sh")
         .current_dir(dir)
-        .args(["-c", &format!("umask 022; exec '{bin}' --config mechcal.toml remind --now 2027-01-08T08:00:00Z")])
+        .args([
+            "-c",
+            &format!(
+                "umask 022; exec '{bin}' --config mechcal.toml remind --now 2027-01-08T08:00:00Z"
+            ),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    for d in ["var", "var/maildir", "var/maildir/new", "var/maildir/tmp", "var/maildir/cur"] {
+    for d in [
+        "var",
+        "var/maildir",
+        "var/maildir/new",
+        "var/maildir/tmp",
+        "var/maildir/cur",
+    ] {
         assert_eq!(mode(&dir.join(d)), 0o700, "{d}");
     }
     let mails: Vec<PathBuf> = fs::read_dir(dir.join("var/maildir/new"))
@@ -968,11 +983,17 @@ fn subscriber_data_shows_nowhere() {
     let mut serve = Serve::start(&dir.join("mechcal.toml"), &[], &[]);
     let page = serve.get(&format!("/unsubscribe?token={token}"));
     assert!(page.starts_with("HTTP/1.0 200"), "{page}");
-    assert!(page.contains(&to[..1]) && page.contains("***@example.org"), "{page}");
+    assert!(
+        page.contains(&to[..1]) && page.contains("***@example.org"),
+        "{page}"
+    );
     let done = serve.request(&format!(
         "POST /unsubscribe?token={token} HTTP/1.0\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
     ));
-    assert!(done.contains("will get no more deadline reminders"), "{done}");
+    assert!(
+        done.contains("will get no more deadline reminders"),
+        "{done}"
+    );
 
     // A broken subscribers file, reloaded: reported, masked everywhere.
     common::write_private(
@@ -987,7 +1008,8 @@ fn subscriber_data_shows_nowhere() {
     let health = serve.get("/healthz");
     assert!(health.contains("subscribed twice"), "{health}");
     assert!(health.contains("A***@example.org"), "{health}");
-    let proxied = serve.request("GET /healthz HTTP/1.0\r\nHost: x\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
+    let proxied =
+        serve.request("GET /healthz HTTP/1.0\r\nHost: x\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
     assert!(proxied.contains("\"degraded\":[\"config\"]"), "{proxied}");
     assert!(!proxied.contains("subscribed twice"), "{proxied}");
     assert!(proxied.contains("\"diagnostics\":[]"), "{proxied}");

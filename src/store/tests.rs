@@ -241,6 +241,11 @@ fn error_classes() {
         ("title_empty", e("title", "title = \"   \"")),
         ("title_multiline", e("title", "title = \"\"\"Line one\nline two\"\"\"")),
         ("title_control_char", e("title", "title = \"Report\\u0007\"")),
+        ("title_bidi_override", e("title", "title = \"Report \\u202Egnp.exe\"")),
+        ("title_zero_width", e("title", "title = \"CE\u{200b}DAW\"")),
+        ("title_invisible_only", e("title", "title = \"\\u3164 \\u2800\"")),
+        ("title_too_long", e("title", &format!("title = \"{}\"", "Доклад ".repeat(50)))),
+        ("description_control_char", e("title", "title = \"R\"\ndescription = \"\"\"\nline\\u001b[2Jcleared\n\"\"\"")),
         ("unknown_mechanism", e("mechanism", "mechanism = \"cerdd\"")),
         ("unknown_mechanism_no_near", e("mechanism", "mechanism = \"osce\"")),
         ("unknown_topic", e("topics", "topics = [\"womens\", \"discrimination\"]")),
@@ -494,6 +499,9 @@ proptest! {
         days in proptest::collection::btree_set(0u16..=365, 0..5),
     ) {
         prop_assume!(!title.trim().is_empty() && !title.chars().any(char::is_control));
+        // Hidden characters and blank titles are errors of their own.
+        prop_assume!(!title.chars().any(|c| super::entry::hidden_char_name(c).is_some()));
+        prop_assume!(!title.chars().all(super::entry::is_invisible));
         let topic_list = topics.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
         let day_list = days.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
         let text = format!(

@@ -647,8 +647,24 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
+/// What every page may load: nothing but its own inline style, no script,
+/// no frame, forms only to this server.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+     img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// A plain-text answer (errors). What it quotes of the request (a path, a
+/// decoded query value) has control characters escaped and is cut, and
+/// `nosniff` keeps browsers from reading it as anything but text.
 fn text(status: StatusCode, message: &str) -> Response {
-    let mut body = message.to_string();
+    let mut body = String::with_capacity(message.len() + 1);
+    for line in message.split_inclusive('\n') {
+        let (content, newline) = match line.strip_suffix('\n') {
+            Some(c) => (c, "\n"),
+            None => (line, ""),
+        };
+        body.push_str(&crate::diagnostic::escape(content, 1_000));
+        body.push_str(newline);
+    }
     if !body.ends_with('\n') {
         body.push('\n');
     }
@@ -657,6 +673,7 @@ fn text(status: StatusCode, message: &str) -> Response {
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         body,
     )
@@ -703,6 +720,12 @@ fn respond(r: &Rendered, headers: &HeaderMap) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if r.content_type.starts_with("text/html") {
+        out.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+    }
     let body = if gzip {
         out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r.gzip.clone()
@@ -908,6 +931,8 @@ fn html(status: StatusCode, body: String) -> Response {
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         ],
         body,
     )
@@ -934,7 +959,11 @@ async fn unsubscribe_page(State(app): State<Arc<App>>, uri: Uri, headers: Header
     let Some(email) = token_of(&uri).and_then(|t| u.verify(&t)) else {
         return invalid_link(lang);
     };
-    let action = format!("/unsubscribe?{}", uri.query().unwrap_or(""));
+    // The path of `base_url`: behind a proxy at `/calendar/` the form
+    // posts there (a path, so that `form-action 'self'` holds on any host).
+    let base = app.snapshot().config.calendar.base_url.clone();
+    let prefix = url::Url::parse(&base).map_or("/".to_string(), |u| u.path().to_string());
+    let action = format!("{prefix}unsubscribe?{}", uri.query().unwrap_or(""));
     let (title, text, button) = match lang {
         Lang::En => (
             "Unsubscribe",

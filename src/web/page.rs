@@ -16,6 +16,13 @@ use crate::i18n::Lang;
 
 use super::links::Links;
 
+/// Text written by staff (titles, names, descriptions), escaped and isolated
+/// in `<bdi>`: right-to-left or bidirectional text in it cannot reorder
+/// the page's text around it.
+pub fn user(s: &str) -> String {
+    format!("<bdi>{}</bdi>", esc(s))
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -119,7 +126,7 @@ pub fn list(catalog: &Catalog, input: &PageInput<'_>) -> String {
     let _ = writeln!(
         out,
         "<header><h1>{}</h1><a href=\"{}\" hreflang=\"{}\" lang=\"{}\">{other_label}</a></header>",
-        esc(name),
+        user(name),
         esc(&links.page(filter, Some(other))),
         other.code(),
         other.code()
@@ -290,14 +297,14 @@ fn item(
         "<li{class}><span class=\"when\">{}</span><span class=\"left\">{}</span><br>\n<span class=\"mech\">{}</span> <a class=\"title\" href=\"{}\">{}</a>{}<br>\n",
         esc(&feed::due_short(d, d.timezone, lang)),
         esc(&lang.days_left(d.days_left(now))),
-        esc(mech),
+        user(mech),
         esc(&links.detail(&d.id, Some(lang))),
-        esc(&d.title),
+        user(&d.title),
         status_badge(d, lang),
     );
     for slug in &d.topics {
         let name = reg.topic_name(slug, lang.code());
-        let _ = write!(out, "<span class=\"tag\">{}</span>", esc(name));
+        let _ = write!(out, "<span class=\"tag\">{}</span>", user(name));
     }
     let _ = writeln!(
         out,
@@ -325,7 +332,7 @@ pub fn detail(
         "<p><a href=\"{}\">← {}</a></p>\n<h1>{}{}</h1>\n<dl>\n",
         esc(&links.page(&Filter::default(), Some(lang))),
         esc(t.back),
-        esc(&d.title),
+        user(&d.title),
         status_badge(d, lang)
     );
     let mut row = |label: &str, html: String| {
@@ -347,14 +354,14 @@ pub fn detail(
                 Some(u) => format!(
                     "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
                     esc(u),
-                    esc(&label)
+                    user(&label)
                 ),
-                None => esc(&label),
+                None => user(&label),
             },
         );
     }
     if let Some(body) = &d.body {
-        row("", esc(body));
+        row("", user(body));
     }
     if let Some(to) = &d.submit_to {
         row(
@@ -380,7 +387,7 @@ pub fn detail(
         );
     }
     if let Some(c) = &d.country {
-        row(t.country, esc(c));
+        row(t.country, user(c));
     }
     let topics: String = d
         .topics
@@ -388,14 +395,14 @@ pub fn detail(
         .map(|s| {
             format!(
                 "<span class=\"tag\">{}</span>",
-                esc(reg.topic_name(s, lang.code()))
+                user(reg.topic_name(s, lang.code()))
             )
         })
         .collect();
     row(t.topics, topics);
     out.push_str("</dl>\n");
     if let Some(text) = &d.description {
-        let _ = writeln!(out, "<p class=\"text\">{}</p>", esc(text));
+        let _ = writeln!(out, "<p class=\"text\" dir=\"auto\">{}</p>", esc(text));
     }
     let _ = write!(
         out,
