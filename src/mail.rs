@@ -92,6 +92,30 @@ pub fn subject(catalog: &Catalog, s: &Subscriber, items: &[(&Item, &Deadline)]) 
     one_line(&format!("[mechcal] {text}"))
 }
 
+/// The `Subject` header of `text`. lettre writes ASCII words as they are,
+/// so a title holding what looks like an RFC 2047 encoded-word
+/// (`=?utf-8?q?…?=`) would be decoded by mail clients into other text (a
+/// "Report" that reads "Cancelled"): such a Subject is encoded whole, as
+/// folded `=?utf-8?b?…?=` words, and reaches the reader literally.
+fn subject_header(text: &str) -> HeaderValue {
+    let name = HeaderName::new_from_ascii_str("Subject");
+    if !text.contains("=?") {
+        return HeaderValue::new(name, text.to_string());
+    }
+    let mut encoded = String::new();
+    {
+        let mut w = email_encoding::headers::writer::EmailWriter::new(
+            &mut encoded,
+            "Subject: ".len(),
+            0,
+            false,
+        );
+        // Writing to a String cannot fail.
+        let _ = email_encoding::headers::rfc2047::encode(text, &mut w);
+    }
+    HeaderValue::dangerous_new_pre_encoded(name, text.to_string(), encoded)
+}
+
 struct Lines<'a> {
     lang: Lang,
     tz: chrono_tz::Tz,
@@ -260,7 +284,7 @@ pub fn build(
     Message::builder()
         .from(head.from.clone())
         .to(to)
-        .subject(subject(catalog, s, items))
+        .raw_header(subject_header(&subject(catalog, s, items)))
         .message_id(Some(id.to_string()))
         .date(SystemTime::from(sent_at))
         .raw_header(header("Auto-Submitted", "auto-generated".into()))
@@ -476,9 +500,13 @@ mod tests {
     }
 
     fn formatted(lang: Lang) -> (String, String) {
+        formatted_with(lang, "Альтернативный доклад")
+    }
+
+    fn formatted_with(lang: Lang, title: &str) -> (String, String) {
         let cat = testing::catalog(&[(
             "a.toml",
-            "[[deadline]]\nid = \"cerd-2027\"\ntitle = \"Альтернативный доклад\"\nmechanism = \"cerd\"\ntopics = [\"women\"]\ndue = 2027-07-15\nstatus = \"tentative\"\nsubmit_to = \"cerd@example.org\"\n",
+            &format!("[[deadline]]\nid = \"cerd-2027\"\ntitle = \"{title}\"\nmechanism = \"cerd\"\ntopics = [\"women\"]\ndue = 2027-07-15\nstatus = \"tentative\"\nsubmit_to = \"cerd@example.org\"\n"),
         )]);
         let subs = vec![subscriber(lang)];
         let now: DateTime<Utc> = "2027-07-08T06:00:00Z".parse().unwrap();
@@ -556,6 +584,109 @@ mod tests {
             "Report  Bcc: victim@example.org"
         );
         assert_eq!(one_line("tab\there\u{7}"), "tab here ");
+    }
+
+    /// The Subject as a mail reader decodes it, and its raw header lines.
+    fn decoded_subject(text: &str) -> (String, Vec<String>) {
+        let head = &text[..text.find("\r\n\r\n").unwrap()];
+        let lines: Vec<String> = head
+            .split("\r\n")
+            .skip_while(|l| !l.starts_with("Subject: "))
+            .enumerate()
+            .take_while(|(i, l)| *i == 0 || l.starts_with(' '))
+            .map(|(_, l)| l.to_string())
+            .collect();
+        let mut out = String::new();
+        let mut last_encoded = false;
+        for (i, line) in lines.iter().enumerate() {
+            let body = if i == 0 {
+                &line["Subject: ".len()..]
+            } else {
+                &line[1..]
+            };
+            for (j, word) in body.split(' ').enumerate() {
+                let encoded = word.starts_with("=?utf-8?b?") && word.ends_with("?=");
+                // RFC 2047: white space between encoded-words is dropped.
+                if (i > 0 || j > 0) && !(encoded && last_encoded) {
+                    out.push(' ');
+                }
+                if encoded {
+                    let b64 = &word["=?utf-8?b?".len()..word.len() - 2];
+                    out.push_str(&String::from_utf8(base64_decode(b64)).unwrap());
+                } else {
+                    out.push_str(word);
+                }
+                last_encoded = encoded;
+            }
+        }
+        (out, lines)
+    }
+
+    fn base64_decode(s: &str) -> Vec<u8> {
+        const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut bits = 0u32;
+        let mut n = 0;
+        let mut out = Vec::new();
+        for c in s.bytes().filter(|&c| c != b'=') {
+            bits = bits << 6 | ABC.iter().position(|&a| a == c).unwrap() as u32;
+            n += 6;
+            if n >= 8 {
+                n -= 8;
+                out.push((bits >> n) as u8);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn subjects_reach_the_reader_literally_and_folded() {
+        let sneaky = "Report =?utf-8?q?=D0=9E=D1=82=D0=BC=D0=B5=D0=BD=D0=B0?= now";
+        let (text, subject) = formatted_with(Lang::En, sneaky);
+        let (decoded, lines) = decoded_subject(&text);
+        assert_eq!(decoded, subject);
+        assert!(decoded.contains(sneaky), "{decoded}");
+        assert!(!lines.iter().any(|l| l.contains("=?utf-8?q?")), "{lines:?}");
+        // The longest title allowed, in Cyrillic: folded lines, none long.
+        let long = "Доклад ".repeat(43);
+        let long = long.trim();
+        assert_eq!(long.chars().count(), 300);
+        let (text, subject) = formatted_with(Lang::Ru, long);
+        let (decoded, lines) = decoded_subject(&text);
+        assert_eq!(decoded, subject);
+        assert!(lines.len() > 10, "{lines:?}");
+        assert!(lines.iter().all(|l| l.len() <= 78), "{lines:?}");
+        for line in text.split("\r\n") {
+            assert!(line.len() <= 998, "{} octets", line.len());
+        }
+        // Python's mail parser (what many readers' tools use) agrees.
+        for (title, lang) in [(sneaky, Lang::En), (long, Lang::Ru)] {
+            let (text, subject) = formatted_with(lang, title);
+            assert_eq!(python_subject(&text), subject);
+        }
+    }
+
+    fn python_subject(message: &str) -> String {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import email, email.policy, sys\n\
+                 m = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.default)\n\
+                 sys.stdout.write(str(m['subject']))",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(message.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
     }
 
     #[test]
