@@ -24,6 +24,10 @@ use crate::web::{App, Degraded, Snapshot};
 /// Changes closer together than this are loaded once.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);
 
+/// How long the watcher waits at most for the files to stop changing
+/// before it loads them anyway.
+pub const MAX_SETTLE: Duration = Duration::from_secs(10);
+
 /// The error lines of `diagnostics`, as `check` prints them.
 fn error_lines(diagnostics: &[Diagnostic]) -> Vec<String> {
     diagnostics
@@ -243,12 +247,46 @@ pub fn watch(
     Ok(tokio::spawn(async move {
         let _watcher = watcher; // kept alive as long as the task
         while rx.recv().await.is_some() {
-            tokio::time::sleep(DEBOUNCE).await;
-            while rx.try_recv().is_ok() {}
+            settle(&dir, &mut rx).await;
             let on_change = on_change.clone();
             let _ = tokio::task::spawn_blocking(move || on_change()).await;
         }
     }))
+}
+
+/// Waits until the repository has been still for a whole [`DEBOUNCE`]: no
+/// event, and every file's size and modification time unchanged across it.
+/// A file rewritten in place by a slow writer (an upload, a script) is
+/// otherwise read half-written, and a valid half (its first deadlines
+/// only) would be published. Editors and git replace files whole, by
+/// rename, so for them this is one debounce. After [`MAX_SETTLE`] of
+/// constant change the files are loaded as they are.
+async fn settle(dir: &Path, rx: &mut tokio::sync::mpsc::UnboundedReceiver<()>) {
+    let start = tokio::time::Instant::now();
+    let stamp = |dir: &Path| {
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || store::scan::stamp(&dir))
+    };
+    let mut before = stamp(dir).await.ok();
+    loop {
+        tokio::time::sleep(DEBOUNCE).await;
+        let mut quiet = true;
+        while rx.try_recv().is_ok() {
+            quiet = false;
+        }
+        let after = stamp(dir).await.ok();
+        if quiet && after == before {
+            return;
+        }
+        if start.elapsed() >= MAX_SETTLE {
+            tracing::warn!(
+                "the deadline directory has kept changing for {} s; loading it as it is",
+                MAX_SETTLE.as_secs()
+            );
+            return;
+        }
+        before = after;
+    }
 }
 
 #[cfg(test)]

@@ -1021,3 +1021,56 @@ fn subscriber_data_shows_nowhere() {
     serve.signal("TERM");
     assert!(serve.wait(Duration::from_secs(15)).success());
 }
+
+/// A file rewritten in place by a slow writer is loaded once it is whole:
+/// never a half in which its later deadlines are missing (which would be
+/// published as removals) or its TOML is cut (logged as invalid).
+#[test]
+fn a_file_written_slowly_in_place_is_loaded_only_when_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    copy_dir(&root().join("deadlines"), &dir.join("deadlines"));
+    let config = write_config(dir, "deadlines", "");
+    let mut serve = Serve::start(&config, &[], &[]);
+    let count = |serve: &Serve| {
+        let health = serve.get("/healthz");
+        let at = health.find("\"deadlines\":").unwrap() + "\"deadlines\":".len();
+        let digits: String = health[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse::<usize>().unwrap()
+    };
+    let before = count(&serve);
+    let file = dir.join("deadlines/examples/2026-2027.toml");
+    let whole = fs::read_to_string(&file).unwrap()
+        + "\n[[deadline]]\nid = \"written-slowly\"\ntitle = \"Written slowly\"\n\
+           mechanism = \"cedaw\"\ntopics = [\"women\"]\ndue = 2027-09-01\n";
+    // In place, as an upload or a script would: truncate, then ten pieces
+    // 100 ms apart (each gap shorter than the debounce, the whole longer).
+    let mut f = fs::File::create(&file).unwrap();
+    let bytes = whole.as_bytes();
+    for piece in bytes.chunks(bytes.len().div_ceil(10)) {
+        f.write_all(piece).unwrap();
+        f.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(f);
+    eventually("the whole file is served", Duration::from_secs(10), || {
+        count(&serve) == before + 1
+    });
+    std::thread::sleep(Duration::from_millis(600));
+    let log = serve.log();
+    assert!(!log.contains("is invalid"), "{log}");
+    let reloads: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("reloaded the deadline repository"))
+        .collect();
+    assert_eq!(reloads.len(), 1, "{log}");
+    assert!(
+        reloads[0].contains(&format!("deadlines={}", before + 1)),
+        "{log}"
+    );
+    serve.signal("TERM");
+    assert!(serve.wait(Duration::from_secs(15)).success());
+}

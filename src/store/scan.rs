@@ -159,6 +159,24 @@ pub fn scan(root: &Path) -> Sources {
     sources
 }
 
+/// What the files `scan` would read look like from outside: each `*.toml`
+/// path (as walked) with its size and modification time. Two equal stamps
+/// taken a moment apart say that nobody is writing the repository.
+pub fn stamp(root: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            Some((e.path().to_path_buf(), meta.len(), meta.modified().ok()))
+        })
+        .collect()
+}
+
 /// Why a symbolic link is refused, before the place it is shown at is known.
 struct Refused(String, &'static str);
 
