@@ -344,8 +344,63 @@ async fn unknown_names_are_404_and_bad_queries_400() {
             "text/plain; charset=utf-8",
             "{path}"
         );
+        assert_eq!(
+            header(&r, "x-content-type-options".parse().unwrap()),
+            "nosniff",
+            "{path}"
+        );
         let body = r.text().await.unwrap();
         assert!(body.contains(text), "{path}: {body}");
+    }
+}
+
+/// What an error quotes of the request is inert: control characters come
+/// back escaped (no forged lines in a terminal or log viewer), markup is
+/// plain text that browsers may not sniff as HTML.
+#[tokio::test]
+async fn error_bodies_quote_requests_inertly() {
+    let (_tmp, s) = sample_server().await;
+    for (path, quoted) in [
+        (
+            "/calendar.ics?topic=x%0D%0AX-Injected:%201%1B[2J",
+            "unknown topic `x\\u{d}\\u{a}X-Injected: 1\\u{1b}[2J`",
+        ),
+        (
+            "/calendar.ics?lang=%3Cscript%3Ealert(1)%3C/script%3E",
+            "unknown language `<script>alert(1)</script>`",
+        ),
+    ] {
+        let r = s.get(path).await;
+        assert!(r.status().is_client_error(), "{path}");
+        assert_eq!(header(&r, CONTENT_TYPE), "text/plain; charset=utf-8");
+        assert_eq!(
+            header(&r, "x-content-type-options".parse().unwrap()),
+            "nosniff"
+        );
+        let body = r.text().await.unwrap();
+        assert!(body.contains(quoted), "{path}: {body}");
+        assert!(!body.contains('\r') && !body.contains('\u{1b}'), "{body:?}");
+    }
+}
+
+/// Pages carry a policy that lets them load nothing but their own style,
+/// and isolate staff's text so that right-to-left text cannot reorder it.
+#[tokio::test]
+async fn pages_carry_a_strict_policy_and_isolate_staff_text() {
+    let (_tmp, s) = sample_server().await;
+    for path in ["/", "/?lang=ru", "/deadlines/upr-report-2025"] {
+        let r = s.get(path).await;
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let csp = header(&r, "content-security-policy".parse().unwrap());
+        assert!(csp.starts_with("default-src 'none';"), "{path}: {csp}");
+        assert!(!csp.contains("script-src"), "{csp}");
+        assert_eq!(
+            header(&r, "x-content-type-options".parse().unwrap()),
+            "nosniff"
+        );
+        let html = r.text().await.unwrap();
+        assert!(html.contains("<bdi>"), "{path}");
+        assert!(!html.contains("<script"), "{path}");
     }
 }
 
@@ -639,7 +694,9 @@ async fn static_export_writes_the_served_bytes() {
 #[tokio::test]
 async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = config(&tmp.path().join("state.sqlite"));
+    let mut config = config(&tmp.path().join("state.sqlite"));
+    // Behind a proxy at a path: the form must post under it.
+    config.calendar.base_url = "https://calendar.example.org/calendar/".into();
     let snap = snapshot(&config, &root().join("deadlines"), now());
     let secret = mechcal::unsubscribe::Secret::new(*b"a test secret of 32 bytes length");
     let unsubscribe = web::Unsubscribe::new(
@@ -671,7 +728,12 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
         page.contains("Stop deadline reminders to a***@example.org?"),
         "{page}"
     );
-    assert!(page.contains("<form method=\"post\""));
+    assert!(
+        page.contains(&format!(
+            "<form method=\"post\" action=\"/calendar/unsubscribe?token={token}\">"
+        )),
+        "{page}"
+    );
     assert!(State::open(&config.state.path)
         .unwrap()
         .opted_out()

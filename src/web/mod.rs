@@ -816,7 +816,7 @@ fn slug_feed(app: &App, file: &str, uri: &Uri, headers: &HeaderMap, topic: bool)
     let Some(slug) = file.strip_suffix(".ics") else {
         return text(
             StatusCode::NOT_FOUND,
-            &format!("feeds end in `.ics`: /{what}s/{file}.ics"),
+            &format!("feeds end in `.ics`: /{what}s/{}.ics", query::shown(&file)),
         );
     };
     if !known.contains(&slug) {
@@ -890,7 +890,8 @@ async fn deadline(
         return text(
             StatusCode::NOT_FOUND,
             &format!(
-                "unknown deadline `{id}`\n{near}all deadline ids are listed in {}\n",
+                "unknown deadline `{}`\n{near}all deadline ids are listed in {}\n",
+                query::shown(id),
                 links.json(&Filter::default(), None)
             ),
         );
@@ -1104,7 +1105,7 @@ async fn not_found(uri: Uri) -> Response {
         StatusCode::NOT_FOUND,
         &format!(
             "not found: {}\nfeeds: /calendar.ics, /topics/<topic>.ics, /mechanisms/<mechanism>.ics, /deadlines/<id>.ics; page: /; data: /deadlines.json\n",
-            uri.path()
+            query::shown(uri.path())
         ),
     )
 }

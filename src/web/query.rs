@@ -86,6 +86,7 @@ pub fn parse(
             continue;
         }
         if !names.contains(&key.as_ref()) {
+            let key = shown(&key);
             let near = suggest::did_you_mean(&key, names.iter().copied())
                 .map(|h| format!(" ({h})"))
                 .unwrap_or_default();
@@ -132,7 +133,10 @@ pub fn parse(
                     return Err(QueryError::Malformed("`lang` is given twice".into()));
                 }
                 q.lang = Some(Lang::parse(&value).ok_or_else(|| {
-                    QueryError::Malformed(format!("unknown language `{value}`; use `en` or `ru`"))
+                    QueryError::Malformed(format!(
+                        "unknown language `{}`; use `en` or `ru`",
+                        shown(&value)
+                    ))
                 })?);
             }
             "alarm" => {
@@ -144,7 +148,8 @@ pub fn parse(
                 } else {
                     Some(Alarm::parse(&value).ok_or_else(|| {
                         QueryError::Malformed(format!(
-                            "`alarm={value}` is not a duration before the deadline: use e.g. `P7D`, `PT12H`, or `none` (at most P365D)"
+                            "`alarm={}` is not a duration before the deadline: use e.g. `P7D`, `PT12H`, or `none` (at most P365D)",
+                            shown(&value)
                         ))
                     })?)
                 });
@@ -158,8 +163,16 @@ pub fn parse(
     Ok(q)
 }
 
+/// A value of the request as an error quotes it: control characters
+/// escaped (a value cannot add lines to the answer), at most 100
+/// characters.
+pub fn shown(value: &str) -> String {
+    crate::diagnostic::escape(value, 100).into_owned()
+}
+
 /// A 404 for a slug the registry does not know, listing the valid ones.
 pub fn unknown(what: &str, value: &str, known: &[&str]) -> QueryError {
+    let value = &shown(value);
     let near = suggest::did_you_mean(value, known.iter().copied())
         .map(|h| format!("{h}\n"))
         .unwrap_or_default();
