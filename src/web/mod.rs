@@ -816,7 +816,7 @@ fn slug_feed(app: &App, file: &str, uri: &Uri, headers: &HeaderMap, topic: bool)
     let Some(slug) = file.strip_suffix(".ics") else {
         return text(
             StatusCode::NOT_FOUND,
-            &format!("feeds end in `.ics`: /{what}s/{}.ics", query::shown(&file)),
+            &format!("feeds end in `.ics`: /{what}s/{}.ics", query::shown(file)),
         );
     };
     if !known.contains(&slug) {
