@@ -162,16 +162,20 @@ pub fn render(
     opts: &FeedOptions,
     versions: &Versions,
 ) -> String {
-    let estimate: usize = entries(catalog, filter, opts.cutoff)
-        .map(event_size_estimate)
-        .sum();
-    let mut w = Writer::with_capacity(1024 + estimate);
+    let mut w = Writer::with_capacity(size_estimate(catalog, filter, opts.cutoff));
     begin_calendar(&mut w, opts);
     for d in entries(catalog, filter, opts.cutoff) {
         event(&mut w, catalog, d, opts, versions.get(&d.id));
     }
     w.raw("END", "VCALENDAR");
     w.finish()
+}
+
+/// About the bytes the feed of `filter` takes.
+pub fn size_estimate(catalog: &Catalog, filter: &Filter, cutoff: DateTime<Utc>) -> usize {
+    1024 + entries(catalog, filter, cutoff)
+        .map(event_size_estimate)
+        .sum::<usize>()
 }
 
 /// About the bytes `d`'s VEVENT takes: its texts (folding and escaping add

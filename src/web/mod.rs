@@ -240,13 +240,19 @@ struct Key {
 
 type Slot = Arc<OnceLock<Option<Arc<Rendered>>>>;
 
-/// Renderings by key, bounded by the bytes they hold.
+/// Renderings by key, bounded by the bytes they hold — and by those that
+/// renderings under way will hold: a rendering reserves its estimated
+/// size before it starts, so that older ones are evicted (and freed) before
+/// the new one's megabytes exist, not after.
 #[derive(Default)]
 struct Cache {
     slots: HashMap<Key, Slot>,
     /// Made renderings, oldest first, with the bytes each was counted for.
-    /// Slots still being rendered are not in here (and count nothing yet).
+    /// Slots still being rendered are not in here.
     order: VecDeque<(Key, usize)>,
+    /// Reservations of renderings under way.
+    pending: HashMap<Key, usize>,
+    /// Made renderings plus reservations.
     bytes: usize,
 }
 
@@ -255,16 +261,40 @@ impl Cache {
         self.slots.entry(key).or_default().clone()
     }
 
-    /// Counts the rendering just made in `slot` and evicts until the cache
-    /// holds at most `budget` bytes. A slot that is no longer the one under
-    /// `key` (the cache was emptied meanwhile) is not counted.
+    /// Whether `slot` is the one this cache holds under `key` (it is not
+    /// when the cache was emptied since).
+    fn holds(&self, key: &Key, slot: &Slot) -> bool {
+        self.slots.get(key).is_some_and(|s| Arc::ptr_eq(s, slot))
+    }
+
+    /// Reserves `bytes` for the rendering about to be made in `slot`.
+    fn reserve(&mut self, key: &Key, slot: &Slot, bytes: usize, budget: usize) {
+        if self.holds(key, slot) {
+            self.bytes += bytes;
+            self.pending.insert(key.clone(), bytes);
+            self.evict(budget);
+        }
+    }
+
+    /// Counts the rendering just made in `slot` (in place of its
+    /// reservation) and evicts until the cache holds at most `budget` bytes.
     fn made(&mut self, key: Key, slot: &Slot, budget: usize) {
-        if !self.slots.get(&key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+        if !self.holds(&key, slot) {
             return;
+        }
+        if let Some(reserved) = self.pending.remove(&key) {
+            self.bytes -= reserved;
         }
         let size = ENTRY_OVERHEAD + slot.get().and_then(Option::as_ref).map_or(0, |r| r.size());
         self.bytes += size;
         self.order.push_back((key, size));
+        self.evict(budget);
+    }
+
+    /// Evicts made renderings, oldest first, each served since the last
+    /// look getting a second chance, until at most `budget` bytes are held
+    /// (or nothing made is left: reservations cannot be evicted).
+    fn evict(&mut self, budget: usize) {
         // Each entry is looked at most twice (its second chance is spent
         // the first time), so this ends.
         let mut looks = 2 * self.order.len();
@@ -286,6 +316,25 @@ impl Cache {
                 self.bytes -= size;
             }
         }
+    }
+}
+
+/// About the bytes the rendering of `res` will hold (body and gzip copy),
+/// to reserve before making it. Estimates from the texts of the deadlines
+/// it shows; within a few tens of percent is enough.
+fn size_estimate(snap: &Snapshot, res: &Resource, now: DateTime<Utc>) -> usize {
+    let cutoff = snap.cutoff(now);
+    // A gzip copy of calendar text is about a tenth of it.
+    let with_gzip = |n: usize| n + n / 8;
+    match res {
+        Resource::Feed { filter, .. } => {
+            with_gzip(feed::size_estimate(&snap.catalog, filter, cutoff))
+        }
+        Resource::Json { filter, .. } => {
+            with_gzip(feed::size_estimate(&snap.catalog, filter, cutoff))
+        }
+        Resource::Page { filter, .. } => with_gzip(8192 + 700 * snap.catalog.select(filter).count()),
+        Resource::One { .. } | Resource::Detail { .. } => 8192,
     }
 }
 
@@ -585,14 +634,19 @@ impl App {
             },
         };
         let mut made = false;
+        let budget = snap.config.server.cache_bytes;
         let rendered = slot
             .get_or_init(|| {
                 made = true;
+                let estimate = size_estimate(snap, res, now);
+                match self.cache.write() {
+                    Ok(mut c) => c.reserve(&key, &slot, estimate, budget),
+                    Err(poisoned) => poisoned.into_inner().reserve(&key, &slot, estimate, budget),
+                }
                 render(snap, res, now).map(Arc::new)
             })
             .clone();
         if made {
-            let budget = snap.config.server.cache_bytes;
             match self.cache.write() {
                 Ok(mut c) => c.made(key, &slot, budget),
                 Err(poisoned) => poisoned.into_inner().made(key, &slot, budget),
@@ -1268,11 +1322,37 @@ mod tests {
     }
 
     #[test]
+    fn a_reservation_makes_room_before_the_rendering_exists() {
+        let budget = 100_000;
+        let mut cache = Cache::default();
+        for i in 0..9 {
+            fill(&mut cache, key(i), 10_000, budget);
+        }
+        let k = key(100);
+        let slot = cache.slot(k.clone());
+        cache.reserve(&k, &slot, 50_000, budget);
+        assert!(cache.bytes <= budget, "{}", cache.bytes);
+        assert!(cache.slots.len() <= 6, "{}", cache.slots.len());
+        let _ = slot.set(Some(Arc::new(Rendered::new(
+            "text/plain",
+            vec![b'x'; 40_000],
+            DateTime::UNIX_EPOCH,
+            "no-cache",
+        ))));
+        cache.made(k.clone(), &slot, budget);
+        assert!(cache.pending.is_empty());
+        let counted: usize = cache.order.iter().map(|(_, s)| s).sum();
+        assert_eq!(counted, cache.bytes);
+        assert!(cache.slots.contains_key(&k));
+    }
+
+    #[test]
     fn a_slot_from_before_a_swap_is_not_counted() {
         let mut cache = Cache::default();
         let old = cache.slot(key(1));
         let _ = old.set(None);
         let mut emptied = Cache::default();
+        emptied.reserve(&key(1), &old, 1_000, 1 << 20);
         emptied.made(key(1), &old, 1 << 20);
         assert_eq!((emptied.bytes, emptied.order.len()), (0, 0));
     }
