@@ -85,6 +85,7 @@ peak=$(status VmHWM)
 after=$(status VmRSS)
 echo "peak during $urls URLs: $peak KiB ($took s)"
 echo "after the run:        $after KiB"
+curl -s http://127.0.0.1:$port/metrics | grep -E '^mechcal_render_cache_(entries|bytes|budget_bytes) '
 sleep 10
 rest=$(status VmRSS)
 echo "idle 10 s later:      $rest KiB"

@@ -156,6 +156,10 @@ pub struct Gauges<'a> {
     pub last_reload: Option<DateTime<Utc>>,
     pub degraded: bool,
     pub started: DateTime<Utc>,
+    /// Renderings cached, and the bytes counted against `[server] cache_mib`.
+    pub cache_entries: usize,
+    pub cache_bytes: usize,
+    pub cache_budget: usize,
 }
 
 impl Metrics {
@@ -251,6 +255,27 @@ impl Metrics {
             "Deadlines in the served catalog.",
         );
         let _ = writeln!(out, "mechcal_catalog_deadlines {}", g.deadlines);
+        head(
+            &mut out,
+            "mechcal_render_cache_entries",
+            "gauge",
+            "Renderings in the cache.",
+        );
+        let _ = writeln!(out, "mechcal_render_cache_entries {}", g.cache_entries);
+        head(
+            &mut out,
+            "mechcal_render_cache_bytes",
+            "gauge",
+            "Bytes the cached renderings (and those under way) hold.",
+        );
+        let _ = writeln!(out, "mechcal_render_cache_bytes {}", g.cache_bytes);
+        head(
+            &mut out,
+            "mechcal_render_cache_budget_bytes",
+            "gauge",
+            "The cache's bound ([server] cache_mib).",
+        );
+        let _ = writeln!(out, "mechcal_render_cache_budget_bytes {}", g.cache_budget);
         head(
             &mut out,
             "mechcal_catalog_info",
@@ -497,6 +522,9 @@ mod tests {
             last_reload: Some(at),
             degraded: true,
             started: at,
+            cache_entries: 3,
+            cache_bytes: 4096,
+            cache_budget: 64 << 20,
         });
         // Only the lines with data; the full text is in the snapshot.
         let has = |line: &str| assert!(text.lines().any(|l| l == line), "{line}\n{text}");
@@ -512,6 +540,7 @@ mod tests {
         has("mechcal_mail_send_seconds_sum 0.043");
         has("mechcal_git_fetches_total{result=\"failed\"} 2");
         has("mechcal_catalog_deadlines 42");
+        has("mechcal_render_cache_bytes 4096");
         has("mechcal_catalog_degraded 1");
         has("mechcal_last_reload_time_seconds 1795435200");
         // Every sample belongs to a family announced before it.

@@ -333,7 +333,9 @@ fn size_estimate(snap: &Snapshot, res: &Resource, now: DateTime<Utc>) -> usize {
         Resource::Json { filter, .. } => {
             with_gzip(feed::size_estimate(&snap.catalog, filter, cutoff))
         }
-        Resource::Page { filter, .. } => with_gzip(8192 + 700 * snap.catalog.select(filter).count()),
+        Resource::Page { filter, .. } => {
+            with_gzip(8192 + 700 * snap.catalog.select(filter).count())
+        }
         Resource::One { .. } | Resource::Detail { .. } => 8192,
     }
 }
@@ -686,6 +688,9 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         last_reload: health.last_reload,
         degraded: health.is_degraded(),
         started: app.started,
+        cache_entries: app.cached(),
+        cache_bytes: app.cached_bytes(),
+        cache_budget: snap.config.server.cache_bytes,
     });
     (
         StatusCode::OK,
