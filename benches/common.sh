@@ -2,6 +2,8 @@
 # $bench_packages when their commands are missing, builds the release
 # binary ($bin), and makes a work directory ($work) that is removed, with
 # every process in $pids, on exit. Expects $top (the repository).
+# `bench_data N [TOML]` generates N deadlines into $work/deadlines and
+# writes $work/mechcal.toml for them, with TOML appended.
 # shellcheck shell=bash
 need=()
 for pkg in $bench_packages; do
@@ -24,3 +26,17 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+bench_data() {
+    python3 "$top/benches/gen_deadlines.py" "$work/deadlines" "$1"
+    cat > "$work/mechcal.toml" <<TOML
+[calendar]
+domain = "calendar.example.org"
+keep_past_days = 3650
+[data]
+deadlines = "deadlines"
+[state]
+path = "state.sqlite"
+${2:-}
+TOML
+}

@@ -15,16 +15,7 @@ bench_packages="wrk:wrk nginx:nginx-light"
 # shellcheck source=benches/common.sh
 source "$top/benches/common.sh"
 
-python3 "$top/benches/gen_deadlines.py" "$work/deadlines" 1000
-cat > "$work/mechcal.toml" <<TOML
-[calendar]
-domain = "calendar.example.org"
-keep_past_days = 3650
-[data]
-deadlines = "deadlines"
-[state]
-path = "state.sqlite"
-TOML
+bench_data 1000
 "$bin" --config "$work/mechcal.toml" render --out "$work/public" --now 2026-11-23T12:00:00Z >/dev/null
 
 RUST_LOG=warn "$bin" --config "$work/mechcal.toml" serve --listen 127.0.0.1:18471 2>"$work/serve.log" &

@@ -19,18 +19,8 @@ bench_packages="curl:curl"
 # shellcheck source=benches/common.sh
 source "$top/benches/common.sh"
 
-python3 "$top/benches/gen_deadlines.py" "$work/deadlines" 10000
-cat > "$work/mechcal.toml" <<TOML
-[calendar]
-domain = "calendar.example.org"
-keep_past_days = 3650
-[data]
-deadlines = "deadlines"
-[state]
-path = "state.sqlite"
-[server]
-cache_mib = $cache_mib
-TOML
+bench_data 10000 "[server]
+cache_mib = $cache_mib"
 port=18483
 RUST_LOG=warn "$bin" --config "$work/mechcal.toml" serve --listen 127.0.0.1:$port 2>"$work/serve.log" &
 server=$!

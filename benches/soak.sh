@@ -19,18 +19,8 @@ bench_packages="wrk:wrk"
 # shellcheck source=benches/common.sh
 source "$top/benches/common.sh"
 
-python3 "$top/benches/gen_deadlines.py" "$work/deadlines" 1000
-cat > "$work/mechcal.toml" <<TOML
-[calendar]
-domain = "calendar.example.org"
-keep_past_days = 3650
-[data]
-deadlines = "deadlines"
-[state]
-path = "state.sqlite"
-[server]
-header_timeout_seconds = 2
-TOML
+bench_data 1000 "[server]
+header_timeout_seconds = 2"
 # The file limit must cover wrk's and the slow clients' connections.
 ulimit -n 65536 2>/dev/null || true
 RUST_LOG=warn "$bin" --config "$work/mechcal.toml" serve --listen 127.0.0.1:18481 2>"$work/serve.log" &

@@ -20,6 +20,7 @@
 //! No input yields a 500: unknown names are 404s listing the valid ones,
 //! malformed queries are 400s saying what is wrong.
 
+mod cache;
 pub mod http;
 pub mod json;
 pub mod links;
@@ -29,9 +30,9 @@ pub mod server;
 
 pub use server::{bind_reuseport, serve, serve_threads, Heartbeats, Limits, Peer};
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, RwLock, Weak};
+use std::sync::{Arc, RwLock, Weak};
 
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
@@ -47,16 +48,13 @@ use crate::feed::{self, Alarm, FeedOptions, Versions};
 use crate::i18n::Lang;
 use crate::suggest;
 
+use self::cache::{size_estimate, Cache, Key};
 use self::http::Rendered;
 use self::links::Links;
 use self::query::{Allowed, QueryError};
 
 /// How many weak references each thread's copy keeps at most.
 pub const LOCAL_CAPACITY: usize = 512;
-
-/// What an entry costs besides its rendering (key, slot, queue place), so
-/// that even renderings of nothing (unknown ids) are bounded in number.
-const ENTRY_OVERHEAD: usize = 256;
 
 /// What the server serves from: swapped as a whole on reload.
 pub struct Snapshot {
@@ -228,116 +226,6 @@ pub fn render(snap: &Snapshot, res: &Resource, now: DateTime<Utc>) -> Option<Ren
             )
         }
     })
-}
-
-/// The cache's key: a resource, in one catalog version and time bucket.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Key {
-    version: crate::deadline::Fingerprint,
-    bucket: i64,
-    resource: Resource,
-}
-
-type Slot = Arc<OnceLock<Option<Arc<Rendered>>>>;
-
-/// Renderings by key, bounded by the bytes they hold — and by those that
-/// renderings under way will hold: a rendering reserves its estimated
-/// size before it starts, so that older ones are evicted (and freed) before
-/// the new one's megabytes exist, not after.
-#[derive(Default)]
-struct Cache {
-    slots: HashMap<Key, Slot>,
-    /// Made renderings, oldest first, with the bytes each was counted for.
-    /// Slots still being rendered are not in here.
-    order: VecDeque<(Key, usize)>,
-    /// Reservations of renderings under way.
-    pending: HashMap<Key, usize>,
-    /// Made renderings plus reservations.
-    bytes: usize,
-}
-
-impl Cache {
-    fn slot(&mut self, key: Key) -> Slot {
-        self.slots.entry(key).or_default().clone()
-    }
-
-    /// Whether `slot` is the one this cache holds under `key` (it is not
-    /// when the cache was emptied since).
-    fn holds(&self, key: &Key, slot: &Slot) -> bool {
-        self.slots.get(key).is_some_and(|s| Arc::ptr_eq(s, slot))
-    }
-
-    /// Reserves `bytes` for the rendering about to be made in `slot`.
-    fn reserve(&mut self, key: &Key, slot: &Slot, bytes: usize, budget: usize) {
-        if self.holds(key, slot) {
-            self.bytes += bytes;
-            self.pending.insert(key.clone(), bytes);
-            self.evict(budget);
-        }
-    }
-
-    /// Counts the rendering just made in `slot` (in place of its
-    /// reservation) and evicts until the cache holds at most `budget` bytes.
-    fn made(&mut self, key: Key, slot: &Slot, budget: usize) {
-        if !self.holds(&key, slot) {
-            return;
-        }
-        if let Some(reserved) = self.pending.remove(&key) {
-            self.bytes -= reserved;
-        }
-        let size = ENTRY_OVERHEAD + slot.get().and_then(Option::as_ref).map_or(0, |r| r.size());
-        self.bytes += size;
-        self.order.push_back((key, size));
-        self.evict(budget);
-    }
-
-    /// Evicts made renderings, oldest first, each served since the last
-    /// look getting a second chance, until at most `budget` bytes are held
-    /// (or nothing made is left: reservations cannot be evicted).
-    fn evict(&mut self, budget: usize) {
-        // Each entry is looked at most twice (its second chance is spent
-        // the first time), so this ends.
-        let mut looks = 2 * self.order.len();
-        while self.bytes > budget && looks > 0 {
-            looks -= 1;
-            let Some((old, size)) = self.order.pop_front() else {
-                break;
-            };
-            let used = self
-                .slots
-                .get(&old)
-                .and_then(|s| s.get())
-                .and_then(Option::as_ref)
-                .is_some_and(|r| r.used.swap(false, std::sync::atomic::Ordering::Relaxed));
-            if used {
-                self.order.push_back((old, size));
-            } else {
-                self.slots.remove(&old);
-                self.bytes -= size;
-            }
-        }
-    }
-}
-
-/// About the bytes the rendering of `res` will hold (body and gzip copy),
-/// to reserve before making it. Estimates from the texts of the deadlines
-/// it shows; within a few tens of percent is enough.
-fn size_estimate(snap: &Snapshot, res: &Resource, now: DateTime<Utc>) -> usize {
-    let cutoff = snap.cutoff(now);
-    // A gzip copy of calendar text is about a tenth of it.
-    let with_gzip = |n: usize| n + n / 8;
-    match res {
-        Resource::Feed { filter, .. } => {
-            with_gzip(feed::size_estimate(&snap.catalog, filter, cutoff))
-        }
-        Resource::Json { filter, .. } => {
-            with_gzip(feed::size_estimate(&snap.catalog, filter, cutoff))
-        }
-        Resource::Page { filter, .. } => {
-            with_gzip(8192 + 700 * snap.catalog.select(filter).count())
-        }
-        Resource::One { .. } | Resource::Detail { .. } => 8192,
-    }
 }
 
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -571,13 +459,13 @@ impl App {
 
     /// How many renderings are cached (for tests and metrics).
     pub fn cached(&self) -> usize {
-        self.cache.read().map(|c| c.slots.len()).unwrap_or(0)
+        self.cache.read().map(|c| c.len()).unwrap_or(0)
     }
 
     /// How many bytes the cached renderings hold, as counted against
     /// `[server] cache_mib`.
     pub fn cached_bytes(&self) -> usize {
-        self.cache.read().map(|c| c.bytes).unwrap_or(0)
+        self.cache.read().map(|c| c.bytes()).unwrap_or(0)
     }
 
     /// The rendering of `res`, made at most once per cache key.
@@ -625,8 +513,8 @@ impl App {
         now: DateTime<Utc>,
     ) -> Option<Arc<Rendered>> {
         let found = match self.cache.read() {
-            Ok(c) => c.slots.get(&key).cloned(),
-            Err(poisoned) => poisoned.into_inner().slots.get(&key).cloned(),
+            Ok(c) => c.get(&key),
+            Err(poisoned) => poisoned.into_inner().get(&key),
         };
         let slot = match found {
             Some(slot) => slot,
@@ -1262,103 +1150,4 @@ pub fn export(snap: &Snapshot, out: &Path, now: DateTime<Utc>) -> std::io::Resul
         written.push(rel);
     }
     Ok(written)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(i: usize) -> Key {
-        Key {
-            version: crate::testing::catalog(&[]).version(),
-            bucket: 0,
-            resource: Resource::Detail {
-                id: format!("d{i}"),
-                lang: Lang::En,
-            },
-        }
-    }
-
-    fn fill(cache: &mut Cache, k: Key, bytes: usize, budget: usize) -> Slot {
-        let slot = cache.slot(k.clone());
-        let _ = slot.set(Some(Arc::new(Rendered::new(
-            "text/plain",
-            vec![b'x'; bytes],
-            DateTime::UNIX_EPOCH,
-            "no-cache",
-        ))));
-        cache.made(k, &slot, budget);
-        slot
-    }
-
-    #[test]
-    fn the_cache_is_bounded_in_bytes_and_keeps_what_is_served() {
-        let budget = 100_000;
-        let mut cache = Cache::default();
-        let hot = fill(&mut cache, key(0), 10_000, budget);
-        for i in 1..1_000 {
-            // The hot rendering is served between the others.
-            if let Some(Some(r)) = hot.get() {
-                r.touch();
-            }
-            fill(&mut cache, key(i), 10_000, budget);
-            assert!(cache.bytes <= budget, "{} bytes after {i}", cache.bytes);
-            let counted: usize = cache.order.iter().map(|(_, s)| s).sum();
-            assert_eq!(counted, cache.bytes);
-        }
-        assert!(
-            cache.slots.contains_key(&key(0)),
-            "the hot entry was evicted"
-        );
-        assert!(!cache.slots.contains_key(&key(1)));
-        assert!(cache.slots.len() < 11, "{}", cache.slots.len());
-        // A rendering larger than the whole budget is not kept.
-        fill(&mut cache, key(5_000), 2 * budget, budget);
-        assert!(!cache.slots.contains_key(&key(5_000)));
-        assert!(cache.bytes <= budget);
-        // Renderings of nothing (unknown ids) count too.
-        for i in 10_000..20_000 {
-            let k = key(i);
-            let slot = cache.slot(k.clone());
-            let _ = slot.set(None);
-            cache.made(k, &slot, budget);
-        }
-        assert!(cache.slots.len() <= budget / ENTRY_OVERHEAD + 1);
-    }
-
-    #[test]
-    fn a_reservation_makes_room_before_the_rendering_exists() {
-        let budget = 100_000;
-        let mut cache = Cache::default();
-        for i in 0..9 {
-            fill(&mut cache, key(i), 10_000, budget);
-        }
-        let k = key(100);
-        let slot = cache.slot(k.clone());
-        cache.reserve(&k, &slot, 50_000, budget);
-        assert!(cache.bytes <= budget, "{}", cache.bytes);
-        assert!(cache.slots.len() <= 6, "{}", cache.slots.len());
-        let _ = slot.set(Some(Arc::new(Rendered::new(
-            "text/plain",
-            vec![b'x'; 40_000],
-            DateTime::UNIX_EPOCH,
-            "no-cache",
-        ))));
-        cache.made(k.clone(), &slot, budget);
-        assert!(cache.pending.is_empty());
-        let counted: usize = cache.order.iter().map(|(_, s)| s).sum();
-        assert_eq!(counted, cache.bytes);
-        assert!(cache.slots.contains_key(&k));
-    }
-
-    #[test]
-    fn a_slot_from_before_a_swap_is_not_counted() {
-        let mut cache = Cache::default();
-        let old = cache.slot(key(1));
-        let _ = old.set(None);
-        let mut emptied = Cache::default();
-        emptied.reserve(&key(1), &old, 1_000, 1 << 20);
-        emptied.made(key(1), &old, 1 << 20);
-        assert_eq!((emptied.bytes, emptied.order.len()), (0, 0));
-    }
 }
