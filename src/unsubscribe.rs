@@ -64,7 +64,7 @@ impl Secret {
                 let mut bytes = vec![0u8; 32];
                 std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
                 if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)?;
+                    crate::private::create_dir_all(dir)?;
                 }
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
