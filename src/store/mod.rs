@@ -8,6 +8,7 @@
 
 pub(crate) mod entry;
 pub mod scan;
+pub(crate) mod text;
 
 use std::collections::HashMap;
 use std::path::Path;

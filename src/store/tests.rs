@@ -500,8 +500,8 @@ proptest! {
     ) {
         prop_assume!(!title.trim().is_empty() && !title.chars().any(char::is_control));
         // Hidden characters and blank titles are errors of their own.
-        prop_assume!(!title.chars().any(|c| super::entry::hidden_char_name(c).is_some()));
-        prop_assume!(!title.chars().all(super::entry::is_invisible));
+        prop_assume!(!title.chars().any(|c| super::text::hidden_char_name(c).is_some()));
+        prop_assume!(!title.chars().all(super::text::is_invisible));
         let topic_list = topics.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
         let day_list = days.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
         let text = format!(
