@@ -1002,7 +1002,7 @@ fn sees_details(
             let proxied = ["forwarded", "x-forwarded-for", "x-real-ip"]
                 .iter()
                 .any(|h| headers.contains_key(*h));
-            peer.is_some_and(|p| p.0.is_loopback()) && !proxied
+            peer.is_some_and(|p| p.0.to_canonical().is_loopback()) && !proxied
         }
     }
 }
