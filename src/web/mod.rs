@@ -1155,3 +1155,47 @@ pub fn export(snap: &Snapshot, out: &Path, now: DateTime<Utc>) -> std::io::Resul
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HealthDetails;
+
+    #[test]
+    fn who_sees_health_details() {
+        let peer = |s: &str| Some(Peer(s.parse().unwrap()));
+        let mut proxied = HeaderMap::new();
+        proxied.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
+        let mut forwarded = HeaderMap::new();
+        forwarded.insert("forwarded", HeaderValue::from_static("for=203.0.113.9"));
+        let none = HeaderMap::new();
+        let cases = [
+            (HealthDetails::Loopback, peer("127.0.0.1"), &none, true),
+            (HealthDetails::Loopback, peer("::1"), &none, true),
+            (
+                HealthDetails::Loopback,
+                peer("::ffff:127.0.0.1"),
+                &none,
+                true,
+            ),
+            (HealthDetails::Loopback, peer("127.0.0.1"), &proxied, false),
+            (
+                HealthDetails::Loopback,
+                peer("127.0.0.1"),
+                &forwarded,
+                false,
+            ),
+            (HealthDetails::Loopback, peer("192.0.2.7"), &none, false),
+            (HealthDetails::Loopback, None, &none, false),
+            (HealthDetails::Everyone, peer("192.0.2.7"), &proxied, true),
+            (HealthDetails::Nobody, peer("127.0.0.1"), &none, false),
+        ];
+        for (setting, peer, headers, expected) in cases {
+            assert_eq!(
+                sees_details(setting, peer, headers),
+                expected,
+                "{setting:?} {peer:?} {headers:?}"
+            );
+        }
+    }
+}
