@@ -908,6 +908,27 @@ mod tests {
             (3, 4, 100)
         );
         assert_eq!(
+            (c.server.cache_bytes, c.server.health_details),
+            (64 << 20, HealthDetails::Loopback)
+        );
+        let tuned = parse(
+            "[calendar]\ndomain = \"x.org\"\n[server]\ncache_mib = 8\nhealth_details = \"nobody\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (tuned.server.cache_bytes, tuned.server.health_details),
+            (8 << 20, HealthDetails::Nobody)
+        );
+        for bad in ["cache_mib = 0", "health_details = \"loopbak\""] {
+            let text = format!("[calendar]\ndomain = \"x.org\"\n[server]\n{bad}\n");
+            let err = parse(&text).unwrap_err();
+            assert!(
+                err.contains("must be between 1 and 65536")
+                    || err.contains("did you mean `loopback`?"),
+                "{err}"
+            );
+        }
+        assert_eq!(
             c.data.git,
             Some(GitConfig {
                 remote: "origin".into(),
