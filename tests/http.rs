@@ -393,7 +393,11 @@ async fn pages_carry_a_strict_policy_and_isolate_staff_text() {
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         let csp = header(&r, "content-security-policy".parse().unwrap());
         assert!(csp.starts_with("default-src 'none';"), "{path}: {csp}");
-        assert!(!csp.contains("script-src"), "{csp}");
+        assert!(
+            !csp.contains("script-src") && !csp.contains("unsafe"),
+            "{csp}"
+        );
+        assert!(csp.contains("style-src 'sha256-"), "{csp}");
         assert_eq!(
             header(&r, "x-content-type-options".parse().unwrap()),
             "nosniff"

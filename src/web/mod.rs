@@ -598,11 +598,6 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
-/// What every page may load: nothing but its own inline style, no script,
-/// no frame, forms only to this server.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
-     img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
 /// A plain-text answer (errors). What it quotes of the request (a path, a
 /// decoded query value) has control characters escaped and is cut, and
 /// `nosniff` keeps browsers from reading it as anything but text.
@@ -674,7 +669,7 @@ fn respond(r: &Rendered, headers: &HeaderMap) -> Response {
     if r.content_type.starts_with("text/html") {
         out.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            HeaderValue::from_static(page::content_security_policy()),
         );
     }
     let body = if gzip {
@@ -884,7 +879,10 @@ fn html(status: StatusCode, body: String) -> Response {
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                page::content_security_policy(),
+            ),
         ],
         body,
     )

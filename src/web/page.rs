@@ -39,6 +39,23 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// The `Content-Security-Policy` of every page: nothing may load, no script
+/// may run, no frame may hold the page, forms post only to this server, and
+/// the one style allowed is the page's own `<style>`, named by its hash
+/// (so not even an injected `style` attribute would apply).
+pub fn content_security_policy() -> &'static str {
+    static POLICY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    POLICY.get_or_init(|| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(STYLE));
+        format!(
+            "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self'; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        )
+    })
+}
+
 const STYLE: &str = "
 :root{color-scheme:light dark;--fg:#1b1b1b;--muted:#5f6368;--line:#d9d9d9;--accent:#0b57d0;--bg:#fff;--tag:#eef2f7}
 @media (prefers-color-scheme:dark){:root{--fg:#e8e8e8;--muted:#a0a4a8;--line:#3a3a3a;--accent:#8ab4f8;--bg:#121212;--tag:#23272e}}

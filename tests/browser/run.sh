@@ -2,7 +2,8 @@
 # The web page in headless Chromium (Debian `chromium`): screenshots at phone
 # and desktop widths (kept in target/browser/ as test artifacts), the rendered
 # DOM checked, and Chromium's network log checked for any request to a host
-# other than the loopback server.
+# other than the loopback server, and its console for anything the page's
+# Content-Security-Policy blocked.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 top="$(cd "$here/../.." && pwd)"
@@ -57,8 +58,9 @@ shoot() { # name width lang
         "${url}?lang=$lang" >/dev/null 2>&1
     chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
         --disable-component-update --no-first-run --disable-sync --disable-quic \
-        --user-data-dir="$work/profile-$name-dom" --dump-dom "${url}?lang=$lang" \
-        > "$out/$name.dom.html" 2>/dev/null
+        --user-data-dir="$work/profile-$name-dom" --enable-logging=stderr --v=0 \
+        --dump-dom "${url}?lang=$lang" \
+        > "$out/$name.dom.html" 2> "$work/$name.console.log"
 }
 shoot phone-ru 390 ru
 shoot desktop-en 1280 en
@@ -77,6 +79,12 @@ for name, must in [("phone-ru", ["Подписаться на этот кале�
         if text not in dom:
             problems.append(f"{name}: the rendered page lacks {text!r}")
     # Every URL Chromium asked for, from its network log.
+    # The page must render under its own Content-Security-Policy: Chromium
+    # logs every blocked style, script or load to the console.
+    console = (work / f"{name}.console.log").read_text(encoding="utf-8", errors="replace")
+    for line in console.splitlines():
+        if "Content Security Policy" in line:
+            problems.append(f"{name}: {line.strip()[:300]}")
     log = (work / f"{name}.netlog.json").read_text(encoding="utf-8", errors="replace")
     try:
         events = json.loads(log).get("events", [])
