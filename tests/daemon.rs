@@ -1046,14 +1046,15 @@ fn a_file_written_slowly_in_place_is_loaded_only_when_whole() {
     let whole = fs::read_to_string(&file).unwrap()
         + "\n[[deadline]]\nid = \"written-slowly\"\ntitle = \"Written slowly\"\n\
            mechanism = \"cedaw\"\ntopics = [\"women\"]\ndue = 2027-09-01\n";
-    // In place, as an upload or a script would: truncate, then ten pieces
-    // 100 ms apart (each gap shorter than the debounce, the whole longer).
+    // In place, as an upload or a script would: truncate, then twenty
+    // pieces 50 ms apart (each gap well inside the 250 ms debounce, even on
+    // a loaded machine; the whole write four times longer).
     let mut f = fs::File::create(&file).unwrap();
     let bytes = whole.as_bytes();
-    for piece in bytes.chunks(bytes.len().div_ceil(10)) {
+    for piece in bytes.chunks(bytes.len().div_ceil(20)) {
         f.write_all(piece).unwrap();
         f.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
     drop(f);
     eventually("the whole file is served", Duration::from_secs(10), || {
