@@ -491,7 +491,7 @@ fn mail_goes_over_verified_tls_or_not_at_all() {
         .arg(&certs)
         .status()
         .unwrap();
-    assert!(made.success());
+    assert!(made.success(), "make_certs.py: {made}");
     // Another CA, which did not sign the relay's certificate.
     let other = tmp.path().join("other-certs");
     assert!(Command::new(python())

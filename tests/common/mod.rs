@@ -27,7 +27,14 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 /// The Python of target/conformance/venv (created if missing) with
 /// `packages` (pinned `name==version`) installed.
+///
+/// One test at a time: tests run in parallel threads, and a test whose pip
+/// was still installing a package another test's Python was importing saw
+/// it half there (on a fresh clone, `make_certs.py` failed to import
+/// `cryptography`).
 pub fn python_with(packages: &[&str]) -> PathBuf {
+    static PIP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = PIP.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let venv = root().join("target/conformance/venv");
     if !venv.join("bin/python").exists() {
         assert!(Command::new("python3")
