@@ -11,8 +11,8 @@
 //! options multiply renderings (every `alarm`, `lang` and filter), so a
 //! client asking for thousands of distinct URLs must not grow memory. Query
 //! options are parsed into canonical values first (`PT60M` = `PT1H`, sorted
-//! filters), so equal requests share a key. Eviction is second-chance FIFO:
-//! a rendering served since the last sweep goes round once more. The
+//! filters), so equal requests share a key. Eviction is random with a
+//! second chance for renderings served since they were last drawn. The
 //! per-thread copies hold only weak references, so they add no bodies to
 //! the budget; a rendering evicted (or larger than the whole budget) is
 //! made again when asked for, costing CPU, not memory.
