@@ -3,6 +3,9 @@
 //! prints or reads the real time.
 //!
 //! Exit codes: 0 success, 1 invalid data, 2 usage or config errors.
+//!
+//! (Over 600 lines: split into the layer folders of the layout issue, #10,
+//! with the rest of the tree; not piecemeal before it.)
 
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,9 @@
 //! file's directory) and never re-read as strings. Unknown sections and keys
 //! are errors with "did you mean", reported like data errors
 //! (`path:line:column`). Each later concern adds its own section here.
+//!
+//! (Over 600 lines: split into the layer folders of the layout issue, #10,
+//! with the rest of the tree; not piecemeal before it.)
 
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};

@@ -15,6 +15,9 @@
 //! `WATCHDOG=1` at half of `WatchdogSec` while every HTTP thread's event
 //! loop and the main loop are running. Without `NOTIFY_SOCKET` nothing is
 //! sent.
+//!
+//! (Over 600 lines: split into the layer folders of the layout issue, #10,
+//! with the rest of the tree; not piecemeal before it.)
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;

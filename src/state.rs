@@ -9,6 +9,9 @@
 //! The schema is created and migrated on open (`PRAGMA user_version`). The
 //! decision of what changed is the pure [`advance`]; this module only reads
 //! and writes rows.
+//!
+//! (Over 600 lines: split into the layer folders of the layout issue, #10,
+//! with the rest of the tree; not piecemeal before it.)
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

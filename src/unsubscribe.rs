@@ -84,15 +84,18 @@ impl Secret {
         mac
     }
 
+    /// The HMAC of a lower-cased address under `purpose`.
+    fn tag(&self, purpose: &[u8], email: &str) -> Vec<u8> {
+        self.mac(purpose, &email.to_lowercase())
+            .finalize()
+            .into_bytes()
+            .to_vec()
+    }
+
     /// The token of an address (compared in lower case): 128 bits of an
     /// HMAC under a purpose of its own, so it is no other tag of mechcal's.
     pub fn token(&self, email: &str) -> String {
-        let email = email.to_lowercase();
-        let tag = self
-            .mac(b"mechcal subscriber\n", &email)
-            .finalize()
-            .into_bytes();
-        hex(&tag[..TOKEN_BYTES])
+        hex(&self.tag(OPAQUE, email)[..TOKEN_BYTES])
     }
 
     /// The address a token was made for, if it verifies: an opaque token
@@ -104,9 +107,7 @@ impl Secret {
             Some((address, tag)) => {
                 let email = String::from_utf8(unhex(address)?).ok()?;
                 let tag = unhex(tag)?;
-                self.mac(b"mechcal unsubscribe\n", &email)
-                    .verify_slice(&tag)
-                    .ok()?;
+                self.mac(LEGACY, &email).verify_slice(&tag).ok()?;
                 Some(email)
             }
         }
@@ -115,14 +116,14 @@ impl Secret {
     /// The old form of a token, `hex(address).hex(HMAC)`, as mails sent
     /// before opaque tokens carry it (for tests of those links).
     pub fn legacy_token(&self, email: &str) -> String {
-        let email = email.to_lowercase();
-        let tag = self
-            .mac(b"mechcal unsubscribe\n", &email)
-            .finalize()
-            .into_bytes();
-        format!("{}.{}", hex(email.as_bytes()), hex(&tag))
+        let tag = self.tag(LEGACY, email);
+        format!("{}.{}", hex(email.to_lowercase().as_bytes()), hex(&tag))
     }
 }
+
+/// The HMAC purposes: of opaque tokens, and of the old `address.tag` form.
+const OPAQUE: &[u8] = b"mechcal subscriber\n";
+const LEGACY: &[u8] = b"mechcal unsubscribe\n";
 
 /// How many bytes of the HMAC a token keeps (128 bits: not guessable).
 const TOKEN_BYTES: usize = 16;

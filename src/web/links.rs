@@ -69,6 +69,15 @@ impl Links {
         self.with_query(&format!("deadlines/{id}"), &Filter::default(), lang)
     }
 
+    /// The absolute path of `rel` under `base_url` (`/calendar/unsubscribe`
+    /// behind a proxy at `/calendar/`): for form actions, which must stay
+    /// on the page's own origin (`form-action 'self'`) whatever host the
+    /// page was reached by.
+    pub fn path(&self, rel: &str) -> String {
+        let prefix = url::Url::parse(&self.base).map_or("/".to_string(), |u| u.path().to_string());
+        format!("{prefix}{rel}")
+    }
+
     pub fn one(&self, id: &str, lang: Option<Lang>) -> String {
         self.with_query(&format!("deadlines/{id}.ics"), &Filter::default(), lang)
     }
@@ -81,6 +90,11 @@ mod tests {
     #[test]
     fn table() {
         let l = Links::new("https://cal.example.org/mechcal");
+        assert_eq!(l.path("unsubscribe"), "/mechcal/unsubscribe");
+        assert_eq!(
+            Links::new("http://127.0.0.1:8080/").path("unsubscribe"),
+            "/unsubscribe"
+        );
         let f = |t: &[&str], m: &[&str]| Filter {
             topics: t.iter().map(|s| s.to_string()).collect(),
             mechanisms: m.iter().map(|s| s.to_string()).collect(),

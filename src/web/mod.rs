@@ -909,11 +909,11 @@ async fn unsubscribe_page(State(app): State<Arc<App>>, uri: Uri, headers: Header
     let Some(email) = token_of(&uri).and_then(|t| u.verify(&t)) else {
         return invalid_link(lang);
     };
-    // The path of `base_url`: behind a proxy at `/calendar/` the form
-    // posts there (a path, so that `form-action 'self'` holds on any host).
-    let base = app.snapshot().config.calendar.base_url.clone();
-    let prefix = url::Url::parse(&base).map_or("/".to_string(), |u| u.path().to_string());
-    let action = format!("{prefix}unsubscribe?{}", uri.query().unwrap_or(""));
+    let action = format!(
+        "{}?{}",
+        app.snapshot().links().path("unsubscribe"),
+        uri.query().unwrap_or("")
+    );
     let (title, text, button) = match lang {
         Lang::En => (
             "Unsubscribe",
