@@ -20,7 +20,7 @@ fn repository() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("deadlines");
     common::generate(&root, FILES * PER_FILE);
-    let loaded = mechcal::store::load(&root, Tz::Europe__Zurich);
+    let loaded = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich);
     assert_eq!(loaded.errors(), 0, "generated data must be valid");
     assert_eq!(
         loaded.catalog.as_ref().unwrap().deadlines().len(),
@@ -33,7 +33,7 @@ fn repository() -> (tempfile::TempDir, PathBuf) {
 #[divan::bench(sample_count = 30)]
 fn load_10k_deadlines_1k_files(bencher: divan::Bencher) {
     let (_tmp, root) = repository();
-    bencher.bench(|| mechcal::store::load(divan::black_box(&root), Tz::Europe__Zurich));
+    bencher.bench(|| mechcal::load::deadlines::load(divan::black_box(&root), Tz::Europe__Zurich));
 }
 
 /// Validation alone, on texts already in memory (no file-system work).
@@ -41,6 +41,6 @@ fn load_10k_deadlines_1k_files(bencher: divan::Bencher) {
 fn validate_10k_deadlines_in_memory(bencher: divan::Bencher) {
     let (_tmp, root) = repository();
     bencher
-        .with_inputs(|| mechcal::store::scan(&root))
-        .bench_values(|sources| mechcal::store::validate(sources, Tz::Europe__Zurich));
+        .with_inputs(|| mechcal::load::deadlines::scan(&root))
+        .bench_values(|sources| mechcal::load::deadlines::validate(sources, Tz::Europe__Zurich));
 }

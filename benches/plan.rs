@@ -9,10 +9,10 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use mechcal::catalog::{Catalog, Filter};
-use mechcal::i18n::Lang;
+use mechcal::load::subscribers::Subscriber;
+use mechcal::model::catalog::{Catalog, Filter};
 use mechcal::reminders::plan::{self, Ledger, State};
-use mechcal::subscribers::Subscriber;
+use mechcal::render::i18n::Lang;
 
 fn main() {
     divan::main();
@@ -32,7 +32,7 @@ fn catalog() -> (tempfile::TempDir, Catalog) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("deadlines");
     common::generate(&root, 1_000);
-    let catalog = mechcal::store::load(&root, Tz::Europe__Zurich)
+    let catalog = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich)
         .catalog
         .expect("valid data");
     (tmp, catalog)

@@ -13,10 +13,10 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration};
 use chrono_tz::Tz;
-use mechcal::catalog::Filter;
-use mechcal::feed::{self, Alarm, FeedOptions, Versions};
-use mechcal::i18n::Lang;
-use mechcal::web::{json, links::Links};
+use mechcal::model::catalog::Filter;
+use mechcal::render::feed::{self, Alarm, FeedOptions, Versions};
+use mechcal::render::i18n::Lang;
+use mechcal::render::{json, links::Links};
 
 const FILES: usize = 1_000;
 const PER_FILE: usize = 10;
@@ -62,7 +62,7 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("deadlines");
     common::generate(&root, FILES * PER_FILE);
-    let catalog = mechcal::store::load(&root, Tz::Europe__Zurich)
+    let catalog = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich)
         .catalog
         .expect("valid data");
     let versions = Versions::default();

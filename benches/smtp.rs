@@ -11,11 +11,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use mechcal::config::{SmtpConfig, SmtpTls};
-use mechcal::feed::{FeedOptions, Versions};
-use mechcal::mail::{self, Letterhead};
-use mechcal::reminders::deliver::{Smtp, Transport};
+use mechcal::load::config::{SmtpConfig, SmtpTls};
+use mechcal::reminders::message::{self, Letterhead};
 use mechcal::reminders::plan::{Item, Key, Kind};
+use mechcal::reminders::transport::{Smtp, Transport};
+use mechcal::render::feed::{FeedOptions, Versions};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -69,9 +69,10 @@ fn main() {
         start_server("tls", &[format!("implicit:{}", certs.display())]);
 
     // Real reminder messages, built by mechcal from the sample data.
-    let catalog = mechcal::store::load(&top.join("deadlines"), chrono_tz::Tz::Europe__Zurich)
-        .catalog
-        .unwrap();
+    let catalog =
+        mechcal::load::deadlines::load(&top.join("deadlines"), chrono_tz::Tz::Europe__Zurich)
+            .catalog
+            .unwrap();
     let d = catalog
         .get("example-cedaw-alternative-report-2027")
         .unwrap();
@@ -89,7 +90,7 @@ fn main() {
     let versions = Versions::default();
     let messages: Vec<(String, lettre::Message)> = (0..MESSAGES)
         .map(|i| {
-            let s = mechcal::subscribers::Subscriber {
+            let s = mechcal::load::subscribers::Subscriber {
                 name: format!("Subscriber {i}"),
                 email: format!("s{i}@example.org"),
                 filter: Default::default(),
@@ -116,8 +117,8 @@ fn main() {
                 feed: &opts,
                 versions: &versions,
             };
-            let id = mail::message_id(&[&item.key], "calendar.example.org");
-            let m = mail::build(&catalog, &s, &[(&item, d)], &head, &id, now).unwrap();
+            let id = message::message_id(&[&item.key], "calendar.example.org");
+            let m = message::build(&catalog, &s, &[(&item, d)], &head, &id, now).unwrap();
             (id, m)
         })
         .collect();

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use chrono_tz::Tz;
 
-use crate::catalog::Catalog;
-use crate::diagnostic;
-use crate::store::{self, Source, Sources};
+use crate::load::deadlines::{self, Source, Sources};
+use crate::load::diagnostic;
+use crate::model::catalog::Catalog;
 
 pub const REGISTRY: &str = r#"
 [mechanisms.cerd]
@@ -35,7 +35,7 @@ pub fn catalog(files: &[(&str, &str)]) -> Catalog {
         display: PathBuf::from(rel),
         text: text.to_string(),
     };
-    let loaded = store::validate(
+    let loaded = deadlines::validate(
         Sources {
             registry: Some(source("registry.toml", REGISTRY)),
             files: files.iter().map(|(r, t)| source(r, t)).collect(),

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use mechcal::config::Config;
+use mechcal::http::{self, App, Snapshot};
+use mechcal::load::config::Config;
 use mechcal::state::State;
-use mechcal::web::{self, App, Snapshot};
 use reqwest::header::{
     ACCEPT_ENCODING, ACCEPT_LANGUAGE, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG,
     IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
@@ -33,7 +33,7 @@ fn config(state: &Path) -> Config {
 
 /// A snapshot of `deadlines` synced into the state database at `at`.
 fn snapshot(config: &Config, deadlines: &Path, at: DateTime<Utc>) -> Snapshot {
-    let loaded = mechcal::store::load(deadlines, config.calendar.timezone);
+    let loaded = mechcal::load::deadlines::load(deadlines, config.calendar.timezone);
     let catalog = loaded.catalog.expect("valid data");
     let versions = State::open(&config.state.path)
         .unwrap()
@@ -61,7 +61,7 @@ impl Server {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let served = app.clone();
         tokio::spawn(async move {
-            web::serve(listener, served, web::Limits::default(), async {
+            http::serve(listener, served, http::Limits::default(), async {
                 let _ = rx.await;
             })
             .await
@@ -673,7 +673,7 @@ async fn pages_follow_language_and_show_subscribe_links() {
 async fn static_export_writes_the_served_bytes() {
     let (tmp, s) = sample_server().await;
     let out = tmp.path().join("public");
-    let files = web::export(&s.app.snapshot(), &out, now()).unwrap();
+    let files = http::export(&s.app.snapshot(), &out, now()).unwrap();
     assert!(files.contains(&PathBuf::from("topics/women.ics")));
     assert!(files.contains(&PathBuf::from("mechanisms/cerd.ics")));
     assert!(files.contains(&PathBuf::from(
@@ -702,8 +702,8 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
     // Behind a proxy at a path: the form must post under it.
     config.calendar.base_url = "https://calendar.example.org/calendar/".into();
     let snap = snapshot(&config, &root().join("deadlines"), now());
-    let secret = mechcal::unsubscribe::Secret::new(*b"a test secret of 32 bytes length");
-    let unsubscribe = web::Unsubscribe::new(
+    let secret = mechcal::reminders::tokens::Secret::new(*b"a test secret of 32 bytes length");
+    let unsubscribe = http::Unsubscribe::new(
         secret.clone(),
         State::open(&config.state.path).unwrap(),
         ["anna@example.org", "boris@example.org"],
@@ -711,10 +711,10 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = App::with_unsubscribe(snap, Arc::new(now), Some(unsubscribe));
-    tokio::spawn(web::serve(
+    tokio::spawn(http::serve(
         listener,
         app,
-        web::Limits::default(),
+        http::Limits::default(),
         std::future::pending(),
     ));
     let client = reqwest::Client::new();

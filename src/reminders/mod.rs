@@ -2,15 +2,17 @@
 //! subscribers, the ledger and `now`, what each subscriber is to be sent.
 //! Delivery and the ledger's storage build on it.
 
-pub mod deliver;
+pub mod message;
+pub mod pass;
 pub mod plan;
-pub mod runner;
+pub mod tokens;
+pub mod transport;
 
 use std::fmt::Write as _;
 
-use crate::catalog::Catalog;
-use crate::feed;
-use crate::subscribers::{self, Subscriber};
+use crate::load::subscribers::{self, Subscriber};
+use crate::model::catalog::Catalog;
+use crate::render::feed;
 
 use self::plan::{Kind, Plan};
 

@@ -27,10 +27,10 @@ use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::catalog::Catalog;
-use crate::deadline::{Deadline, Status};
-use crate::subscribers::Subscriber;
-use crate::zone;
+use crate::load::subscribers::Subscriber;
+use crate::load::zone;
+use crate::model::catalog::Catalog;
+use crate::model::deadline::{Deadline, Status};
 
 /// What a ledger row is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

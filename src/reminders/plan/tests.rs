@@ -1,8 +1,8 @@
 use chrono_tz::Tz;
 
 use super::*;
-use crate::catalog::Filter;
-use crate::i18n::Lang;
+use crate::model::catalog::Filter;
+use crate::render::i18n::Lang;
 use crate::testing;
 
 fn at(s: &str) -> DateTime<Utc> {

@@ -1,0 +1,214 @@
+//! Loading the deadline repository: files in, a [`Catalog`] or diagnostics out.
+//!
+//! Split in two like ripgrep's config: [`scan`] reads the directory (the only
+//! I/O), [`validate`] is a pure function of the texts read, so every error
+//! class is tested on in-memory files. Validation reports *every* problem of a
+//! run; a catalog is produced only when there is no error at all, so a reader
+//! of the catalog never sees a half-valid repository.
+
+pub(crate) mod entry;
+pub mod scan;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono_tz::Tz;
+use toml::de::DeValue;
+
+use crate::load::diagnostic::{self, Diagnostic, SourceFile};
+use crate::load::registry;
+use crate::load::tables::{self as tomlx, Sink, Table};
+use crate::model::catalog::Catalog;
+use crate::model::deadline::{Deadline, Origin};
+
+pub use entry::{KEYS as DEADLINE_KEYS, MAX_ID_CHARS, MAX_REMIND_DAYS};
+pub use scan::{decode, io_reason, scan, Source, Sources};
+
+/// The result of loading: the catalog if the data is valid, and every
+/// diagnostic (warnings may accompany a valid catalog), sorted by place.
+#[derive(Debug)]
+pub struct Loaded {
+    pub catalog: Option<Catalog>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many deadline files were read.
+    pub files: usize,
+}
+
+impl Loaded {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+}
+
+/// Reads and validates the repository at `root`. Deadlines without a
+/// `timezone` are in `default_tz`.
+pub fn load(root: &Path, default_tz: Tz) -> Loaded {
+    validate(scan(root), default_tz)
+}
+
+/// Validates what [`scan`] read. Pure: no I/O, no clock.
+pub fn validate(sources: Sources, default_tz: Tz) -> Loaded {
+    let mut diags = sources.diags;
+    let (registry, registry_ok) = match &sources.registry {
+        Some(src) => {
+            let file = SourceFile::new(&src.display, src.text.as_str());
+            let (registry, registry_diags) = registry::parse(&file);
+            let ok = !registry_diags.iter().any(Diagnostic::is_error);
+            diags.extend(registry_diags);
+            (registry, ok)
+        }
+        None => (Default::default(), false),
+    };
+    let ctx = entry::Context {
+        registry: &registry,
+        registry_ok,
+        default_tz,
+    };
+
+    let mut deadlines: Vec<Deadline> = Vec::new();
+    // id → where it was first defined, for duplicate reports.
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for src in &sources.files {
+        let file = SourceFile::new(&src.display, src.text.as_str());
+        let mut sink = Sink::new(&file);
+        for checked in deadline_file(&mut sink, &ctx, src) {
+            if let Some(id) = checked.id {
+                if let Some(first) = seen.get(id.get_ref()) {
+                    sink.error(id.span(), format!("duplicate deadline id `{}`", id.get_ref()))
+                        .help = Some(format!(
+                        "`{}` is first defined at {first}; ids must be unique across the repository",
+                        id.get_ref()
+                    ));
+                    continue;
+                }
+                seen.insert(id.get_ref().clone(), file.place(id.span().start));
+            }
+            deadlines.extend(checked.deadline);
+        }
+        diags.extend(sink.diags);
+    }
+
+    diagnostic::sort(&mut diags);
+    let files = sources.files.len();
+    let valid = !diags.iter().any(Diagnostic::is_error);
+    Loaded {
+        catalog: valid.then(|| Catalog::new(registry, deadlines, files)),
+        diagnostics: diags,
+        files,
+    }
+}
+
+/// The valid deadlines of one file, each with the span of its id.
+fn deadline_file(
+    sink: &mut Sink<'_>,
+    ctx: &entry::Context<'_>,
+    src: &Source,
+) -> Vec<entry::Checked> {
+    let file = sink.file;
+    let Some(doc) = tomlx::parse_document(file, sink) else {
+        return Vec::new();
+    };
+    if src.rel.file_name().is_some_and(|n| n == scan::REGISTRY) {
+        sink.error(0..0, "a registry file is only read at the repository root")
+            .help = Some(format!(
+            "move the mechanisms and topics into the root `{}`, or rename this file",
+            scan::REGISTRY
+        ));
+        return Vec::new();
+    }
+    let root = Table::new(&doc, 0..0, "a deadline file");
+    for key in doc.keys().filter(|k| k.get_ref() != "deadline") {
+        let name = key.get_ref().as_ref();
+        let d = sink.error(
+            key.span(),
+            format!("unknown key `{name}` in a deadline file"),
+        );
+        d.help = Some(if entry::KEYS.contains(&name) {
+            format!("`{name}` belongs to a deadline: put it below a `[[deadline]]` header")
+        } else if strsim::damerau_levenshtein(name, "deadline") <= 2 {
+            "did you mean `[[deadline]]`?".into()
+        } else {
+            "a deadline file holds only `[[deadline]]` tables".into()
+        });
+    }
+    let Some(value) = doc.get("deadline") else {
+        if doc.is_empty() {
+            let d = sink.error(0..0, "this file holds no deadlines");
+            d.help = Some("add a `[[deadline]]` table, or delete the file".into());
+            d.severity = diagnostic::Severity::Warning;
+        }
+        return Vec::new();
+    };
+    let tables: Vec<(&toml::de::DeTable<'_>, tomlx::Span)> = match value.get_ref() {
+        DeValue::Array(items) => items
+            .iter()
+            .filter_map(|item| match item.get_ref() {
+                DeValue::Table(t) => Some((t, item.span())),
+                other => {
+                    sink.error(
+                        item.span(),
+                        format!(
+                            "each deadline must be a table, found {}",
+                            tomlx::type_name(other)
+                        ),
+                    )
+                    .help = Some("write each deadline under its own `[[deadline]]` header".into());
+                    None
+                }
+            })
+            .collect(),
+        DeValue::Table(_) => {
+            let span = root.key_span("deadline").unwrap_or(value.span());
+            sink.error(span, "`[deadline]` must be written `[[deadline]]`")
+                .help = Some("a file may hold several deadlines, so each one starts with `[[deadline]]` (double brackets)".into());
+            return Vec::new();
+        }
+        other => {
+            sink.error(
+                value.span(),
+                format!(
+                    "`deadline` must be a list of tables, found {}",
+                    tomlx::type_name(other)
+                ),
+            )
+            .help = Some("start each deadline with a `[[deadline]]` header".into());
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::with_capacity(tables.len());
+    for (table, span) in tables {
+        let start = file.position(span.start);
+        let origin = Origin {
+            file: src.rel.clone(),
+            line: start.line,
+            column: start.column,
+        };
+        let t = Table::new(table, span, "deadline");
+        out.push(entry::validate(sink, ctx, &t, origin));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
+
+/// The deadline directory exists and is a directory; else a diagnostic
+/// that says how to name the right one.
+pub fn check_dir(root: &Path) -> Result<(), Diagnostic> {
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Diagnostic::file_error(root, "not a directory")
+            .with_help("name the directory that holds `registry.toml`")),
+        Err(e) => Err(Diagnostic::file_error(
+            root,
+            format!("cannot open the deadline directory: {}", io_reason(&e)),
+        )
+        .with_help(
+            "set `[data] deadlines` in the config, or name the directory: `mechcal check DIR`",
+        )),
+    }
+}

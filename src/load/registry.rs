@@ -1,0 +1,152 @@
+//! The registry (`registry.toml` at the repository root): the mechanisms and
+//! topics that deadlines may name. Keeping them in one file means a deadline
+//! cannot invent a topic by a typo, and the feeds can name topics in several
+//! languages.
+
+use toml::de::DeValue;
+
+use crate::load::diagnostic::{Diagnostic, SourceFile};
+use crate::load::tables::{self as tomlx, Sink, Table};
+use crate::model::registry::{Mechanism, Registry, Topic};
+
+/// Parses and validates `registry.toml`. Returns the registry (possibly partial)
+/// and every problem found; the registry is usable only if there is no error.
+pub fn parse(file: &SourceFile) -> (Registry, Vec<Diagnostic>) {
+    let mut sink = Sink::new(file);
+    let mut registry = Registry::default();
+    if let Some(doc) = tomlx::parse_document(file, &mut sink) {
+        let root = Table::new(&doc, 0..0, "the registry");
+        root.check_keys(&mut sink, &["mechanisms", "topics"]);
+        for (section, what) in [("mechanisms", "mechanism"), ("topics", "topic")] {
+            let Some(table) = root.optional_table(&mut sink, section) else {
+                if root.get(section).is_none() {
+                    sink.error(0..0, format!("the registry has no `[{section}]`"))
+                        .help = Some(format!("add at least one `[{section}.<slug>]` table"));
+                }
+                continue;
+            };
+            for (key, value) in table.table.iter() {
+                let slug = key.get_ref().as_ref();
+                if !tomlx::is_slug(slug) {
+                    let d = sink.error(
+                        key.span(),
+                        format!("{what} slug `{slug}` may only use `a-z`, `0-9` and `-`"),
+                    );
+                    let fixed = tomlx::slugify(slug);
+                    if !fixed.is_empty() {
+                        d.help = Some(format!("write `[{section}.{fixed}]`"));
+                    }
+                }
+                let DeValue::Table(t) = value.get_ref() else {
+                    sink.error(
+                        value.span(),
+                        format!(
+                            "{what} `{slug}` must be a table, found {}",
+                            tomlx::type_name(value.get_ref())
+                        ),
+                    )
+                    .help = Some(format!(
+                        "write it as `[{section}.{slug}]` with its keys below"
+                    ));
+                    continue;
+                };
+                let entry = Table::new(t, key.span(), format!("{what} `{slug}`"));
+                if section == "mechanisms" {
+                    if let Some(m) = mechanism(&mut sink, slug, &entry) {
+                        registry.mechanisms.insert(slug.to_string(), m);
+                    }
+                } else if let Some(t) = topic(&mut sink, slug, &entry) {
+                    registry.topics.insert(slug.to_string(), t);
+                }
+            }
+        }
+    }
+    (registry, sink.diags)
+}
+
+fn mechanism(sink: &mut Sink<'_>, slug: &str, t: &Table<'_, '_>) -> Option<Mechanism> {
+    t.check_keys(sink, &["name", "full_name", "url"]);
+    let name = t.required_str(sink, "name", "\"CERD\"");
+    let name = non_empty(sink, name, "name");
+    let full_name = t.required_str(sink, "full_name", "\"Committee on …\"");
+    let full_name = non_empty(sink, full_name, "full_name");
+    let url = t
+        .optional_str(sink, "url")
+        .and_then(|u| crate::load::values::check_http_url(sink, "url", &u));
+    Some(Mechanism {
+        slug: slug.to_string(),
+        name: name?,
+        full_name: full_name?,
+        url,
+    })
+}
+
+fn topic(sink: &mut Sink<'_>, slug: &str, t: &Table<'_, '_>) -> Option<Topic> {
+    t.check_keys(sink, &["en", "ru", "be"]);
+    let en = t.required_str(sink, "en", "\"Women\"");
+    let en = non_empty(sink, en, "en");
+    let ru = t.optional_str(sink, "ru");
+    let ru = non_empty(sink, ru, "ru");
+    let be = t.optional_str(sink, "be");
+    let be = non_empty(sink, be, "be");
+    Some(Topic {
+        slug: slug.to_string(),
+        en: en?,
+        ru,
+        be,
+    })
+}
+
+/// A single-line, non-empty display name, trimmed.
+fn non_empty(
+    sink: &mut Sink<'_>,
+    value: Option<toml::Spanned<String>>,
+    key: &str,
+) -> Option<String> {
+    let value = value?;
+    let text = value.get_ref().trim();
+    if text.is_empty() {
+        sink.error(value.span(), format!("`{key}` must not be empty"));
+        return None;
+    }
+    if text.contains(['\n', '\r']) {
+        sink.error(value.span(), format!("`{key}` must be a single line"));
+        return None;
+    }
+    Some(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_in_order() {
+        let file = SourceFile::new(
+            "registry.toml",
+            r#"
+[mechanisms.upr]
+name = "UPR"
+full_name = "Universal Periodic Review"
+url = "https://www.ohchr.org/en/hr-bodies/upr"
+
+[mechanisms.cerd]
+name = "CERD"
+full_name = "Committee on the Elimination of Racial Discrimination"
+
+[topics.women]
+en = "Women"
+ru = "Женщины"
+"#,
+        );
+        let (registry, diags) = parse(&file);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            registry.mechanism_slugs().collect::<Vec<_>>(),
+            ["upr", "cerd"]
+        );
+        let women = registry.topic("women").unwrap();
+        assert_eq!(women.name("ru"), "Женщины");
+        assert_eq!(women.name("be"), "Women");
+    }
+}

@@ -1,0 +1,497 @@
+//! Subscribers (`[reminders] subscribers`, e.g. `config/subscribers.toml`):
+//! who gets e-mail reminders of which deadlines.
+//!
+//! This file holds personal data of people who may work under persecution:
+//! it is kept out of the public deadline repository, it is checked to be
+//! readable by its owner only, and addresses are masked wherever mechcal
+//! shows them unless asked otherwise.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono_tz::Tz;
+
+use crate::load::deadlines::entry::{self, Slugs};
+use crate::load::diagnostic::{Diagnostic, SourceFile};
+use crate::load::tables::{self as tomlx, Sink, Table};
+use crate::load::{values, zone};
+use crate::model::catalog::Filter;
+use crate::model::registry::Registry;
+use crate::render::i18n::Lang;
+
+/// One subscriber, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscriber {
+    pub name: String,
+    /// As written (trimmed).
+    pub email: String,
+    /// Topics and mechanisms; empty lists mean all.
+    pub filter: Filter,
+    /// Reminder offsets in days, largest first.
+    pub remind_days: Vec<u16>,
+    /// How dates are shown to this subscriber.
+    pub timezone: Tz,
+    pub language: Lang,
+    /// One mail per run listing all due reminders (`true`), or one per deadline.
+    pub digest: bool,
+    /// The line of the `[[subscriber]]` header, for messages.
+    pub line: usize,
+}
+
+impl Subscriber {
+    /// The address as compared: lower case (two spellings are one mailbox).
+    pub fn key(&self) -> String {
+        self.email.to_lowercase()
+    }
+}
+
+/// What subscribers inherit when they set nothing.
+pub struct Defaults<'a> {
+    pub remind_days: &'a [u16],
+    pub timezone: Tz,
+}
+
+const KEYS: [&str; 8] = [
+    "name",
+    "email",
+    "topics",
+    "mechanisms",
+    "remind_days",
+    "timezone",
+    "language",
+    "digest",
+];
+
+/// Whether diagnostics about the subscribers file may show addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addresses {
+    /// Masked as in logs (`a***@example.org`): for every channel a
+    /// diagnostic can reach (stderr, the journal, `/healthz`, staff alerts).
+    Masked,
+    /// In full: only `mechcal check --show-emails`, run by staff.
+    Shown,
+}
+
+/// Reads and validates a subscribers file. Problems with the file itself
+/// (missing, unreadable, not UTF-8) are errors; a file that others can read
+/// is a warning. With [`Addresses::Masked`] no diagnostic shows an address.
+pub fn load(
+    path: &Path,
+    registry: &Registry,
+    defaults: &Defaults<'_>,
+    addresses: Addresses,
+) -> (Vec<Subscriber>, Vec<Diagnostic>) {
+    let (subscribers, mut diags) = load_file(path, registry, defaults);
+    if addresses == Addresses::Masked {
+        diags.iter_mut().for_each(mask_diagnostic);
+    }
+    (subscribers, diags)
+}
+
+/// Masks every address a diagnostic quotes: in its message and its excerpt
+/// of the line (helps quote only mechcal's own words, places and registry
+/// names). The caret keeps pointing at the same value.
+pub fn mask_diagnostic(d: &mut Diagnostic) {
+    d.message = mask_addresses(&d.message);
+    if let Some(loc) = d.location.as_mut() {
+        let caret = loc.start.column.saturating_sub(loc.skipped + 1);
+        let before: String = loc.line_text.chars().take(caret).collect();
+        let after: String = loc.line_text.chars().skip(caret).collect();
+        let before_masked = mask_addresses(&before);
+        // Masking what precedes the caret shortens it: the caret moves left
+        // by as much (the column shown in `path:line:column` stays true).
+        loc.skipped +=
+            before.chars().count() - before_masked.chars().count().min(before.chars().count());
+        loc.line_text = before_masked + &mask_addresses(&after);
+        loc.line_text = mask_personal_value(&loc.line_text);
+    }
+}
+
+/// A `name = "…"` or `email = "…"` line with its value masked whole (a name,
+/// or an address written with a display name, is personal too).
+fn mask_personal_value(line: &str) -> String {
+    let key = line.trim_start();
+    let personal = ["name", "email"].iter().any(|k| {
+        key.strip_prefix(k)
+            .is_some_and(|r| r.trim_start().starts_with('='))
+    });
+    let Some(open) = line.find('"').filter(|_| personal) else {
+        return line.to_string();
+    };
+    let rest = &line[open + 1..];
+    let (value, tail) = rest.split_once('"').unwrap_or((rest, ""));
+    let masked = match value.rsplit_once('@') {
+        Some(_) => mask(
+            value
+                .rsplit(['<', ' '])
+                .next()
+                .unwrap_or(value)
+                .trim_end_matches('>'),
+        ),
+        None => format!("{}***", value.chars().next().unwrap_or('*')),
+    };
+    let close = if rest.contains('"') { "\"" } else { "" };
+    format!("{}\"{masked}{close}{tail}", &line[..open])
+}
+
+/// `text` with every word that holds an `@` masked as [`mask`] does.
+pub fn mask_addresses(text: &str) -> String {
+    let delimiter = |c: char| c.is_whitespace() || "\"'`<>,;()[]{}=".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains('@') {
+            out.push_str(&mask(word));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if delimiter(c) {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn load_file(
+    path: &Path,
+    registry: &Registry,
+    defaults: &Defaults<'_>,
+) -> (Vec<Subscriber>, Vec<Diagnostic>) {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![Diagnostic::file_error(
+                    path,
+                    format!(
+                        "cannot read the subscribers file: {}",
+                        crate::load::deadlines::io_reason(&e)
+                    ),
+                )
+                .with_help("create it, or remove `[reminders] subscribers` from the config")],
+            )
+        }
+    };
+    let mut diags = Vec::new();
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            diags.push(
+                Diagnostic::file_error(
+                    path,
+                    format!(
+                        "the subscribers file can be read by others (mode {:o})",
+                        mode & 0o777
+                    ),
+                )
+                .with_help(format!(
+                    "it holds personal data: `chmod 600 {}`",
+                    path.display()
+                ))
+                .warning(),
+            );
+        }
+    }
+    let text = match crate::load::deadlines::decode(path, bytes) {
+        Ok(t) => t,
+        Err(d) => {
+            diags.push(d);
+            return (Vec::new(), diags);
+        }
+    };
+    let (subscribers, more) = parse(&SourceFile::new(path, text), registry, defaults);
+    diags.extend(more);
+    (subscribers, diags)
+}
+
+/// Validates subscribers text. Pure.
+pub fn parse(
+    file: &SourceFile,
+    registry: &Registry,
+    defaults: &Defaults<'_>,
+) -> (Vec<Subscriber>, Vec<Diagnostic>) {
+    let mut sink = Sink::new(file);
+    let mut out = Vec::new();
+    let Some(doc) = tomlx::parse_document(file, &mut sink) else {
+        return (out, sink.diags);
+    };
+    let root = Table::new(&doc, 0..0, "the subscribers file");
+    root.check_keys(&mut sink, &["subscriber"]);
+    let tables = match doc.get("subscriber").map(|v| (v, v.get_ref())) {
+        None => Vec::new(),
+        Some((_, toml::de::DeValue::Array(items))) => items
+            .iter()
+            .filter_map(|item| match item.get_ref() {
+                toml::de::DeValue::Table(t) => Some((t, item.span())),
+                other => {
+                    sink.error(
+                        item.span(),
+                        format!(
+                            "each subscriber must be a table, found {}",
+                            tomlx::type_name(other)
+                        ),
+                    );
+                    None
+                }
+            })
+            .collect(),
+        Some((v, _)) => {
+            sink.error(
+                root.key_span("subscriber").unwrap_or(v.span()),
+                "subscribers are written `[[subscriber]]`, one table each",
+            );
+            Vec::new()
+        }
+    };
+    // Lower-cased address → where it was first written.
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (table, span) in tables {
+        let t = Table::new(table, span.clone(), "subscriber");
+        let errors_before = sink.diags.iter().filter(|d| d.is_error()).count();
+        t.check_keys(&mut sink, &KEYS);
+        let name = t.required_str(&mut sink, "name", "\"Anna\"").and_then(|n| {
+            let text = n.get_ref().trim();
+            if text.is_empty() || text.contains(['\n', '\r']) || text.chars().any(char::is_control)
+            {
+                sink.error(n.span(), "`name` must be a non-empty single line");
+                None
+            } else {
+                Some(text.to_string())
+            }
+        });
+        let email = t.required_str(&mut sink, "email", "\"anna@example.org\"").and_then(|e| {
+            let address = e.get_ref().trim();
+            if !values::is_email(address) {
+                sink.error(e.span(), "`email` is not a valid e-mail address")
+                    .help = Some("write a plain address: `name@example.org`, without a display name or `<>`".into());
+                return None;
+            }
+            let key = address.to_lowercase();
+            if let Some(first) = seen.get(&key) {
+                sink.error(e.span(), "this address is subscribed twice")
+                    .help = Some(format!(
+                    "it is first subscribed at {first}; give one subscriber all the topics and mechanisms"
+                ));
+                return None;
+            }
+            seen.insert(key, file.place(e.span().start));
+            Some(address.to_string())
+        });
+        let topics = match t.get("topics") {
+            None => Some(Vec::new()),
+            Some(v) => entry::slug_list(
+                &mut sink,
+                v,
+                &Slugs::TOPICS,
+                registry.topic_slugs(),
+                |s| registry.topic(s).is_some(),
+                false,
+            ),
+        };
+        let mechanisms = match t.get("mechanisms") {
+            None => Some(Vec::new()),
+            Some(v) => entry::slug_list(
+                &mut sink,
+                v,
+                &Slugs::MECHANISMS,
+                registry.mechanism_slugs(),
+                |s| registry.mechanism(s).is_some(),
+                false,
+            ),
+        };
+        let remind_days = match t.get("remind_days") {
+            None => Some(defaults.remind_days.to_vec()),
+            Some(v) => entry::check_remind_days(&mut sink, v),
+        };
+        let timezone = match t.optional_str(&mut sink, "timezone") {
+            None => Some(defaults.timezone),
+            Some(name) => match zone::parse(name.get_ref()) {
+                Ok(tz) => Some(tz),
+                Err(e) => {
+                    sink.error(name.span(), e.message).help = e.help;
+                    None
+                }
+            },
+        };
+        let language = match t.optional_str(&mut sink, "language") {
+            None => Some(Lang::default()),
+            Some(l) => Lang::parse(l.get_ref()).or_else(|| {
+                sink.error(l.span(), format!("unknown language `{}`", l.get_ref()))
+                    .help = Some("reminders are written in `en` or `ru`".into());
+                None
+            }),
+        };
+        let digest = match t.get("digest") {
+            None => Some(true),
+            Some(v) => match v.get_ref() {
+                toml::de::DeValue::Boolean(b) => Some(*b),
+                other => {
+                    sink.error(
+                        v.span(),
+                        format!(
+                            "`digest` must be true or false, found {}",
+                            tomlx::type_name(other)
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        if sink.diags.iter().filter(|d| d.is_error()).count() > errors_before {
+            continue;
+        }
+        if let (
+            Some(name),
+            Some(email),
+            Some(topics),
+            Some(mechanisms),
+            Some(remind_days),
+            Some(timezone),
+            Some(language),
+            Some(digest),
+        ) = (
+            name,
+            email,
+            topics,
+            mechanisms,
+            remind_days,
+            timezone,
+            language,
+            digest,
+        ) {
+            out.push(Subscriber {
+                name,
+                email,
+                filter: Filter { topics, mechanisms },
+                remind_days,
+                timezone,
+                language,
+                digest,
+                line: file.position(span.start).line,
+            });
+        }
+    }
+    let mut diags = sink.diags;
+    crate::load::diagnostic::sort(&mut diags);
+    (out, diags)
+}
+
+/// `a***@example.org`: enough to recognise an address, not to harvest it.
+pub fn mask(email: &str) -> String {
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    fn run(text: &str) -> (Vec<Subscriber>, String) {
+        let registry = testing::catalog(&[]).registry().clone();
+        let defaults = Defaults {
+            remind_days: &[30, 7, 1],
+            timezone: Tz::Europe__Zurich,
+        };
+        let (subs, diags) = parse(
+            &SourceFile::new("config/subscribers.toml", text),
+            &registry,
+            &defaults,
+        );
+        (subs, crate::load::diagnostic::render_human(&diags))
+    }
+
+    #[test]
+    fn valid_subscribers_with_defaults() {
+        let (subs, diags) = run(r#"
+[[subscriber]]
+name = "Anna"
+email = "Anna@Example.org"
+
+[[subscriber]]
+name = "Lawyers' group"
+email = "lawyers@example.org"
+topics = ["women"]
+mechanisms = ["cerd", "upr"]
+remind_days = [14, 60]
+timezone = "America/New_York"
+language = "ru"
+digest = false
+"#);
+        assert_eq!(diags, "");
+        assert_eq!(subs.len(), 2);
+        assert_eq!(subs[0].filter, Filter::default());
+        assert_eq!(subs[0].remind_days, [30, 7, 1]);
+        assert_eq!(subs[0].timezone, Tz::Europe__Zurich);
+        assert_eq!(subs[0].key(), "anna@example.org");
+        assert!(subs[0].digest);
+        assert_eq!(subs[1].remind_days, [60, 14]);
+        assert_eq!(subs[1].language, Lang::Ru);
+        assert!(!subs[1].digest);
+        assert_eq!(subs[1].line, 6);
+    }
+
+    #[test]
+    fn errors() {
+        let cases = [
+            ("subscribers_bad_email", "[[subscriber]]\nname = \"A\"\nemail = \"Anna <anna@example.org>\"\n"),
+            ("subscribers_duplicate_email", "[[subscriber]]\nname = \"A\"\nemail = \"anna@example.org\"\n\n[[subscriber]]\nname = \"B\"\nemail = \"ANNA@example.org\"\n"),
+            ("subscribers_unknown_topic", "[[subscriber]]\nname = \"A\"\nemail = \"a@example.org\"\ntopics = [\"womens\"]\nmechanisms = [\"cerdd\"]\n"),
+            ("subscribers_bad_fields", "[[subscriber]]\nname = \"A\"\nemail = \"a@example.org\"\nlanguage = \"de\"\ndigest = \"yes\"\ntimezone = \"Europe/Geneva\"\nremind_days = [400]\nemial = \"x\"\n"),
+            ("subscribers_missing", "[[subscriber]]\ntopics = []\n"),
+            ("subscribers_not_array", "[subscriber]\nname = \"A\"\n"),
+        ];
+        for (name, text) in cases {
+            let (subs, diags) = run(text);
+            assert!(!diags.is_empty(), "{name}");
+            assert!(subs.len() <= 1, "{name}");
+            insta::assert_snapshot!(name, diags, text);
+        }
+    }
+
+    #[test]
+    fn diagnostics_mask_addresses() {
+        let registry = testing::catalog(&[]).registry().clone();
+        let defaults = Defaults {
+            remind_days: &[30, 7, 1],
+            timezone: Tz::Europe__Zurich,
+        };
+        let text = "[[subscriber]]\nname = \"A\"\nemail = \"anna.secret@example.org\"\n\n\
+                    [[subscriber]]\nname = \"B\"\nemail = \"ANNA.secret@example.org\"\n\n\
+                    [[subscriber]]\nname = \"Corinna Secret\"\ndigest = 3\nemail = \"Boris Secret <boris.secret@example.org>\"\n\
+                    emial = \"x.secret@example.org\" # other@example.org, topics = [\"womens\"]\n";
+        let (_, mut diags) = parse(
+            &SourceFile::new("subscribers.toml", text),
+            &registry,
+            &defaults,
+        );
+        diags.iter_mut().for_each(mask_diagnostic);
+        let shown = crate::load::diagnostic::render_human(&diags);
+        assert!(!shown.contains("secret@"), "{shown}");
+        assert!(!shown.contains("other@"), "{shown}");
+        assert!(!shown.contains("Secret"), "{shown}");
+        insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn masking() {
+        assert_eq!(mask("anna@example.org"), "a***@example.org");
+        assert_eq!(mask("иван@пример.рф"), "и***@пример.рф");
+        assert_eq!(mask("broken"), "***");
+    }
+}

@@ -1,0 +1,307 @@
+//! Reading TOML with positions, collecting every problem instead of stopping at
+//! the first (serde's derive stops at the first error and forgets key spans).
+//!
+//! The config, the registry and the deadline files are all read through these
+//! helpers, so their diagnostics look alike: unknown keys (with "did you
+//! mean"), missing required keys (pointing at the table header), and wrong
+//! types (pointing at the value).
+
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use crate::load::diagnostic::{Diagnostic, SourceFile};
+use crate::load::suggest;
+
+pub type Span = Range<usize>;
+pub type Value<'i> = Spanned<DeValue<'i>>;
+
+/// Collects the diagnostics of one file.
+pub struct Sink<'s> {
+    pub file: &'s SourceFile,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl<'s> Sink<'s> {
+    pub fn new(file: &'s SourceFile) -> Self {
+        Sink {
+            file,
+            diags: Vec::new(),
+        }
+    }
+
+    /// Records an error and returns it so that a `help` can be added.
+    pub fn error(&mut self, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        let d = self.file.error(span, message);
+        self.diags.push(d);
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diags.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses a whole document. Syntax errors are all reported (the parser
+/// recovers), and then `None` is returned: a file that does not parse is not
+/// validated further, because a half-parsed table only yields confusing
+/// follow-up errors ("missing `title`" for a title whose line was broken).
+pub fn parse_document<'i>(file: &'i SourceFile, sink: &mut Sink<'_>) -> Option<DeTable<'i>> {
+    let (table, errors) = DeTable::parse_recoverable(file.text());
+    if errors.is_empty() {
+        return Some(table.into_inner());
+    }
+    for e in errors {
+        let span = e.span().unwrap_or(0..0);
+        let message = e.message().trim_end_matches('.').to_string();
+        let d = sink.error(span, format!("invalid TOML: {message}"));
+        if message.contains("recursion") {
+            d.help = Some("deadline files need no nesting this deep".into());
+        }
+    }
+    None
+}
+
+/// A table being read: knows where it is (for "missing key" errors) and what
+/// to call it in messages.
+pub struct Table<'a, 'i> {
+    pub table: &'a DeTable<'i>,
+    /// Where the table starts: its header (`[[deadline]]`), or its key.
+    pub span: Span,
+    /// How messages name it: "deadline", "[calendar]", "mechanism `cerd`".
+    pub what: String,
+}
+
+impl<'a, 'i> Table<'a, 'i> {
+    pub fn new(table: &'a DeTable<'i>, span: Span, what: impl Into<String>) -> Self {
+        Table {
+            table,
+            span,
+            what: what.into(),
+        }
+    }
+
+    /// Reports every key that is not in `known`, with the nearest known key.
+    pub fn check_keys(&self, sink: &mut Sink<'_>, known: &[&str]) {
+        for key in self.table.keys() {
+            let name = key.get_ref().as_ref();
+            if known.contains(&name) {
+                continue;
+            }
+            let d = sink.error(key.span(), format!("unknown key `{name}` in {}", self.what));
+            d.help = Some(match suggest::nearest(name, known.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!(
+                    "the keys of {} are: {}",
+                    self.what,
+                    list(known.iter().copied())
+                ),
+            });
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&'a Value<'i>> {
+        self.table.get(key)
+    }
+
+    /// The span of a key (not its value), for errors about the key itself.
+    pub fn key_span(&self, key: &str) -> Option<Span> {
+        self.table.get_key_value(key).map(|(k, _)| k.span())
+    }
+
+    /// A required key: reports it missing at the table's header.
+    pub fn required(&self, sink: &mut Sink<'_>, key: &str, example: &str) -> Option<&'a Value<'i>> {
+        let value = self.get(key);
+        if value.is_none() {
+            // A misspelt key is reported as unknown too; say how they relate.
+            let near = self.table.keys().find(|k| {
+                let k = k.get_ref().as_ref();
+                k != key && strsim::damerau_levenshtein(k, key) <= 2
+            });
+            let help = match near {
+                Some(k) => format!(
+                    "`{}` on line {} may be a misspelling of `{key}`",
+                    k.get_ref(),
+                    sink.file.position(k.span().start).line
+                ),
+                None => format!("add `{key} = {example}`"),
+            };
+            sink.error(
+                self.span.clone(),
+                format!("{} is missing required key `{key}`", self.what),
+            )
+            .help = Some(help);
+        }
+        value
+    }
+
+    pub fn required_str(
+        &self,
+        sink: &mut Sink<'_>,
+        key: &str,
+        example: &str,
+    ) -> Option<Spanned<String>> {
+        self.required(sink, key, example)
+            .and_then(|v| as_str(sink, &format!("`{key}`"), v))
+    }
+
+    pub fn optional_str(&self, sink: &mut Sink<'_>, key: &str) -> Option<Spanned<String>> {
+        self.get(key)
+            .and_then(|v| as_str(sink, &format!("`{key}`"), v))
+    }
+
+    /// An optional table-valued key (`[calendar]`), as a [`Table`].
+    pub fn optional_table(&self, sink: &mut Sink<'_>, key: &str) -> Option<Table<'a, 'i>> {
+        let value = self.get(key)?;
+        match value.get_ref() {
+            DeValue::Table(t) => {
+                // `[data.git]` inside `[data]`; the root's own tables by name.
+                let name = match self
+                    .what
+                    .strip_prefix("`[")
+                    .and_then(|w| w.strip_suffix("]`"))
+                {
+                    Some(parent) => format!("`[{parent}.{key}]`"),
+                    None => format!("`[{key}]`"),
+                };
+                Some(Table::new(
+                    t,
+                    self.key_span(key).unwrap_or(value.span()),
+                    name,
+                ))
+            }
+            other => {
+                sink.error(
+                    value.span(),
+                    format!("`{key}` must be a table, found {}", type_name(other)),
+                )
+                .help = Some(format!("write it as a section: `[{key}]`"));
+                None
+            }
+        }
+    }
+}
+
+/// A string value, normalised: CRLF and lone CR become LF (multi-line
+/// strings keep the line endings of the file they were written in).
+/// `what` names the value in messages: "`title`", "each of `topics`".
+pub fn as_str(sink: &mut Sink<'_>, what: &str, value: &Value<'_>) -> Option<Spanned<String>> {
+    match value.get_ref() {
+        DeValue::String(s) => Some(Spanned::new(
+            value.span(),
+            s.replace("\r\n", "\n").replace('\r', "\n"),
+        )),
+        other => {
+            sink.error(
+                value.span(),
+                format!("{what} must be a string, found {}", type_name(other)),
+            );
+            None
+        }
+    }
+}
+
+/// The elements of an array value, or an error if it is not an array.
+pub fn as_array<'a, 'i>(
+    sink: &mut Sink<'_>,
+    key: &str,
+    value: &'a Value<'i>,
+    example: &str,
+) -> Option<&'a [Value<'i>]> {
+    match value.get_ref() {
+        DeValue::Array(a) => Some(&a[..]),
+        other => {
+            let d = sink.error(
+                value.span(),
+                format!("`{key}` must be an array, found {}", type_name(other)),
+            );
+            d.help = Some(format!("write `{key} = {example}`"));
+            None
+        }
+    }
+}
+
+/// An integer value, or an error naming what was found.
+pub fn as_integer(sink: &mut Sink<'_>, what: &str, value: &Value<'_>) -> Option<i64> {
+    match value.get_ref() {
+        DeValue::Integer(i) => match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
+            Ok(n) => Some(n),
+            Err(_) => {
+                sink.error(value.span(), format!("{what} is out of range"));
+                None
+            }
+        },
+        other => {
+            sink.error(
+                value.span(),
+                format!("{what} must be an integer, found {}", type_name(other)),
+            );
+            None
+        }
+    }
+}
+
+/// How messages name a TOML type.
+pub fn type_name(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(d) => match (d.date, d.time, d.offset) {
+            (Some(_), None, _) => "a date",
+            (None, Some(_), _) => "a time of day",
+            (Some(_), Some(_), None) => "a local date-time",
+            _ => "a date-time",
+        },
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+/// `` `a`, `b`, `c` `` for help lines.
+pub fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    items
+        .into_iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether `s` is a slug: `[a-z0-9-]+`.
+pub fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A slug made from `s` for a help line (`CERD_2024` → `cerd-2024`).
+pub fn slugify(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        for ok in ["cerd", "upr-4", "a", "2024"] {
+            assert!(is_slug(ok), "{ok}");
+        }
+        for bad in ["", "CERD", "a_b", "a b", "é", "a.b"] {
+            assert!(!is_slug(bad), "{bad}");
+        }
+        assert_eq!(slugify("CERD_2024 report!"), "cerd-2024-report");
+        assert_eq!(slugify("Права"), "");
+    }
+}

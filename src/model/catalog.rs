@@ -1,0 +1,184 @@
+//! The catalog: the validated deadline repository as one immutable value.
+//!
+//! A `Catalog` is built only from data that validated without errors. Later
+//! parts (feeds, the web page, the reminder planner) share it as
+//! `Arc<Catalog>` and swap the whole value on reload, so a reader never sees
+//! half of an update.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::model::deadline::{Deadline, Fingerprint};
+use crate::model::registry::Registry;
+
+#[derive(Debug)]
+pub struct Catalog {
+    registry: Registry,
+    /// Sorted by due instant, then id.
+    deadlines: Vec<Deadline>,
+    by_id: HashMap<String, usize>,
+    files: usize,
+    version: Fingerprint,
+}
+
+impl Catalog {
+    /// Builds a catalog from validated parts. `files` is the number of deadline
+    /// files they came from.
+    pub fn new(registry: Registry, mut deadlines: Vec<Deadline>, files: usize) -> Catalog {
+        deadlines.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
+        let by_id = deadlines
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id.clone(), i))
+            .collect();
+        let mut h = Sha256::new();
+        for d in &deadlines {
+            h.update(d.fingerprint.0);
+        }
+        // The registry's names appear in feeds and pages, so they count too.
+        // Every string is length-prefixed so that no two registries hash alike.
+        let mut put = |s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        for m in registry.mechanisms.values() {
+            for s in [
+                &m.slug,
+                &m.name,
+                &m.full_name,
+                m.url.as_deref().unwrap_or(""),
+            ] {
+                put(s);
+            }
+        }
+        put("topics");
+        for t in registry.topics.values() {
+            let names = [
+                &t.slug,
+                &t.en,
+                t.ru.as_deref().unwrap_or(""),
+                t.be.as_deref().unwrap_or(""),
+            ];
+            for s in names {
+                put(s);
+            }
+        }
+        Catalog {
+            registry,
+            deadlines,
+            by_id,
+            files,
+            version: Fingerprint(h.finalize().into()),
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// All deadlines, soonest first.
+    pub fn deadlines(&self) -> &[Deadline] {
+        &self.deadlines
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Deadline> {
+        self.by_id.get(id).map(|&i| &self.deadlines[i])
+    }
+
+    pub fn files(&self) -> usize {
+        self.files
+    }
+
+    /// Changes whenever any entry or the registry changes; equal for equal data.
+    pub fn version(&self) -> Fingerprint {
+        self.version
+    }
+
+    /// The deadlines a filter selects, soonest first.
+    pub fn select<'a>(&'a self, filter: &'a Filter) -> impl Iterator<Item = &'a Deadline> + 'a {
+        self.deadlines.iter().filter(move |d| filter.matches(d))
+    }
+
+    /// How many deadlines are still ahead at `now` and not cancelled.
+    pub fn upcoming(&self, now: DateTime<Utc>) -> usize {
+        self.deadlines.iter().filter(|d| d.is_upcoming(now)).count()
+    }
+}
+
+/// Which deadlines a reader wants: any of `topics` (if any are named) and any
+/// of `mechanisms` (if any are named).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Filter {
+    pub topics: Vec<String>,
+    pub mechanisms: Vec<String>,
+}
+
+impl Filter {
+    pub fn matches(&self, d: &Deadline) -> bool {
+        (self.topics.is_empty() || d.topics.iter().any(|t| self.topics.contains(t)))
+            && (self.mechanisms.is_empty() || self.mechanisms.contains(&d.mechanism))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::deadline::tests::sample;
+
+    #[test]
+    fn filter_table() {
+        let d = sample(); // cerd; racial-discrimination, discrimination
+        let f = |topics: &[&str], mechanisms: &[&str]| Filter {
+            topics: topics.iter().map(|s| s.to_string()).collect(),
+            mechanisms: mechanisms.iter().map(|s| s.to_string()).collect(),
+        };
+        let cases = [
+            (f(&[], &[]), true),
+            (f(&["discrimination"], &[]), true),
+            (f(&["women", "discrimination"], &[]), true),
+            (f(&["women"], &[]), false),
+            (f(&[], &["cerd"]), true),
+            (f(&[], &["upr", "cerd"]), true),
+            (f(&[], &["upr"]), false),
+            (f(&["discrimination"], &["upr"]), false),
+            (f(&["discrimination"], &["cerd"]), true),
+        ];
+        for (filter, expected) in cases {
+            assert_eq!(filter.matches(&d), expected, "{filter:?}");
+        }
+    }
+
+    #[test]
+    fn sorted_indexed_and_versioned() {
+        let mut a = sample();
+        a.id = "b".into();
+        let mut b = sample();
+        b.id = "a".into();
+        b.due_at += chrono::Duration::days(1);
+        let c1 = Catalog::new(Registry::default(), vec![b.clone(), a.clone()], 1);
+        assert_eq!(c1.deadlines()[0].id, "b");
+        assert_eq!(c1.get("a").unwrap().id, "a");
+        let c2 = Catalog::new(Registry::default(), vec![a.clone(), b.clone()], 2);
+        assert_eq!(c1.version(), c2.version());
+        let mut registry = Registry::default();
+        registry.topics.insert(
+            "women".into(),
+            crate::model::registry::Topic {
+                slug: "women".into(),
+                en: "Women".into(),
+                ru: None,
+                be: None,
+            },
+        );
+        let with_topic = Catalog::new(registry.clone(), vec![a.clone(), b.clone()], 1);
+        assert_ne!(c1.version(), with_topic.version());
+        registry.topics["women"].ru = Some("Женщины".into());
+        let renamed = Catalog::new(registry, vec![a.clone(), b.clone()], 1);
+        assert_ne!(with_topic.version(), renamed.version());
+        b.fingerprint.0[0] ^= 1;
+        let c3 = Catalog::new(Registry::default(), vec![a, b], 1);
+        assert_ne!(c1.version(), c3.version());
+    }
+}

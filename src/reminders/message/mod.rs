@@ -1,0 +1,410 @@
+//! Reminder messages: subject, text and HTML bodies, the `.ics` attachment
+//! and the headers, built from a planned message. No I/O and no clock: the
+//! send time is passed in.
+//!
+//! The Message-ID is derived from the ledger keys the message carries, so a
+//! message sent again after a crash has the same Message-ID and receivers
+//! can tell it is a repeat.
+
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::Message;
+use sha2::{Digest, Sha256};
+
+use crate::load::subscribers::Subscriber;
+use crate::model::catalog::Catalog;
+use crate::model::deadline::{Deadline, Status};
+use crate::reminders::plan::{Item, Key, Kind};
+use crate::render::feed::{self, FeedOptions, Versions};
+use crate::render::i18n::Lang;
+use crate::render::page::esc;
+
+/// What every message shares.
+pub struct Letterhead<'a> {
+    pub from: &'a Mailbox,
+    /// The right-hand side of Message-IDs (the calendar's domain).
+    pub domain: &'a str,
+    /// The one-click unsubscribe address for this subscriber.
+    pub unsubscribe_url: &'a str,
+    /// Options for the `.ics` attachment (language is the subscriber's).
+    pub feed: &'a FeedOptions,
+    pub versions: &'a Versions,
+}
+
+/// `<hash@domain>` from the message's ledger keys (order does not matter).
+pub fn message_id(keys: &[&Key], domain: &str) -> String {
+    let mut parts: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            format!(
+                "{}\n{}\n{}\n{}",
+                k.email,
+                k.deadline,
+                k.due_at.to_rfc3339(),
+                k.kind
+            )
+        })
+        .collect();
+    parts.sort();
+    let hash = Sha256::digest(parts.join("\n\n").as_bytes());
+    let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("<reminder.{hex}@{domain}>")
+}
+
+/// Text without line breaks or other control characters, for headers.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// `[mechcal] CERD — Alternative report due in 7 days (15 Jul 2024)`.
+pub fn subject(catalog: &Catalog, s: &Subscriber, items: &[(&Item, &Deadline)]) -> String {
+    let lang = s.language;
+    let line = |item: &Item, d: &Deadline| {
+        let when = feed::due_short(d, s.timezone, lang);
+        let what = match (item.key.kind, lang) {
+            (Kind::Remind(_), Lang::En) => format!("due {}", lang.days_left(item.days_left)),
+            (Kind::Remind(_), Lang::Ru) => format!("срок {}", lang.days_left(item.days_left)),
+            (Kind::Moved, Lang::En) => "deadline moved".into(),
+            (Kind::Moved, Lang::Ru) => "срок перенесён".into(),
+            (Kind::Cancelled, Lang::En) => "cancelled".into(),
+            (Kind::Cancelled, Lang::Ru) => "отменено".into(),
+        };
+        format!(
+            "{} — {} {what} ({when})",
+            feed::mechanism_name(catalog, d),
+            d.title
+        )
+    };
+    let text = match items {
+        [(item, d)] => line(item, d),
+        [(item, d), rest @ ..] => match lang {
+            Lang::En => format!("{} and {} more", line(item, d), rest.len()),
+            Lang::Ru => format!("{} и ещё {}", line(item, d), rest.len()),
+        },
+        [] => String::new(),
+    };
+    one_line(&format!("[mechcal] {text}"))
+}
+
+/// The `Subject` header of `text`. lettre writes ASCII words as they are,
+/// so a title holding what looks like an RFC 2047 encoded-word
+/// (`=?utf-8?q?…?=`) would be decoded by mail clients into other text (a
+/// "Report" that reads "Cancelled"): such a Subject is encoded whole, as
+/// folded `=?utf-8?b?…?=` words, and reaches the reader literally.
+fn subject_header(text: &str) -> HeaderValue {
+    let name = HeaderName::new_from_ascii_str("Subject");
+    if !text.contains("=?") {
+        return HeaderValue::new(name, text.to_string());
+    }
+    let mut encoded = String::new();
+    {
+        let mut w = email_encoding::headers::writer::EmailWriter::new(
+            &mut encoded,
+            "Subject: ".len(),
+            0,
+            false,
+        );
+        // Writing to a String cannot fail.
+        let _ = email_encoding::headers::rfc2047::encode(text, &mut w);
+    }
+    HeaderValue::dangerous_new_pre_encoded(name, text.to_string(), encoded)
+}
+
+struct Lines<'a> {
+    lang: Lang,
+    tz: chrono_tz::Tz,
+    catalog: &'a Catalog,
+}
+
+impl Lines<'_> {
+    fn heading(&self, item: &Item, d: &Deadline) -> String {
+        let lang = self.lang;
+        let status = match (d.status, lang) {
+            (Status::Tentative, Lang::En) => " (tentative)",
+            (Status::Tentative, Lang::Ru) => " (предварительно)",
+            _ => "",
+        };
+        let what = match (item.key.kind, lang) {
+            (Kind::Remind(_), _) => String::new(),
+            (Kind::Moved, Lang::En) => "MOVED: ".into(),
+            (Kind::Moved, Lang::Ru) => "СРОК ПЕРЕНЕСЁН: ".into(),
+            (Kind::Cancelled, Lang::En) => "CANCELLED: ".into(),
+            (Kind::Cancelled, Lang::Ru) => "ОТМЕНЕНО: ".into(),
+        };
+        format!(
+            "{what}[{}] {}{status}",
+            feed::mechanism_name(self.catalog, d),
+            d.title
+        )
+    }
+
+    /// The facts of one item, as (label, value) pairs.
+    fn facts(&self, item: &Item, d: &Deadline) -> Vec<(&'static str, String)> {
+        let t = self.lang.texts();
+        let mut out = vec![(
+            t.due,
+            format!(
+                "{} ({}); {}",
+                feed::due_short(d, self.tz, self.lang),
+                self.lang.days_left(item.days_left),
+                feed::due_words(d, self.lang)
+            ),
+        )];
+        if let Some(from) = item.moved_from {
+            let was = from
+                .with_timezone(&self.tz)
+                .format("%Y-%m-%d %H:%M %Z")
+                .to_string();
+            out.push((
+                if self.lang == Lang::En {
+                    "Was"
+                } else {
+                    "Было"
+                },
+                was,
+            ));
+        }
+        if let Some(to) = &d.submit_to {
+            out.push((t.submit_to, to.to_string()));
+        }
+        if let Some(url) = &d.url {
+            out.push((t.link, url.clone()));
+        }
+        out
+    }
+}
+
+fn text_body(
+    lines: &Lines<'_>,
+    s: &Subscriber,
+    items: &[(&Item, &Deadline)],
+    unsubscribe_url: &str,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        match s.language {
+            Lang::En => format!("Hello {},\n\nDeadlines you follow:", s.name),
+            Lang::Ru => format!(
+                "Здравствуйте, {}!\n\nДедлайны, за которыми вы следите:",
+                s.name
+            ),
+        }
+    );
+    for (item, d) in items {
+        let _ = writeln!(out, "\n* {}", lines.heading(item, d));
+        for (label, value) in lines.facts(item, d) {
+            let _ = writeln!(out, "  {label}: {value}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{}\n{unsubscribe_url}",
+        match s.language {
+            Lang::En => "The attached calendar file adds these deadlines to your calendar.\nTo stop these reminders:",
+            Lang::Ru => "Приложенный файл календаря добавит эти дедлайны в ваш календарь.\nЧтобы отписаться от напоминаний:",
+        }
+    );
+    out
+}
+
+fn html_body(
+    lines: &Lines<'_>,
+    s: &Subscriber,
+    items: &[(&Item, &Deadline)],
+    unsubscribe_url: &str,
+) -> String {
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family:sans-serif;line-height:1.5\">\n<p>{}</p>\n",
+        s.language.code(),
+        esc(&match s.language {
+            Lang::En => format!("Hello {}, deadlines you follow:", s.name),
+            Lang::Ru => format!("Здравствуйте, {}! Дедлайны, за которыми вы следите:", s.name),
+        })
+    );
+    for (item, d) in items {
+        let _ = write!(out, "<h3>{}</h3>\n<ul>\n", esc(&lines.heading(item, d)));
+        for (label, value) in lines.facts(item, d) {
+            let _ = writeln!(out, "<li><b>{}:</b> {}</li>", esc(label), esc(&value));
+        }
+        out.push_str("</ul>\n");
+    }
+    let _ = write!(
+        out,
+        "<p style=\"font-size:small\">{} <a href=\"{}\">{}</a></p>\n</body></html>\n",
+        esc(match s.language {
+            Lang::En => "The attached calendar file adds these deadlines to your calendar.",
+            Lang::Ru => "Приложенный файл календаря добавит эти дедлайны в ваш календарь.",
+        }),
+        esc(unsubscribe_url),
+        esc(match s.language {
+            Lang::En => "Unsubscribe",
+            Lang::Ru => "Отписаться",
+        })
+    );
+    out
+}
+
+/// Builds the message for `items` (each with its deadline) to `s`, under
+/// `id` (normally [`message_id`] of the items' keys; after an interrupted
+/// run, the id recorded in the ledger).
+pub fn build(
+    catalog: &Catalog,
+    s: &Subscriber,
+    items: &[(&Item, &Deadline)],
+    head: &Letterhead<'_>,
+    id: &str,
+    sent_at: DateTime<Utc>,
+) -> Result<Message, String> {
+    let lines = Lines {
+        lang: s.language,
+        tz: s.timezone,
+        catalog,
+    };
+    let to: Mailbox = Mailbox::new(
+        Some(one_line(&s.name)),
+        s.email.parse().map_err(|e| format!("{e}"))?,
+    );
+    let mut opts = head.feed.clone();
+    opts.lang = s.language;
+    let deadlines: Vec<&Deadline> = items.iter().map(|(_, d)| *d).collect();
+    let ics = feed::render_some(catalog, &deadlines, &opts, head.versions);
+    let calendar = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+        .map_err(|e| e.to_string())?;
+    let header = |name: &'static str, value: String| {
+        HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+    };
+    Message::builder()
+        .from(head.from.clone())
+        .to(to)
+        .raw_header(subject_header(&subject(catalog, s, items)))
+        .message_id(Some(id.to_string()))
+        .date(SystemTime::from(sent_at))
+        .raw_header(header("Auto-Submitted", "auto-generated".into()))
+        .raw_header(header(
+            "List-Unsubscribe",
+            format!("<{}>", head.unsubscribe_url),
+        ))
+        .raw_header(header(
+            "List-Unsubscribe-Post",
+            "List-Unsubscribe=One-Click".into(),
+        ))
+        .multipart(
+            MultiPart::mixed()
+                .multipart(MultiPart::alternative_plain_html(
+                    text_body(&lines, s, items, head.unsubscribe_url),
+                    html_body(&lines, s, items, head.unsubscribe_url),
+                ))
+                .singlepart(Attachment::new("deadlines.ics".into()).body(ics, calendar)),
+        )
+        .map_err(|e| e.to_string())
+}
+
+/// One problem an alert reports.
+pub struct Problem<'a> {
+    /// `data`, `config` or `git`.
+    pub source: &'a str,
+    pub since: DateTime<Utc>,
+    /// As `mechcal check` prints them.
+    pub diagnostics: &'a [String],
+}
+
+/// The mail to `[alerts] staff` about `problems`, while the catalog
+/// `version` of `deadlines` entries stays in service. Its Message-ID is
+/// derived from the problems, so one set of problems has one id.
+pub fn alert(
+    from: &Mailbox,
+    staff: &[String],
+    domain: &str,
+    problems: &[Problem<'_>],
+    version: &str,
+    deadlines: usize,
+    now: DateTime<Utc>,
+) -> Result<Message, String> {
+    let mut hash = Sha256::new();
+    for p in problems {
+        hash.update(p.source.as_bytes());
+        for d in p.diagnostics {
+            hash.update(d.as_bytes());
+            hash.update(b"\n");
+        }
+    }
+    let hex: String = hash.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let what = |source: &str| match source {
+        "data" => "the deadline data is invalid",
+        "config" => "the config is invalid",
+        "reminders" => "reminders cannot be sent",
+        _ => "the data repository cannot be followed",
+    };
+    let errors: usize = problems.iter().map(|p| p.diagnostics.len()).sum();
+    let subject = format!(
+        "mechcal ({domain}): {} ({})",
+        problems
+            .iter()
+            .map(|p| what(p.source))
+            .collect::<Vec<_>>()
+            .join("; "),
+        if errors == 1 {
+            "1 error".to_string()
+        } else {
+            format!("{errors} errors")
+        }
+    );
+    let time = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let mut body = format!(
+        "mechcal on {domain} found problems at {}.\n\
+         The last good version stays in service (catalog {version}, {deadlines} deadlines)\n\
+         until they are fixed; nothing is lost meanwhile.\n",
+        time(now)
+    );
+    for p in problems {
+        let _ = write!(
+            body,
+            "\n== {} (since {})\n\n",
+            match p.source {
+                "data" => "Deadline data",
+                "config" => "Config",
+                "reminders" => "Reminders",
+                _ => "Git",
+            },
+            time(p.since)
+        );
+        body.push_str(&p.diagnostics.join("\n\n"));
+        body.push('\n');
+    }
+    body.push('\n');
+    body.push_str(
+        "Fix the files and push (`mechcal check` lists the same problems), or\n\
+         `systemctl reload mechcal` after fixing the config. /healthz shows the\n\
+         current state. This mail is sent once per distinct set of problems.\n",
+    );
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .subject(subject)
+        .message_id(Some(format!("<alert-{hex}@{domain}>")))
+        .date(SystemTime::from(now))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ));
+    for to in staff {
+        builder = builder.to(to.parse().map_err(|e| format!("{to}: {e}"))?);
+    }
+    builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,306 @@
+//! Tests of reminder and alert messages.
+
+use super::*;
+use crate::reminders::plan::{self, Ledger};
+use crate::render::i18n::Lang;
+use crate::testing;
+use chrono::Duration;
+use chrono_tz::Tz;
+use std::collections::HashSet;
+
+#[test]
+fn alert_to_staff() {
+    let now = DateTime::parse_from_rfc3339("2026-11-23T14:05:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let data = vec![
+        "deadlines/2027.toml:3:13: error: unknown mechanism `cedw`\n  3 | mechanism = \"cedw\"\n    |             ^^^^^^\n  help: did you mean `cedaw`?".to_string(),
+    ];
+    let git = vec!["`git fetch` failed: fatal: could not read from remote repository".to_string()];
+    let from: Mailbox = "mechcal <reminders@calendar.example.org>".parse().unwrap();
+    let problems = [
+        Problem {
+            source: "data",
+            since: now,
+            diagnostics: &data,
+        },
+        Problem {
+            source: "git",
+            since: now - chrono::Duration::hours(2),
+            diagnostics: &git,
+        },
+    ];
+    let staff = [
+        "ops@example.org".to_string(),
+        "editor@example.org".to_string(),
+    ];
+    let m = alert(
+        &from,
+        &staff,
+        "calendar.example.org",
+        &problems,
+        "a1e3",
+        12,
+        now,
+    )
+    .unwrap();
+    let text = String::from_utf8(m.formatted()).unwrap();
+    let again = alert(
+        &from,
+        &staff,
+        "calendar.example.org",
+        &problems,
+        "a1e3",
+        12,
+        now + chrono::Duration::hours(1),
+    )
+    .unwrap();
+    let id = |m: &Message| m.headers().get_raw("Message-ID").unwrap().to_string();
+    assert_eq!(id(&m), id(&again), "one set of problems, one Message-ID");
+    let other = alert(
+        &from,
+        &staff,
+        "calendar.example.org",
+        &problems[..1],
+        "a1e3",
+        12,
+        now,
+    )
+    .unwrap();
+    assert_ne!(id(&m), id(&other));
+    assert_eq!(m.envelope().to().len(), 2);
+    let redacted: String = text
+        .lines()
+        .filter(|l| !l.starts_with("Date: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!(redacted);
+}
+
+fn subscriber(lang: Lang) -> Subscriber {
+    Subscriber {
+        name: "Anna".into(),
+        email: "anna@example.org".into(),
+        filter: Default::default(),
+        remind_days: vec![30, 7, 1],
+        timezone: Tz::Europe__Vilnius,
+        language: lang,
+        digest: true,
+        line: 1,
+    }
+}
+
+fn formatted(lang: Lang) -> (String, String) {
+    formatted_with(lang, "Альтернативный доклад")
+}
+
+fn formatted_with(lang: Lang, title: &str) -> (String, String) {
+    let cat = testing::catalog(&[(
+        "a.toml",
+        &format!("[[deadline]]\nid = \"cerd-2027\"\ntitle = \"{title}\"\nmechanism = \"cerd\"\ntopics = [\"women\"]\ndue = 2027-07-15\nstatus = \"tentative\"\nsubmit_to = \"cerd@example.org\"\n"),
+    )]);
+    let subs = vec![subscriber(lang)];
+    let now: DateTime<Utc> = "2027-07-08T06:00:00Z".parse().unwrap();
+    let p = plan::plan(&cat, &subs, &Ledger::default(), &HashSet::new(), now);
+    let m = &p.messages[0];
+    let items: Vec<(&Item, &Deadline)> = m
+        .items
+        .iter()
+        .map(|i| (i, cat.get(&i.key.deadline).unwrap()))
+        .collect();
+    let from: Mailbox = "mechcal <reminders@calendar.example.org>".parse().unwrap();
+    let opts = FeedOptions {
+        name: "Deadlines".into(),
+        domain: "calendar.example.org".into(),
+        lang,
+        alarm: None,
+        refresh: Duration::hours(6),
+        cutoff: DateTime::UNIX_EPOCH,
+    };
+    let head = Letterhead {
+        from: &from,
+        domain: "calendar.example.org",
+        unsubscribe_url: "https://calendar.example.org/unsubscribe?token=abc",
+        feed: &opts,
+        versions: &Versions::default(),
+    };
+    let keys: Vec<&Key> = items.iter().map(|(i, _)| &i.key).collect();
+    let id = message_id(&keys, head.domain);
+    let msg = build(&cat, &subs[0], &items, &head, &id, now).unwrap();
+    (
+        String::from_utf8(msg.formatted()).unwrap(),
+        subject(&cat, &subs[0], &items),
+    )
+}
+
+#[test]
+fn headers_parts_and_stable_message_id() {
+    let (text, subject) = formatted(Lang::En);
+    assert_eq!(
+        subject,
+        "[mechcal] CERD — Альтернативный доклад due in 7 days (15 July 2027)"
+    );
+    for header in [
+        "Message-ID: <reminder.",
+        "Auto-Submitted: auto-generated",
+        "List-Unsubscribe: <https://calendar.example.org/unsubscribe?token=abc>",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        "Date: Thu, 08 Jul 2027 06:00:00 +0000",
+        "Content-Type: multipart/mixed;",
+        "Content-Type: multipart/alternative;",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Type: text/html; charset=utf-8",
+        "Content-Type: text/calendar; charset=utf-8; method=PUBLISH",
+        "Content-Disposition: attachment; filename=\"deadlines.ics\"",
+    ] {
+        assert!(text.contains(header), "missing {header:?} in\n{text}");
+    }
+    // The same keys give the same Message-ID, run after run.
+    let id = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("Message-ID:"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(id(&text), id(&formatted(Lang::En).0));
+    // Headers stay headers: no raw non-ASCII, no injected lines.
+    let head = &text[..text.find("\r\n\r\n").unwrap()];
+    assert!(head.is_ascii(), "{head}");
+}
+
+#[test]
+fn header_text_cannot_break_lines() {
+    assert_eq!(
+        one_line("Report\r\nBcc: victim@example.org"),
+        "Report  Bcc: victim@example.org"
+    );
+    assert_eq!(one_line("tab\there\u{7}"), "tab here ");
+}
+
+/// The Subject as a mail reader decodes it, and its raw header lines.
+fn decoded_subject(text: &str) -> (String, Vec<String>) {
+    let head = &text[..text.find("\r\n\r\n").unwrap()];
+    let lines: Vec<String> = head
+        .split("\r\n")
+        .skip_while(|l| !l.starts_with("Subject: "))
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || l.starts_with(' '))
+        .map(|(_, l)| l.to_string())
+        .collect();
+    let mut out = String::new();
+    let mut last_encoded = false;
+    for (i, line) in lines.iter().enumerate() {
+        let body = if i == 0 {
+            &line["Subject: ".len()..]
+        } else {
+            &line[1..]
+        };
+        for (j, word) in body.split(' ').enumerate() {
+            let encoded = word.starts_with("=?utf-8?b?") && word.ends_with("?=");
+            // RFC 2047: white space between encoded-words is dropped.
+            if (i > 0 || j > 0) && !(encoded && last_encoded) {
+                out.push(' ');
+            }
+            if encoded {
+                let b64 = &word["=?utf-8?b?".len()..word.len() - 2];
+                out.push_str(&String::from_utf8(base64_decode(b64)).unwrap());
+            } else {
+                out.push_str(word);
+            }
+            last_encoded = encoded;
+        }
+    }
+    (out, lines)
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|&c| c != b'=') {
+        bits = bits << 6 | ABC.iter().position(|&a| a == c).unwrap() as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn subjects_reach_the_reader_literally_and_folded() {
+    let sneaky = "Report =?utf-8?q?=D0=9E=D1=82=D0=BC=D0=B5=D0=BD=D0=B0?= now";
+    let (text, subject) = formatted_with(Lang::En, sneaky);
+    let (decoded, lines) = decoded_subject(&text);
+    assert_eq!(decoded, subject);
+    assert!(decoded.contains(sneaky), "{decoded}");
+    assert!(!lines.iter().any(|l| l.contains("=?utf-8?q?")), "{lines:?}");
+    // The longest title allowed, in Cyrillic: folded lines, none long.
+    let long = "Доклад ".repeat(43);
+    let long = long.trim();
+    assert_eq!(long.chars().count(), 300);
+    let (text, subject) = formatted_with(Lang::Ru, long);
+    let (decoded, lines) = decoded_subject(&text);
+    assert_eq!(decoded, subject);
+    assert!(lines.len() > 10, "{lines:?}");
+    assert!(lines.iter().all(|l| l.len() <= 78), "{lines:?}");
+    for line in text.split("\r\n") {
+        assert!(line.len() <= 998, "{} octets", line.len());
+    }
+    // Python's mail parser (what many readers' tools use) agrees.
+    for (title, lang) in [(sneaky, Lang::En), (long, Lang::Ru)] {
+        let (text, subject) = formatted_with(lang, title);
+        assert_eq!(python_subject(&text), subject);
+    }
+}
+
+fn python_subject(message: &str) -> String {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import email, email.policy, sys\n\
+             m = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.default)\n\
+             sys.stdout.write(str(m['subject']))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(message.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn russian_subject() {
+    let (_, subject) = formatted(Lang::Ru);
+    assert_eq!(
+        subject,
+        "[mechcal] CERD — Альтернативный доклад срок через 7 дней (15 июля 2027)"
+    );
+}
+
+#[test]
+fn message_ids_depend_on_keys_not_order() {
+    let k = |kind| Key {
+        email: "a@example.org".into(),
+        deadline: "d".into(),
+        due_at: DateTime::UNIX_EPOCH,
+        kind,
+    };
+    let (a, b) = (k(Kind::Remind(7)), k(Kind::Moved));
+    assert_eq!(
+        message_id(&[&a, &b], "x.org"),
+        message_id(&[&b, &a], "x.org")
+    );
+    assert_ne!(message_id(&[&a], "x.org"), message_id(&[&b], "x.org"));
+}

@@ -1,0 +1,381 @@
+//! iCalendar feeds: a catalog, a filter and options in, bytes out.
+//!
+//! Pure and deterministic: the same catalog, versions and options render the
+//! same bytes on every run and machine. Nothing here reads the clock: event
+//! `DTSTAMP`/`LAST-MODIFIED`/`SEQUENCE` come from [`Versions`] (kept in the
+//! state database), and the retention cut-off is passed in.
+//!
+//! Timed deadlines are written in UTC (`DTSTART:20270331T100000Z`), not with
+//! a `TZID`: every client places a UTC instant correctly, no `VTIMEZONE`
+//! needs generating (Outlook mis-handles a `TZID` without one), and the
+//! deadline's own zone and wall-clock time are spelled out in `DESCRIPTION`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::model::catalog::{Catalog, Filter};
+use crate::model::deadline::{Deadline, Due, Status};
+use crate::render::i18n::Lang;
+use crate::render::ical::Writer;
+
+/// When an entry's content last changed, and how often it has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryVersion {
+    pub sequence: u32,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// The versions of all entries, and when an entry was last removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Versions {
+    pub entries: HashMap<String, EntryVersion>,
+    pub last_removal: Option<DateTime<Utc>>,
+    /// When the settings that shape rendered output (names, alarm, retention)
+    /// last changed.
+    pub settings_changed_at: Option<DateTime<Utc>>,
+}
+
+impl Versions {
+    /// An entry's version; entries the state has not seen yet (which only
+    /// happens in tests) count as unchanged since the Unix epoch.
+    pub fn get(&self, id: &str) -> EntryVersion {
+        self.entries.get(id).copied().unwrap_or(EntryVersion {
+            sequence: 0,
+            changed_at: DateTime::UNIX_EPOCH,
+        })
+    }
+}
+
+/// A reminder built into the feed's events (`VALARM`), as a time before the
+/// event's start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Alarm(pub Duration);
+
+impl Alarm {
+    /// Parses `P1D`, `-P1D`, `PT12H`, `P1W`, `-PT30M` (a time before the start;
+    /// the sign is optional). At most 365 days.
+    pub fn parse(s: &str) -> Option<Alarm> {
+        let d = parse_duration(s.strip_prefix('-').unwrap_or(s))?;
+        (d > Duration::zero() && d <= Duration::days(365)).then_some(Alarm(d))
+    }
+
+    /// `-P1D`, `-PT12H`, `-P1DT6H`.
+    pub fn trigger(self) -> String {
+        format!("-{}", format_duration(self.0))
+    }
+}
+
+/// Parses an RFC 5545 duration without sign: `P7D`, `P1W`, `PT6H`, `P1DT2H30M`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let rest = s.strip_prefix('P')?;
+    if rest.is_empty() {
+        return None;
+    }
+    let (date, time) = match rest.split_once('T') {
+        Some((d, t)) if !t.is_empty() => (d, Some(t)),
+        Some(_) => return None,
+        None => (rest, None),
+    };
+    let mut total = Duration::zero();
+    let mut parse_part = |part: &str, units: &[(char, i64)]| -> Option<()> {
+        let mut number = String::new();
+        let mut next_unit = 0;
+        for c in part.chars() {
+            if c.is_ascii_digit() {
+                number.push(c);
+                continue;
+            }
+            let pos = units[next_unit..].iter().position(|(u, _)| *u == c)? + next_unit;
+            let n: i64 = number.parse().ok()?;
+            if n > 100_000 {
+                return None;
+            }
+            total += Duration::seconds(n * units[pos].1);
+            number.clear();
+            next_unit = pos + 1;
+        }
+        number.is_empty().then_some(())
+    };
+    parse_part(date, &[('W', 7 * 86_400), ('D', 86_400)])?;
+    if let Some(time) = time {
+        parse_part(time, &[('H', 3600), ('M', 60), ('S', 1)])?;
+    }
+    Some(total)
+}
+
+/// Formats a positive duration: `P1D`, `PT6H`, `P1DT6H30M`.
+pub fn format_duration(d: Duration) -> String {
+    let mut secs = d.num_seconds().max(0);
+    let days = secs / 86_400;
+    secs %= 86_400;
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::from("P");
+    if days > 0 {
+        let _ = write!(out, "{days}D");
+    }
+    if h + m + s > 0 || days == 0 {
+        out.push('T');
+        if h > 0 {
+            let _ = write!(out, "{h}H");
+        }
+        if m > 0 {
+            let _ = write!(out, "{m}M");
+        }
+        if s > 0 || (h == 0 && m == 0) {
+            let _ = write!(out, "{s}S");
+        }
+    }
+    out
+}
+
+/// Everything besides the catalog that decides a feed's bytes.
+#[derive(Clone, Debug)]
+pub struct FeedOptions {
+    /// `NAME` / `X-WR-CALNAME`.
+    pub name: String,
+    /// The right-hand side of UIDs.
+    pub domain: String,
+    pub lang: Lang,
+    pub alarm: Option<Alarm>,
+    /// How often clients should poll (`REFRESH-INTERVAL`, `X-PUBLISHED-TTL`).
+    pub refresh: Duration,
+    /// Entries due before this instant are left out (the retention window).
+    pub cutoff: DateTime<Utc>,
+}
+
+/// The deadlines a feed holds: matching the filter and inside the retention
+/// window, cancelled ones included.
+pub fn entries<'a>(
+    catalog: &'a Catalog,
+    filter: &'a Filter,
+    cutoff: DateTime<Utc>,
+) -> impl Iterator<Item = &'a Deadline> + 'a {
+    catalog.select(filter).filter(move |d| d.due_at >= cutoff)
+}
+
+/// Renders a whole feed.
+pub fn render(
+    catalog: &Catalog,
+    filter: &Filter,
+    opts: &FeedOptions,
+    versions: &Versions,
+) -> String {
+    let mut w = Writer::with_capacity(size_estimate(catalog, filter, opts.cutoff));
+    begin_calendar(&mut w, opts);
+    for d in entries(catalog, filter, opts.cutoff) {
+        event(&mut w, catalog, d, opts, versions.get(&d.id));
+    }
+    w.raw("END", "VCALENDAR");
+    w.finish()
+}
+
+/// About the bytes the feed of `filter` takes.
+pub fn size_estimate(catalog: &Catalog, filter: &Filter, cutoff: DateTime<Utc>) -> usize {
+    1024 + entries(catalog, filter, cutoff)
+        .map(event_size_estimate)
+        .sum::<usize>()
+}
+
+/// About the bytes `d`'s VEVENT takes: its texts (folding and escaping add
+/// a few percent) and the fixed properties around them.
+fn event_size_estimate(d: &Deadline) -> usize {
+    let texts = d.title.len()
+        + d.description.as_ref().map_or(0, String::len)
+        + d.url.as_ref().map_or(0, String::len)
+        + d.body.as_ref().map_or(0, String::len);
+    700 + texts + texts / 8
+}
+
+/// Renders a calendar holding the given deadlines (a reminder's attachment).
+pub fn render_some(
+    catalog: &Catalog,
+    deadlines: &[&Deadline],
+    opts: &FeedOptions,
+    versions: &Versions,
+) -> String {
+    let mut w = Writer::new();
+    begin_calendar(&mut w, opts);
+    for d in deadlines {
+        event(&mut w, catalog, d, opts, versions.get(&d.id));
+    }
+    w.raw("END", "VCALENDAR");
+    w.finish()
+}
+
+/// Renders a calendar holding one deadline ("add to my calendar").
+pub fn render_one(
+    catalog: &Catalog,
+    d: &Deadline,
+    opts: &FeedOptions,
+    versions: &Versions,
+) -> String {
+    render_some(catalog, &[d], opts, versions)
+}
+
+fn begin_calendar(w: &mut Writer, opts: &FeedOptions) {
+    w.raw("BEGIN", "VCALENDAR");
+    w.raw("VERSION", "2.0");
+    w.raw("PRODID", "-//mechcal//mechcal deadline calendar//EN");
+    w.raw("CALSCALE", "GREGORIAN");
+    w.raw("METHOD", "PUBLISH");
+    w.text("NAME", &opts.name);
+    w.x_text("X-WR-CALNAME", &opts.name);
+    let refresh = format_duration(opts.refresh);
+    w.raw("REFRESH-INTERVAL;VALUE=DURATION", &refresh);
+    w.raw("X-PUBLISHED-TTL", &refresh);
+}
+
+/// `[CERD] Альтернативный доклад…`, marked when tentative.
+pub fn summary(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
+    let mechanism = mechanism_name(catalog, d);
+    match d.status {
+        Status::Tentative => format!("[{mechanism}] {} ({})", d.title, lang.texts().tentative),
+        _ => format!("[{mechanism}] {}", d.title),
+    }
+}
+
+/// The mechanism's short name (`CERD`), or its slug if the registry lacks it.
+pub fn mechanism_name<'a>(catalog: &'a Catalog, d: &'a Deadline) -> &'a str {
+    catalog
+        .registry()
+        .mechanism(&d.mechanism)
+        .map_or(d.mechanism.as_str(), |m| m.name.as_str())
+}
+
+/// The exact due time in words: `15 July 2024, end of day (Europe/Zurich)`.
+pub fn due_words(d: &Deadline, lang: Lang) -> String {
+    let t = lang.texts();
+    match d.due {
+        Due::Date(date) => format!(
+            "{}, {} ({})",
+            lang.date(date),
+            t.end_of_day,
+            d.timezone.name()
+        ),
+        Due::Local(_) | Due::Instant(_) => {
+            let local = d.due_at.with_timezone(&d.timezone);
+            format!(
+                "{}, {} ({}, UTC{})",
+                lang.date(local.date_naive()),
+                local.format("%H:%M %Z"),
+                d.timezone.name(),
+                local.format("%:z"),
+            )
+        }
+    }
+}
+
+/// When `d` is due, short, for a reader in `tz`: the date of an all-day
+/// deadline as it is, a timed one's instant in the reader's zone
+/// (`31 March 2027, 12:00 CEST`).
+pub fn due_short(d: &Deadline, tz: chrono_tz::Tz, lang: Lang) -> String {
+    match d.due {
+        Due::Date(date) => lang.date(date),
+        Due::Local(_) | Due::Instant(_) => {
+            let local = d.due_at.with_timezone(&tz);
+            format!(
+                "{}, {}",
+                lang.date(local.date_naive()),
+                local.format("%H:%M %Z")
+            )
+        }
+    }
+}
+
+/// The event's `DESCRIPTION`: the facts first, then the staff's text.
+pub fn description(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
+    let t = lang.texts();
+    let reg = catalog.registry();
+    let mut out = String::new();
+    if let Some(m) = reg.mechanism(&d.mechanism) {
+        let _ = writeln!(out, "{}: {} ({})", t.mechanism, m.full_name, m.name);
+    }
+    if let Some(body) = &d.body {
+        let _ = writeln!(out, "{body}");
+    }
+    let _ = writeln!(out, "{}: {}", t.due, due_words(d, lang));
+    if d.status != Status::Confirmed {
+        let status = if d.status == Status::Tentative {
+            t.tentative
+        } else {
+            t.cancelled
+        };
+        let _ = writeln!(out, "{}: {status}", t.status);
+    }
+    if let Some(to) = &d.submit_to {
+        let _ = writeln!(out, "{}: {to}", t.submit_to);
+    }
+    if let Some(url) = &d.url {
+        let _ = writeln!(out, "{}: {url}", t.link);
+    }
+    let topics: Vec<&str> = d
+        .topics
+        .iter()
+        .map(|s| reg.topic_name(s, lang.code()))
+        .collect();
+    let _ = writeln!(out, "{}: {}", t.topics, topics.join(", "));
+    if let Some(text) = &d.description {
+        let _ = write!(out, "\n{text}");
+    }
+    out.trim_end().to_string()
+}
+
+fn event(
+    w: &mut Writer,
+    catalog: &Catalog,
+    d: &Deadline,
+    opts: &FeedOptions,
+    version: EntryVersion,
+) {
+    let lang = opts.lang;
+    w.raw("BEGIN", "VEVENT");
+    w.raw("UID", &format!("{}@{}", d.id, opts.domain));
+    w.utc("DTSTAMP", version.changed_at);
+    w.utc("LAST-MODIFIED", version.changed_at);
+    w.raw("SEQUENCE", &version.sequence.to_string());
+    match d.due {
+        Due::Date(date) => {
+            w.date("DTSTART", date);
+            w.date("DTEND", date.succ_opt().unwrap_or(date));
+        }
+        Due::Local(_) | Due::Instant(_) => {
+            w.utc("DTSTART", d.due_at);
+            w.utc("DTEND", d.due_at);
+        }
+    }
+    let summary = summary(catalog, d, lang);
+    w.text("SUMMARY", &summary);
+    w.text("DESCRIPTION", &description(catalog, d, lang));
+    if let Some(url) = &d.url {
+        w.raw("URL", url);
+    }
+    let reg = catalog.registry();
+    let mut categories = vec![mechanism_name(catalog, d)];
+    categories.extend(d.topics.iter().map(|s| reg.topic_name(s, lang.code())));
+    w.text_list("CATEGORIES", categories);
+    w.raw(
+        "STATUS",
+        match d.status {
+            Status::Confirmed => "CONFIRMED",
+            Status::Tentative => "TENTATIVE",
+            Status::Cancelled => "CANCELLED",
+        },
+    );
+    w.raw("TRANSP", "TRANSPARENT");
+    w.raw("CLASS", "PUBLIC");
+    if let (Some(alarm), false) = (opts.alarm, d.status == Status::Cancelled) {
+        w.raw("BEGIN", "VALARM");
+        // A fixed UID (RFC 9074), so that the alarm is the same on every render.
+        w.raw("UID", &format!("{}-alarm@{}", d.id, opts.domain));
+        w.raw("ACTION", "DISPLAY");
+        w.text("DESCRIPTION", &summary);
+        w.raw("TRIGGER", &alarm.trigger());
+        w.raw("END", "VALARM");
+    }
+    w.raw("END", "VEVENT");
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,187 @@
+//! `/deadlines.json`: the feed's entries as JSON (schema in README).
+//! Deterministic like the feeds: no clock inside, so the same data gives the
+//! same bytes.
+
+use serde::Serialize;
+
+use crate::model::catalog::{Catalog, Filter};
+use crate::model::deadline::{Deadline, Due, SubmitTo};
+use crate::render::feed::{self, FeedOptions, Versions};
+
+use super::links::Links;
+
+/// The schema version; bump it on incompatible changes.
+pub const SCHEMA: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: u32,
+    calendar: Calendar<'a>,
+    deadlines: Vec<Entry<'a>>,
+}
+
+#[derive(Serialize)]
+struct Calendar<'a> {
+    name: &'a str,
+    version: String,
+    language: &'static str,
+    topics: &'a [String],
+    mechanisms: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    id: &'a str,
+    uid: String,
+    title: &'a str,
+    summary: String,
+    status: &'static str,
+    mechanism: Named<'a>,
+    topics: Vec<Named<'a>>,
+    due: DueJson,
+    country: Option<&'a str>,
+    body: Option<&'a str>,
+    url: Option<&'a str>,
+    submit_to: Option<SubmitJson<'a>>,
+    description: Option<&'a str>,
+    sequence: u32,
+    last_modified: String,
+    links: LinksJson,
+}
+
+#[derive(Serialize)]
+struct Named<'a> {
+    slug: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct DueJson {
+    /// `date` (all day), `local` (wall-clock time in `timezone`) or `instant`.
+    kind: &'static str,
+    /// The calendar date in `timezone`.
+    date: String,
+    /// The instant it passes, UTC.
+    instant: String,
+    /// As written: `2027-03-31T12:00:00` for `local`, with offset for `instant`.
+    written: String,
+    timezone: &'static str,
+}
+
+#[derive(Serialize)]
+struct SubmitJson<'a> {
+    kind: &'static str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct LinksJson {
+    ics: String,
+    page: String,
+}
+
+/// Renders the JSON document of a filter.
+pub fn render(
+    catalog: &Catalog,
+    filter: &Filter,
+    opts: &FeedOptions,
+    versions: &Versions,
+    links: &Links,
+) -> String {
+    let lang = opts.lang;
+    let deadlines = feed::entries(catalog, filter, opts.cutoff)
+        .map(|d| entry(catalog, d, opts, versions, links))
+        .collect();
+    let doc = Document {
+        schema: SCHEMA,
+        calendar: Calendar {
+            name: &opts.name,
+            version: catalog.version().to_string(),
+            language: lang.code(),
+            topics: &filter.topics,
+            mechanisms: &filter.mechanisms,
+        },
+        deadlines,
+    };
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+fn entry<'a>(
+    catalog: &'a Catalog,
+    d: &'a Deadline,
+    opts: &FeedOptions,
+    versions: &Versions,
+    links: &Links,
+) -> Entry<'a> {
+    let reg = catalog.registry();
+    let lang = opts.lang;
+    let version = versions.get(&d.id);
+    let mechanism = match reg.mechanism(&d.mechanism) {
+        Some(m) => Named {
+            slug: &m.slug,
+            name: &m.name,
+            full_name: Some(&m.full_name),
+        },
+        None => Named {
+            slug: &d.mechanism,
+            name: &d.mechanism,
+            full_name: None,
+        },
+    };
+    let topics = d
+        .topics
+        .iter()
+        .map(|s| Named {
+            slug: s,
+            name: reg.topic_name(s, lang.code()),
+            full_name: None,
+        })
+        .collect();
+    let (kind, written) = match d.due {
+        Due::Date(date) => ("date", date.to_string()),
+        Due::Local(t) => ("local", t.format("%Y-%m-%dT%H:%M:%S").to_string()),
+        Due::Instant(t) => ("instant", t.to_rfc3339()),
+    };
+    Entry {
+        id: &d.id,
+        uid: format!("{}@{}", d.id, opts.domain),
+        title: &d.title,
+        summary: feed::summary(catalog, d, lang),
+        status: d.status.as_str(),
+        mechanism,
+        topics,
+        due: DueJson {
+            kind,
+            date: d.due_date().to_string(),
+            instant: d.due_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            written,
+            timezone: d.timezone.name(),
+        },
+        country: d.country.as_deref(),
+        body: d.body.as_deref(),
+        url: d.url.as_deref(),
+        submit_to: d.submit_to.as_ref().map(|s| match s {
+            SubmitTo::Email(e) => SubmitJson {
+                kind: "email",
+                value: e,
+            },
+            SubmitTo::Url(u) => SubmitJson {
+                kind: "url",
+                value: u,
+            },
+        }),
+        description: d.description.as_deref(),
+        sequence: version.sequence,
+        last_modified: version
+            .changed_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        links: LinksJson {
+            ics: links.one(&d.id, Some(lang)),
+            page: links.detail(&d.id, Some(lang)),
+        },
+    }
+}

@@ -1,0 +1,444 @@
+//! The web pages: the list of deadlines (`/`) and one deadline
+//! (`/deadlines/{id}`). Pure: catalog, filter, language and `now` in, HTML out.
+//!
+//! Plain server-rendered HTML with inline CSS: no JavaScript, no external
+//! resources of any kind (fonts, scripts, images, analytics), so that the
+//! page loads nothing from third parties and works on a slow phone.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::catalog::{Catalog, Filter};
+use crate::model::deadline::{Deadline, Status, SubmitTo};
+use crate::render::feed;
+use crate::render::i18n::Lang;
+
+use super::links::Links;
+
+/// Text written by staff (titles, names, descriptions), escaped and isolated
+/// in `<bdi>`: right-to-left or bidirectional text in it cannot reorder
+/// the page's text around it.
+pub fn user(s: &str) -> String {
+    format!("<bdi>{}</bdi>", esc(s))
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `Content-Security-Policy` of every page: nothing may load, no script
+/// may run, no frame may hold the page, forms post only to this server, and
+/// the one style allowed is the page's own `<style>`, named by its hash
+/// (so not even an injected `style` attribute would apply).
+pub fn content_security_policy() -> &'static str {
+    static POLICY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    POLICY.get_or_init(|| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(STYLE));
+        format!(
+            "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self'; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        )
+    })
+}
+
+const STYLE: &str = "
+:root{color-scheme:light dark;--fg:#1b1b1b;--muted:#5f6368;--line:#d9d9d9;--accent:#0b57d0;--bg:#fff;--tag:#eef2f7}
+@media (prefers-color-scheme:dark){:root{--fg:#e8e8e8;--muted:#a0a4a8;--line:#3a3a3a;--accent:#8ab4f8;--bg:#121212;--tag:#23272e}}
+*{box-sizing:border-box}
+body{margin:0 auto;max-width:52rem;padding:1rem;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--fg);background:var(--bg);overflow-wrap:anywhere}
+a{color:var(--accent)}
+header{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:baseline;gap:.5rem}
+h1{font-size:1.5rem;margin:.25rem 0}
+h2{font-size:1.15rem;margin:1.5rem 0 .5rem;border-bottom:1px solid var(--line)}
+nav p{margin:.25rem 0}
+nav a,nav strong{margin-right:.6rem;white-space:nowrap}
+ul.deadlines{list-style:none;padding:0;margin:0}
+ul.deadlines li{padding:.6rem 0;border-bottom:1px solid var(--line)}
+.when{font-weight:600}
+.left{color:var(--muted);margin-left:.4rem}
+.mech{font-weight:600}
+.tag{display:inline-block;background:var(--tag);border-radius:.3rem;padding:0 .4rem;margin:.15rem .3rem 0 0;font-size:.85rem}
+.status{font-size:.85rem;font-weight:600;text-transform:uppercase;margin-left:.3rem}
+.cancelled .title{text-decoration:line-through}
+.subscribe{border:1px solid var(--line);border-radius:.5rem;padding:.75rem 1rem;margin:1rem 0}
+.subscribe code{display:block;padding:.4rem;background:var(--tag);border-radius:.3rem;user-select:all}
+.subscribe ul{padding-left:1.2rem;margin:.5rem 0 0}
+.small{font-size:.9rem;color:var(--muted)}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}
+dt{font-weight:600}
+dd{margin:0}
+.text{white-space:pre-wrap}
+details summary{cursor:pointer;font-weight:600;margin-top:1.5rem}
+";
+
+fn head(out: &mut String, title: &str, lang: Lang) {
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        lang.code(),
+        esc(title)
+    );
+}
+
+/// A small page: a heading, a paragraph of text, and optional raw HTML
+/// (already escaped by the caller).
+pub fn simple(title: &str, text: &str, extra_html: &str, lang: Lang) -> String {
+    let mut out = String::new();
+    head(&mut out, title, lang);
+    let _ = write!(
+        out,
+        "<h1>{}</h1>\n<p>{}</p>\n{extra_html}</body>\n</html>\n",
+        esc(title),
+        esc(text)
+    );
+    out
+}
+
+/// What the list page needs besides the catalog.
+pub struct PageInput<'a> {
+    pub name: &'a str,
+    pub filter: &'a Filter,
+    pub lang: Lang,
+    pub now: DateTime<Utc>,
+    pub links: &'a Links,
+}
+
+/// The list page: filters, subscribe block, upcoming by month, past folded.
+pub fn list(catalog: &Catalog, input: &PageInput<'_>) -> String {
+    let PageInput {
+        name,
+        filter,
+        lang,
+        now,
+        links,
+    } = *input;
+    let t = lang.texts();
+    let reg = catalog.registry();
+    let mut out = String::with_capacity(32 * 1024);
+    head(&mut out, name, lang);
+
+    let other = if lang == Lang::En { Lang::Ru } else { Lang::En };
+    let other_label = if other == Lang::En {
+        "English"
+    } else {
+        "Русский"
+    };
+    let _ = writeln!(
+        out,
+        "<header><h1>{}</h1><a href=\"{}\" hreflang=\"{}\" lang=\"{}\">{other_label}</a></header>",
+        user(name),
+        esc(&links.page(filter, Some(other))),
+        other.code(),
+        other.code()
+    );
+
+    // Filters as links; the current one in bold.
+    out.push_str("<nav>\n");
+    let filter_row = |out: &mut String,
+                      label: &str,
+                      current: &[String],
+                      items: Vec<(String, String, Filter)>,
+                      all: Filter| {
+        let _ = write!(out, "<p><span class=\"small\">{}:</span> ", esc(label));
+        if current.is_empty() {
+            let _ = write!(out, "<strong>{}</strong>", esc(t.filter_all));
+        } else {
+            let _ = write!(
+                out,
+                "<a href=\"{}\">{}</a>",
+                esc(&links.page(&all, Some(lang))),
+                esc(t.filter_all)
+            );
+        }
+        for (slug, label, f) in items {
+            if current.len() == 1 && current[0] == slug {
+                let _ = write!(out, "<strong>{}</strong>", esc(&label));
+            } else {
+                let _ = write!(
+                    out,
+                    "<a href=\"{}\">{}</a>",
+                    esc(&links.page(&f, Some(lang))),
+                    esc(&label)
+                );
+            }
+        }
+        out.push_str("</p>\n");
+    };
+    let mechanisms = reg
+        .mechanisms
+        .values()
+        .map(|m| {
+            let f = Filter {
+                topics: filter.topics.clone(),
+                mechanisms: vec![m.slug.clone()],
+            };
+            (m.slug.clone(), m.name.clone(), f)
+        })
+        .collect();
+    filter_row(
+        &mut out,
+        t.mechanisms,
+        &filter.mechanisms,
+        mechanisms,
+        Filter {
+            topics: filter.topics.clone(),
+            mechanisms: vec![],
+        },
+    );
+    let topics = reg
+        .topics
+        .values()
+        .map(|tp| {
+            let f = Filter {
+                topics: vec![tp.slug.clone()],
+                mechanisms: filter.mechanisms.clone(),
+            };
+            (tp.slug.clone(), tp.name(lang.code()).to_string(), f)
+        })
+        .collect();
+    filter_row(
+        &mut out,
+        t.topics,
+        &filter.topics,
+        topics,
+        Filter {
+            topics: vec![],
+            mechanisms: filter.mechanisms.clone(),
+        },
+    );
+    out.push_str("</nav>\n");
+
+    // Subscribe to the current filter.
+    let https = links.feed(filter, Some(lang));
+    let _ = write!(
+        out,
+        "<section class=\"subscribe\">\n<strong>{}</strong>: <a href=\"{}\">{}</a>\n<p class=\"small\">{}</p>\n<code>{}</code>\n<ul class=\"small\">\n<li>{}</li>\n<li>{}</li>\n<li>{}</li>\n</ul>\n</section>\n",
+        esc(t.subscribe),
+        esc(&links.webcal(&https)),
+        esc(t.subscribe_button),
+        esc(t.copy_url),
+        esc(&https),
+        esc(t.howto_google),
+        esc(t.howto_apple),
+        esc(t.howto_outlook),
+    );
+
+    let selected: Vec<&Deadline> = catalog.select(filter).collect();
+    let upcoming: Vec<&&Deadline> = selected.iter().filter(|d| d.is_ahead(now)).collect();
+    if upcoming.is_empty() {
+        let _ = writeln!(out, "<p>{}</p>", esc(t.no_upcoming));
+    }
+    let mut month = String::new();
+    for d in &upcoming {
+        let m = lang.month(d.due_date());
+        if m != month {
+            if !month.is_empty() {
+                out.push_str("</ul>\n");
+            }
+            let _ = write!(out, "<h2>{}</h2>\n<ul class=\"deadlines\">\n", esc(&m));
+            month = m;
+        }
+        item(&mut out, catalog, d, lang, now, links);
+    }
+    if !month.is_empty() {
+        out.push_str("</ul>\n");
+    }
+
+    let past: Vec<&&Deadline> = selected.iter().rev().filter(|d| !d.is_ahead(now)).collect();
+    if !past.is_empty() {
+        let _ = write!(
+            out,
+            "<details>\n<summary>{} ({})</summary>\n<ul class=\"deadlines\">\n",
+            esc(t.past),
+            past.len()
+        );
+        for d in past {
+            item(&mut out, catalog, d, lang, now, links);
+        }
+        out.push_str("</ul>\n</details>\n");
+    }
+
+    let _ = write!(
+        out,
+        "<footer><p class=\"small\">{}: <a href=\"{}\">iCalendar</a> · <a href=\"{}\">JSON</a></p></footer>\n</body>\n</html>\n",
+        esc(t.other_formats),
+        esc(&https),
+        esc(&links.json(filter, Some(lang))),
+    );
+    out
+}
+
+fn status_badge(d: &Deadline, lang: Lang) -> String {
+    let t = lang.texts();
+    match d.status {
+        Status::Confirmed => String::new(),
+        Status::Tentative => format!("<span class=\"status\">{}</span>", esc(t.tentative)),
+        Status::Cancelled => format!("<span class=\"status\">{}</span>", esc(t.cancelled)),
+    }
+}
+
+fn item(
+    out: &mut String,
+    catalog: &Catalog,
+    d: &Deadline,
+    lang: Lang,
+    now: DateTime<Utc>,
+    links: &Links,
+) {
+    let reg = catalog.registry();
+    let mech = feed::mechanism_name(catalog, d);
+    let class = if d.status == Status::Cancelled {
+        " class=\"cancelled\""
+    } else {
+        ""
+    };
+    let _ = write!(
+        out,
+        "<li{class}><span class=\"when\">{}</span><span class=\"left\">{}</span><br>\n<span class=\"mech\">{}</span> <a class=\"title\" href=\"{}\">{}</a>{}<br>\n",
+        esc(&feed::due_short(d, d.timezone, lang)),
+        esc(&lang.days_left(d.days_left(now))),
+        user(mech),
+        esc(&links.detail(&d.id, Some(lang))),
+        user(&d.title),
+        status_badge(d, lang),
+    );
+    for slug in &d.topics {
+        let name = reg.topic_name(slug, lang.code());
+        let _ = write!(out, "<span class=\"tag\">{}</span>", user(name));
+    }
+    let _ = writeln!(
+        out,
+        " <a class=\"small\" href=\"{}\">{}</a></li>",
+        esc(&links.one(&d.id, Some(lang))),
+        esc(lang.texts().add_to_calendar)
+    );
+}
+
+/// The page of one deadline.
+pub fn detail(
+    catalog: &Catalog,
+    d: &Deadline,
+    name: &str,
+    lang: Lang,
+    now: DateTime<Utc>,
+    links: &Links,
+) -> String {
+    let t = lang.texts();
+    let reg = catalog.registry();
+    let mut out = String::with_capacity(8 * 1024);
+    head(&mut out, &format!("{} — {}", d.title, name), lang);
+    let _ = write!(
+        out,
+        "<p><a href=\"{}\">← {}</a></p>\n<h1>{}{}</h1>\n<dl>\n",
+        esc(&links.page(&Filter::default(), Some(lang))),
+        esc(t.back),
+        user(&d.title),
+        status_badge(d, lang)
+    );
+    let mut row = |label: &str, html: String| {
+        let _ = writeln!(out, "<dt>{}</dt><dd>{html}</dd>", esc(label));
+    };
+    row(
+        t.due,
+        format!(
+            "{} <span class=\"left\">{}</span>",
+            esc(&feed::due_words(d, lang)),
+            esc(&lang.days_left(d.days_left(now)))
+        ),
+    );
+    if let Some(m) = reg.mechanism(&d.mechanism) {
+        let label = format!("{} ({})", m.full_name, m.name);
+        row(
+            t.mechanism,
+            match &m.url {
+                Some(u) => format!(
+                    "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
+                    esc(u),
+                    user(&label)
+                ),
+                None => user(&label),
+            },
+        );
+    }
+    if let Some(body) = &d.body {
+        row("", user(body));
+    }
+    if let Some(to) = &d.submit_to {
+        row(
+            t.submit_to,
+            match to {
+                SubmitTo::Email(e) => format!("<a href=\"mailto:{}\">{}</a>", esc(e), esc(e)),
+                SubmitTo::Url(u) => format!(
+                    "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
+                    esc(u),
+                    esc(u)
+                ),
+            },
+        );
+    }
+    if let Some(u) = &d.url {
+        row(
+            t.link,
+            format!(
+                "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
+                esc(u),
+                esc(u)
+            ),
+        );
+    }
+    if let Some(c) = &d.country {
+        row(t.country, user(c));
+    }
+    let topics: String = d
+        .topics
+        .iter()
+        .map(|s| {
+            format!(
+                "<span class=\"tag\">{}</span>",
+                user(reg.topic_name(s, lang.code()))
+            )
+        })
+        .collect();
+    row(t.topics, topics);
+    out.push_str("</dl>\n");
+    if let Some(text) = &d.description {
+        let _ = writeln!(out, "<p class=\"text\" dir=\"auto\">{}</p>", esc(text));
+    }
+    let _ = write!(
+        out,
+        "<p><a href=\"{}\">{}</a></p>\n</body>\n</html>\n",
+        esc(&links.one(&d.id, Some(lang))),
+        esc(t.add_to_calendar)
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(
+            esc("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+    }
+}
