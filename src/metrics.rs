@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::reminders::transport::Outcome;
+use crate::reminders::Outcome;
 
 /// The routes requests are counted by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

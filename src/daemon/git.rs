@@ -11,7 +11,49 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::reload;
+use crate::http::Degraded;
 use crate::load::config::GitConfig;
+
+/// Why following the remote failed this time (shown on `/healthz` and
+/// alerted; the next interval tries again).
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("`{command}` took longer than {} s and was stopped", COMMAND_TIMEOUT.as_secs())]
+    Timeout { command: String },
+    #[error("cannot run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    /// git said why (its stderr lines, joined), or only its exit status.
+    #[error("`{command}` failed{}", if .reason.is_empty() { format!(" ({})", .status) } else { format!(": {}", .reason) })]
+    Failed {
+        command: String,
+        status: std::process::ExitStatus,
+        reason: String,
+    },
+    #[error("cannot fast-forward {} to {remote}/{branch}: the checkout has commits that are not on it \
+             (history rewritten, or commits made on the server); to follow the remote, run \
+             `git -C {} reset --hard {commit}`", .top.display(), .top.display())]
+    Diverged {
+        top: PathBuf,
+        remote: String,
+        branch: String,
+        commit: String,
+    },
+    #[error("cannot fast-forward {} to {remote}/{branch}: {source}; the checkout must hold no edits of its own", .top.display())]
+    Merge {
+        top: PathBuf,
+        remote: String,
+        branch: String,
+        source: Box<GitError>,
+    },
+}
 
 /// One git command may take this long (a fetch over a slow link included).
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
@@ -25,7 +67,7 @@ pub struct Checkout {
 
 impl Checkout {
     /// The checkout that holds `dir`.
-    pub async fn find(dir: &Path, config: &GitConfig) -> Result<Checkout, String> {
+    pub async fn find(dir: &Path, config: &GitConfig) -> Result<Checkout, GitError> {
         let top = git(dir, &["rev-parse", "--show-toplevel"]).await?;
         Ok(Checkout {
             top: PathBuf::from(top),
@@ -40,7 +82,7 @@ impl Checkout {
 
     /// Fetches the branch; returns the commit it points to. Touches no
     /// file of the work tree.
-    pub async fn fetch(&self) -> Result<String, String> {
+    pub async fn fetch(&self) -> Result<String, GitError> {
         let refspec = format!("refs/heads/{}", self.branch);
         git(
             &self.top,
@@ -59,7 +101,7 @@ impl Checkout {
 
     /// Moves the checkout to `commit` if that is a fast-forward. Returns
     /// whether anything changed.
-    pub async fn fast_forward(&self, commit: &str) -> Result<bool, String> {
+    pub async fn fast_forward(&self, commit: &str) -> Result<bool, GitError> {
         let head = git(&self.top, &["rev-parse", "--verify", "HEAD^{commit}"]).await?;
         if head == commit {
             return Ok(false);
@@ -68,32 +110,27 @@ impl Checkout {
             .await
             .is_err()
         {
-            return Err(format!(
-                "cannot fast-forward {} to {}/{}: the checkout has commits that are not on it \
-                 (history rewritten, or commits made on the server); to follow the remote, run \
-                 `git -C {} reset --hard {commit}`",
-                self.top.display(),
-                self.remote,
-                self.branch,
-                self.top.display()
-            ));
+            return Err(GitError::Diverged {
+                top: self.top.clone(),
+                remote: self.remote.clone(),
+                branch: self.branch.clone(),
+                commit: commit.to_string(),
+            });
         }
         git(&self.top, &["merge", "--ff-only", "--quiet", commit])
             .await
-            .map_err(|e| {
-                format!(
-                    "cannot fast-forward {} to {}/{}: {e}; the checkout must hold no edits of its own",
-                    self.top.display(),
-                    self.remote,
-                    self.branch
-                )
+            .map_err(|e| GitError::Merge {
+                top: self.top.clone(),
+                remote: self.remote.clone(),
+                branch: self.branch.clone(),
+                source: Box::new(e),
             })?;
         Ok(true)
     }
 }
 
 /// Runs `git -C dir args…`; its trimmed stdout, or what went wrong.
-async fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+async fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
     let mut command = tokio::process::Command::new("git");
     command
         .arg("-C")
@@ -107,13 +144,13 @@ async fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
         .kill_on_drop(true);
     let what = format!("git {}", args.first().copied().unwrap_or_default());
     let output = match tokio::time::timeout(COMMAND_TIMEOUT, command.output()).await {
-        Err(_) => {
-            return Err(format!(
-                "`{what}` took longer than {} s and was stopped",
-                COMMAND_TIMEOUT.as_secs()
-            ))
+        Err(_) => return Err(GitError::Timeout { command: what }),
+        Ok(Err(source)) => {
+            return Err(GitError::Spawn {
+                command: what,
+                source,
+            })
         }
-        Ok(Err(e)) => return Err(format!("cannot run `{what}`: {e}")),
         Ok(Ok(o)) => o,
     };
     if output.status.success() {
@@ -126,10 +163,76 @@ async fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
             .join("; ");
-        Err(if reason.is_empty() {
-            format!("`{what}` failed ({})", output.status)
-        } else {
-            format!("`{what}` failed: {reason}")
+        Err(GitError::Failed {
+            command: what,
+            status: output.status,
+            reason,
         })
+    }
+}
+
+impl super::Daemon {
+    /// Follows `[data.git]` until `stopped`: fetch, then fast-forward and
+    /// reload under the tree lock. Failures are logged (once per distinct
+    /// error), counted, shown on `/healthz`, and tried again next interval.
+    pub async fn follow_git(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        let mut first = true;
+        loop {
+            let config = self.config();
+            let wait = match &config.data.git {
+                Some(g) if !first => Duration::from_secs(g.interval_seconds),
+                Some(_) => Duration::ZERO,
+                // Off: look again later (a reload may turn it on).
+                None => Duration::from_secs(60),
+            };
+            first = false;
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.fetch_now.notified() => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+            let config = self.config();
+            let Some(git_config) = &config.data.git else {
+                continue;
+            };
+            let result = async {
+                let checkout = Checkout::find(&config.data.deadlines, git_config).await?;
+                let commit = checkout.fetch().await?;
+                let _tree = self.tree.lock().await;
+                let moved = checkout.fast_forward(&commit).await?;
+                if moved {
+                    tracing::info!(commit = %commit, checkout = %checkout.top().display(), "fast-forwarded the data checkout");
+                    let (app, now) = (self.app.clone(), (self.clock)());
+                    let _ = tokio::task::spawn_blocking(move || reload::reload(&app, now)).await;
+                }
+                Ok::<_, GitError>(())
+            }
+            .await;
+            self.app.metrics.git_fetch(result.is_ok());
+            let now = (self.clock)();
+            match result {
+                Ok(()) => self.app.update_health(|h| {
+                    if h.git.take().is_some() {
+                        tracing::info!("git: following the remote again");
+                    }
+                }),
+                Err(e) => {
+                    let e = e.to_string();
+                    let repeated = self
+                        .app
+                        .health()
+                        .git
+                        .is_some_and(|d| d.diagnostics == [e.clone()]);
+                    if repeated {
+                        tracing::warn!("git: still failing; will try again");
+                    } else {
+                        tracing::error!("git: {e}; serving the data as it is, will try again");
+                    }
+                    self.app
+                        .update_health(|h| Degraded::update(&mut h.git, vec![e], now));
+                }
+            }
+            self.health_changed.notify_one();
+        }
     }
 }

@@ -17,9 +17,9 @@ use crate::http::{App, Degraded, Snapshot};
 use crate::load::config::Config;
 use crate::load::deadlines;
 use crate::load::diagnostic::Diagnostic;
-use crate::load::subscribers::{self, Subscriber};
+use crate::load::subscribers::{Addresses, Subscriber};
+use crate::load::{self, LoadError};
 use crate::model::catalog::Catalog;
-use crate::state::State;
 
 /// Changes closer together than this are loaded once.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);
@@ -51,24 +51,22 @@ fn log_failure(what: &str, lines: &[String], before: Option<&Degraded>) {
     }
 }
 
-/// Records `catalog` in the state database and serves it with `config`.
-fn swap_in(
-    app: &App,
-    config: Arc<Config>,
-    catalog: Catalog,
-    now: DateTime<Utc>,
-) -> Result<(), String> {
-    let versions = State::open(&config.state.path)
-        .and_then(|mut s| s.sync(&catalog, &config.render_fingerprint(), now))
-        .map_err(|e| {
-            format!("cannot record the new catalog in the state database: {e}; keeping the old one")
-        })?;
-    app.swap(Snapshot {
-        catalog: Arc::new(catalog),
-        versions,
-        config,
-    });
-    Ok(())
+/// Records `catalog` in the state database and serves it with `config`;
+/// on failure logs why and keeps the old one.
+fn swap_in(app: &App, config: Arc<Config>, catalog: Catalog, now: DateTime<Utc>) -> bool {
+    match Snapshot::record(config, catalog, now) {
+        Ok(snapshot) => {
+            app.swap(snapshot);
+            true
+        }
+        Err(e) => {
+            tracing::error!(
+                "cannot record the new catalog in the state database: {e}; keeping the old one"
+            );
+            app.update_health(|h| h.reloads_failed += 1);
+            false
+        }
+    }
 }
 
 /// Loads the repository under the config in service and, if valid, swaps
@@ -90,9 +88,7 @@ pub fn reload(app: &App, now: DateTime<Utc>) -> bool {
     let changed = catalog.version() != current.catalog.version();
     if changed {
         let (deadlines, version) = (catalog.deadlines().len(), catalog.version().to_string());
-        if let Err(e) = swap_in(app, current.config.clone(), catalog, now) {
-            tracing::error!("{e}");
-            app.update_health(|h| h.reloads_failed += 1);
+        if !swap_in(app, current.config.clone(), catalog, now) {
             return false;
         }
         tracing::info!(deadlines, version, "reloaded the deadline repository");
@@ -171,37 +167,16 @@ pub fn reload_config(app: &App, path: &Path, now: DateTime<Utc>) -> Option<Recon
         Err(diags) => return fail(error_lines(&diags), false),
     };
     keep_restart_only(&old, &mut config);
-    if let Err(d) = crate::load::deadlines::check_dir(&config.data.deadlines) {
-        return fail(vec![d.to_string().trim_end().to_string()], false);
-    }
-    let loaded = deadlines::load(&config.data.deadlines, config.calendar.timezone);
-    let Some(catalog) = loaded.catalog else {
-        return fail(error_lines(&loaded.diagnostics), true);
+    let inputs = match load::everything(config, Some(Addresses::Masked)) {
+        Ok(inputs) => inputs,
+        Err(LoadError::Data { diagnostics, .. }) => return fail(error_lines(&diagnostics), true),
+        Err(e) => return fail(error_lines(e.diagnostics()), false),
     };
-    let subscribers = match &config.reminders.subscribers {
-        None => None,
-        Some(file) => {
-            let defaults = subscribers::Defaults {
-                remind_days: &config.reminders.remind_days,
-                timezone: config.calendar.timezone,
-            };
-            let (subs, diags) = subscribers::load(
-                file,
-                catalog.registry(),
-                &defaults,
-                subscribers::Addresses::Masked,
-            );
-            if diags.iter().any(Diagnostic::is_error) {
-                return fail(error_lines(&diags), false);
-            }
-            Some(Arc::new(subs))
-        }
-    };
-    let config = Arc::new(config);
+    let config = Arc::new(inputs.config);
+    let subscribers = inputs.subscribers.map(Arc::new);
+    let catalog = inputs.catalog;
     let (deadlines, version) = (catalog.deadlines().len(), catalog.version().to_string());
-    if let Err(e) = swap_in(app, config.clone(), catalog, now) {
-        tracing::error!("{e}");
-        app.update_health(|h| h.reloads_failed += 1);
+    if !swap_in(app, config.clone(), catalog, now) {
         return None;
     }
     app.update_health(|h| {
@@ -217,6 +192,16 @@ pub fn reload_config(app: &App, path: &Path, now: DateTime<Utc>) -> Option<Recon
     })
 }
 
+/// Why the deadline directory cannot be watched (changes are then not
+/// picked up until a SIGHUP).
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("cannot watch the deadline directory: {0}")]
+    Start(notify::Error),
+    #[error("cannot watch {}: {source}", .dir.display())]
+    Watch { dir: PathBuf, source: notify::Error },
+}
+
 /// Watches `dir` until the task is aborted, calling `on_change` (on a
 /// blocking thread) after every batch of events, debounced. Every batch
 /// means "look again" — notify can miss files written into a directory just
@@ -225,7 +210,7 @@ pub fn reload_config(app: &App, path: &Path, now: DateTime<Utc>) -> Option<Recon
 pub fn watch(
     dir: PathBuf,
     on_change: Arc<dyn Fn() + Send + Sync>,
-) -> Result<tokio::task::JoinHandle<()>, String> {
+) -> Result<tokio::task::JoinHandle<()>, WatchError> {
     use notify::Watcher as _;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     // Look once right after watching starts: a change made between the first
@@ -239,10 +224,13 @@ pub fn watch(
             }
         }
     })
-    .map_err(|e| format!("cannot watch the deadline directory: {e}"))?;
+    .map_err(WatchError::Start)?;
     watcher
         .watch(&dir, notify::RecursiveMode::Recursive)
-        .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
+        .map_err(|source| WatchError::Watch {
+            dir: dir.clone(),
+            source,
+        })?;
     tracing::info!(dir = %dir.display(), "watching the deadline directory");
     Ok(tokio::spawn(async move {
         let _watcher = watcher; // kept alive as long as the task

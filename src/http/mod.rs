@@ -48,6 +48,7 @@ use crate::load::suggest;
 use crate::model::catalog::{Catalog, Filter};
 use crate::render::feed::{self, Alarm, FeedOptions, Versions};
 use crate::render::i18n::Lang;
+use crate::state::StateError;
 
 use self::cache::{size_estimate, Cache, Key};
 use self::query::{Allowed, QueryError};
@@ -66,6 +67,25 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Records `catalog` in the state database (so its entries' versions
+    /// move forward) and makes the snapshot to serve it from.
+    pub fn record(
+        config: Arc<Config>,
+        catalog: Catalog,
+        now: DateTime<Utc>,
+    ) -> Result<Snapshot, StateError> {
+        let versions = crate::state::State::open(&config.state.path)?.sync(
+            &catalog,
+            &config.render_fingerprint(),
+            now,
+        )?;
+        Ok(Snapshot {
+            catalog: Arc::new(catalog),
+            versions,
+            config,
+        })
+    }
+
     fn links(&self) -> Links {
         Links::new(&self.config.calendar.base_url)
     }

@@ -8,6 +8,9 @@ pub mod plan;
 pub mod tokens;
 pub mod transport;
 
+pub use pass::{Outcome, Runner};
+pub use transport::{SendError, SetupError};
+
 use std::fmt::Write as _;
 
 use crate::load::subscribers::{self, Subscriber};

@@ -1,8 +1,18 @@
-//! A reminder runner: everything a pass needs, opened once from the config
-//! (state database, unsubscribe key, transport), for `mechcal remind` and
-//! for the schedule inside `mechcal serve`. Use and drop it inside the tokio
-//! runtime it sends from (it keeps an SMTP connection open between messages).
+//! One reminder pass: plan what is due, send it, record it — keeping the
+//! ledger true whatever fails. [`Runner`] opens everything a pass needs
+//! once from the config (state database, unsubscribe key, transport), for
+//! `mechcal remind` and for the schedule inside `mechcal serve`; use and
+//! drop it inside the tokio runtime it sends from (it keeps an SMTP
+//! connection open between messages).
+//!
+//! The ledger discipline: a message's rows are written `sending` (with its
+//! Message-ID) before the message is handed to the transport, and `sent`
+//! after the transport accepted it. A run that dies in between leaves them
+//! `sending`; the next run sends exactly those messages again, with the same
+//! Message-ID, before planning anything new. So nothing is lost, and a
+//! duplicate, if any, is recognisable by its Message-ID (at-least-once).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,13 +20,16 @@ use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 
 use crate::load::config::{self, Config};
-use crate::load::subscribers::Subscriber;
+use crate::load::subscribers::{self, Subscriber};
 use crate::model::catalog::Catalog;
+use crate::model::deadline::Deadline;
+use crate::reminders::message::{self, Letterhead};
+use crate::reminders::plan::{self, Item, Key, State as RowState};
 use crate::reminders::tokens::Secret;
-use crate::render::feed::FeedOptions;
-use crate::state::State;
+use crate::render::feed::{FeedOptions, Versions};
+use crate::state::{State, StateError};
 
-use super::transport::{self, Mailer, Outcome, Pass};
+use super::transport::{Mailer, SendError, SetupError, Transport};
 
 pub struct Runner {
     config: Arc<Config>,
@@ -36,19 +49,14 @@ impl Runner {
         config: Arc<Config>,
         catalog: Arc<Catalog>,
         subscribers: Arc<Vec<Subscriber>>,
-    ) -> Result<Runner, String> {
-        let state = State::open(&config.state.path).map_err(|e| e.to_string())?;
-        let secret = Secret::load(&config.reminders.secret_file).map_err(|e| {
-            format!(
-                "cannot read the unsubscribe secret {}: {e}",
-                config.reminders.secret_file.display()
-            )
-        })?;
-        let from: Mailbox = config
-            .mail
-            .from
-            .parse()
-            .map_err(|e| format!("`[mail] from`: {e}"))?;
+    ) -> Result<Runner, SetupError> {
+        let state = State::open(&config.state.path)?;
+        let secret =
+            Secret::load(&config.reminders.secret_file).map_err(|source| SetupError::Secret {
+                path: config.reminders.secret_file.clone(),
+                source,
+            })?;
+        let from: Mailbox = config.mail.from.parse().map_err(SetupError::From)?;
         let mailer = Mailer::new(&config.mail.transport)?;
         let (max_attempts, backoff) = match &config.mail.transport {
             config::Transport::Smtp(c) => (
@@ -84,13 +92,12 @@ impl Runner {
         self.catalog = catalog;
     }
 
-    /// One pass at `now` (see [`transport::run`]).
-    pub async fn pass(&mut self, now: DateTime<Utc>) -> Result<Outcome, String> {
+    /// One pass at `now` (see [`run`]).
+    pub async fn pass(&mut self, now: DateTime<Utc>) -> Result<Outcome, StateError> {
         let c = &self.config;
         let versions = self
             .state
-            .sync(&self.catalog, &c.render_fingerprint(), now)
-            .map_err(|e| e.to_string())?;
+            .sync(&self.catalog, &c.render_fingerprint(), now)?;
         let feed = FeedOptions {
             name: c.calendar.name.clone(),
             domain: c.calendar.domain.clone(),
@@ -112,9 +119,7 @@ impl Runner {
             max_attempts: self.max_attempts,
             stop: self.stop.as_deref(),
         };
-        transport::run(&pass, &mut self.state, &self.mailer, now)
-            .await
-            .map_err(|e| e.to_string())
+        run(&pass, &mut self.state, &self.mailer, now).await
     }
 }
 
@@ -154,5 +159,236 @@ mod tests {
             next_pass(&weekdays, z, at("2027-01-15T09:00:00Z")),
             Some(at("2027-01-18T06:30:00Z"))
         );
+    }
+}
+
+/// What a pass needs besides the ledger and the transport.
+pub struct Pass<'a> {
+    pub catalog: &'a Catalog,
+    pub subscribers: &'a [Subscriber],
+    pub from: &'a Mailbox,
+    pub domain: &'a str,
+    /// Ends in `/`; the unsubscribe links start with it.
+    pub base_url: &'a str,
+    pub secret: &'a Secret,
+    pub feed: &'a FeedOptions,
+    pub versions: &'a Versions,
+    /// Waits between tries of a transient failure within the pass.
+    pub backoff: &'a [Duration],
+    /// A message refused for good (5xx) is marked failed once its rows have
+    /// been tried this many times; before that it waits for the next pass.
+    pub max_attempts: u32,
+    /// Set when the process is stopping: the message being sent is
+    /// finished and recorded, and no other is started (the next pass plans
+    /// them again, so nothing is lost).
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+impl Pass<'_> {
+    fn stopping(&self) -> bool {
+        self.stop
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+/// What a pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Messages accepted by the transport (including resent ones).
+    pub sent: usize,
+    /// Of those, messages sent again after an interrupted run.
+    pub resent: usize,
+    /// Reminders recorded as skipped.
+    pub skipped: usize,
+    /// Messages refused for good.
+    pub failed: usize,
+    /// Messages left `sending` for the next pass (transient failures).
+    pub deferred: usize,
+    /// How long each hand-over to the transport took, failed ones too.
+    pub send_times: Vec<Duration>,
+    /// The pass stopped early because the process is stopping.
+    pub interrupted: bool,
+}
+
+/// The unsubscribe link of an address.
+pub fn unsubscribe_url(base_url: &str, secret: &Secret, email: &str) -> String {
+    format!("{base_url}unsubscribe?token={}", secret.token(email))
+}
+
+/// One reminder pass at `now`: resend what an earlier pass left `sending`,
+/// then plan, record skips, and send each planned message.
+pub async fn run<T: Transport>(
+    pass: &Pass<'_>,
+    state: &mut State,
+    transport: &T,
+    now: DateTime<Utc>,
+) -> Result<Outcome, StateError> {
+    let mut outcome = Outcome::default();
+    let opted_out = state.opted_out()?;
+    let by_email: HashMap<String, usize> = pass
+        .subscribers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.key(), i))
+        .collect();
+
+    // 1. Messages an earlier pass did not finish, with their own Message-ID.
+    for (message_id, keys) in state.sending()? {
+        if pass.stopping() {
+            outcome.interrupted = true;
+            return Ok(outcome);
+        }
+        let subscriber = keys.first().and_then(|k| by_email.get(&k.email)).copied();
+        let items: Vec<Item> = keys
+            .iter()
+            .map(|k| Item {
+                key: k.clone(),
+                days_left: pass
+                    .catalog
+                    .get(&k.deadline)
+                    .map_or(0, |d| d.days_left(now)),
+                moved_from: None,
+            })
+            .collect();
+        let usable = subscriber.filter(|&i| {
+            !opted_out.contains(&pass.subscribers[i].key())
+                && items
+                    .iter()
+                    .all(|i| pass.catalog.get(&i.key.deadline).is_some())
+        });
+        let Some(index) = usable else {
+            // The subscriber or a deadline is gone, or they opted out:
+            // nothing to send, and nothing to keep waiting for.
+            state.record(
+                &keys,
+                RowState::Skipped,
+                None,
+                Some("subscriber or deadline gone"),
+                now,
+            )?;
+            outcome.skipped += keys.len();
+            continue;
+        };
+        let sent = send_message(
+            pass,
+            state,
+            transport,
+            index,
+            &items,
+            &message_id,
+            now,
+            &mut outcome,
+        )
+        .await?;
+        if sent {
+            outcome.resent += 1;
+        }
+    }
+
+    // 2. This pass's plan.
+    let ledger = state.ledger()?;
+    let planned = plan::plan(pass.catalog, pass.subscribers, &ledger, &opted_out, now);
+    if !planned.skipped.is_empty() {
+        state.record(&planned.skipped, RowState::Skipped, None, None, now)?;
+        outcome.skipped += planned.skipped.len();
+    }
+    for m in &planned.messages {
+        if pass.stopping() {
+            outcome.interrupted = true;
+            break;
+        }
+        let keys: Vec<&Key> = m.items.iter().map(|i| &i.key).collect();
+        let message_id = message::message_id(&keys, pass.domain);
+        send_message(
+            pass,
+            state,
+            transport,
+            m.subscriber,
+            &m.items,
+            &message_id,
+            now,
+            &mut outcome,
+        )
+        .await?;
+    }
+    Ok(outcome)
+}
+
+/// Records, builds and sends one message; returns whether it went out.
+#[allow(clippy::too_many_arguments)]
+async fn send_message<T: Transport>(
+    pass: &Pass<'_>,
+    state: &mut State,
+    transport: &T,
+    subscriber: usize,
+    items: &[Item],
+    message_id: &str,
+    now: DateTime<Utc>,
+    outcome: &mut Outcome,
+) -> Result<bool, StateError> {
+    let s = &pass.subscribers[subscriber];
+    let keys: Vec<Key> = items.iter().map(|i| i.key.clone()).collect();
+    state.record(&keys, RowState::Sending, Some(message_id), None, now)?;
+    let with_deadlines: Vec<(&Item, &Deadline)> = items
+        .iter()
+        .filter_map(|i| pass.catalog.get(&i.key.deadline).map(|d| (i, d)))
+        .collect();
+    let url = unsubscribe_url(pass.base_url, pass.secret, &s.email);
+    let head = Letterhead {
+        from: pass.from,
+        domain: pass.domain,
+        unsubscribe_url: &url,
+        feed: pass.feed,
+        versions: pass.versions,
+    };
+    let message = match message::build(pass.catalog, s, &with_deadlines, &head, message_id, now) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(to = %subscribers::mask(&s.email), "cannot build a reminder: {e}");
+            state.record(&keys, RowState::Failed, None, Some(&e.to_string()), now)?;
+            outcome.failed += 1;
+            return Ok(false);
+        }
+    };
+    // Retry policy: a transient failure is tried again after each wait in
+    // `backoff`; after the last, the rows stay `sending` and the next pass
+    // sends the same message again. A permanent failure fails the rows.
+    let mut waits = pass.backoff.iter();
+    loop {
+        let started = std::time::Instant::now();
+        let sent = transport.send(message_id, &message).await;
+        outcome.send_times.push(started.elapsed());
+        match sent {
+            Ok(()) => {
+                state.record(&keys, RowState::Sent, None, None, now)?;
+                outcome.sent += 1;
+                tracing::info!(to = %subscribers::mask(&s.email), items = keys.len(), "reminder sent");
+                return Ok(true);
+            }
+            Err(SendError::Permanent(e)) => {
+                if state.attempts(&keys)? < i64::from(pass.max_attempts) {
+                    tracing::warn!(to = %subscribers::mask(&s.email), "reminder refused, will try again next pass: {e}");
+                    state.record(&keys, RowState::Sending, None, Some(&e), now)?;
+                    outcome.deferred += 1;
+                } else {
+                    tracing::warn!(to = %subscribers::mask(&s.email), "reminder refused for good: {e}");
+                    state.record(&keys, RowState::Failed, None, Some(&e), now)?;
+                    outcome.failed += 1;
+                }
+                return Ok(false);
+            }
+            Err(SendError::Transient(e)) => match waits.next() {
+                Some(wait) => {
+                    tracing::warn!(to = %subscribers::mask(&s.email), "reminder deferred, retrying: {e}");
+                    tokio::time::sleep(*wait).await;
+                }
+                None => {
+                    tracing::warn!(to = %subscribers::mask(&s.email), "reminder deferred to the next pass: {e}");
+                    state.record(&keys, RowState::Sending, None, Some(&e), now)?;
+                    outcome.deferred += 1;
+                    return Ok(false);
+                }
+            },
+        }
     }
 }

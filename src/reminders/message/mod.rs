@@ -255,6 +255,22 @@ fn html_body(
 /// Builds the message for `items` (each with its deadline) to `s`, under
 /// `id` (normally [`message_id`] of the items' keys; after an interrupted
 /// run, the id recorded in the ledger).
+/// Why a message could not be built (an address lettre refuses, which
+/// validation should have caught).
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    /// The address, masked for a subscriber's.
+    #[error("{address}: {source}")]
+    Address {
+        address: String,
+        source: lettre::address::AddressError,
+    },
+    #[error("content type: {0}")]
+    ContentType(lettre::message::header::ContentTypeErr),
+    #[error(transparent)]
+    Build(lettre::error::Error),
+}
+
 pub fn build(
     catalog: &Catalog,
     s: &Subscriber,
@@ -262,7 +278,7 @@ pub fn build(
     head: &Letterhead<'_>,
     id: &str,
     sent_at: DateTime<Utc>,
-) -> Result<Message, String> {
+) -> Result<Message, MessageError> {
     let lines = Lines {
         lang: s.language,
         tz: s.timezone,
@@ -270,14 +286,17 @@ pub fn build(
     };
     let to: Mailbox = Mailbox::new(
         Some(one_line(&s.name)),
-        s.email.parse().map_err(|e| format!("{e}"))?,
+        s.email.parse().map_err(|source| MessageError::Address {
+            address: crate::load::subscribers::mask(&s.email),
+            source,
+        })?,
     );
     let mut opts = head.feed.clone();
     opts.lang = s.language;
     let deadlines: Vec<&Deadline> = items.iter().map(|(_, d)| *d).collect();
     let ics = feed::render_some(catalog, &deadlines, &opts, head.versions);
     let calendar = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
-        .map_err(|e| e.to_string())?;
+        .map_err(MessageError::ContentType)?;
     let header = |name: &'static str, value: String| {
         HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
     };
@@ -304,7 +323,7 @@ pub fn build(
                 ))
                 .singlepart(Attachment::new("deadlines.ics".into()).body(ics, calendar)),
         )
-        .map_err(|e| e.to_string())
+        .map_err(MessageError::Build)
 }
 
 /// One problem an alert reports.
@@ -327,7 +346,7 @@ pub fn alert(
     version: &str,
     deadlines: usize,
     now: DateTime<Utc>,
-) -> Result<Message, String> {
+) -> Result<Message, MessageError> {
     let mut hash = Sha256::new();
     for p in problems {
         hash.update(p.source.as_bytes());
@@ -398,12 +417,15 @@ pub fn alert(
             "auto-generated".into(),
         ));
     for to in staff {
-        builder = builder.to(to.parse().map_err(|e| format!("{to}: {e}"))?);
+        builder = builder.to(to.parse().map_err(|source| MessageError::Address {
+            address: to.clone(),
+            source,
+        })?);
     }
     builder
         .header(ContentType::TEXT_PLAIN)
         .body(body)
-        .map_err(|e| e.to_string())
+        .map_err(MessageError::Build)
 }
 
 #[cfg(test)]
