@@ -316,13 +316,15 @@ fn resolve_config(config: Option<&Path>, dir: Option<&Path>) -> Result<Config, L
         }
         None => match dir {
             Some(dir) => Config::defaults(dir.to_path_buf()),
-            None => return Err(LoadError::Config(vec![Diagnostic::file_error(
+            None => {
+                return Err(LoadError::Config(vec![Diagnostic::file_error(
                 Path::new(DEFAULT_CONFIG),
                 "no config file",
             )
             .with_help(
                 "pass `--config FILE`, or name the deadline directory: `mechcal check deadlines/`",
-            )])),
+            )]))
+            }
         },
     };
     if let Some(dir) = dir {

@@ -1,13 +1,19 @@
-//! HTTP caching and encoding rules for rendered bodies, as pure functions:
-//! strong ETags, `If-None-Match` / `If-Modified-Since`, and gzip by
-//! `Accept-Encoding`.
+//! Responses: the caching and encoding rules for rendered bodies, as pure
+//! functions (strong ETags, `If-None-Match` / `If-Modified-Since`, gzip by
+//! `Accept-Encoding`), and the builders every handler answers with (a
+//! rendering, plain text, an HTML page, a query error).
 
 use std::io::Write as _;
 
-use axum::body::Bytes;
-use axum::http::HeaderValue;
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
+
+use super::query::QueryError;
+use crate::render::i18n::Lang;
+use crate::render::page;
 
 /// A body rendered once and served many times, with its validators and a
 /// gzip copy made at render time (never per request).
@@ -153,6 +159,114 @@ pub fn parse_http_date(s: &str) -> Option<DateTime<Utc>> {
         }
     }
     None
+}
+
+/// A plain-text answer (errors). What it quotes of the request (a path, a
+/// decoded query value) has control characters escaped and is cut, and
+/// `nosniff` keeps browsers from reading it as anything but text.
+pub(super) fn text(status: StatusCode, message: &str) -> Response {
+    let mut body = String::with_capacity(message.len() + 1);
+    for line in message.split_inclusive('\n') {
+        let (content, newline) = match line.strip_suffix('\n') {
+            Some(c) => (c, "\n"),
+            None => (line, ""),
+        };
+        body.push_str(&crate::load::diagnostic::escape(content, 1_000));
+        body.push_str(newline);
+    }
+    if !body.ends_with('\n') {
+        body.push('\n');
+    }
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub(super) fn query_error(e: QueryError) -> Response {
+    match e {
+        QueryError::Malformed(m) => text(StatusCode::BAD_REQUEST, &m),
+        QueryError::Unknown(m) => text(StatusCode::NOT_FOUND, &m),
+    }
+}
+
+/// A 200 with the right encoding, or a 304 when the client's copy is current.
+/// Formats nothing: every header value was made at render time.
+pub(super) fn respond(r: &Rendered, headers: &HeaderMap) -> Response {
+    let get = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let gzip = accepts_gzip(get(header::ACCEPT_ENCODING));
+    let mut out = HeaderMap::with_capacity(8);
+    let etag = if gzip {
+        &r.etag_gzip_header
+    } else {
+        &r.etag_header
+    };
+    out.insert(header::ETAG, etag.clone());
+    out.insert(header::LAST_MODIFIED, r.last_modified_header.clone());
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(r.cache_control),
+    );
+    out.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if not_modified(
+        r,
+        get(header::IF_NONE_MATCH),
+        get(header::IF_MODIFIED_SINCE),
+    ) {
+        return (StatusCode::NOT_MODIFIED, out).into_response();
+    }
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(r.content_type),
+    );
+    out.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if r.content_type.starts_with("text/html") {
+        out.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(page::content_security_policy()),
+        );
+    }
+    let body = if gzip {
+        out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r.gzip.clone()
+    } else {
+        r.body.clone()
+    };
+    (StatusCode::OK, out, Body::from(body)).into_response()
+}
+
+pub(super) fn header_lang(headers: &HeaderMap) -> Lang {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::from_accept_language)
+        .unwrap_or_default()
+}
+
+pub(super) fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                page::content_security_policy(),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 #[cfg(test)]
