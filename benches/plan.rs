@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use mechcal::load::subscribers::Subscriber;
 use mechcal::model::catalog::{Catalog, Filter};
-use mechcal::reminders::plan::{self, Ledger, State};
+use mechcal::reminders::plan::{self, Delivery, Ledger};
 use mechcal::render::i18n::Lang;
 
 fn main() {
@@ -101,11 +101,11 @@ fn plan_next_day_with_ledger(bencher: divan::Bencher) {
     let mut ledger = Ledger::default();
     for m in &planned.messages {
         for i in &m.items {
-            ledger.rows.insert(i.key.clone(), State::Sent);
+            ledger.rows.insert(i.key.clone(), Delivery::Sent);
         }
     }
     for k in &planned.skipped {
-        ledger.rows.insert(k.clone(), State::Skipped);
+        ledger.rows.insert(k.clone(), Delivery::Skipped);
     }
     let now: DateTime<Utc> = "2027-06-02T06:00:00Z".parse().unwrap();
     bencher.bench(|| {

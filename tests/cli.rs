@@ -750,8 +750,8 @@ fn remind_dry_run_plans_without_changing_anything() {
 /// again with its Message-ID, opt-outs respected and lifted by staff.
 #[test]
 fn remind_delivers_once_recovers_and_respects_opt_outs() {
-    use mechcal::reminders::plan::{Key, Kind, State as Row};
-    use mechcal::state::State;
+    use mechcal::reminders::plan::{Delivery as Row, Key, Kind};
+    use mechcal::state::Database;
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
@@ -822,7 +822,7 @@ fn remind_delivers_once_recovers_and_respects_opt_outs() {
         due_at: "2027-04-15T22:00:00Z".parse().unwrap(),
         kind: Kind::Remind(7),
     };
-    State::open(&dir.join("var/state.sqlite"))
+    Database::open(&dir.join("var/state.sqlite"))
         .unwrap()
         .record(
             &[key],
@@ -853,7 +853,7 @@ fn remind_delivers_once_recovers_and_respects_opt_outs() {
     assert!(found, "the interrupted message keeps its Message-ID");
 
     // Opted out: nothing more; staff lift it with a command.
-    let mut state = State::open(&dir.join("var/state.sqlite")).unwrap();
+    let mut state = Database::open(&dir.join("var/state.sqlite")).unwrap();
     state
         .opt_out(
             "womens-rights@example.org",

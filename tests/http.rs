@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use mechcal::http::{self, App, Snapshot};
 use mechcal::load::config::Config;
-use mechcal::state::State;
+use mechcal::state::Database;
 use reqwest::header::{
     ACCEPT_ENCODING, ACCEPT_LANGUAGE, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG,
     IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
@@ -35,7 +35,7 @@ fn config(state: &Path) -> Config {
 fn snapshot(config: &Config, deadlines: &Path, at: DateTime<Utc>) -> Snapshot {
     let loaded = mechcal::load::deadlines::load(deadlines, config.calendar.timezone);
     let catalog = loaded.catalog.expect("valid data");
-    let versions = State::open(&config.state.path)
+    let versions = Database::open(&config.state.path)
         .unwrap()
         .sync(&catalog, &config.render_fingerprint(), at)
         .unwrap();
@@ -705,7 +705,7 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
     let secret = mechcal::reminders::tokens::Secret::new(*b"a test secret of 32 bytes length");
     let unsubscribe = http::Unsubscribe::new(
         secret.clone(),
-        State::open(&config.state.path).unwrap(),
+        Database::open(&config.state.path).unwrap(),
         ["anna@example.org", "boris@example.org"],
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -738,7 +738,7 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
         )),
         "{page}"
     );
-    assert!(State::open(&config.state.path)
+    assert!(Database::open(&config.state.path)
         .unwrap()
         .opted_out()
         .unwrap()
@@ -786,7 +786,7 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
         .await
         .unwrap()
         .contains("a***@example.org will get no more deadline reminders."));
-    let opted = State::open(&config.state.path)
+    let opted = Database::open(&config.state.path)
         .unwrap()
         .opted_out()
         .unwrap();
@@ -802,7 +802,7 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let opted = State::open(&config.state.path)
+    let opted = Database::open(&config.state.path)
         .unwrap()
         .opted_out()
         .unwrap();

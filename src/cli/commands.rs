@@ -15,7 +15,7 @@ use crate::load::subscribers::{self, Addresses};
 use crate::model::catalog::Filter;
 use crate::reminders::{self, Runner};
 use crate::render::listing::{self, ListOptions};
-use crate::state::State;
+use crate::state::Database;
 
 /// `mechcal serve`: the daemon (see [`crate::daemon`]) until SIGINT or SIGTERM.
 pub fn serve(
@@ -155,7 +155,7 @@ pub fn remind_dry_run(
     // Without a state database, it plans against an empty ledger instead
     // of creating one.
     let (ledger, opted_out) = if inputs.config.state.path.exists() {
-        let state = State::open(&inputs.config.state.path)?;
+        let state = Database::open(&inputs.config.state.path)?;
         (state.ledger()?, state.opted_out()?)
     } else {
         Default::default()
@@ -188,7 +188,7 @@ pub fn resubscribe(
     out: &mut dyn std::io::Write,
 ) -> Result<Exit, Error> {
     let config = super::resolve_config(config, None)?;
-    if State::open(&config.state.path)?.resubscribe(email)? {
+    if Database::open(&config.state.path)?.resubscribe(email)? {
         let _ = writeln!(out, "{} will get reminders again", subscribers::mask(email));
         Ok(Exit::Ok)
     } else {

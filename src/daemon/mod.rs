@@ -241,7 +241,7 @@ pub async fn run(
                         source,
                     })
                 })?;
-            let state = crate::state::State::open(&config.state.path)?;
+            let state = crate::state::Database::open(&config.state.path)?;
             let unsubscribe =
                 http::Unsubscribe::new(secret, state, subs.iter().map(|s| s.email.as_str()));
             let settings = Arc::new(Settings {

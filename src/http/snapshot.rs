@@ -32,7 +32,7 @@ impl Snapshot {
         catalog: Catalog,
         now: DateTime<Utc>,
     ) -> Result<Snapshot, StateError> {
-        let versions = crate::state::State::open(&config.state.path)?.sync(
+        let versions = crate::state::Database::open(&config.state.path)?.sync(
             &catalog,
             &config.render_fingerprint(),
             now,

@@ -19,7 +19,7 @@ use super::App;
 /// the opt-outs go to.
 pub struct Unsubscribe {
     pub secret: crate::reminders::tokens::Secret,
-    pub state: std::sync::Mutex<crate::state::State>,
+    pub state: std::sync::Mutex<crate::state::Database>,
     /// The current subscribers' tokens (see [`App::set_subscribers`]).
     pub directory: RwLock<crate::reminders::tokens::Directory>,
 }
@@ -28,7 +28,7 @@ impl Unsubscribe {
     /// The endpoints' state for `subscribers`.
     pub fn new<'a>(
         secret: crate::reminders::tokens::Secret,
-        state: crate::state::State,
+        state: crate::state::Database,
         subscribers: impl IntoIterator<Item = &'a str>,
     ) -> Unsubscribe {
         let directory = crate::reminders::tokens::Directory::new(&secret, subscribers);

@@ -24,10 +24,10 @@ use crate::load::subscribers::{self, Subscriber};
 use crate::model::catalog::Catalog;
 use crate::model::deadline::Deadline;
 use crate::reminders::message::{self, Letterhead};
-use crate::reminders::plan::{self, Item, Key, State as RowState};
+use crate::reminders::plan::{self, Delivery, Item, Key};
 use crate::reminders::tokens::Secret;
 use crate::render::feed::{FeedOptions, Versions};
-use crate::state::{State, StateError};
+use crate::state::{Database, StateError};
 
 use super::transport::{Mailer, SendError, SetupError, Transport};
 
@@ -35,7 +35,7 @@ pub struct Runner {
     config: Arc<Config>,
     catalog: Arc<Catalog>,
     subscribers: Arc<Vec<Subscriber>>,
-    state: State,
+    state: Database,
     secret: Secret,
     from: Mailbox,
     mailer: Mailer,
@@ -50,7 +50,7 @@ impl Runner {
         catalog: Arc<Catalog>,
         subscribers: Arc<Vec<Subscriber>>,
     ) -> Result<Runner, SetupError> {
-        let state = State::open(&config.state.path)?;
+        let state = Database::open(&config.state.path)?;
         let secret =
             Secret::load(&config.reminders.secret_file).map_err(|source| SetupError::Secret {
                 path: config.reminders.secret_file.clone(),
@@ -219,7 +219,7 @@ pub fn unsubscribe_url(base_url: &str, secret: &Secret, email: &str) -> String {
 /// then plan, record skips, and send each planned message.
 pub async fn run<T: Transport>(
     pass: &Pass<'_>,
-    state: &mut State,
+    state: &mut Database,
     transport: &T,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StateError> {
@@ -261,7 +261,7 @@ pub async fn run<T: Transport>(
             // nothing to send, and nothing to keep waiting for.
             state.record(
                 &keys,
-                RowState::Skipped,
+                Delivery::Skipped,
                 None,
                 Some("subscriber or deadline gone"),
                 now,
@@ -289,7 +289,7 @@ pub async fn run<T: Transport>(
     let ledger = state.ledger()?;
     let planned = plan::plan(pass.catalog, pass.subscribers, &ledger, &opted_out, now);
     if !planned.skipped.is_empty() {
-        state.record(&planned.skipped, RowState::Skipped, None, None, now)?;
+        state.record(&planned.skipped, Delivery::Skipped, None, None, now)?;
         outcome.skipped += planned.skipped.len();
     }
     for m in &planned.messages {
@@ -318,7 +318,7 @@ pub async fn run<T: Transport>(
 #[allow(clippy::too_many_arguments)]
 async fn send_message<T: Transport>(
     pass: &Pass<'_>,
-    state: &mut State,
+    state: &mut Database,
     transport: &T,
     subscriber: usize,
     items: &[Item],
@@ -328,7 +328,7 @@ async fn send_message<T: Transport>(
 ) -> Result<bool, StateError> {
     let s = &pass.subscribers[subscriber];
     let keys: Vec<Key> = items.iter().map(|i| i.key.clone()).collect();
-    state.record(&keys, RowState::Sending, Some(message_id), None, now)?;
+    state.record(&keys, Delivery::Sending, Some(message_id), None, now)?;
     let with_deadlines: Vec<(&Item, &Deadline)> = items
         .iter()
         .filter_map(|i| pass.catalog.get(&i.key.deadline).map(|d| (i, d)))
@@ -345,7 +345,7 @@ async fn send_message<T: Transport>(
         Ok(m) => m,
         Err(e) => {
             tracing::error!(to = %subscribers::mask(&s.email), "cannot build a reminder: {e}");
-            state.record(&keys, RowState::Failed, None, Some(&e.to_string()), now)?;
+            state.record(&keys, Delivery::Failed, None, Some(&e.to_string()), now)?;
             outcome.failed += 1;
             return Ok(false);
         }
@@ -360,7 +360,7 @@ async fn send_message<T: Transport>(
         outcome.send_times.push(started.elapsed());
         match sent {
             Ok(()) => {
-                state.record(&keys, RowState::Sent, None, None, now)?;
+                state.record(&keys, Delivery::Sent, None, None, now)?;
                 outcome.sent += 1;
                 tracing::info!(to = %subscribers::mask(&s.email), items = keys.len(), "reminder sent");
                 return Ok(true);
@@ -368,11 +368,11 @@ async fn send_message<T: Transport>(
             Err(SendError::Permanent(e)) => {
                 if state.attempts(&keys)? < i64::from(pass.max_attempts) {
                     tracing::warn!(to = %subscribers::mask(&s.email), "reminder refused, will try again next pass: {e}");
-                    state.record(&keys, RowState::Sending, None, Some(&e), now)?;
+                    state.record(&keys, Delivery::Sending, None, Some(&e), now)?;
                     outcome.deferred += 1;
                 } else {
                     tracing::warn!(to = %subscribers::mask(&s.email), "reminder refused for good: {e}");
-                    state.record(&keys, RowState::Failed, None, Some(&e), now)?;
+                    state.record(&keys, Delivery::Failed, None, Some(&e), now)?;
                     outcome.failed += 1;
                 }
                 return Ok(false);
@@ -384,7 +384,7 @@ async fn send_message<T: Transport>(
                 }
                 None => {
                     tracing::warn!(to = %subscribers::mask(&s.email), "reminder deferred to the next pass: {e}");
-                    state.record(&keys, RowState::Sending, None, Some(&e), now)?;
+                    state.record(&keys, Delivery::Sending, None, Some(&e), now)?;
                     outcome.deferred += 1;
                     return Ok(false);
                 }

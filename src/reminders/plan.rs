@@ -76,7 +76,7 @@ pub struct Key {
 
 /// Where a ledger row stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
+pub enum Delivery {
     /// Handed to the mail transport; not yet confirmed (a crashed run leaves
     /// rows here, and they are sent again with the same Message-ID).
     Sending,
@@ -87,17 +87,17 @@ pub enum State {
     Failed,
 }
 
-impl State {
+impl Delivery {
     /// Whether the row needs no more work.
     pub fn is_final(self) -> bool {
-        matches!(self, State::Sent | State::Skipped | State::Failed)
+        matches!(self, Delivery::Sent | Delivery::Skipped | Delivery::Failed)
     }
 }
 
 /// The ledger as the planner sees it.
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
-    pub rows: HashMap<Key, State>,
+    pub rows: HashMap<Key, Delivery>,
 }
 
 /// One line of a message.
@@ -147,7 +147,7 @@ pub fn plan(
     now: DateTime<Utc>,
 ) -> Plan {
     // The ledger's rows by (address, deadline).
-    let mut by_pair: HashMap<(&str, &str), Vec<(&Key, State)>> = HashMap::new();
+    let mut by_pair: HashMap<(&str, &str), Vec<(&Key, Delivery)>> = HashMap::new();
     for (k, s) in &ledger.rows {
         by_pair
             .entry((k.email.as_str(), k.deadline.as_str()))
@@ -183,7 +183,7 @@ pub fn plan(
             if !s.filter.matches(d) {
                 continue;
             }
-            let rows: &[(&Key, State)] = by_pair
+            let rows: &[(&Key, Delivery)] = by_pair
                 .get(&(email.as_str(), d.id.as_str()))
                 .map_or(&[], Vec::as_slice);
             let final_here = |kind: Kind| {
@@ -192,7 +192,7 @@ pub fn plan(
             };
             let sent = || {
                 rows.iter().filter_map(|(k, st)| match (k.kind, st) {
-                    (Kind::Remind(days), State::Sent) => Some((k.due_at, days)),
+                    (Kind::Remind(days), Delivery::Sent) => Some((k.due_at, days)),
                     _ => None,
                 })
             };

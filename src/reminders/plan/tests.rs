@@ -69,7 +69,7 @@ fn table() {
     let sent = |kinds: &[Kind]| Ledger {
         rows: kinds
             .iter()
-            .map(|&k| (key("s@example.org", "d", DUE, k), State::Sent))
+            .map(|&k| (key("s@example.org", "d", DUE, k), Delivery::Sent))
             .collect(),
     };
     let cases: Vec<(&str, Ledger, &str, Vec<&str>)> = vec![
@@ -117,7 +117,7 @@ fn table() {
             Ledger {
                 rows: [(
                     key("s@example.org", "d", DUE, Kind::Remind(30)),
-                    State::Sending,
+                    Delivery::Sending,
                 )]
                 .into(),
             },
@@ -129,7 +129,7 @@ fn table() {
             Ledger {
                 rows: [(
                     key("s@example.org", "d", DUE, Kind::Remind(30)),
-                    State::Failed,
+                    Delivery::Failed,
                 )]
                 .into(),
             },
@@ -184,7 +184,7 @@ fn moved_and_cancelled_notices_only_for_those_reminded() {
     let reminded = Ledger {
         rows: [(
             key("a@example.org", "d", old, Kind::Remind(30)),
-            State::Sent,
+            Delivery::Sent,
         )]
         .into(),
     };
@@ -201,7 +201,7 @@ fn moved_and_cancelled_notices_only_for_those_reminded() {
     let mut told = reminded.clone();
     told.rows.insert(
         key("a@example.org", "d", "2027-02-15T23:00:00Z", Kind::Moved),
-        State::Sent,
+        Delivery::Sent,
     );
     assert!(plan(&moved, &subs, &told, &HashSet::new(), now)
         .messages
@@ -245,8 +245,10 @@ fn moved_and_cancelled_notices_only_for_those_reminded() {
     let p = plan(&cancelled, &subs, &reminded, &HashSet::new(), now);
     assert_eq!(show(&p, &subs), ["a@example.org: d cancelled (26d)"]);
     let mut told = reminded.clone();
-    told.rows
-        .insert(key("a@example.org", "d", old, Kind::Cancelled), State::Sent);
+    told.rows.insert(
+        key("a@example.org", "d", old, Kind::Cancelled),
+        Delivery::Sent,
+    );
     assert!(plan(&cancelled, &subs, &told, &HashSet::new(), now)
         .messages
         .is_empty());

@@ -1,0 +1,606 @@
+//! Reading `mechcal.toml`: every section's keys checked, every problem
+//! reported with its place (all of them, not the first).
+
+use std::path::{Component, Path, PathBuf};
+
+use chrono::Duration;
+
+use super::*;
+use crate::load::diagnostic::{Diagnostic, SourceFile};
+use crate::load::tables::{self as tomlx, Sink, Table};
+use crate::load::{values, zone};
+use crate::render::feed::{self, Alarm};
+
+impl Config {
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
+        let text = match std::fs::read(path) {
+            Ok(bytes) => crate::load::deadlines::decode(path, bytes).map_err(|d| vec![d])?,
+            Err(e) => {
+                return Err(vec![Diagnostic::file_error(
+                    path,
+                    format!(
+                        "cannot read config file: {}",
+                        crate::load::deadlines::io_reason(&e)
+                    ),
+                )
+                .with_help("pass another file with `--config FILE`")])
+            }
+        };
+        Config::parse(&SourceFile::new(path, text))
+    }
+
+    /// Parses config text; relative paths resolve against the file's directory.
+    pub fn parse(file: &SourceFile) -> Result<Config, Vec<Diagnostic>> {
+        let base = file.path().parent().unwrap_or(Path::new(""));
+        let mut sink = Sink::new(file);
+        let mut config = Config::defaults(normalize(&base.join("deadlines")));
+        config.file = Some(file.path().to_path_buf());
+        config.state.path = normalize(&base.join("var/mechcal.sqlite"));
+        config.reminders.secret_file = normalize(&base.join("var/unsubscribe.secret"));
+        config.mail.transport = Transport::Maildir(normalize(&base.join("var/maildir")));
+        let Some(doc) = tomlx::parse_document(file, &mut sink) else {
+            let mut diags = sink.diags;
+            crate::load::diagnostic::sort(&mut diags);
+            return Err(diags);
+        };
+        let root = Table::new(&doc, 0..0, "the config");
+        root.check_keys(
+            &mut sink,
+            &[
+                "calendar",
+                "data",
+                "state",
+                "server",
+                "reminders",
+                "mail",
+                "alerts",
+            ],
+        );
+
+        match root.optional_table(&mut sink, "calendar") {
+            Some(cal) => calendar(&mut sink, &cal, &mut config.calendar),
+            None if root.get("calendar").is_none() => {
+                sink.error(0..0, "the config has no `[calendar]` section")
+                    .help = Some(
+                    "add `[calendar]` with at least `domain = \"calendar.example.org\"`".into(),
+                );
+            }
+            None => {}
+        }
+        if let Some(data) = root.optional_table(&mut sink, "data") {
+            data.check_keys(&mut sink, &["deadlines", "git"]);
+            if let Some(dir) = data.optional_str(&mut sink, "deadlines") {
+                if dir.get_ref().trim().is_empty() {
+                    sink.error(dir.span(), "`deadlines` must name a directory");
+                } else {
+                    config.data.deadlines = normalize(&base.join(dir.get_ref()));
+                }
+            }
+            if let Some(git) = data.optional_table(&mut sink, "git") {
+                config.data.git = git_config(&mut sink, &git);
+            }
+        }
+        if let Some(state) = root.optional_table(&mut sink, "state") {
+            state.check_keys(&mut sink, &["path"]);
+            if let Some(path) = state.optional_str(&mut sink, "path") {
+                if path.get_ref().trim().is_empty() {
+                    sink.error(path.span(), "`path` must name a file");
+                } else {
+                    config.state.path = normalize(&base.join(path.get_ref()));
+                }
+            }
+        }
+        if let Some(server) = root.optional_table(&mut sink, "server") {
+            server.check_keys(
+                &mut sink,
+                &[
+                    "listen",
+                    "header_timeout_seconds",
+                    "write_timeout_seconds",
+                    "max_connections",
+                    "cache_mib",
+                    "health_details",
+                ],
+            );
+            let s = &mut config.server;
+            if let Some(n) = bounded(&mut sink, &server, "header_timeout_seconds", 1, 300) {
+                s.header_timeout_seconds = n as u64;
+            }
+            if let Some(n) = bounded(&mut sink, &server, "write_timeout_seconds", 1, 600) {
+                s.write_timeout_seconds = n as u64;
+            }
+            if let Some(n) = bounded(&mut sink, &server, "max_connections", 16, 100_000) {
+                s.max_connections = n as usize;
+            }
+            if let Some(n) = bounded(&mut sink, &server, "cache_mib", 1, 65_536) {
+                s.cache_bytes = (n as usize) << 20;
+            }
+            if let Some(v) = server.optional_str(&mut sink, "health_details") {
+                match v.get_ref().as_ref() {
+                    "loopback" => s.health_details = HealthDetails::Loopback,
+                    "everyone" => s.health_details = HealthDetails::Everyone,
+                    "nobody" => s.health_details = HealthDetails::Nobody,
+                    other => {
+                        let d = sink.error(v.span(), format!("unknown `health_details` `{other}`"));
+                        d.help = Some(
+                            crate::load::suggest::did_you_mean(
+                                other,
+                                ["loopback", "everyone", "nobody"],
+                            )
+                            .unwrap_or_else(|| {
+                                "use `loopback` (the default), `everyone` or `nobody`".into()
+                            }),
+                        );
+                    }
+                }
+            }
+            if let Some(listen) = server.optional_str(&mut sink, "listen") {
+                match listen.get_ref().parse::<SocketAddr>() {
+                    Ok(addr) => config.server.listen = addr,
+                    Err(_) => {
+                        sink.error(
+                            listen.span(),
+                            format!("`listen` must be an IP address and port, not `{}`", listen.get_ref()),
+                        )
+                        .help = Some("e.g. `127.0.0.1:8080`, or `[::1]:8080`; put a reverse proxy in front for TLS".into());
+                    }
+                }
+            }
+        }
+        let mut reminders_tz = None;
+        if let Some(r) = root.optional_table(&mut sink, "reminders") {
+            reminders_tz = reminders(&mut sink, &r, base, &mut config.reminders);
+        }
+        config.mail.from = format!("mechcal <reminders@{}>", config.calendar.domain);
+        if let Some(m) = root.optional_table(&mut sink, "mail") {
+            mail(&mut sink, &m, base, &mut config.mail);
+        }
+        if let Some(alerts) = root.optional_table(&mut sink, "alerts") {
+            alerts.check_keys(&mut sink, &["staff"]);
+            if let Some(v) = alerts.get("staff") {
+                if let Some(items) =
+                    tomlx::as_array(&mut sink, "staff", v, "[\"staff@example.org\"]")
+                {
+                    for item in items {
+                        let Some(address) = tomlx::as_str(&mut sink, "each of `staff`", item)
+                        else {
+                            continue;
+                        };
+                        if address.get_ref().parse::<lettre::Address>().is_ok() {
+                            config.alerts.push(address.get_ref().clone());
+                        } else {
+                            sink.error(
+                                address.span(),
+                                format!("`{}` is not an e-mail address", address.get_ref()),
+                            )
+                            .help = Some("e.g. `staff = [\"calendar-team@example.org\"]`".into());
+                        }
+                    }
+                }
+            }
+        }
+        // The schedule's zone defaults to the calendar's, whichever is read first.
+        config.reminders.timezone = reminders_tz.unwrap_or(config.calendar.timezone);
+        if sink.has_errors() {
+            let mut diags = sink.diags;
+            crate::load::diagnostic::sort(&mut diags);
+            Err(diags)
+        } else {
+            Ok(config)
+        }
+    }
+}
+
+fn calendar(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut CalendarConfig) {
+    t.check_keys(
+        sink,
+        &[
+            "name",
+            "domain",
+            "timezone",
+            "base_url",
+            "keep_past_days",
+            "refresh",
+            "alarm",
+        ],
+    );
+    if let Some(name) = t.optional_str(sink, "name") {
+        if name.get_ref().trim().is_empty() || name.get_ref().contains(['\n', '\r']) {
+            sink.error(name.span(), "`name` must be a non-empty single line");
+        } else if let Some(c) = name
+            .get_ref()
+            .chars()
+            .find(|c| matches!(c, ',' | ';' | '\\'))
+        {
+            sink.error(name.span(), format!("`name` must not contain `{c}`"))
+                .help = Some("calendar applications disagree on how to read `,` `;` and `\\` in a calendar's name; use `–` or `·` instead".into());
+        } else {
+            out.name = name.get_ref().trim().to_string();
+        }
+    }
+    if let Some(domain) = t.required_str(sink, "domain", "\"calendar.example.org\"") {
+        if is_domain(domain.get_ref()) {
+            out.domain = domain.get_ref().to_ascii_lowercase();
+        } else {
+            sink.error(
+                domain.span(),
+                format!("`domain` must be a DNS name, not `{}`", domain.get_ref()),
+            )
+            .help = Some(
+                "event UIDs are `<id>@<domain>`: use a domain the organisation controls, e.g. `calendar.example.org`"
+                    .into(),
+            );
+        }
+    }
+    if let Some(tz) = t.optional_str(sink, "timezone") {
+        match zone::parse(tz.get_ref()) {
+            Ok(z) => out.timezone = z,
+            Err(e) => sink.error(tz.span(), e.message).help = e.help,
+        }
+    }
+    if let Some(url) = t.optional_str(sink, "base_url") {
+        if let Some(u) = values::check_http_url(sink, "base_url", &url) {
+            out.base_url = if u.ends_with('/') { u } else { format!("{u}/") };
+        }
+    }
+    if let Some(v) = t.get("keep_past_days") {
+        if let Some(n) = tomlx::as_integer(sink, "`keep_past_days`", v) {
+            match u32::try_from(n) {
+                Ok(n) if n <= 3650 => out.keep_past_days = n,
+                _ => {
+                    sink.error(v.span(), "`keep_past_days` must be between 0 and 3650");
+                }
+            }
+        }
+    }
+    if let Some(refresh) = t.optional_str(sink, "refresh") {
+        match feed::parse_duration(refresh.get_ref()) {
+            Some(d) if d >= Duration::minutes(15) && d <= Duration::days(7) => out.refresh = d,
+            _ => {
+                sink.error(
+                    refresh.span(),
+                    format!(
+                        "`refresh` must be a duration between PT15M and P7D, not `{}`",
+                        refresh.get_ref()
+                    ),
+                )
+                .help = Some("e.g. `refresh = \"PT6H\"` (every six hours)".into());
+            }
+        }
+    }
+    if let Some(alarm) = t.optional_str(sink, "alarm") {
+        if alarm.get_ref() == "none" {
+            out.alarm = None;
+        } else {
+            match Alarm::parse(alarm.get_ref()) {
+                Some(a) => out.alarm = Some(a),
+                None => {
+                    sink.error(
+                        alarm.span(),
+                        format!(
+                            "`alarm` must be a duration before the deadline or `none`, not `{}`",
+                            alarm.get_ref()
+                        ),
+                    )
+                    .help = Some(
+                        "e.g. `alarm = \"-P1D\"` (one day before), `\"-PT12H\"`, or `\"none\"`"
+                            .into(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Reads `[reminders]`; returns its `timezone` if it names one.
+fn reminders(
+    sink: &mut Sink<'_>,
+    t: &Table<'_, '_>,
+    base: &Path,
+    out: &mut RemindersConfig,
+) -> Option<Tz> {
+    t.check_keys(
+        sink,
+        &[
+            "subscribers",
+            "remind_days",
+            "schedule",
+            "timezone",
+            "secret_file",
+        ],
+    );
+    if let Some(path) = t.optional_str(sink, "secret_file") {
+        if path.get_ref().trim().is_empty() {
+            sink.error(path.span(), "`secret_file` must name a file");
+        } else {
+            out.secret_file = normalize(&base.join(path.get_ref()));
+        }
+    }
+    if let Some(path) = t.optional_str(sink, "subscribers") {
+        if path.get_ref().trim().is_empty() {
+            sink.error(path.span(), "`subscribers` must name a file");
+        } else {
+            out.subscribers = Some(normalize(&base.join(path.get_ref())));
+        }
+    }
+    if let Some(v) = t.get("remind_days") {
+        if let Some(days) = crate::load::deadlines::entry::check_remind_days(sink, v) {
+            out.remind_days = days;
+        }
+    }
+    if let Some(text) = t.optional_str(sink, "schedule") {
+        match CronSchedule::parse(text.get_ref()) {
+            Ok(s) => out.schedule = s,
+            Err(e) => {
+                sink.error(text.span(), format!("`schedule` is not a valid cron expression: {e}"))
+                    .help = Some(
+                    "six fields, seconds first, day names for weekdays: `0 0 8 * * *` (08:00 daily), `0 30 7 * * Mon-Fri`"
+                        .into(),
+                );
+            }
+        }
+    }
+    let tz = t.optional_str(sink, "timezone")?;
+    match zone::parse(tz.get_ref()) {
+        Ok(z) => Some(z),
+        Err(e) => {
+            sink.error(tz.span(), e.message).help = e.help;
+            None
+        }
+    }
+}
+
+fn mail(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path, out: &mut MailConfig) {
+    t.check_keys(
+        sink,
+        &[
+            "from",
+            "transport",
+            "maildir",
+            "host",
+            "port",
+            "tls",
+            "username",
+            "password_env",
+            "password_file",
+            "timeout_seconds",
+            "max_attempts",
+            "retry_seconds",
+        ],
+    );
+    if let Some(from) = t.optional_str(sink, "from") {
+        match from.get_ref().parse::<lettre::message::Mailbox>() {
+            Ok(_) => out.from = from.get_ref().clone(),
+            Err(e) => {
+                sink.error(from.span(), format!("`from` is not a valid mailbox: {e}"))
+                    .help =
+                    Some("e.g. `from = \"mechcal <reminders@calendar.example.org>\"`".into());
+            }
+        }
+    }
+    if let Some(transport) = t.optional_str(sink, "transport") {
+        match transport.get_ref().as_str() {
+            "maildir" => {}
+            "smtp" => {
+                if let Some(smtp) = smtp(sink, t, base) {
+                    out.transport = Transport::Smtp(smtp);
+                }
+                return;
+            }
+            other => {
+                sink.error(transport.span(), format!("unknown transport `{other}`"))
+                    .help = Some("`transport` is `smtp` or `maildir`".into());
+            }
+        }
+    }
+    if let Some(dir) = t.optional_str(sink, "maildir") {
+        if dir.get_ref().trim().is_empty() {
+            sink.error(dir.span(), "`maildir` must name a directory");
+        } else {
+            out.transport = Transport::Maildir(normalize(&base.join(dir.get_ref())));
+        }
+    }
+}
+
+fn smtp(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path) -> Option<SmtpConfig> {
+    let host = t
+        .required_str(sink, "host", "\"smtp.example.org\"")?
+        .into_inner();
+    let tls = match t.optional_str(sink, "tls") {
+        None => SmtpTls::Starttls,
+        Some(v) => match v.get_ref().as_str() {
+            "starttls" => SmtpTls::Starttls,
+            "implicit" => SmtpTls::Implicit,
+            "none" => SmtpTls::None,
+            other => {
+                sink.error(v.span(), format!("unknown TLS mode `{other}`"))
+                    .help = Some("`tls` is `starttls` (default), `implicit`, or `none` (plain text, for a relay on loopback only)".into());
+                return None;
+            }
+        },
+    };
+    let number = |sink: &mut Sink<'_>, key: &str, min: i64, max: i64, default: i64| match t.get(key)
+    {
+        None => Some(default),
+        Some(_) => bounded(sink, t, key, min, max),
+    };
+    let default_port = match tls {
+        SmtpTls::Implicit => 465,
+        SmtpTls::Starttls => 587,
+        SmtpTls::None => 25,
+    };
+    let port = number(sink, "port", 1, 65535, default_port)?;
+    let timeout = number(sink, "timeout_seconds", 1, 600, 30)?;
+    let max_attempts = number(sink, "max_attempts", 1, 100, 3)?;
+    let retry_seconds = match t.get("retry_seconds") {
+        None => vec![1, 5],
+        Some(v) => {
+            let items = tomlx::as_array(sink, "retry_seconds", v, "[1, 5]")?;
+            let mut out = Vec::new();
+            for item in items {
+                let n = tomlx::as_integer(sink, "each of `retry_seconds`", item)?;
+                if !(0..=300).contains(&n) || items.len() > 10 {
+                    sink.error(
+                        item.span(),
+                        "`retry_seconds` holds at most 10 waits of 0 to 300 seconds",
+                    );
+                    return None;
+                }
+                out.push(n as u64);
+            }
+            out
+        }
+    };
+    let username = t.optional_str(sink, "username").map(|u| u.into_inner());
+    let password_env = t.optional_str(sink, "password_env").map(|u| u.into_inner());
+    let password_file = t
+        .optional_str(sink, "password_file")
+        .map(|p| normalize(&base.join(p.get_ref())));
+    if username.is_some() && password_env.is_none() && password_file.is_none() {
+        sink.error(t.span.clone(), "`username` is set but no password source")
+            .help = Some("add `password_env = \"MECHCAL_SMTP_PASSWORD\"` or `password_file = \"/run/credentials/mechcal.service/smtp-password\"`; the password itself never goes in the config".into());
+        return None;
+    }
+    Some(SmtpConfig {
+        host,
+        port: u16::try_from(port).ok()?,
+        tls,
+        username,
+        password_env,
+        password_file,
+        timeout: std::time::Duration::from_secs(u64::try_from(timeout).ok()?),
+        max_attempts: u32::try_from(max_attempts).ok()?,
+        retry_seconds,
+    })
+}
+
+fn is_domain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// Removes `.` and `dir/..` from a path without touching the file system, so
+/// that messages say `deadlines/a.toml` rather than `config/../deadlines/a.toml`.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !matches!(out.components().next_back(), Some(Component::RootDir)) {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// An optional integer key within `min..=max`; `None` when absent or wrong
+/// (the error is reported).
+fn bounded(sink: &mut Sink<'_>, t: &Table<'_, '_>, key: &str, min: i64, max: i64) -> Option<i64> {
+    let v = t.get(key)?;
+    let n = tomlx::as_integer(sink, &format!("`{key}`"), v)?;
+    if (min..=max).contains(&n) {
+        Some(n)
+    } else {
+        sink.error(v.span(), format!("`{key}` must be between {min} and {max}"));
+        None
+    }
+}
+
+/// `[data.git]`.
+fn git_config(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> Option<GitConfig> {
+    t.check_keys(sink, &["remote", "branch", "interval"]);
+    let mut git = GitConfig {
+        remote: "origin".into(),
+        branch: "main".into(),
+        interval_seconds: 300,
+    };
+    let mut ok = true;
+    // Both reach `git` as arguments: nothing that git could read as an option.
+    let plain = |v: &str| {
+        !v.is_empty()
+            && !v.starts_with('-')
+            && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if let Some(remote) = t.optional_str(sink, "remote") {
+        if plain(remote.get_ref()) {
+            git.remote = remote.get_ref().clone();
+        } else {
+            sink.error(
+                remote.span(),
+                format!(
+                    "`remote` must be a remote's name or a URL, not `{}`",
+                    remote.get_ref()
+                ),
+            )
+            .help = Some("e.g. `remote = \"origin\"`".into());
+            ok = false;
+        }
+    }
+    if let Some(branch) = t.optional_str(sink, "branch") {
+        let b = branch.get_ref();
+        if plain(b) && !b.contains("..") && !b.contains(['~', '^', ':', '?', '*', '[', '\\']) {
+            git.branch = b.clone();
+        } else {
+            sink.error(
+                branch.span(),
+                format!("`branch` is not a branch name: `{b}`"),
+            )
+            .help = Some("e.g. `branch = \"main\"`".into());
+            ok = false;
+        }
+    }
+    if let Some(v) = t.get("interval") {
+        match parse_interval(v.get_ref()) {
+            Some(secs) => git.interval_seconds = secs,
+            None => {
+                sink.error(
+                    v.span(),
+                    "`interval` must be between 1 second and 1 day: seconds, or a number with `s`, `m` or `h`",
+                )
+                .help = Some("e.g. `interval = \"5m\"` or `interval = 300`".into());
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(git)
+}
+
+/// `300`, `"300s"`, `"5m"`, `"1h"` → seconds, within 1 s ..= 1 day.
+fn parse_interval(v: &toml::de::DeValue<'_>) -> Option<u64> {
+    let secs = match v {
+        toml::de::DeValue::Integer(i) if i.radix() == 10 => {
+            i.as_str().replace('_', "").parse::<u64>().ok()?
+        }
+        toml::de::DeValue::String(s) => {
+            let s = s.trim();
+            let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+            let (digits, unit) = s.split_at(split);
+            let n: u64 = digits.parse().ok()?;
+            n.checked_mul(match unit.trim() {
+                "" | "s" => 1,
+                "m" => 60,
+                "h" => 3600,
+                _ => return None,
+            })?
+        }
+        _ => return None,
+    };
+    (1..=86_400).contains(&secs).then_some(secs)
+}

@@ -1,0 +1,210 @@
+//! One snapshot per class of config error, and the shipped configs.
+
+use super::*;
+use crate::load::diagnostic::SourceFile;
+
+fn parse(text: &str) -> Result<Config, String> {
+    Config::parse(&SourceFile::new("config/mechcal.toml", text))
+        .map_err(|d| crate::load::diagnostic::render_human(&d))
+}
+
+#[test]
+fn sample_config_parses() {
+    let c = parse(SAMPLE).unwrap();
+    assert_eq!(c.calendar.timezone, Tz::Europe__Zurich);
+    assert_eq!(c.data.deadlines, PathBuf::from("deadlines"));
+    assert_eq!(c.state.path, PathBuf::from("var/mechcal.sqlite"));
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(
+        c.calendar.alarm.map(|a| a.trigger()).as_deref(),
+        Some("-P1D")
+    );
+    assert_eq!(c.calendar.keep_past_days, 365);
+}
+
+#[test]
+fn server_limits_and_git() {
+    let c = parse("[calendar]\ndomain = \"x.org\"\n").unwrap();
+    assert_eq!(c.data.git, None);
+    assert_eq!(
+        (
+            c.server.header_timeout_seconds,
+            c.server.write_timeout_seconds
+        ),
+        (10, 30)
+    );
+    let c = parse(
+        "[calendar]\ndomain = \"x.org\"\n[server]\nheader_timeout_seconds = 3\nwrite_timeout_seconds = 4\nmax_connections = 100\n[data.git]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            c.server.header_timeout_seconds,
+            c.server.write_timeout_seconds,
+            c.server.max_connections
+        ),
+        (3, 4, 100)
+    );
+    assert_eq!(
+        (c.server.cache_bytes, c.server.health_details),
+        (64 << 20, HealthDetails::Loopback)
+    );
+    let tuned = parse(
+        "[calendar]\ndomain = \"x.org\"\n[server]\ncache_mib = 8\nhealth_details = \"nobody\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        (tuned.server.cache_bytes, tuned.server.health_details),
+        (8 << 20, HealthDetails::Nobody)
+    );
+    for bad in ["cache_mib = 0", "health_details = \"loopbak\""] {
+        let text = format!("[calendar]\ndomain = \"x.org\"\n[server]\n{bad}\n");
+        let err = parse(&text).unwrap_err();
+        assert!(
+            err.contains("must be between 1 and 65536") || err.contains("did you mean `loopback`?"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        c.data.git,
+        Some(GitConfig {
+            remote: "origin".into(),
+            branch: "main".into(),
+            interval_seconds: 300
+        })
+    );
+    for (interval, secs) in [
+        ("300", Some(300)),
+        ("\"300\"", Some(300)),
+        ("\"45s\"", Some(45)),
+        ("\"5m\"", Some(300)),
+        ("\"2h\"", Some(7200)),
+        ("\"24h\"", Some(86_400)),
+        ("1", Some(1)),
+        ("0", None),
+        ("\"25h\"", None),
+        ("\"5 min\"", None),
+        ("\"m\"", None),
+        ("-5", None),
+        ("0x10", None),
+        ("5.0", None),
+    ] {
+        let got = parse(&format!(
+            "[calendar]\ndomain = \"x.org\"\n[data.git]\nremote = \"https://git.example.org/data.git\"\nbranch = \"release/2027\"\ninterval = {interval}\n"
+        ));
+        assert_eq!(
+            got.as_ref()
+                .ok()
+                .and_then(|c| c.data.git.as_ref())
+                .map(|g| g.interval_seconds),
+            secs,
+            "{interval}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn the_systemd_config_parses() {
+    let text = include_str!("../../../systemd/mechcal.toml");
+    let c = Config::parse(&SourceFile::new("/etc/mechcal/mechcal.toml", text)).unwrap();
+    assert_eq!(
+        c.data.deadlines,
+        PathBuf::from("/var/lib/mechcal/data/deadlines")
+    );
+    assert_eq!(c.data.git.as_ref().map(|g| g.interval_seconds), Some(120));
+    assert_eq!(c.alerts, ["calendar-team@example.org"]);
+    assert!(matches!(c.mail.transport, Transport::Smtp(_)));
+}
+
+#[test]
+fn normalize_table() {
+    for (input, expected) in [
+        ("config/../deadlines", "deadlines"),
+        ("./config/./x", "config/x"),
+        ("../x", "../x"),
+        ("a/../../x", "../x"),
+        ("/a/../../x", "/x"),
+        ("a/..", "."),
+    ] {
+        assert_eq!(
+            normalize(Path::new(input)),
+            PathBuf::from(expected),
+            "{input}"
+        );
+    }
+}
+
+#[test]
+fn errors() {
+    let cases = [
+        (
+            "geneva",
+            "[calendar]\ndomain = \"x.org\"\ntimezone = \"Europe/Geneva\"\n",
+        ),
+        ("unknown_section", "[calender]\ndomain = \"x.org\"\n"),
+        (
+            "unknown_key",
+            "[calendar]\ndomain = \"x.org\"\nbase_uri = \"https://x.org\"\n",
+        ),
+        ("missing_domain", "[calendar]\nname = \"x\"\n"),
+        ("bad_domain", "[calendar]\ndomain = \"https://x.org/\"\n"),
+        (
+            "bad_base_url",
+            "[calendar]\ndomain = \"x.org\"\nbase_url = \"ftp://x.org\"\n",
+        ),
+        ("section_not_table", "calendar = \"x\"\n"),
+        ("syntax", "[calendar\ndomain = \"x.org\"\n"),
+        (
+            "data_type",
+            "[calendar]\ndomain = \"x.org\"\n[data]\ndeadlines = 5\n",
+        ),
+        (
+            "bad_alarm",
+            "[calendar]\ndomain = \"x.org\"\nalarm = \"1 day\"\n",
+        ),
+        (
+            "bad_refresh",
+            "[calendar]\ndomain = \"x.org\"\nrefresh = \"PT1M\"\n",
+        ),
+        (
+            "bad_keep_past_days",
+            "[calendar]\ndomain = \"x.org\"\nkeep_past_days = -1\n",
+        ),
+        (
+            "bad_listen",
+            "[calendar]\ndomain = \"x.org\"\n[server]\nlisten = \"localhost:8080\"\n",
+        ),
+        (
+            "bad_header_timeout",
+            "[calendar]\ndomain = \"x.org\"\n[server]\nheader_timeout_seconds = 0\n",
+        ),
+        (
+            "git_remote_option",
+            "[calendar]\ndomain = \"x.org\"\n[data.git]\nremote = \"--upload-pack=touch /tmp/x\"\n",
+        ),
+        (
+            "git_bad_branch",
+            "[calendar]\ndomain = \"x.org\"\n[data.git]\nbranch = \"main..x\"\n",
+        ),
+        (
+            "git_bad_interval",
+            "[calendar]\ndomain = \"x.org\"\n[data.git]\ninterval = \"1d\"\n",
+        ),
+        (
+            "alerts_bad_address",
+            "[calendar]\ndomain = \"x.org\"\n[alerts]\nstaff = [\"ops@example.org\", \"ops at example.org\"]\n",
+        ),
+        (
+            "git_unknown_key",
+            "[calendar]\ndomain = \"x.org\"\n[data.git]\nbranches = \"main\"\n",
+        ),
+        (
+            "unknown_state_key",
+            "[calendar]\ndomain = \"x.org\"\n[state]\ndb = \"x\"\n",
+        ),
+    ];
+    for (name, text) in cases {
+        let err = parse(text).expect_err(name);
+        insta::assert_snapshot!(format!("config_{name}"), err, text);
+    }
+}

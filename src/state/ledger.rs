@@ -1,0 +1,171 @@
+//! The reminder ledger: one row per (address, deadline, due instant, kind)
+//! with where it stands (`sending`, `sent`, `skipped`, `failed`), the
+//! Message-ID it went out under, attempts, and the opt-outs.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+
+use super::{format_time, parse_time, Database, StateError};
+use crate::reminders::plan::{Delivery, Key, Kind, Ledger};
+
+impl Database {
+    /// The reminder ledger, for the planner.
+    pub fn ledger(&self) -> Result<Ledger, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT email, deadline, due_at, kind, state FROM reminders")?;
+        let raw = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut ledger = Ledger::default();
+        for (email, deadline, due_at, kind, state) in raw {
+            let kind = Kind::parse(&kind).ok_or(StateError::BadKind(kind))?;
+            let state = match state.as_str() {
+                "sending" => Delivery::Sending,
+                "sent" => Delivery::Sent,
+                "skipped" => Delivery::Skipped,
+                _ => Delivery::Failed,
+            };
+            let key = Key {
+                email,
+                deadline,
+                due_at: parse_time(&due_at)?,
+                kind,
+            };
+            ledger.rows.insert(key, state);
+        }
+        Ok(ledger)
+    }
+
+    /// Records `keys` in `state` at `now`: creates the rows or updates them.
+    /// `sending` counts an attempt and stores the Message-ID the rows go out
+    /// under; `error` is kept for `failed` rows and retries.
+    pub fn record(
+        &mut self,
+        keys: &[Key],
+        state: Delivery,
+        message_id: Option<&str>,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        let state = match state {
+            Delivery::Sending => "sending",
+            Delivery::Sent => "sent",
+            Delivery::Skipped => "skipped",
+            Delivery::Failed => "failed",
+        };
+        let attempt = i64::from(state == "sending");
+        let tx = self.conn.transaction()?;
+        {
+            let mut upsert = tx.prepare(
+                "INSERT INTO reminders (email, deadline, due_at, kind, state, attempts, message_id, last_error, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                 ON CONFLICT (email, deadline, due_at, kind) DO UPDATE SET
+                     state = ?5, attempts = attempts + ?6,
+                     message_id = COALESCE(?7, message_id), last_error = ?8, updated_at = ?9",
+            )?;
+            for k in keys {
+                upsert.execute(params![
+                    k.email,
+                    k.deadline,
+                    format_time(k.due_at),
+                    k.kind.to_string(),
+                    state,
+                    attempt,
+                    message_id,
+                    error,
+                    format_time(now),
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Rows left in `sending` (by a run that crashed or could not reach the
+    /// mail server), grouped by the Message-ID they went out under.
+    pub fn sending(&self) -> Result<Vec<(String, Vec<Key>)>, StateError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT message_id, email, deadline, due_at, kind FROM reminders
+             WHERE state = 'sending' ORDER BY message_id, deadline, kind",
+        )?;
+        let raw = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut groups: Vec<(String, Vec<Key>)> = Vec::new();
+        for (id, email, deadline, due_at, kind) in raw {
+            let key = Key {
+                email,
+                deadline,
+                due_at: parse_time(&due_at)?,
+                kind: Kind::parse(&kind).ok_or(StateError::BadKind(kind))?,
+            };
+            let id = id.unwrap_or_default();
+            match groups.last_mut() {
+                Some((last, keys)) if *last == id => keys.push(key),
+                _ => groups.push((id, vec![key])),
+            }
+        }
+        Ok(groups)
+    }
+
+    /// The most attempts made on any of `keys`.
+    pub fn attempts(&self, keys: &[Key]) -> Result<i64, StateError> {
+        let mut most = 0;
+        for k in keys {
+            let n: Option<i64> = self
+                .conn
+                .query_row(
+                    "SELECT attempts FROM reminders WHERE email = ?1 AND deadline = ?2 AND due_at = ?3 AND kind = ?4",
+                    params![k.email, k.deadline, format_time(k.due_at), k.kind.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            most = most.max(n.unwrap_or(0));
+        }
+        Ok(most)
+    }
+
+    /// The lower-case addresses that opted out.
+    pub fn opted_out(&self) -> Result<std::collections::HashSet<String>, StateError> {
+        let mut stmt = self.conn.prepare("SELECT email FROM opt_outs")?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Records an opt-out (idempotent).
+    pub fn opt_out(&mut self, email: &str, now: DateTime<Utc>) -> Result<(), StateError> {
+        self.conn.execute(
+            "INSERT INTO opt_outs (email, at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING",
+            params![email.to_lowercase(), format_time(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Lifts an opt-out; whether there was one.
+    pub fn resubscribe(&mut self, email: &str) -> Result<bool, StateError> {
+        let n = self.conn.execute(
+            "DELETE FROM opt_outs WHERE email = ?1",
+            [email.to_lowercase()],
+        )?;
+        Ok(n > 0)
+    }
+}
