@@ -9,10 +9,10 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use mechcal::i18n::Lang;
 use mechcal::load::subscribers::Subscriber;
 use mechcal::model::catalog::{Catalog, Filter};
 use mechcal::reminders::plan::{self, Delivery, Ledger};
-use mechcal::render::i18n::Lang;
 
 fn main() {
     divan::main();
@@ -62,7 +62,11 @@ fn subscribers(n: usize) -> Vec<Subscriber> {
                     vec![30, 7, 1]
                 },
                 timezone: [Tz::Europe__Zurich, Tz::Europe__Minsk, Tz::America__New_York][i % 3],
-                language: if i % 2 == 0 { Lang::En } else { Lang::Ru },
+                language: if i % 2 == 0 {
+                    Lang::EN
+                } else {
+                    Lang::parse("ru").unwrap()
+                },
                 digest: i % 7 != 0,
                 line: i + 1,
             }

@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration};
 use chrono_tz::Tz;
+use mechcal::i18n::Lang;
 use mechcal::model::catalog::Filter;
 use mechcal::render::feed::{self, Alarm, FeedOptions, Versions};
-use mechcal::render::i18n::Lang;
 use mechcal::render::{json, links::Links};
 
 const FILES: usize = 1_000;
@@ -69,7 +69,7 @@ fn main() {
     let opts = FeedOptions {
         name: "Deadlines".into(),
         domain: "calendar.example.org".into(),
-        lang: Lang::En,
+        lang: Lang::EN,
         alarm: Alarm::parse("-P1D"),
         refresh: Duration::hours(6),
         cutoff: DateTime::UNIX_EPOCH,

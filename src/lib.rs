@@ -36,6 +36,7 @@ pub mod cli;
 pub mod daemon;
 pub mod exit;
 pub mod http;
+pub mod i18n;
 pub mod load;
 pub mod metrics;
 pub mod model;

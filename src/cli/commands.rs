@@ -29,12 +29,10 @@ pub fn serve(
     let clock: http::Clock = Arc::new(Utc::now);
     let inputs = load(config, Some(Addresses::Masked), err)?;
     let runtime = current_thread_runtime()?;
-    runtime.block_on(crate::daemon::run(
-        inputs,
-        listen,
-        clock,
-        crate::daemon::stop_signal(),
-    ))?;
+    runtime.block_on(async {
+        let stop = crate::daemon::stop_signal();
+        crate::daemon::run(inputs, listen, clock, stop).await
+    })?;
     Ok(Exit::Ok)
 }
 

@@ -276,7 +276,9 @@ pub async fn run(
     let reminders = tokio::spawn(daemon.clone().remind(stopped.clone(), stop_flag.clone()));
     let git = tokio::spawn(daemon.clone().follow_git(stopped.clone()));
     let alerts = tokio::spawn(daemon.clone().alert(stopped.clone()));
-    let hangups = tokio::spawn(hangups(daemon.clone()));
+    // Installed before anything is served (see `stop_signal`).
+    let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let hangups = tokio::spawn(hangups(daemon.clone(), hup));
     if let Some(period) = watchdog_period() {
         tracing::info!(seconds = period.as_secs_f64(), "systemd watchdog on");
         tokio::spawn(daemon.clone().watchdog(period, beats.clone()));
@@ -316,23 +318,32 @@ pub async fn run(
 }
 
 /// Completes on SIGINT or SIGTERM: the shutdown future of `mechcal serve`.
-pub async fn stop_signal() {
+/// The handlers are installed when this is called, not when the future is
+/// first polled, so a signal sent as soon as the server answers is never
+/// met by the default action (which would end the process on the spot).
+pub fn stop_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        tracing::error!("cannot install a SIGTERM handler; stop with SIGINT");
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    let term = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        match (term, interrupt) {
+            (Ok(mut term), Ok(mut interrupt)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
+            }
+            _ => {
+                tracing::error!("cannot install the SIGTERM handler; stop with SIGINT");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
     }
 }
 
-/// Reloads the config on every SIGHUP.
-async fn hangups(daemon: Arc<Daemon>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+/// Reloads the config on every SIGHUP received through `hup`.
+async fn hangups(daemon: Arc<Daemon>, hup: Option<tokio::signal::unix::Signal>) {
+    let Some(mut hup) = hup else {
         tracing::error!("cannot install a SIGHUP handler; restart to reload the config");
         return;
     };

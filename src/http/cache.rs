@@ -167,7 +167,7 @@ pub(super) fn size_estimate(snap: &Snapshot, res: &Resource, now: DateTime<Utc>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::i18n::Lang;
+    use crate::i18n::Lang;
 
     fn key(i: usize) -> Key {
         Key {
@@ -175,7 +175,7 @@ mod tests {
             bucket: 0,
             resource: Resource::Detail {
                 id: format!("d{i}"),
-                lang: Lang::En,
+                lang: Lang::EN,
             },
         }
     }

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+use crate::i18n::Lang;
 use crate::model::catalog::Filter;
-use crate::render::i18n::Lang;
 
 use super::snapshot::{render, Resource, Snapshot};
 

@@ -4,11 +4,11 @@
 //! one, a bad language or alarm is a 400 that says what is wrong; a topic or
 //! mechanism the registry does not know is a 404 that lists the valid ones.
 
+use crate::i18n::Lang;
 use crate::load::suggest;
 use crate::model::catalog::Filter;
 use crate::model::registry::Registry;
 use crate::render::feed::Alarm;
-use crate::render::i18n::Lang;
 
 /// The longest query string accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 2048;
@@ -202,7 +202,7 @@ mod tests {
         .unwrap();
         assert_eq!(q.filter.topics, ["discrimination", "women"]);
         assert_eq!(q.filter.mechanisms, ["cerd"]);
-        assert_eq!(q.lang, Some(Lang::Ru));
+        assert_eq!(q.lang, Some(Lang::parse("ru").unwrap()));
         assert_eq!(q.alarm, Some(Alarm::parse("P3D")));
         let q = parse(
             Some("alarm=none&topic=women&topic=women"),

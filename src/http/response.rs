@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
 use super::query::QueryError;
-use crate::render::i18n::Lang;
+use crate::i18n::Lang;
 use crate::render::page;
 
 /// A body rendered once and served many times, with its validators and a

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
+use crate::i18n::Lang;
 use crate::load::config::Config;
 use crate::model::catalog::{Catalog, Filter};
 use crate::render::feed::{self, Alarm, FeedOptions, Versions};
-use crate::render::i18n::Lang;
 use crate::render::links::Links;
 use crate::render::{json, page};
 use crate::state::StateError;
@@ -78,7 +78,7 @@ impl Snapshot {
         let mut parts: Vec<&str> = filter
             .mechanisms
             .iter()
-            .filter_map(|m| reg.mechanism(m).map(|m| m.name.as_str()))
+            .filter_map(|m| reg.mechanism(m).map(|m| m.name(lang.code())))
             .collect();
         parts.extend(
             filter

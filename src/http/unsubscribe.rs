@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
-use crate::render::i18n::Lang;
+use crate::i18n::Lang;
 use crate::render::page;
 
 use super::pages::not_found;
@@ -58,11 +58,15 @@ pub(super) fn token_of(uri: &Uri) -> Option<String> {
 /// The same answer for every token that does not verify: it reveals
 /// nothing about addresses.
 pub(super) fn invalid_link(lang: Lang) -> Response {
-    let (title, text) = match lang {
-        Lang::En => ("Invalid link", "This unsubscribe link is not valid. Use the link in a recent reminder."),
-        Lang::Ru => ("Неверная ссылка", "Эта ссылка для отписки недействительна. Воспользуйтесь ссылкой из недавнего напоминания."),
-    };
-    html(StatusCode::BAD_REQUEST, page::simple(title, text, "", lang))
+    html(
+        StatusCode::BAD_REQUEST,
+        page::simple(
+            &lang.text("unsubscribe-invalid-title"),
+            &lang.text("unsubscribe-invalid-text"),
+            "",
+            lang,
+        ),
+    )
 }
 
 /// `GET /unsubscribe?token=…`: asks to confirm (mail scanners follow links,
@@ -84,30 +88,16 @@ pub(super) async fn unsubscribe_page(
         app.snapshot().links().path("unsubscribe"),
         uri.query().unwrap_or("")
     );
-    let (title, text, button) = match lang {
-        Lang::En => (
-            "Unsubscribe",
-            format!(
-                "Stop deadline reminders to {}?",
-                crate::load::subscribers::mask(&email)
-            ),
-            "Unsubscribe",
-        ),
-        Lang::Ru => (
-            "Отписка",
-            format!(
-                "Больше не присылать напоминания на {}?",
-                crate::load::subscribers::mask(&email)
-            ),
-            "Отписаться",
-        ),
-    };
+    let address = crate::load::subscribers::mask(&email);
+    let title = lang.text("unsubscribe-title");
+    let text = lang.format("unsubscribe-question", &[("address", address.into())]);
+    let button = lang.text("unsubscribe-button");
     let form = format!(
         "<form method=\"post\" action=\"{}\"><button type=\"submit\">{}</button></form>\n",
         page::esc(&action),
-        page::esc(button)
+        page::esc(&button)
     );
-    html(StatusCode::OK, page::simple(title, &text, &form, lang))
+    html(StatusCode::OK, page::simple(&title, &text, &form, lang))
 }
 
 /// `POST /unsubscribe?token=…`: the form's button and RFC 8058's one-click
@@ -137,21 +127,8 @@ pub(super) async fn unsubscribe_post(
         );
     }
     tracing::info!(email = %crate::load::subscribers::mask(&email), "unsubscribed");
-    let (title, text) = match lang {
-        Lang::En => (
-            "Unsubscribed",
-            format!(
-                "{} will get no more deadline reminders.",
-                crate::load::subscribers::mask(&email)
-            ),
-        ),
-        Lang::Ru => (
-            "Вы отписались",
-            format!(
-                "На {} больше не будут приходить напоминания.",
-                crate::load::subscribers::mask(&email)
-            ),
-        ),
-    };
-    html(StatusCode::OK, page::simple(title, &text, "", lang))
+    let address = crate::load::subscribers::mask(&email);
+    let title = lang.text("unsubscribed-title");
+    let text = lang.format("unsubscribed-text", &[("address", address.into())]);
+    html(StatusCode::OK, page::simple(&title, &text, "", lang))
 }

@@ -3,11 +3,13 @@
 //! cannot invent a topic by a typo, and the feeds can name topics in several
 //! languages.
 
+use indexmap::IndexMap;
 use toml::de::DeValue;
 
+use crate::i18n::Lang;
 use crate::load::diagnostic::{Diagnostic, SourceFile};
 use crate::load::tables::{self as tomlx, Sink, Table};
-use crate::model::registry::{Mechanism, Registry, Topic};
+use crate::model::registry::{Mechanism, Names, Registry, Topic};
 
 /// Parses and validates `registry.toml`. Returns the registry (possibly partial)
 /// and every problem found; the registry is usable only if there is no error.
@@ -64,8 +66,15 @@ pub fn parse(file: &SourceFile) -> (Registry, Vec<Diagnostic>) {
     (registry, sink.diags)
 }
 
+/// The languages a registry entry may name itself in besides English.
+fn other_languages() -> impl Iterator<Item = &'static str> + Clone {
+    Lang::codes().filter(|c| *c != "en")
+}
+
 fn mechanism(sink: &mut Sink<'_>, slug: &str, t: &Table<'_, '_>) -> Option<Mechanism> {
-    t.check_keys(sink, &["name", "full_name", "url"]);
+    let mut keys = vec!["name", "full_name", "url"];
+    keys.extend(other_languages());
+    t.check_keys(sink, &keys);
     let name = t.required_str(sink, "name", "\"CERD\"");
     let name = non_empty(sink, name, "name");
     let full_name = t.required_str(sink, "full_name", "\"Committee on …\"");
@@ -73,27 +82,53 @@ fn mechanism(sink: &mut Sink<'_>, slug: &str, t: &Table<'_, '_>) -> Option<Mecha
     let url = t
         .optional_str(sink, "url")
         .and_then(|u| crate::load::values::check_http_url(sink, "url", &u));
+    let mut names = IndexMap::new();
+    for code in other_languages() {
+        let Some(table) = t.optional_table(sink, code) else {
+            continue;
+        };
+        let table = Table::new(
+            table.table,
+            table.span.clone(),
+            format!("`[mechanisms.{slug}.{code}]`"),
+        );
+        table.check_keys(sink, &["name", "full_name"]);
+        let name = table.optional_str(sink, "name");
+        let full_name = table.optional_str(sink, "full_name");
+        names.insert(
+            code.to_string(),
+            Names {
+                name: non_empty(sink, name, "name"),
+                full_name: non_empty(sink, full_name, "full_name"),
+            },
+        );
+    }
     Some(Mechanism {
         slug: slug.to_string(),
         name: name?,
         full_name: full_name?,
         url,
+        names,
     })
 }
 
 fn topic(sink: &mut Sink<'_>, slug: &str, t: &Table<'_, '_>) -> Option<Topic> {
-    t.check_keys(sink, &["en", "ru", "be"]);
+    let mut keys = vec!["en"];
+    keys.extend(other_languages());
+    t.check_keys(sink, &keys);
     let en = t.required_str(sink, "en", "\"Women\"");
     let en = non_empty(sink, en, "en");
-    let ru = t.optional_str(sink, "ru");
-    let ru = non_empty(sink, ru, "ru");
-    let be = t.optional_str(sink, "be");
-    let be = non_empty(sink, be, "be");
+    let mut names = IndexMap::new();
+    for code in other_languages() {
+        let name = t.optional_str(sink, code);
+        if let Some(name) = non_empty(sink, name, code) {
+            names.insert(code.to_string(), name);
+        }
+    }
     Some(Topic {
         slug: slug.to_string(),
         en: en?,
-        ru,
-        be,
+        names,
     })
 }
 

@@ -11,13 +11,13 @@ use std::path::Path;
 
 use chrono_tz::Tz;
 
+use crate::i18n::Lang;
 use crate::load::deadlines::entry::{self, Slugs};
 use crate::load::diagnostic::{Diagnostic, SourceFile};
 use crate::load::tables::{self as tomlx, Sink, Table};
 use crate::load::{values, zone};
 use crate::model::catalog::Filter;
 use crate::model::registry::Registry;
-use crate::render::i18n::Lang;
 
 /// One subscriber, validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -441,7 +441,7 @@ digest = false
         assert_eq!(subs[0].key(), "anna@example.org");
         assert!(subs[0].digest);
         assert_eq!(subs[1].remind_days, [60, 14]);
-        assert_eq!(subs[1].language, Lang::Ru);
+        assert_eq!(subs[1].language, Lang::parse("ru").unwrap());
         assert!(!subs[1].digest);
         assert_eq!(subs[1].line, 6);
     }

@@ -52,18 +52,22 @@ impl Catalog {
             ] {
                 put(s);
             }
+            for (code, n) in &m.names {
+                put(code);
+                put(n.name.as_deref().unwrap_or(""));
+                put(n.full_name.as_deref().unwrap_or(""));
+            }
+            put("");
         }
         put("topics");
         for t in registry.topics.values() {
-            let names = [
-                &t.slug,
-                &t.en,
-                t.ru.as_deref().unwrap_or(""),
-                t.be.as_deref().unwrap_or(""),
-            ];
-            for s in names {
-                put(s);
+            put(&t.slug);
+            put(&t.en);
+            for (code, name) in &t.names {
+                put(code);
+                put(name);
             }
+            put("");
         }
         Catalog {
             registry,
@@ -168,13 +172,14 @@ mod tests {
             crate::model::registry::Topic {
                 slug: "women".into(),
                 en: "Women".into(),
-                ru: None,
-                be: None,
+                names: Default::default(),
             },
         );
         let with_topic = Catalog::new(registry.clone(), vec![a.clone(), b.clone()], 1);
         assert_ne!(c1.version(), with_topic.version());
-        registry.topics["women"].ru = Some("Женщины".into());
+        registry.topics["women"]
+            .names
+            .insert("ru".into(), "Женщины".into());
         let renamed = Catalog::new(registry, vec![a.clone(), b.clone()], 1);
         assert_ne!(with_topic.version(), renamed.version());
         b.fingerprint.0[0] ^= 1;

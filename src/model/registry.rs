@@ -2,10 +2,10 @@
 //! in the order `registry.toml` lists them (parsed by `load::registry`).
 
 use indexmap::IndexMap;
-use serde::Serialize;
 
-/// A human-rights mechanism (`[mechanisms.cerd]`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A human-rights mechanism (`[mechanisms.cerd]`), named in English and
+/// optionally in other languages (`[mechanisms.cerd.be]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mechanism {
     pub slug: String,
     /// Short name for month views and subjects: `CERD`.
@@ -13,27 +13,49 @@ pub struct Mechanism {
     /// `Committee on the Elimination of Racial Discrimination`.
     pub full_name: String,
     pub url: Option<String>,
+    /// Names in other languages, by language code; either may be missing.
+    pub names: IndexMap<String, Names>,
 }
 
-/// A topic (`[topics.women]`), named in English and optionally Russian and
-/// Belarusian.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A mechanism's names in one language.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Names {
+    pub name: Option<String>,
+    pub full_name: Option<String>,
+}
+
+impl Mechanism {
+    /// The short name in `lang` (a language code), falling back to English.
+    pub fn name(&self, lang: &str) -> &str {
+        self.names
+            .get(lang)
+            .and_then(|n| n.name.as_deref())
+            .unwrap_or(&self.name)
+    }
+
+    /// The full name in `lang`, falling back to English.
+    pub fn full_name(&self, lang: &str) -> &str {
+        self.names
+            .get(lang)
+            .and_then(|n| n.full_name.as_deref())
+            .unwrap_or(&self.full_name)
+    }
+}
+
+/// A topic (`[topics.women]`), named in English (`en`, required) and
+/// optionally in other languages (`be = "Жанчыны"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Topic {
     pub slug: String,
     pub en: String,
-    pub ru: Option<String>,
-    pub be: Option<String>,
+    /// Names in other languages, by language code.
+    pub names: IndexMap<String, String>,
 }
 
 impl Topic {
-    /// The topic's name in `lang` (`en`, `ru`, `be`), falling back to English.
+    /// The topic's name in `lang` (a language code), falling back to English.
     pub fn name(&self, lang: &str) -> &str {
-        match lang {
-            "ru" => self.ru.as_deref(),
-            "be" => self.be.as_deref(),
-            _ => None,
-        }
-        .unwrap_or(&self.en)
+        self.names.get(lang).map_or(&self.en, String::as_str)
     }
 }
 

@@ -123,8 +123,8 @@ fn entry<'a>(
     let mechanism = match reg.mechanism(&d.mechanism) {
         Some(m) => Named {
             slug: &m.slug,
-            name: &m.name,
-            full_name: Some(&m.full_name),
+            name: m.name(lang.code()),
+            full_name: Some(m.full_name(lang.code())),
         },
         None => Named {
             slug: &d.mechanism,

@@ -1,7 +1,7 @@
 //! Absolute links to the server's resources, built from `[calendar] base_url`.
 
+use crate::i18n::Lang;
 use crate::model::catalog::Filter;
-use crate::render::i18n::Lang;
 
 #[derive(Clone, Debug)]
 pub struct Links {
@@ -104,7 +104,7 @@ mod tests {
             "https://cal.example.org/mechcal/calendar.ics"
         );
         assert_eq!(
-            l.feed(&f(&["women"], &[]), Some(Lang::Ru)),
+            l.feed(&f(&["women"], &[]), Some(Lang::parse("ru").unwrap())),
             "https://cal.example.org/mechcal/topics/women.ics?lang=ru"
         );
         assert_eq!(
@@ -112,7 +112,7 @@ mod tests {
             "https://cal.example.org/mechcal/mechanisms/cerd.ics"
         );
         assert_eq!(
-            l.feed(&f(&["a", "b"], &["cerd"]), Some(Lang::En)),
+            l.feed(&f(&["a", "b"], &["cerd"]), Some(Lang::EN)),
             "https://cal.example.org/mechcal/calendar.ics?topic=a&topic=b&mechanism=cerd&lang=en"
         );
         assert_eq!(

@@ -19,7 +19,7 @@ pub fn render(catalog: &Catalog, opts: &ListOptions, now: DateTime<Utc>) -> Stri
         .select(&opts.filter)
         .filter(|d| opts.all || d.is_upcoming(now))
         .map(|d| {
-            let mechanism = crate::render::feed::mechanism_name(catalog, d);
+            let mechanism = crate::render::feed::mechanism_name(catalog, d, crate::i18n::Lang::EN);
             let title = match d.status {
                 Status::Confirmed => d.title.clone(),
                 other => format!("{} [{}]", d.title, other.as_str()),

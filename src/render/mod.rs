@@ -2,7 +2,6 @@
 //! the page, JSON, the `list` table — in every language.
 
 pub mod feed;
-pub mod i18n;
 pub mod ical;
 pub mod json;
 pub mod links;

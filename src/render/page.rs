@@ -9,10 +9,10 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
+use crate::i18n::Lang;
 use crate::model::catalog::{Catalog, Filter};
 use crate::model::deadline::{Deadline, Status, SubmitTo};
 use crate::render::feed;
-use crate::render::i18n::Lang;
 
 use super::links::Links;
 
@@ -129,121 +129,17 @@ pub fn list(catalog: &Catalog, input: &PageInput<'_>) -> String {
         now,
         links,
     } = *input;
-    let t = lang.texts();
-    let reg = catalog.registry();
     let mut out = String::with_capacity(32 * 1024);
     head(&mut out, name, lang);
-
-    let other = if lang == Lang::En { Lang::Ru } else { Lang::En };
-    let other_label = if other == Lang::En {
-        "English"
-    } else {
-        "Русский"
-    };
-    let _ = writeln!(
-        out,
-        "<header><h1>{}</h1><a href=\"{}\" hreflang=\"{}\" lang=\"{}\">{other_label}</a></header>",
-        user(name),
-        esc(&links.page(filter, Some(other))),
-        other.code(),
-        other.code()
-    );
-
-    // Filters as links; the current one in bold.
-    out.push_str("<nav>\n");
-    let filter_row = |out: &mut String,
-                      label: &str,
-                      current: &[String],
-                      items: Vec<(String, String, Filter)>,
-                      all: Filter| {
-        let _ = write!(out, "<p><span class=\"small\">{}:</span> ", esc(label));
-        if current.is_empty() {
-            let _ = write!(out, "<strong>{}</strong>", esc(t.filter_all));
-        } else {
-            let _ = write!(
-                out,
-                "<a href=\"{}\">{}</a>",
-                esc(&links.page(&all, Some(lang))),
-                esc(t.filter_all)
-            );
-        }
-        for (slug, label, f) in items {
-            if current.len() == 1 && current[0] == slug {
-                let _ = write!(out, "<strong>{}</strong>", esc(&label));
-            } else {
-                let _ = write!(
-                    out,
-                    "<a href=\"{}\">{}</a>",
-                    esc(&links.page(&f, Some(lang))),
-                    esc(&label)
-                );
-            }
-        }
-        out.push_str("</p>\n");
-    };
-    let mechanisms = reg
-        .mechanisms
-        .values()
-        .map(|m| {
-            let f = Filter {
-                topics: filter.topics.clone(),
-                mechanisms: vec![m.slug.clone()],
-            };
-            (m.slug.clone(), m.name.clone(), f)
-        })
-        .collect();
-    filter_row(
-        &mut out,
-        t.mechanisms,
-        &filter.mechanisms,
-        mechanisms,
-        Filter {
-            topics: filter.topics.clone(),
-            mechanisms: vec![],
-        },
-    );
-    let topics = reg
-        .topics
-        .values()
-        .map(|tp| {
-            let f = Filter {
-                topics: vec![tp.slug.clone()],
-                mechanisms: filter.mechanisms.clone(),
-            };
-            (tp.slug.clone(), tp.name(lang.code()).to_string(), f)
-        })
-        .collect();
-    filter_row(
-        &mut out,
-        t.topics,
-        &filter.topics,
-        topics,
-        Filter {
-            topics: vec![],
-            mechanisms: filter.mechanisms.clone(),
-        },
-    );
-    out.push_str("</nav>\n");
-
-    // Subscribe to the current filter.
+    header(&mut out, name, input);
+    filters(&mut out, catalog, input);
     let https = links.feed(filter, Some(lang));
-    let _ = write!(
-        out,
-        "<section class=\"subscribe\">\n<strong>{}</strong>: <a href=\"{}\">{}</a>\n<p class=\"small\">{}</p>\n<code>{}</code>\n<ul class=\"small\">\n<li>{}</li>\n<li>{}</li>\n<li>{}</li>\n</ul>\n</section>\n",
-        esc(t.subscribe),
-        esc(&links.webcal(&https)),
-        esc(t.subscribe_button),
-        esc(t.copy_url),
-        esc(&https),
-        esc(t.howto_google),
-        esc(t.howto_apple),
-        esc(t.howto_outlook),
-    );
+    subscribe(&mut out, &https, input);
 
     let selected: Vec<&Deadline> = catalog.select(filter).collect();
     let upcoming: Vec<&&Deadline> = selected.iter().filter(|d| d.is_ahead(now)).collect();
     if upcoming.is_empty() {
-        let _ = writeln!(out, "<p>{}</p>", esc(t.no_upcoming));
+        let _ = writeln!(out, "<p>{}</p>", esc(&lang.text("no-upcoming")));
     }
     let mut month = String::new();
     for d in &upcoming {
@@ -266,7 +162,7 @@ pub fn list(catalog: &Catalog, input: &PageInput<'_>) -> String {
         let _ = write!(
             out,
             "<details>\n<summary>{} ({})</summary>\n<ul class=\"deadlines\">\n",
-            esc(t.past),
+            esc(&lang.text("past")),
             past.len()
         );
         for d in past {
@@ -278,20 +174,139 @@ pub fn list(catalog: &Catalog, input: &PageInput<'_>) -> String {
     let _ = write!(
         out,
         "<footer><p class=\"small\">{}: <a href=\"{}\">iCalendar</a> · <a href=\"{}\">JSON</a></p></footer>\n</body>\n</html>\n",
-        esc(t.other_formats),
+        esc(&lang.text("other-formats")),
         esc(&https),
         esc(&links.json(filter, Some(lang))),
     );
     out
 }
 
-fn status_badge(d: &Deadline, lang: Lang) -> String {
-    let t = lang.texts();
-    match d.status {
-        Status::Confirmed => String::new(),
-        Status::Tentative => format!("<span class=\"status\">{}</span>", esc(t.tentative)),
-        Status::Cancelled => format!("<span class=\"status\">{}</span>", esc(t.cancelled)),
+/// The calendar's name, and a link to this page in every other language,
+/// each named in itself.
+fn header(out: &mut String, name: &str, input: &PageInput<'_>) {
+    let _ = write!(out, "<header><h1>{}</h1><nav class=\"langs\">", user(name));
+    for other in Lang::all().filter(|l| *l != input.lang) {
+        let _ = write!(
+            out,
+            "<a href=\"{}\" hreflang=\"{code}\" lang=\"{code}\">{}</a>",
+            esc(&input.links.page(input.filter, Some(other))),
+            esc(&other.name()),
+            code = other.code(),
+        );
     }
+    out.push_str("</nav></header>\n");
+}
+
+/// The mechanism and topic filters as links; the current one in bold.
+fn filters(out: &mut String, catalog: &Catalog, input: &PageInput<'_>) {
+    let PageInput {
+        filter,
+        lang,
+        links,
+        ..
+    } = *input;
+    let reg = catalog.registry();
+    let all = lang.text("filter-all");
+    let row = |out: &mut String,
+               label: &str,
+               current: &[String],
+               items: Vec<(String, String, Filter)>,
+               none: Filter| {
+        let _ = write!(out, "<p><span class=\"small\">{}:</span> ", esc(label));
+        if current.is_empty() {
+            let _ = write!(out, "<strong>{}</strong>", esc(&all));
+        } else {
+            let _ = write!(
+                out,
+                "<a href=\"{}\">{}</a>",
+                esc(&links.page(&none, Some(lang))),
+                esc(&all)
+            );
+        }
+        for (slug, label, f) in items {
+            if current.len() == 1 && current[0] == slug {
+                let _ = write!(out, "<strong>{}</strong>", esc(&label));
+            } else {
+                let _ = write!(
+                    out,
+                    "<a href=\"{}\">{}</a>",
+                    esc(&links.page(&f, Some(lang))),
+                    esc(&label)
+                );
+            }
+        }
+        out.push_str("</p>\n");
+    };
+    out.push_str("<nav>\n");
+    let mechanisms = reg
+        .mechanisms
+        .values()
+        .map(|m| {
+            let f = Filter {
+                topics: filter.topics.clone(),
+                mechanisms: vec![m.slug.clone()],
+            };
+            (m.slug.clone(), m.name(lang.code()).to_string(), f)
+        })
+        .collect();
+    row(
+        out,
+        &lang.text("mechanisms"),
+        &filter.mechanisms,
+        mechanisms,
+        Filter {
+            topics: filter.topics.clone(),
+            mechanisms: vec![],
+        },
+    );
+    let topics = reg
+        .topics
+        .values()
+        .map(|tp| {
+            let f = Filter {
+                topics: vec![tp.slug.clone()],
+                mechanisms: filter.mechanisms.clone(),
+            };
+            (tp.slug.clone(), tp.name(lang.code()).to_string(), f)
+        })
+        .collect();
+    row(
+        out,
+        &lang.text("topics"),
+        &filter.topics,
+        topics,
+        Filter {
+            topics: vec![],
+            mechanisms: filter.mechanisms.clone(),
+        },
+    );
+    out.push_str("</nav>\n");
+}
+
+/// Subscribing to the current filter: webcal link, address, how-tos.
+fn subscribe(out: &mut String, https: &str, input: &PageInput<'_>) {
+    let t = |id| input.lang.text(id);
+    let _ = write!(
+        out,
+        "<section class=\"subscribe\">\n<strong>{}</strong>: <a href=\"{}\">{}</a>\n<p class=\"small\">{}</p>\n<code>{}</code>\n<ul class=\"small\">\n<li>{}</li>\n<li>{}</li>\n<li>{}</li>\n</ul>\n</section>\n",
+        esc(&t("subscribe")),
+        esc(&input.links.webcal(https)),
+        esc(&t("subscribe-button")),
+        esc(&t("copy-url")),
+        esc(https),
+        esc(&t("howto-google")),
+        esc(&t("howto-apple")),
+        esc(&t("howto-outlook")),
+    );
+}
+
+fn status_badge(d: &Deadline, lang: Lang) -> String {
+    let word = match d.status {
+        Status::Confirmed => return String::new(),
+        Status::Tentative => lang.text("tentative"),
+        Status::Cancelled => lang.text("cancelled"),
+    };
+    format!("<span class=\"status\">{}</span>", esc(&word))
 }
 
 fn item(
@@ -303,7 +318,7 @@ fn item(
     links: &Links,
 ) {
     let reg = catalog.registry();
-    let mech = feed::mechanism_name(catalog, d);
+    let mech = feed::mechanism_name(catalog, d, lang);
     let class = if d.status == Status::Cancelled {
         " class=\"cancelled\""
     } else {
@@ -327,7 +342,7 @@ fn item(
         out,
         " <a class=\"small\" href=\"{}\">{}</a></li>",
         esc(&links.one(&d.id, Some(lang))),
-        esc(lang.texts().add_to_calendar)
+        esc(&lang.text("add-to-calendar"))
     );
 }
 
@@ -340,7 +355,8 @@ pub fn detail(
     now: DateTime<Utc>,
     links: &Links,
 ) -> String {
-    let t = lang.texts();
+    let t = |id| lang.text(id);
+    let code = lang.code();
     let reg = catalog.registry();
     let mut out = String::with_capacity(8 * 1024);
     head(&mut out, &format!("{} — {}", d.title, name), lang);
@@ -348,7 +364,7 @@ pub fn detail(
         out,
         "<p><a href=\"{}\">← {}</a></p>\n<h1>{}{}</h1>\n<dl>\n",
         esc(&links.page(&Filter::default(), Some(lang))),
-        esc(t.back),
+        esc(&t("back")),
         user(&d.title),
         status_badge(d, lang)
     );
@@ -356,7 +372,7 @@ pub fn detail(
         let _ = writeln!(out, "<dt>{}</dt><dd>{html}</dd>", esc(label));
     };
     row(
-        t.due,
+        &t("due"),
         format!(
             "{} <span class=\"left\">{}</span>",
             esc(&feed::due_words(d, lang)),
@@ -364,9 +380,9 @@ pub fn detail(
         ),
     );
     if let Some(m) = reg.mechanism(&d.mechanism) {
-        let label = format!("{} ({})", m.full_name, m.name);
+        let label = format!("{} ({})", m.full_name(code), m.name(code));
         row(
-            t.mechanism,
+            &t("mechanism"),
             match &m.url {
                 Some(u) => format!(
                     "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
@@ -382,7 +398,7 @@ pub fn detail(
     }
     if let Some(to) = &d.submit_to {
         row(
-            t.submit_to,
+            &t("submit-to"),
             match to {
                 SubmitTo::Email(e) => format!("<a href=\"mailto:{}\">{}</a>", esc(e), esc(e)),
                 SubmitTo::Url(u) => format!(
@@ -395,7 +411,7 @@ pub fn detail(
     }
     if let Some(u) = &d.url {
         row(
-            t.link,
+            &t("link"),
             format!(
                 "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
                 esc(u),
@@ -404,7 +420,7 @@ pub fn detail(
         );
     }
     if let Some(c) = &d.country {
-        row(t.country, user(c));
+        row(&t("country"), user(c));
     }
     let topics: String = d
         .topics
@@ -412,11 +428,11 @@ pub fn detail(
         .map(|s| {
             format!(
                 "<span class=\"tag\">{}</span>",
-                user(reg.topic_name(s, lang.code()))
+                user(reg.topic_name(s, code))
             )
         })
         .collect();
-    row(t.topics, topics);
+    row(&t("topics"), topics);
     out.push_str("</dl>\n");
     if let Some(text) = &d.description {
         let _ = writeln!(out, "<p class=\"text\" dir=\"auto\">{}</p>", esc(text));
@@ -425,7 +441,7 @@ pub fn detail(
         out,
         "<p><a href=\"{}\">{}</a></p>\n</body>\n</html>\n",
         esc(&links.one(&d.id, Some(lang))),
-        esc(t.add_to_calendar)
+        esc(&t("add-to-calendar"))
     );
     out
 }

@@ -6,6 +6,7 @@
 //! message sent again after a crash has the same Message-ID and receivers
 //! can tell it is a repeat.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
@@ -15,12 +16,12 @@ use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::Message;
 use sha2::{Digest, Sha256};
 
+use crate::i18n::Lang;
 use crate::load::subscribers::Subscriber;
 use crate::model::catalog::Catalog;
 use crate::model::deadline::{Deadline, Status};
 use crate::reminders::plan::{Item, Key, Kind};
 use crate::render::feed::{self, FeedOptions, Versions};
-use crate::render::i18n::Lang;
 use crate::render::page::esc;
 
 /// What every message shares.
@@ -67,26 +68,26 @@ pub fn subject(catalog: &Catalog, s: &Subscriber, items: &[(&Item, &Deadline)]) 
     let lang = s.language;
     let line = |item: &Item, d: &Deadline| {
         let when = feed::due_short(d, s.timezone, lang);
-        let what = match (item.key.kind, lang) {
-            (Kind::Remind(_), Lang::En) => format!("due {}", lang.days_left(item.days_left)),
-            (Kind::Remind(_), Lang::Ru) => format!("срок {}", lang.days_left(item.days_left)),
-            (Kind::Moved, Lang::En) => "deadline moved".into(),
-            (Kind::Moved, Lang::Ru) => "срок перенесён".into(),
-            (Kind::Cancelled, Lang::En) => "cancelled".into(),
-            (Kind::Cancelled, Lang::Ru) => "отменено".into(),
+        let what = match item.key.kind {
+            Kind::Remind(_) => lang.format(
+                "mail-subject-due",
+                &[("when", lang.days_left(item.days_left).into())],
+            ),
+            Kind::Moved => lang.text("mail-subject-moved").into_owned(),
+            Kind::Cancelled => lang.text("mail-subject-cancelled").into_owned(),
         };
         format!(
             "{} — {} {what} ({when})",
-            feed::mechanism_name(catalog, d),
+            feed::mechanism_name(catalog, d, lang),
             d.title
         )
     };
     let text = match items {
         [(item, d)] => line(item, d),
-        [(item, d), rest @ ..] => match lang {
-            Lang::En => format!("{} and {} more", line(item, d), rest.len()),
-            Lang::Ru => format!("{} и ещё {}", line(item, d), rest.len()),
-        },
+        [(item, d), rest @ ..] => lang.format(
+            "mail-subject-more",
+            &[("first", line(item, d).into()), ("more", rest.len().into())],
+        ),
         [] => String::new(),
     };
     one_line(&format!("[mechcal] {text}"))
@@ -125,35 +126,36 @@ struct Lines<'a> {
 impl Lines<'_> {
     fn heading(&self, item: &Item, d: &Deadline) -> String {
         let lang = self.lang;
-        let status = match (d.status, lang) {
-            (Status::Tentative, Lang::En) => " (tentative)",
-            (Status::Tentative, Lang::Ru) => " (предварительно)",
-            _ => "",
+        let status = match d.status {
+            Status::Tentative => format!(" ({})", lang.text("tentative")),
+            _ => String::new(),
         };
-        let what = match (item.key.kind, lang) {
-            (Kind::Remind(_), _) => String::new(),
-            (Kind::Moved, Lang::En) => "MOVED: ".into(),
-            (Kind::Moved, Lang::Ru) => "СРОК ПЕРЕНЕСЁН: ".into(),
-            (Kind::Cancelled, Lang::En) => "CANCELLED: ".into(),
-            (Kind::Cancelled, Lang::Ru) => "ОТМЕНЕНО: ".into(),
+        let kind = match item.key.kind {
+            Kind::Remind(_) => "remind",
+            Kind::Moved => "moved",
+            Kind::Cancelled => "cancelled",
         };
-        format!(
-            "{what}[{}] {}{status}",
-            feed::mechanism_name(self.catalog, d),
+        let what = format!(
+            "[{}] {}{status}",
+            feed::mechanism_name(self.catalog, d, lang),
             d.title
+        );
+        lang.format(
+            "mail-heading",
+            &[("kind", kind.into()), ("what", what.into())],
         )
     }
 
     /// The facts of one item, as (label, value) pairs.
-    fn facts(&self, item: &Item, d: &Deadline) -> Vec<(&'static str, String)> {
-        let t = self.lang.texts();
+    fn facts(&self, item: &Item, d: &Deadline) -> Vec<(Cow<'static, str>, String)> {
+        let lang = self.lang;
         let mut out = vec![(
-            t.due,
+            lang.text("due"),
             format!(
                 "{} ({}); {}",
-                feed::due_short(d, self.tz, self.lang),
-                self.lang.days_left(item.days_left),
-                feed::due_words(d, self.lang)
+                feed::due_short(d, self.tz, lang),
+                lang.days_left(item.days_left),
+                feed::due_words(d, lang)
             ),
         )];
         if let Some(from) = item.moved_from {
@@ -161,20 +163,13 @@ impl Lines<'_> {
                 .with_timezone(&self.tz)
                 .format("%Y-%m-%d %H:%M %Z")
                 .to_string();
-            out.push((
-                if self.lang == Lang::En {
-                    "Was"
-                } else {
-                    "Было"
-                },
-                was,
-            ));
+            out.push((lang.text("mail-was"), was));
         }
         if let Some(to) = &d.submit_to {
-            out.push((t.submit_to, to.to_string()));
+            out.push((lang.text("submit-to"), to.to_string()));
         }
         if let Some(url) = &d.url {
-            out.push((t.link, url.clone()));
+            out.push((lang.text("link"), url.clone()));
         }
         out
     }
@@ -186,17 +181,13 @@ fn text_body(
     items: &[(&Item, &Deadline)],
     unsubscribe_url: &str,
 ) -> String {
+    let lang = s.language;
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}",
-        match s.language {
-            Lang::En => format!("Hello {},\n\nDeadlines you follow:", s.name),
-            Lang::Ru => format!(
-                "Здравствуйте, {}!\n\nДедлайны, за которыми вы следите:",
-                s.name
-            ),
-        }
+        "{}\n\n{}",
+        lang.format("mail-greeting", &[("name", s.name.as_str().into())]),
+        lang.text("mail-intro")
     );
     for (item, d) in items {
         let _ = writeln!(out, "\n* {}", lines.heading(item, d));
@@ -206,11 +197,9 @@ fn text_body(
     }
     let _ = writeln!(
         out,
-        "\n{}\n{unsubscribe_url}",
-        match s.language {
-            Lang::En => "The attached calendar file adds these deadlines to your calendar.\nTo stop these reminders:",
-            Lang::Ru => "Приложенный файл календаря добавит эти дедлайны в ваш календарь.\nЧтобы отписаться от напоминаний:",
-        }
+        "\n{}\n{}\n{unsubscribe_url}",
+        lang.text("mail-attachment"),
+        lang.text("mail-stop")
     );
     out
 }
@@ -221,33 +210,25 @@ fn html_body(
     items: &[(&Item, &Deadline)],
     unsubscribe_url: &str,
 ) -> String {
+    let lang = s.language;
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family:sans-serif;line-height:1.5\">\n<p>{}</p>\n",
-        s.language.code(),
-        esc(&match s.language {
-            Lang::En => format!("Hello {}, deadlines you follow:", s.name),
-            Lang::Ru => format!("Здравствуйте, {}! Дедлайны, за которыми вы следите:", s.name),
-        })
+        lang.code(),
+        esc(&lang.format("mail-greeting-inline", &[("name", s.name.as_str().into())]))
     );
     for (item, d) in items {
         let _ = write!(out, "<h3>{}</h3>\n<ul>\n", esc(&lines.heading(item, d)));
         for (label, value) in lines.facts(item, d) {
-            let _ = writeln!(out, "<li><b>{}:</b> {}</li>", esc(label), esc(&value));
+            let _ = writeln!(out, "<li><b>{}:</b> {}</li>", esc(&label), esc(&value));
         }
         out.push_str("</ul>\n");
     }
     let _ = write!(
         out,
         "<p style=\"font-size:small\">{} <a href=\"{}\">{}</a></p>\n</body></html>\n",
-        esc(match s.language {
-            Lang::En => "The attached calendar file adds these deadlines to your calendar.",
-            Lang::Ru => "Приложенный файл календаря добавит эти дедлайны в ваш календарь.",
-        }),
+        esc(&lang.text("mail-attachment")),
         esc(unsubscribe_url),
-        esc(match s.language {
-            Lang::En => "Unsubscribe",
-            Lang::Ru => "Отписаться",
-        })
+        esc(&lang.text("mail-unsubscribe"))
     );
     out
 }

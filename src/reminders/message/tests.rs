@@ -1,8 +1,8 @@
 //! Tests of reminder and alert messages.
 
 use super::*;
+use crate::i18n::Lang;
 use crate::reminders::plan::{self, Ledger};
-use crate::render::i18n::Lang;
 use crate::testing;
 use chrono::Duration;
 use chrono_tz::Tz;
@@ -135,7 +135,7 @@ fn formatted_with(lang: Lang, title: &str) -> (String, String) {
 
 #[test]
 fn headers_parts_and_stable_message_id() {
-    let (text, subject) = formatted(Lang::En);
+    let (text, subject) = formatted(Lang::EN);
     assert_eq!(
         subject,
         "[mechcal] CERD — Альтернативный доклад due in 7 days (15 July 2027)"
@@ -162,7 +162,7 @@ fn headers_parts_and_stable_message_id() {
             .unwrap()
             .to_string()
     };
-    assert_eq!(id(&text), id(&formatted(Lang::En).0));
+    assert_eq!(id(&text), id(&formatted(Lang::EN).0));
     // Headers stay headers: no raw non-ASCII, no injected lines.
     let head = &text[..text.find("\r\n\r\n").unwrap()];
     assert!(head.is_ascii(), "{head}");
@@ -232,7 +232,7 @@ fn base64_decode(s: &str) -> Vec<u8> {
 #[test]
 fn subjects_reach_the_reader_literally_and_folded() {
     let sneaky = "Report =?utf-8?q?=D0=9E=D1=82=D0=BC=D0=B5=D0=BD=D0=B0?= now";
-    let (text, subject) = formatted_with(Lang::En, sneaky);
+    let (text, subject) = formatted_with(Lang::EN, sneaky);
     let (decoded, lines) = decoded_subject(&text);
     assert_eq!(decoded, subject);
     assert!(decoded.contains(sneaky), "{decoded}");
@@ -241,7 +241,7 @@ fn subjects_reach_the_reader_literally_and_folded() {
     let long = "Доклад ".repeat(43);
     let long = long.trim();
     assert_eq!(long.chars().count(), 300);
-    let (text, subject) = formatted_with(Lang::Ru, long);
+    let (text, subject) = formatted_with(Lang::parse("ru").unwrap(), long);
     let (decoded, lines) = decoded_subject(&text);
     assert_eq!(decoded, subject);
     assert!(lines.len() > 10, "{lines:?}");
@@ -250,7 +250,7 @@ fn subjects_reach_the_reader_literally_and_folded() {
         assert!(line.len() <= 998, "{} octets", line.len());
     }
     // Python's mail parser (what many readers' tools use) agrees.
-    for (title, lang) in [(sneaky, Lang::En), (long, Lang::Ru)] {
+    for (title, lang) in [(sneaky, Lang::EN), (long, Lang::parse("ru").unwrap())] {
         let (text, subject) = formatted_with(lang, title);
         assert_eq!(python_subject(&text), subject);
     }
@@ -282,7 +282,7 @@ fn python_subject(message: &str) -> String {
 
 #[test]
 fn russian_subject() {
-    let (_, subject) = formatted(Lang::Ru);
+    let (_, subject) = formatted(Lang::parse("ru").unwrap());
     assert_eq!(
         subject,
         "[mechcal] CERD — Альтернативный доклад срок через 7 дней (15 июля 2027)"

@@ -1,8 +1,8 @@
 use chrono_tz::Tz;
 
 use super::*;
+use crate::i18n::Lang;
 use crate::model::catalog::Filter;
-use crate::render::i18n::Lang;
 use crate::testing;
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -20,7 +20,7 @@ fn subscriber(email: &str) -> Subscriber {
         filter: Filter::default(),
         remind_days: vec![30, 7, 1],
         timezone: Tz::Europe__Zurich,
-        language: Lang::En,
+        language: Lang::EN,
         digest: true,
         line: 1,
     }

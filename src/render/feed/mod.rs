@@ -15,9 +15,9 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::i18n::Lang;
 use crate::model::catalog::{Catalog, Filter};
 use crate::model::deadline::{Deadline, Due, Status};
-use crate::render::i18n::Lang;
 use crate::render::ical::Writer;
 
 /// When an entry's content last changed, and how often it has.
@@ -229,29 +229,29 @@ fn begin_calendar(w: &mut Writer, opts: &FeedOptions) {
 
 /// `[CERD] Альтернативный доклад…`, marked when tentative.
 pub fn summary(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
-    let mechanism = mechanism_name(catalog, d);
+    let mechanism = mechanism_name(catalog, d, lang);
     match d.status {
-        Status::Tentative => format!("[{mechanism}] {} ({})", d.title, lang.texts().tentative),
+        Status::Tentative => format!("[{mechanism}] {} ({})", d.title, lang.text("tentative")),
         _ => format!("[{mechanism}] {}", d.title),
     }
 }
 
-/// The mechanism's short name (`CERD`), or its slug if the registry lacks it.
-pub fn mechanism_name<'a>(catalog: &'a Catalog, d: &'a Deadline) -> &'a str {
+/// The mechanism's short name (`CERD`) in `lang`, or its slug if the
+/// registry lacks it.
+pub fn mechanism_name<'a>(catalog: &'a Catalog, d: &'a Deadline, lang: Lang) -> &'a str {
     catalog
         .registry()
         .mechanism(&d.mechanism)
-        .map_or(d.mechanism.as_str(), |m| m.name.as_str())
+        .map_or(d.mechanism.as_str(), |m| m.name(lang.code()))
 }
 
 /// The exact due time in words: `15 July 2024, end of day (Europe/Zurich)`.
 pub fn due_words(d: &Deadline, lang: Lang) -> String {
-    let t = lang.texts();
     match d.due {
         Due::Date(date) => format!(
             "{}, {} ({})",
             lang.date(date),
-            t.end_of_day,
+            lang.text("end-of-day"),
             d.timezone.name()
         ),
         Due::Local(_) | Due::Instant(_) => {
@@ -286,36 +286,43 @@ pub fn due_short(d: &Deadline, tz: chrono_tz::Tz, lang: Lang) -> String {
 
 /// The event's `DESCRIPTION`: the facts first, then the staff's text.
 pub fn description(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
-    let t = lang.texts();
+    let t = |id| lang.text(id);
+    let code = lang.code();
     let reg = catalog.registry();
     let mut out = String::new();
     if let Some(m) = reg.mechanism(&d.mechanism) {
-        let _ = writeln!(out, "{}: {} ({})", t.mechanism, m.full_name, m.name);
+        let _ = writeln!(
+            out,
+            "{}: {} ({})",
+            t("mechanism"),
+            m.full_name(code),
+            m.name(code)
+        );
     }
     if let Some(body) = &d.body {
         let _ = writeln!(out, "{body}");
     }
-    let _ = writeln!(out, "{}: {}", t.due, due_words(d, lang));
+    let _ = writeln!(out, "{}: {}", t("due"), due_words(d, lang));
     if d.status != Status::Confirmed {
         let status = if d.status == Status::Tentative {
-            t.tentative
+            t("tentative")
         } else {
-            t.cancelled
+            t("cancelled")
         };
-        let _ = writeln!(out, "{}: {status}", t.status);
+        let _ = writeln!(out, "{}: {status}", t("status"));
     }
     if let Some(to) = &d.submit_to {
-        let _ = writeln!(out, "{}: {to}", t.submit_to);
+        let _ = writeln!(out, "{}: {to}", t("submit-to"));
     }
     if let Some(url) = &d.url {
-        let _ = writeln!(out, "{}: {url}", t.link);
+        let _ = writeln!(out, "{}: {url}", t("link"));
     }
     let topics: Vec<&str> = d
         .topics
         .iter()
         .map(|s| reg.topic_name(s, lang.code()))
         .collect();
-    let _ = writeln!(out, "{}: {}", t.topics, topics.join(", "));
+    let _ = writeln!(out, "{}: {}", t("topics"), topics.join(", "));
     if let Some(text) = &d.description {
         let _ = write!(out, "\n{text}");
     }
@@ -352,7 +359,7 @@ fn event(
         w.raw("URL", url);
     }
     let reg = catalog.registry();
-    let mut categories = vec![mechanism_name(catalog, d)];
+    let mut categories = vec![mechanism_name(catalog, d, lang)];
     categories.extend(d.topics.iter().map(|s| reg.topic_name(s, lang.code())));
     w.text_list("CATEGORIES", categories);
     w.raw(

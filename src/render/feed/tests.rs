@@ -76,7 +76,7 @@ fn feed_snapshot() {
     let bytes = render(
         &catalog,
         &Filter::default(),
-        &options(Lang::En),
+        &options(Lang::EN),
         &versions(),
     );
     // Lines end in CRLF; the snapshot shows them as LF.
@@ -87,7 +87,7 @@ fn feed_snapshot() {
 #[test]
 fn feed_snapshot_russian_without_alarm() {
     let catalog = testing::catalog(&[("a.toml", FILE)]);
-    let mut opts = options(Lang::Ru);
+    let mut opts = options(Lang::parse("ru").unwrap());
     opts.alarm = None;
     let filter = Filter {
         topics: vec!["discrimination".into()],
@@ -102,7 +102,7 @@ fn rendering_is_deterministic_and_independent_of_file_layout() {
     let a = testing::catalog(&[("a.toml", FILE)]);
     let (first, rest) = FILE.split_at(FILE.find("[[deadline]]\nid = \"upr-timed").unwrap());
     let b = testing::catalog(&[("z/moved.toml", rest), ("b/first.toml", first)]);
-    let opts = options(Lang::En);
+    let opts = options(Lang::EN);
     let one = render(&a, &Filter::default(), &opts, &versions());
     assert_eq!(one, render(&a, &Filter::default(), &opts, &versions()));
     assert_eq!(one, render(&b, &Filter::default(), &opts, &versions()));
@@ -114,12 +114,12 @@ fn retention_keeps_cancelled_and_drops_old() {
     let bytes = render(
         &catalog,
         &Filter::default(),
-        &options(Lang::En),
+        &options(Lang::EN),
         &versions(),
     );
     assert!(bytes.contains("UID:upr-cancelled-2027@calendar.example.org"));
     assert!(!bytes.contains("old-2020"));
-    let mut opts = options(Lang::En);
+    let mut opts = options(Lang::EN);
     opts.cutoff = at("2019-01-01T00:00:00Z");
     let bytes = render(&catalog, &Filter::default(), &opts, &versions());
     assert!(bytes.contains("UID:old-2020@calendar.example.org"));
@@ -133,7 +133,7 @@ fn hostile_titles_cannot_inject_lines() {
     let bytes = render(
         &catalog,
         &Filter::default(),
-        &options(Lang::En),
+        &options(Lang::EN),
         &versions(),
     );
     let lines: Vec<&str> = bytes.split("\r\n").collect();
