@@ -498,6 +498,10 @@ fn follows_a_git_remote_and_survives_its_failures() {
                     &format!("[mechanisms.{to}]"),
                 )
                 .replace(
+                    &format!("[mechanisms.{from}."),
+                    &format!("[mechanisms.{to}."),
+                )
+                .replace(
                     &format!("mechanism = \"{from}\""),
                     &format!("mechanism = \"{to}\""),
                 );

@@ -670,6 +670,78 @@ async fn pages_follow_language_and_show_subscribe_links() {
 }
 
 #[tokio::test]
+async fn belarusian_is_a_whole_language() {
+    let (_tmp, s) = sample_server().await;
+    // By header and by query, the page in Belarusian.
+    let by_header = s
+        .get_with("/", &[(ACCEPT_LANGUAGE, "be-BY,be;q=0.9,ru;q=0.8")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let page = s.get("/?lang=be").await.text().await.unwrap();
+    for p in [&by_header, &page] {
+        assert!(p.contains("<html lang=\"be\">"), "{p}");
+        assert!(p.contains("Падпісацца на гэты каляндар"));
+        assert!(p.contains("<h2>Снежань 2026</h2>"), "{p}");
+        assert!(p.contains("праз 17 дзён"), "{p}");
+        assert!(p.contains("Жанчыны"));
+    }
+    // The language links name each other language in itself.
+    assert!(
+        page.contains("hreflang=\"en\" lang=\"en\">English</a>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("hreflang=\"ru\" lang=\"ru\">Русский</a>"),
+        "{page}"
+    );
+    assert!(!page.contains("hreflang=\"be\""));
+    let en = s.get("/").await.text().await.unwrap();
+    assert!(
+        en.contains("hreflang=\"be\" lang=\"be\">Беларуская</a>"),
+        "{en}"
+    );
+    // Deadline pages, feeds and JSON: texts, topic and mechanism names.
+    let detail = s
+        .get("/deadlines/example-cedaw-alternative-report-2027?lang=be")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        detail.contains("15 студзеня 2027, да канца дня (Europe/Zurich)"),
+        "{detail}"
+    );
+    assert!(detail.contains("Камітэт па ліквідацыі дыскрымінацыі ў дачыненні да жанчын (CEDAW)"));
+    let ics = s.get("/calendar.ics?lang=be").await.text().await.unwrap();
+    assert!(ics.contains("DESCRIPTION:Механізм: "), "{ics}");
+    assert!(ics.contains("CATEGORIES:CEDAW,Жанчыны"), "{ics}");
+    let json: serde_json::Value =
+        serde_json::from_str(&s.get("/deadlines.json?lang=be").await.text().await.unwrap())
+            .unwrap();
+    assert_eq!(json["calendar"]["language"], "be");
+    let cedaw = json["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["mechanism"]["slug"] == "cedaw")
+        .unwrap();
+    assert_eq!(
+        cedaw["mechanism"]["full_name"],
+        "Камітэт па ліквідацыі дыскрымінацыі ў дачыненні да жанчын"
+    );
+    // A language mechcal does not have is a 400 that lists the ones it has.
+    let r = s.get("/calendar.ics?lang=uk").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("be") && body.contains("ru") && body.contains("en"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn static_export_writes_the_served_bytes() {
     let (tmp, s) = sample_server().await;
     let out = tmp.path().join("public");

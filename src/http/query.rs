@@ -134,8 +134,9 @@ pub fn parse(
                 }
                 q.lang = Some(Lang::parse(&value).ok_or_else(|| {
                     QueryError::Malformed(format!(
-                        "unknown language `{}`; use `en` or `ru`",
-                        shown(&value)
+                        "unknown language `{}`; use one of {}",
+                        shown(&value),
+                        crate::load::tables::list(Lang::codes())
                     ))
                 })?);
             }
@@ -227,7 +228,7 @@ mod tests {
         let cases: Vec<(&str, Allowed, QueryError)> = vec![
             ("topics=women", Allowed::Feed, QueryError::Malformed("unknown query parameter `topics` (did you mean `topic`?); this address takes: topic, mechanism, lang, alarm".into())),
             ("topic=women", Allowed::Fixed, QueryError::Malformed("unknown query parameter `topic`; this address takes: lang, alarm; to combine filters, use /calendar.ics?topic=…&mechanism=…".into())),
-            ("lang=de", Allowed::Feed, QueryError::Malformed("unknown language `de`; use `en` or `ru`".into())),
+            ("lang=de", Allowed::Feed, QueryError::Malformed("unknown language `de`; use one of `en`, `be`, `ru`".into())),
             ("lang=en&lang=ru", Allowed::Feed, QueryError::Malformed("`lang` is given twice".into())),
             ("alarm=tomorrow", Allowed::Feed, QueryError::Malformed("`alarm=tomorrow` is not a duration before the deadline: use e.g. `P7D`, `PT12H`, or `none` (at most P365D)".into())),
             ("alarm=P1D", Allowed::Listing, QueryError::Malformed("unknown query parameter `alarm`; this address takes: topic, mechanism, lang".into())),

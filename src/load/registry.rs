@@ -84,14 +84,24 @@ fn mechanism(sink: &mut Sink<'_>, slug: &str, t: &Table<'_, '_>) -> Option<Mecha
         .and_then(|u| crate::load::values::check_http_url(sink, "url", &u));
     let mut names = IndexMap::new();
     for code in other_languages() {
-        let Some(table) = t.optional_table(sink, code) else {
+        let Some(value) = t.get(code) else {
             continue;
         };
-        let table = Table::new(
-            table.table,
-            table.span.clone(),
-            format!("`[mechanisms.{slug}.{code}]`"),
-        );
+        let DeValue::Table(table) = value.get_ref() else {
+            sink.error(
+                value.span(),
+                format!(
+                    "`{code}` must be a table of names, found {}",
+                    tomlx::type_name(value.get_ref())
+                ),
+            )
+            .help = Some(format!(
+                "write `[mechanisms.{slug}.{code}]` with `name = \"…\"` and/or `full_name = \"…\"` below it"
+            ));
+            continue;
+        };
+        let span = t.key_span(code).unwrap_or(value.span());
+        let table = Table::new(table, span, format!("`[mechanisms.{slug}.{code}]`"));
         table.check_keys(sink, &["name", "full_name"]);
         let name = table.optional_str(sink, "name");
         let full_name = table.optional_str(sink, "full_name");
@@ -169,6 +179,9 @@ url = "https://www.ohchr.org/en/hr-bodies/upr"
 name = "CERD"
 full_name = "Committee on the Elimination of Racial Discrimination"
 
+[mechanisms.cerd.be]
+full_name = "Камітэт па ліквідацыі расавай дыскрымінацыі"
+
 [topics.women]
 en = "Women"
 ru = "Женщины"
@@ -183,5 +196,12 @@ ru = "Женщины"
         let women = registry.topic("women").unwrap();
         assert_eq!(women.name("ru"), "Женщины");
         assert_eq!(women.name("be"), "Women");
+        let cerd = registry.mechanism("cerd").unwrap();
+        assert_eq!(cerd.name("be"), "CERD");
+        assert_eq!(
+            cerd.full_name("be"),
+            "Камітэт па ліквідацыі расавай дыскрымінацыі"
+        );
+        assert_eq!(cerd.full_name("ru"), cerd.full_name);
     }
 }

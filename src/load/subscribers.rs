@@ -326,8 +326,13 @@ pub fn parse(
         let language = match t.optional_str(&mut sink, "language") {
             None => Some(Lang::default()),
             Some(l) => Lang::parse(l.get_ref()).or_else(|| {
-                sink.error(l.span(), format!("unknown language `{}`", l.get_ref()))
-                    .help = Some("reminders are written in `en` or `ru`".into());
+                let d = sink.error(l.span(), format!("unknown language `{}`", l.get_ref()));
+                // No "did you mean": between two-letter codes it would
+                // offer `be` for `de`.
+                d.help = Some(format!(
+                    "reminders are written in {}",
+                    crate::load::tables::list(Lang::codes())
+                ));
                 None
             }),
         };

@@ -356,6 +356,9 @@ fn registry_errors() {
         ("registry_no_topics", "[mechanisms.cat]\nname = \"CAT\"\nfull_name = \"Committee against Torture\"\n".into()),
         ("registry_unknown_section", format!("{REGISTRY}\n[topic.torture]\nen = \"Torture\"\n")),
         ("registry_entry_not_table", format!("{REGISTRY}\n[topics]\nfoo = \"Foo\"\n")),
+        ("registry_unknown_language", format!("{REGISTRY}\n[topics.torture]\nen = \"Torture\"\nbe = \"Катаванні\"\nuk = \"Катування\"\n")),
+        ("registry_mechanism_language_keys", format!("{REGISTRY}\n[mechanisms.cat]\nname = \"CAT\"\nfull_name = \"Committee against Torture\"\n[mechanisms.cat.be]\nfull_nmae = \"Камітэт супраць катаванняў\"\nname = \"\"\n")),
+        ("registry_mechanism_language_not_table", format!("{REGISTRY}\n[mechanisms.cat]\nname = \"CAT\"\nfull_name = \"Committee against Torture\"\nru = \"КПП\"\n")),
     ];
     for (name, registry) in cases {
         let loaded = validate(

@@ -290,6 +290,58 @@ fn russian_subject() {
 }
 
 #[test]
+fn belarusian_subject() {
+    let (_, subject) = formatted(Lang::parse("be").unwrap());
+    assert_eq!(
+        subject,
+        "[mechcal] CERD — Альтернативный доклад тэрмін праз 7 дзён (15 ліпеня 2027)"
+    );
+}
+
+/// The plain-text body in every language (a moved deadline, so that every
+/// message of a reminder shows): one snapshot, so that a changed or lost
+/// translation is a reviewed change.
+#[test]
+fn text_bodies_in_every_language() {
+    let cat = testing::catalog(&[(
+        "a.toml",
+        "[[deadline]]\nid = \"cerd-2027\"\ntitle = \"Alternative report\"\nmechanism = \"cerd\"\ntopics = [\"women\"]\ndue = 2027-07-15T12:00:00\nstatus = \"tentative\"\nsubmit_to = \"cerd@example.org\"\nurl = \"https://www.ohchr.org/cerd\"\n",
+    )]);
+    let d = cat.get("cerd-2027").unwrap();
+    let moved = Item {
+        key: Key {
+            email: "anna@example.org".into(),
+            deadline: "cerd-2027".into(),
+            due_at: d.due_at,
+            kind: Kind::Moved,
+        },
+        days_left: 22,
+        moved_from: Some("2027-06-30T10:00:00Z".parse().unwrap()),
+    };
+    let mut out = String::new();
+    for lang in Lang::all() {
+        let s = subscriber(lang);
+        let lines = Lines {
+            lang,
+            tz: s.timezone,
+            catalog: &cat,
+        };
+        out.push_str(&format!(
+            "== {}\n{}\n{}\n",
+            lang.code(),
+            subject(&cat, &s, &[(&moved, d)]),
+            text_body(
+                &lines,
+                &s,
+                &[(&moved, d)],
+                "https://calendar.example.org/unsubscribe?token=abc"
+            )
+        ));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn message_ids_depend_on_keys_not_order() {
     let k = |kind| Key {
         email: "a@example.org".into(),
