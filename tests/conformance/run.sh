@@ -28,8 +28,8 @@ trap 'rm -rf "$run"' EXIT
 cp -r "$here/fixture" "$run/fixture"
 "$bin" --config "$run/fixture/mechcal.toml" render --out "$run/out" --now 2026-11-23T12:00:00Z
 
-# Russian feeds exist only on the server (`?lang=ru`): fetch them, with the
-# JSON of the same moment, from `serve` on a free loopback port.
+# Russian and Belarusian feeds exist only on the server (`?lang=`): fetch
+# them, with the JSON of the same moment, from `serve` on a free loopback port.
 "$bin" --config "$run/fixture/mechcal.toml" serve --listen 127.0.0.1:0 2>"$run/serve.log" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$run"' EXIT
@@ -39,20 +39,22 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 [ -n "$addr" ] || { cat "$run/serve.log"; exit 1; }
-mkdir -p "$run/out/ru/topics"
-curl -sf "http://$addr/calendar.ics?lang=ru" -o "$run/out/ru/calendar.ics"
-curl -sf "http://$addr/topics/discrimination.ics?lang=ru" -o "$run/out/ru/topics/discrimination.ics"
-curl -sf "http://$addr/deadlines.json?lang=ru" -o "$run/out/ru/deadlines.json"
+for lang in ru be; do
+    mkdir -p "$run/out/$lang/topics"
+    curl -sf "http://$addr/calendar.ics?lang=$lang" -o "$run/out/$lang/calendar.ics"
+    curl -sf "http://$addr/topics/discrimination.ics?lang=$lang" -o "$run/out/$lang/topics/discrimination.ics"
+    curl -sf "http://$addr/deadlines.json?lang=$lang" -o "$run/out/$lang/deadlines.json"
+done
 kill "$server"
 
 cp "$here/parse_icaljs.mjs" "$work/node/parse_icaljs.mjs"
 passed=0
 failed=0
-for feed in calendar.ics topics/discrimination.ics mechanisms/upr.ics deadlines/emoji.ics deadlines/injection-title.ics ru/calendar.ics ru/topics/discrimination.ics; do
+for feed in calendar.ics topics/discrimination.ics mechanisms/upr.ics deadlines/emoji.ics deadlines/injection-title.ics ru/calendar.ics ru/topics/discrimination.ics be/calendar.ics be/topics/discrimination.ics; do
     name="${feed//\//_}"
     ics="$run/out/$feed"
     json="$run/out/deadlines.json"
-    case "$feed" in ru/*) json="$run/out/ru/deadlines.json" ;; esac
+    case "$feed" in ru/* | be/*) json="$run/out/${feed%%/*}/deadlines.json" ;; esac
     node "$work/node/parse_icaljs.mjs" "$ics" > "$run/$name.icaljs.json"
     "$work/venv/bin/python" "$here/parse_python.py" "$ics" > "$run/$name.python.json"
     # Ground truth: mechcal's JSON entries of the same feed.
