@@ -33,6 +33,11 @@ status() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$server/status"; }
 sleep 2
 idle=$(status VmRSS)
 echo "idle after start:     $idle KiB"
+curl -sf -o /dev/null "http://127.0.0.1:$port/calendar.ics"
+curl -sf -o /dev/null "http://127.0.0.1:$port/"
+sleep 2
+first=$(status VmRSS)
+echo "after one feed + page: $first KiB"
 
 for path in / /calendar.ics /deadlines.json /topics/women.ics /mechanisms/upr.ics \
     /deadlines/deadline-7.ics "/?lang=ru" /healthz /metrics; do

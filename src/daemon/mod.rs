@@ -209,6 +209,7 @@ impl Daemon {
 /// Runs the daemon on `inputs` (see [`crate::load::everything`]) until
 /// `shutdown` completes, then drains within [`STOP_WITHIN`]. SIGHUP
 /// reloads meanwhile. `listen` replaces `[server] listen`.
+// Over 100 lines: the start sequence in the order it must happen (record, bind, reminders checked, tasks, ready, drain); split, its order would be harder to see.
 pub async fn run(
     inputs: Inputs,
     listen: Option<SocketAddr>,

@@ -19,6 +19,7 @@ impl Daemon {
     /// loses nor repeats a reminder. Waits are capped at 15 minutes so that
     /// clock jumps are noticed. `stop_flag` ends a pass after the message
     /// being sent.
+    // Over 100 lines: one loop whose cases (settings changed, tick, stop, runner failing) share its state.
     pub async fn remind(
         self: Arc<Self>,
         mut stopped: watch::Receiver<bool>,

@@ -139,6 +139,7 @@ pub fn due_from(d: &Deadline, k: u16) -> DateTime<Utc> {
 /// Deadlines are the outer loop: a deadline with no offset due now and no
 /// ledger row is skipped for all subscribers at once, which keeps a run over
 /// thousands of subscribers cheap.
+// Over 100 lines: the planner's rules in the order README states them ("When reminders are due"), one after another.
 pub fn plan(
     catalog: &Catalog,
     subscribers: &[Subscriber],

@@ -31,6 +31,7 @@ impl Config {
     }
 
     /// Parses config text; relative paths resolve against the file's directory.
+    // Over 100 lines: the table of sections in file order, each read by its own function below; the rest is defaults and cross-section checks that need them all.
     pub fn parse(file: &SourceFile) -> Result<Config, Vec<Diagnostic>> {
         let base = file.path().parent().unwrap_or(Path::new(""));
         let mut sink = Sink::new(file);

@@ -55,6 +55,7 @@ pub struct Checked {
 
 /// Validates one deadline table, reporting every problem into `sink`.
 /// `origin` says where the table starts.
+// Over 100 lines: one block per key, in the order README's table lists them.
 pub fn validate(
     sink: &mut Sink<'_>,
     ctx: &Context<'_>,

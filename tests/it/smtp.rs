@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::support as common;
 use common::{copy_dir, root};
 
 /// The Python of target/conformance/venv, with aiosmtpd and icalendar.
@@ -124,6 +124,7 @@ fn summary(out: &Output) -> String {
 }
 
 #[test]
+// Over 100 lines: one scenario, step by step, each step building on the state the last left.
 fn normal_pass_twice_catch_up_moved_and_cancelled() {
     let tmp = tempfile::tempdir().unwrap();
     let server = SmtpServer::start(tmp.path(), &[]);
@@ -353,6 +354,7 @@ fn killed_mid_send_and_restarted_loses_nothing() {
 }
 
 #[test]
+// Over 100 lines: one scenario, step by step, each step building on the state the last left.
 fn sigterm_during_a_pass_in_serve_loses_nothing() {
     use chrono::Datelike;
     let tmp = tempfile::tempdir().unwrap();
@@ -483,6 +485,7 @@ fn sigterm_during_a_pass_in_serve_loses_nothing() {
 /// through `SSL_CERT_FILE`), and no message at all — not one in plain text —
 /// when the certificate is not trusted or the relay offers no STARTTLS.
 #[test]
+// Over 100 lines: one scenario, step by step, each step building on the state the last left.
 fn mail_goes_over_verified_tls_or_not_at_all() {
     let tmp = tempfile::tempdir().unwrap();
     let certs = tmp.path().join("certs");

@@ -1,6 +1,5 @@
-//! Helpers shared by the integration tests (each test file includes this
-//! module with `mod common;` and uses what it needs).
-#![allow(dead_code)]
+//! Helpers shared by the integration tests (every module of this test
+//! binary uses them as `common`).
 
 use std::fs;
 use std::path::{Path, PathBuf};

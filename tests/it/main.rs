@@ -1,0 +1,18 @@
+//! The integration tests, as one test binary (one link instead of four,
+//! and helpers shared without `allow(dead_code)`): each module drives the
+//! real binary or server on loopback.
+//!
+//! - `cli` — `mechcal check`, `list`, `render`, `remind`, `subscribers` on
+//!   the sample data and on copies with planted mistakes.
+//! - `daemon` — `mechcal serve` as a process: reloads, git, signals,
+//!   systemd notify, health, alerts, limits.
+//! - `http` — the server in-process on `127.0.0.1:0`: every route.
+//! - `smtp` — reminders through a real SMTP server (Python aiosmtpd), with
+//!   faults, TLS and kill -9.
+//! - `support` — helpers (repository paths, copies, the test venv).
+
+mod cli;
+mod daemon;
+mod http;
+mod smtp;
+mod support;
