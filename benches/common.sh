@@ -16,7 +16,8 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 (cd "$top" && cargo build --release --quiet)
-bin="$top/target/release/mechcal"
+# MECHCAL_BIN runs the bench against another build (an A/B with an older one).
+bin="${MECHCAL_BIN:-$top/target/release/mechcal}"
 
 work="$(mktemp -d)"
 pids=()

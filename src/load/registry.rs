@@ -8,7 +8,7 @@ use toml::de::DeValue;
 
 use crate::i18n::Lang;
 use crate::load::diagnostic::{Diagnostic, SourceFile};
-use crate::load::tables::{self as tomlx, Sink, Table};
+use crate::load::tables::{self, Sink, Table};
 use crate::model::registry::{Mechanism, Names, Registry, Topic};
 
 /// Parses and validates `registry.toml`. Returns the registry (possibly partial)
@@ -16,7 +16,7 @@ use crate::model::registry::{Mechanism, Names, Registry, Topic};
 pub fn parse(file: &SourceFile) -> (Registry, Vec<Diagnostic>) {
     let mut sink = Sink::new(file);
     let mut registry = Registry::default();
-    if let Some(doc) = tomlx::parse_document(file, &mut sink) {
+    if let Some(doc) = tables::parse_document(file, &mut sink) {
         let root = Table::new(&doc, 0..0, "the registry");
         root.check_keys(&mut sink, &["mechanisms", "topics"]);
         for (section, what) in [("mechanisms", "mechanism"), ("topics", "topic")] {
@@ -29,12 +29,12 @@ pub fn parse(file: &SourceFile) -> (Registry, Vec<Diagnostic>) {
             };
             for (key, value) in table.table.iter() {
                 let slug = key.get_ref().as_ref();
-                if !tomlx::is_slug(slug) {
+                if !tables::is_slug(slug) {
                     let d = sink.error(
                         key.span(),
                         format!("{what} slug `{slug}` may only use `a-z`, `0-9` and `-`"),
                     );
-                    let fixed = tomlx::slugify(slug);
+                    let fixed = tables::slugify(slug);
                     if !fixed.is_empty() {
                         d.help = Some(format!("write `[{section}.{fixed}]`"));
                     }
@@ -44,7 +44,7 @@ pub fn parse(file: &SourceFile) -> (Registry, Vec<Diagnostic>) {
                         value.span(),
                         format!(
                             "{what} `{slug}` must be a table, found {}",
-                            tomlx::type_name(value.get_ref())
+                            tables::type_name(value.get_ref())
                         ),
                     )
                     .help = Some(format!(
@@ -92,7 +92,7 @@ fn mechanism(sink: &mut Sink<'_>, slug: &str, t: &Table<'_, '_>) -> Option<Mecha
                 value.span(),
                 format!(
                     "`{code}` must be a table of names, found {}",
-                    tomlx::type_name(value.get_ref())
+                    tables::type_name(value.get_ref())
                 ),
             )
             .help = Some(format!(

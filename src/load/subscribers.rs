@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use crate::i18n::Lang;
 use crate::load::deadlines::entry::{self, Slugs};
 use crate::load::diagnostic::{Diagnostic, SourceFile};
-use crate::load::tables::{self as tomlx, Sink, Table};
+use crate::load::tables::{self, Sink, Table};
 use crate::load::{values, zone};
 use crate::model::catalog::Filter;
 use crate::model::registry::Registry;
@@ -223,7 +223,7 @@ pub fn parse(
 ) -> (Vec<Subscriber>, Vec<Diagnostic>) {
     let mut sink = Sink::new(file);
     let mut out = Vec::new();
-    let Some(doc) = tomlx::parse_document(file, &mut sink) else {
+    let Some(doc) = tables::parse_document(file, &mut sink) else {
         return (out, sink.diags);
     };
     let root = Table::new(&doc, 0..0, "the subscribers file");
@@ -239,7 +239,7 @@ pub fn parse(
                         item.span(),
                         format!(
                             "each subscriber must be a table, found {}",
-                            tomlx::type_name(other)
+                            tables::type_name(other)
                         ),
                     );
                     None
@@ -346,7 +346,7 @@ pub fn parse(
                         v.span(),
                         format!(
                             "`digest` must be true or false, found {}",
-                            tomlx::type_name(other)
+                            tables::type_name(other)
                         ),
                     );
                     None

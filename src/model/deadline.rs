@@ -1,6 +1,6 @@
 //! The deadline: one validated `[[deadline]]` entry.
 //!
-//! A [`Deadline`] is only ever built by validation (`store`), so its fields
+//! A [`Deadline`] is only ever built by validation (`load`), so its fields
 //! hold: the mechanism and topics exist in the registry, the due instant exists
 //! in its zone, links are http(s). Its [`Fingerprint`] is a hash of the
 //! normalised fields, not of where the entry is written, so moving an entry to

@@ -7,7 +7,7 @@ use chrono::Duration;
 
 use super::*;
 use crate::load::diagnostic::{Diagnostic, SourceFile};
-use crate::load::tables::{self as tomlx, Sink, Table};
+use crate::load::tables::{self, Sink, Table};
 use crate::load::{values, zone};
 use crate::render::feed::{self, Alarm};
 
@@ -40,7 +40,7 @@ impl Config {
         config.state.path = normalize(&base.join("var/mechcal.sqlite"));
         config.reminders.secret_file = normalize(&base.join("var/unsubscribe.secret"));
         config.mail.transport = Transport::Maildir(normalize(&base.join("var/maildir")));
-        let Some(doc) = tomlx::parse_document(file, &mut sink) else {
+        let Some(doc) = tables::parse_document(file, &mut sink) else {
             let mut diags = sink.diags;
             crate::load::diagnostic::sort(&mut diags);
             return Err(diags);
@@ -161,10 +161,10 @@ impl Config {
             alerts.check_keys(&mut sink, &["staff"]);
             if let Some(v) = alerts.get("staff") {
                 if let Some(items) =
-                    tomlx::as_array(&mut sink, "staff", v, "[\"staff@example.org\"]")
+                    tables::as_array(&mut sink, "staff", v, "[\"staff@example.org\"]")
                 {
                     for item in items {
-                        let Some(address) = tomlx::as_str(&mut sink, "each of `staff`", item)
+                        let Some(address) = tables::as_str(&mut sink, "each of `staff`", item)
                         else {
                             continue;
                         };
@@ -246,7 +246,7 @@ fn calendar(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut CalendarConfig) {
         }
     }
     if let Some(v) = t.get("keep_past_days") {
-        if let Some(n) = tomlx::as_integer(sink, "`keep_past_days`", v) {
+        if let Some(n) = tables::as_integer(sink, "`keep_past_days`", v) {
             match u32::try_from(n) {
                 Ok(n) if n <= 3650 => out.keep_past_days = n,
                 _ => {
@@ -437,10 +437,10 @@ fn smtp(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path) -> Option<SmtpConfi
     let retry_seconds = match t.get("retry_seconds") {
         None => vec![1, 5],
         Some(v) => {
-            let items = tomlx::as_array(sink, "retry_seconds", v, "[1, 5]")?;
+            let items = tables::as_array(sink, "retry_seconds", v, "[1, 5]")?;
             let mut out = Vec::new();
             for item in items {
-                let n = tomlx::as_integer(sink, "each of `retry_seconds`", item)?;
+                let n = tables::as_integer(sink, "each of `retry_seconds`", item)?;
                 if !(0..=300).contains(&n) || items.len() > 10 {
                     sink.error(
                         item.span(),
@@ -515,7 +515,7 @@ pub fn normalize(path: &Path) -> PathBuf {
 /// (the error is reported).
 fn bounded(sink: &mut Sink<'_>, t: &Table<'_, '_>, key: &str, min: i64, max: i64) -> Option<i64> {
     let v = t.get(key)?;
-    let n = tomlx::as_integer(sink, &format!("`{key}`"), v)?;
+    let n = tables::as_integer(sink, &format!("`{key}`"), v)?;
     if (min..=max).contains(&n) {
         Some(n)
     } else {

@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use toml::de::DeValue;
 use toml::Spanned;
 
-use crate::load::tables::{self as tomlx, Sink, Table, Value};
+use crate::load::tables::{self, Sink, Table, Value};
 use crate::load::{country, suggest, values, zone};
 use crate::model::deadline::{Deadline, Due, Fingerprint, Origin, Status, SubmitTo};
 use crate::model::registry::Registry;
@@ -125,7 +125,7 @@ pub fn validate(
         None => Some(Status::Confirmed),
         Some(s) => Status::parse(s.get_ref()).or_else(|| {
             let help = suggest::did_you_mean(s.get_ref(), Status::NAMES)
-                .unwrap_or_else(|| format!("`status` is one of {}", tomlx::list(Status::NAMES)));
+                .unwrap_or_else(|| format!("`status` is one of {}", tables::list(Status::NAMES)));
             sink.error(s.span(), format!("unknown status `{}`", s.get_ref()))
                 .help = Some(help);
             None
@@ -228,12 +228,12 @@ fn error_count(sink: &Sink<'_>) -> usize {
 /// Whether the id is a valid slug; reports it if not.
 fn check_id(sink: &mut Sink<'_>, id: &Spanned<String>) -> bool {
     let text = id.get_ref();
-    if !tomlx::is_slug(text) {
+    if !tables::is_slug(text) {
         let d = sink.error(
             id.span(),
             format!("deadline id `{text}` may only use `a-z`, `0-9` and `-`"),
         );
-        let fixed = tomlx::slugify(text);
+        let fixed = tables::slugify(text);
         d.help = Some(if fixed.is_empty() {
             "ids are Latin slugs, e.g. `cerd-blr-alternative-report-2024`".into()
         } else {
@@ -268,7 +268,7 @@ fn unknown_help<'a>(
 ) -> String {
     suggest::did_you_mean(name, known.clone()).unwrap_or_else(|| {
         let all: Vec<&str> = known.collect();
-        let shown = tomlx::list(all.iter().take(12).copied());
+        let shown = tables::list(all.iter().take(12).copied());
         let more = if all.len() > 12 { ", …" } else { "" };
         format!("the registry's {what} are {shown}{more}; add new ones to `registry.toml`")
     })
@@ -313,7 +313,7 @@ pub(crate) fn slug_list<'a>(
     known: impl Fn(&str) -> bool,
     require_one: bool,
 ) -> Option<Vec<String>> {
-    let items = tomlx::as_array(sink, what.key, v, what.example)?;
+    let items = tables::as_array(sink, what.key, v, what.example)?;
     if items.is_empty() && require_one {
         sink.error(
             v.span(),
@@ -325,7 +325,7 @@ pub(crate) fn slug_list<'a>(
     let mut slugs: Vec<String> = Vec::with_capacity(items.len());
     let mut ok = true;
     for item in items {
-        let Some(s) = tomlx::as_str(sink, &format!("each of `{}`", what.key), item) else {
+        let Some(s) = tables::as_str(sink, &format!("each of `{}`", what.key), item) else {
             ok = false;
             continue;
         };
@@ -364,7 +364,7 @@ fn check_due(sink: &mut Sink<'_>, v: &Value<'_>, tz: Tz) -> Option<(Due, DateTim
                 v.span(),
                 format!(
                     "`due` must be a date or date-time, found {}",
-                    tomlx::type_name(other)
+                    tables::type_name(other)
                 ),
             )
             .help = Some("write `due = 2027-01-15` or `due = 2027-01-15T18:00:00`".into());
@@ -483,11 +483,11 @@ fn check_submit_to(sink: &mut Sink<'_>, v: &Spanned<String>) -> Option<SubmitTo>
 
 /// Offsets in days, each 0..=365 and listed once; returned largest first.
 pub(crate) fn check_remind_days(sink: &mut Sink<'_>, v: &Value<'_>) -> Option<Vec<u16>> {
-    let items = tomlx::as_array(sink, "remind_days", v, "[30, 7, 1]")?;
+    let items = tables::as_array(sink, "remind_days", v, "[30, 7, 1]")?;
     let mut days: Vec<u16> = Vec::with_capacity(items.len());
     let mut ok = true;
     for item in items {
-        let Some(n) = tomlx::as_integer(sink, "each of `remind_days`", item) else {
+        let Some(n) = tables::as_integer(sink, "each of `remind_days`", item) else {
             ok = false;
             continue;
         };

@@ -17,7 +17,7 @@ use toml::de::DeValue;
 
 use crate::load::diagnostic::{self, Diagnostic, SourceFile};
 use crate::load::registry;
-use crate::load::tables::{self as tomlx, Sink, Table};
+use crate::load::tables::{self, Sink, Table};
 use crate::model::catalog::Catalog;
 use crate::model::deadline::{Deadline, Origin};
 
@@ -109,7 +109,7 @@ fn deadline_file(
     src: &Source,
 ) -> Vec<entry::Checked> {
     let file = sink.file;
-    let Some(doc) = tomlx::parse_document(file, sink) else {
+    let Some(doc) = tables::parse_document(file, sink) else {
         return Vec::new();
     };
     if src.rel.file_name().is_some_and(|n| n == scan::REGISTRY) {
@@ -143,7 +143,7 @@ fn deadline_file(
         }
         return Vec::new();
     };
-    let tables: Vec<(&toml::de::DeTable<'_>, tomlx::Span)> = match value.get_ref() {
+    let tables: Vec<(&toml::de::DeTable<'_>, tables::Span)> = match value.get_ref() {
         DeValue::Array(items) => items
             .iter()
             .filter_map(|item| match item.get_ref() {
@@ -153,7 +153,7 @@ fn deadline_file(
                         item.span(),
                         format!(
                             "each deadline must be a table, found {}",
-                            tomlx::type_name(other)
+                            tables::type_name(other)
                         ),
                     )
                     .help = Some("write each deadline under its own `[[deadline]]` header".into());
@@ -172,7 +172,7 @@ fn deadline_file(
                 value.span(),
                 format!(
                     "`deadline` must be a list of tables, found {}",
-                    tomlx::type_name(other)
+                    tables::type_name(other)
                 ),
             )
             .help = Some("start each deadline with a `[[deadline]]` header".into());
