@@ -184,3 +184,37 @@ fn texts_carry_no_bidi_marks_and_fall_back_to_english() {
     // An id no file has reads as itself, not as a panic.
     assert_eq!(lang("be").text("no-such-message"), "no-such-message");
 }
+
+#[test]
+fn formatted_once_texts_equal_fluents_own() {
+    for lang in Lang::all() {
+        for m in 1..=12 {
+            let d = NaiveDate::from_ymd_opt(2027, m, 9).unwrap();
+            let month = lang.text(&format!("month-{m}-of"));
+            let by_fluent = lang.format(
+                "date",
+                &[
+                    ("day", 9.into()),
+                    ("month", month.into()),
+                    ("year", "2027".into()),
+                ],
+            );
+            assert_eq!(lang.date(d), by_fluent, "{}", lang.code());
+            let heading = lang.format(
+                "month-heading",
+                &[
+                    ("month", lang.text(&format!("month-{m}")).into()),
+                    ("year", "2027".into()),
+                ],
+            );
+            assert_eq!(lang.month(d), heading, "{}", lang.code());
+        }
+        let languages = languages();
+        let bundle = &languages[usize::from(lang.0)].bundle;
+        let pattern = bundle.get_message("due").unwrap().value().unwrap();
+        assert_eq!(
+            lang.text("due"),
+            bundle.format_pattern(pattern, None, &mut Vec::new())
+        );
+    }
+}

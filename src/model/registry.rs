@@ -27,6 +27,9 @@ pub struct Names {
 impl Mechanism {
     /// The short name in `lang` (a language code), falling back to English.
     pub fn name(&self, lang: &str) -> &str {
+        if self.names.is_empty() || lang == "en" {
+            return &self.name;
+        }
         self.names
             .get(lang)
             .and_then(|n| n.name.as_deref())
@@ -35,6 +38,9 @@ impl Mechanism {
 
     /// The full name in `lang`, falling back to English.
     pub fn full_name(&self, lang: &str) -> &str {
+        if self.names.is_empty() || lang == "en" {
+            return &self.full_name;
+        }
         self.names
             .get(lang)
             .and_then(|n| n.full_name.as_deref())
@@ -55,6 +61,9 @@ pub struct Topic {
 impl Topic {
     /// The topic's name in `lang` (a language code), falling back to English.
     pub fn name(&self, lang: &str) -> &str {
+        if self.names.is_empty() || lang == "en" {
+            return &self.en;
+        }
         self.names.get(lang).map_or(&self.en, String::as_str)
     }
 }

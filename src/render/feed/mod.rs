@@ -231,7 +231,7 @@ fn begin_calendar(w: &mut Writer, opts: &FeedOptions) {
 pub fn summary(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
     let mechanism = mechanism_name(catalog, d, lang);
     match d.status {
-        Status::Tentative => format!("[{mechanism}] {} ({})", d.title, lang.text("tentative")),
+        Status::Tentative => format!("[{mechanism}] {} ({})", d.title, lang.labels().tentative),
         _ => format!("[{mechanism}] {}", d.title),
     }
 }
@@ -251,7 +251,7 @@ pub fn due_words(d: &Deadline, lang: Lang) -> String {
         Due::Date(date) => format!(
             "{}, {} ({})",
             lang.date(date),
-            lang.text("end-of-day"),
+            lang.labels().end_of_day,
             d.timezone.name()
         ),
         Due::Local(_) | Due::Instant(_) => {
@@ -286,7 +286,7 @@ pub fn due_short(d: &Deadline, tz: chrono_tz::Tz, lang: Lang) -> String {
 
 /// The event's `DESCRIPTION`: the facts first, then the staff's text.
 pub fn description(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
-    let t = |id| lang.text(id);
+    let t = lang.labels();
     let code = lang.code();
     let reg = catalog.registry();
     let mut out = String::new();
@@ -294,7 +294,7 @@ pub fn description(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
         let _ = writeln!(
             out,
             "{}: {} ({})",
-            t("mechanism"),
+            t.mechanism,
             m.full_name(code),
             m.name(code)
         );
@@ -302,27 +302,27 @@ pub fn description(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
     if let Some(body) = &d.body {
         let _ = writeln!(out, "{body}");
     }
-    let _ = writeln!(out, "{}: {}", t("due"), due_words(d, lang));
+    let _ = writeln!(out, "{}: {}", t.due, due_words(d, lang));
     if d.status != Status::Confirmed {
         let status = if d.status == Status::Tentative {
-            t("tentative")
+            &t.tentative
         } else {
-            t("cancelled")
+            &t.cancelled
         };
-        let _ = writeln!(out, "{}: {status}", t("status"));
+        let _ = writeln!(out, "{}: {status}", t.status);
     }
     if let Some(to) = &d.submit_to {
-        let _ = writeln!(out, "{}: {to}", t("submit-to"));
+        let _ = writeln!(out, "{}: {to}", t.submit_to);
     }
     if let Some(url) = &d.url {
-        let _ = writeln!(out, "{}: {url}", t("link"));
+        let _ = writeln!(out, "{}: {url}", t.link);
     }
     let topics: Vec<&str> = d
         .topics
         .iter()
         .map(|s| reg.topic_name(s, lang.code()))
         .collect();
-    let _ = writeln!(out, "{}: {}", t("topics"), topics.join(", "));
+    let _ = writeln!(out, "{}: {}", t.topics, topics.join(", "));
     if let Some(text) = &d.description {
         let _ = write!(out, "\n{text}");
     }
