@@ -69,6 +69,24 @@ pub(super) fn invalid_link(lang: Lang) -> Response {
     )
 }
 
+/// The language to answer in, the endpoints' state and the address the
+/// request's token was made for — or the answer when there is none (404
+/// with reminders off, the same "invalid link" for every bad token).
+async fn verified<'a>(
+    app: &'a App,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(Lang, &'a Unsubscribe, String), Response> {
+    let lang = header_lang(headers);
+    let Some(u) = &app.unsubscribe else {
+        return Err(not_found(uri.clone()).await);
+    };
+    match token_of(uri).and_then(|t| u.verify(&t)) {
+        Some(email) => Ok((lang, u, email)),
+        None => Err(invalid_link(lang)),
+    }
+}
+
 /// `GET /unsubscribe?token=…`: asks to confirm (mail scanners follow links,
 /// so a GET never unsubscribes anybody).
 pub(super) async fn unsubscribe_page(
@@ -76,12 +94,9 @@ pub(super) async fn unsubscribe_page(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let lang = header_lang(&headers);
-    let Some(u) = &app.unsubscribe else {
-        return not_found(uri).await;
-    };
-    let Some(email) = token_of(&uri).and_then(|t| u.verify(&t)) else {
-        return invalid_link(lang);
+    let (lang, _, email) = match verified(&app, &uri, &headers).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
     };
     let action = format!(
         "{}?{}",
@@ -107,12 +122,9 @@ pub(super) async fn unsubscribe_post(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let lang = header_lang(&headers);
-    let Some(u) = &app.unsubscribe else {
-        return not_found(uri).await;
-    };
-    let Some(email) = token_of(&uri).and_then(|t| u.verify(&t)) else {
-        return invalid_link(lang);
+    let (lang, u, email) = match verified(&app, &uri, &headers).await {
+        Ok(v) => v,
+        Err(answer) => return answer,
     };
     let now = (app.clock)();
     let recorded = match u.state.lock() {

@@ -10,10 +10,8 @@
 
 mod parse;
 
-pub use parse::normalize;
-
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use chrono::Duration;
 use chrono_tz::Tz;
@@ -277,6 +275,29 @@ impl Config {
             c.alarm.map(|a| a.0.num_seconds()),
         )
     }
+}
+
+/// Removes `.` and `dir/..` from a path without touching the file system, so
+/// that messages say `deadlines/a.toml` rather than `config/../deadlines/a.toml`.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !matches!(out.components().next_back(), Some(Component::RootDir)) {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 #[cfg(test)]

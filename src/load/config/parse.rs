@@ -1,7 +1,7 @@
 //! Reading `mechcal.toml`: every section's keys checked, every problem
 //! reported with its place (all of them, not the first).
 
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use chrono::Duration;
 
@@ -486,29 +486,6 @@ fn is_domain(s: &str) -> bool {
                 && !l.ends_with('-')
                 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
-}
-
-/// Removes `.` and `dir/..` from a path without touching the file system, so
-/// that messages say `deadlines/a.toml` rather than `config/../deadlines/a.toml`.
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
-                    out.pop();
-                } else if !matches!(out.components().next_back(), Some(Component::RootDir)) {
-                    out.push("..");
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    if out.as_os_str().is_empty() {
-        out.push(".");
-    }
-    out
 }
 
 /// An optional integer key within `min..=max`; `None` when absent or wrong
