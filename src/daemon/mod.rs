@@ -25,9 +25,9 @@
 //! `systemd` (notify and watchdog), `logging`.
 
 mod alerts;
-pub mod git;
-pub mod logging;
-pub mod reload;
+pub(crate) mod git;
+pub(crate) mod logging;
+pub(crate) mod reload;
 mod schedule;
 mod systemd;
 

@@ -31,9 +31,9 @@ mod export;
 mod feeds;
 mod health;
 mod pages;
-pub mod query;
-pub mod response;
-pub mod server;
+pub(crate) mod query;
+pub(crate) mod response;
+pub(crate) mod server;
 mod snapshot;
 mod unsubscribe;
 

@@ -34,14 +34,6 @@ pub enum QueryError {
     Unknown(String),
 }
 
-impl QueryError {
-    pub fn message(&self) -> &str {
-        match self {
-            QueryError::Malformed(m) | QueryError::Unknown(m) => m,
-        }
-    }
-}
-
 /// Which parameters a route takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Allowed {

@@ -42,7 +42,7 @@ struct Language {
 /// times; through Fluent each time, rendering took ~10% longer.
 struct Fixed {
     labels: Labels,
-    plain: std::collections::HashMap<&'static str, Cow<'static, str>>,
+    plain: std::collections::HashMap<String, Cow<'static, str>>,
     months: Vec<String>,
     months_of: Vec<String>,
     date: Template,
@@ -128,10 +128,7 @@ fn fixed() -> &'static [Fixed] {
                         let mut errors = Vec::new();
                         let text = language.bundle.format_pattern(pattern, None, &mut errors);
                         // A message that needs arguments reports them missing.
-                        errors.is_empty().then(|| {
-                            let id: &'static str = Box::leak(id.clone().into_boxed_str());
-                            (id, text)
-                        })
+                        errors.is_empty().then(|| (id.clone(), text))
                     })
                     .collect();
                 let month = |suffix: &str| {

@@ -9,16 +9,16 @@
 //! only against a valid registry.
 
 pub mod config;
-pub mod country;
+pub(crate) mod country;
 pub mod deadlines;
-pub mod diagnostic;
-pub mod registry;
+pub(crate) mod diagnostic;
+pub(crate) mod registry;
 pub mod subscribers;
-pub mod suggest;
-pub mod tables;
+pub(crate) mod suggest;
+pub(crate) mod tables;
 pub(crate) mod text;
-pub mod values;
-pub mod zone;
+pub(crate) mod values;
+pub(crate) mod zone;
 
 use self::config::Config;
 use self::diagnostic::Diagnostic;

@@ -1,5 +1,5 @@
 //! The operating system's edges used by several layers: systemd
 //! credentials and files of personal data.
 
-pub mod credentials;
-pub mod private;
+pub(crate) mod credentials;
+pub(crate) mod private;

@@ -2,8 +2,8 @@
 //! the page, JSON, the `list` table — in every language.
 
 pub mod feed;
-pub mod ical;
+pub(crate) mod ical;
 pub mod json;
 pub mod links;
-pub mod listing;
-pub mod page;
+pub(crate) mod listing;
+pub(crate) mod page;

@@ -7,7 +7,7 @@
 //! of the catalog never sees a half-valid repository.
 
 pub(crate) mod entry;
-pub mod scan;
+pub(crate) mod scan;
 
 use std::collections::HashMap;
 use std::path::Path;
