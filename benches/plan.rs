@@ -69,6 +69,9 @@ fn subscribers(n: usize) -> Vec<Subscriber> {
                 },
                 digest: i % 7 != 0,
                 line: i + 1,
+                key: format!("subscriber-{i}@example.org"),
+                origin: Default::default(),
+                generation: 0,
             }
         })
         .collect()

@@ -103,10 +103,13 @@ fn main() {
                 language: Default::default(),
                 digest: true,
                 line: 1,
+                key: format!("s{i}@example.org"),
+                origin: Default::default(),
+                generation: 0,
             };
             let item = Item {
                 key: Key {
-                    email: s.key(),
+                    subscriber: s.key.clone(),
                     deadline: d.id.clone(),
                     due_at: d.due_at,
                     kind: Kind::Remind(7),
@@ -118,6 +121,7 @@ fn main() {
                 from: &from,
                 domain: "calendar.example.org",
                 unsubscribe_url: "https://calendar.example.org/unsubscribe?token=x",
+                manage_url: "https://calendar.example.org/manage?token=y",
                 feed: &opts,
                 versions: &versions,
             };

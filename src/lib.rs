@@ -28,6 +28,9 @@
 //!   server loop, the render cache, the static export.
 //! - [`daemon`] — `serve`: signals, reload, git, reminders' schedule,
 //!   alerts, systemd notify and watchdog, logging.
+//! - [`subscriptions`] — self-service sign-up: the address key (sealing,
+//!   keyed ids), signed links, the forms' fields, rate limits, and merging
+//!   stored subscribers with the file's.
 //! - [`metrics`] — counters and the `/metrics` text.
 //! - [`os`] — systemd credentials, files of personal data (0600/0700).
 //! - [`cli`] — the command line; [`exit`] — the exit codes.
@@ -44,6 +47,7 @@ pub(crate) mod os;
 pub mod reminders;
 pub mod render;
 pub mod state;
+pub mod subscriptions;
 
 #[cfg(test)]
 pub(crate) mod testing;

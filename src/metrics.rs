@@ -26,11 +26,15 @@ pub enum Route {
     Health,
     Metrics,
     Unsubscribe,
+    /// The sign-up form and its confirmation.
+    Subscribe,
+    /// The preference page.
+    Manage,
     Other,
 }
 
 impl Route {
-    const ALL: [Route; 10] = [
+    const ALL: [Route; 12] = [
         Route::Index,
         Route::Calendar,
         Route::Topic,
@@ -40,6 +44,8 @@ impl Route {
         Route::Health,
         Route::Metrics,
         Route::Unsubscribe,
+        Route::Subscribe,
+        Route::Manage,
         Route::Other,
     ];
 
@@ -52,6 +58,8 @@ impl Route {
             "/healthz" => Route::Health,
             "/metrics" => Route::Metrics,
             "/unsubscribe" => Route::Unsubscribe,
+            "/subscribe" | "/subscribe/confirm" => Route::Subscribe,
+            "/manage" => Route::Manage,
             p if p.starts_with("/topics/") => Route::Topic,
             p if p.starts_with("/mechanisms/") => Route::Mechanism,
             p if p.starts_with("/deadlines/") => Route::Deadline,
@@ -72,6 +80,8 @@ impl Route {
             Route::Health => "/healthz",
             Route::Metrics => "/metrics",
             Route::Unsubscribe => "/unsubscribe",
+            Route::Subscribe => "/subscribe",
+            Route::Manage => "/manage",
             Route::Other => "other",
         }
     }

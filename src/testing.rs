@@ -48,3 +48,8 @@ pub fn catalog(files: &[(&str, &str)]) -> Catalog {
         None => panic!("{}", diagnostic::render_human(&loaded.diagnostics)),
     }
 }
+
+/// The registry of [`REGISTRY`].
+pub fn registry() -> crate::model::registry::Registry {
+    catalog(&[]).registry().clone()
+}

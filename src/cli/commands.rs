@@ -16,6 +16,7 @@ use crate::model::catalog::Filter;
 use crate::reminders::{self, Runner};
 use crate::render::listing::{self, ListOptions};
 use crate::state::Database;
+use crate::subscriptions::{AddressKey, Status, Stored};
 
 /// `mechcal serve`: the daemon (see [`crate::daemon`]) until SIGINT or SIGTERM.
 pub fn serve(
@@ -46,7 +47,9 @@ pub fn render(
 ) -> Result<Exit, Error> {
     let inputs = load(config, None, err)?;
     let state = inputs.config.state.path.clone();
-    let snapshot = http::Snapshot::record(Arc::new(inputs.config), inputs.catalog, now)?;
+    let mut snapshot = http::Snapshot::record(Arc::new(inputs.config), inputs.catalog, now)?;
+    // A static copy cannot take sign-ups (its form tokens would expire).
+    snapshot.signup = None;
     let files = http::export(&snapshot, dir, now).map_err(|source| Error::Export {
         dir: dir.to_path_buf(),
         source,
@@ -152,14 +155,24 @@ pub fn remind_dry_run(
     let subs = inputs.require_subscribers()?;
     // Without a state database, it plans against an empty ledger instead
     // of creating one.
-    let (ledger, opted_out) = if inputs.config.state.path.exists() {
-        let state = Database::open(&inputs.config.state.path)?;
-        (state.ledger()?, state.opted_out()?)
+    let (ledger, opted_out, subs) = if inputs.config.state.path.exists() {
+        let (mut state, key) = open_keyed(&inputs.config)?;
+        let mut file = subs.to_vec();
+        crate::subscriptions::key_all(&mut file, &key);
+        let subs = reminders::pass::current_subscribers(
+            &mut state,
+            &key,
+            &file,
+            &inputs.catalog,
+            &inputs.config,
+            now,
+        )?;
+        (state.ledger()?, state.opted_out()?, subs)
     } else {
-        Default::default()
+        (Default::default(), Default::default(), subs.to_vec())
     };
-    let plan = reminders::plan::plan(&inputs.catalog, subs, &ledger, &opted_out, now);
-    let text = reminders::describe(&plan, &inputs.catalog, subs, show_emails);
+    let plan = reminders::plan::plan(&inputs.catalog, &subs, &ledger, &opted_out, now);
+    let text = reminders::describe(&plan, &inputs.catalog, &subs, show_emails);
     let _ = out.write_all(text.as_bytes());
     Ok(Exit::Ok)
 }
@@ -179,6 +192,19 @@ pub fn subscribers(
     Ok(Exit::Ok)
 }
 
+/// The state database with its ledger keyed, and the address key.
+fn open_keyed(config: &crate::load::config::Config) -> Result<(Database, AddressKey), Error> {
+    let mut state = Database::open(&config.state.path)?;
+    let key = AddressKey::load(&config.state.key_file).map_err(|source| {
+        Error::Reminders(crate::reminders::transport::SetupError::AddressKey {
+            path: config.state.key_file.clone(),
+            source,
+        })
+    })?;
+    state.key_addresses(&key)?;
+    Ok((state, key))
+}
+
 /// `mechcal subscribers resubscribe EMAIL`: lifts an opt-out.
 pub fn resubscribe(
     config: Option<&Path>,
@@ -186,10 +212,117 @@ pub fn resubscribe(
     out: &mut dyn std::io::Write,
 ) -> Result<Exit, Error> {
     let config = super::resolve_config(config, None)?;
-    if Database::open(&config.state.path)?.resubscribe(email)? {
+    let (mut state, key) = open_keyed(&config)?;
+    if state.resubscribe(&key.id(email))? {
         let _ = writeln!(out, "{} will get reminders again", subscribers::mask(email));
         Ok(Exit::Ok)
     } else {
         Err(Error::NotOptedOut(subscribers::mask(email)))
     }
+}
+
+/// A waiting sign-up's reference: the first 8 hex digits of its key.
+fn reference(s: &Stored) -> &str {
+    &s.id[..8]
+}
+
+/// `mechcal subscribers pending`: confirmed sign-ups waiting for staff.
+pub fn pending(
+    config: Option<&Path>,
+    show_emails: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<Exit, Error> {
+    let config = super::resolve_config(config, None)?;
+    let (state, key) = open_keyed(&config)?;
+    let waiting = state.subscriptions(&key, &[Status::Approval])?;
+    if waiting.is_empty() {
+        let _ = writeln!(out, "no sign-up waits for approval");
+        return Ok(Exit::Ok);
+    }
+    let _ = writeln!(
+        out,
+        "REF       ADDRESS                         SIGNED UP   TOPICS / MECHANISMS"
+    );
+    for s in &waiting {
+        let c = &s.sealed.choice;
+        let address = if show_emails {
+            s.sealed.email.clone()
+        } else {
+            subscribers::mask(&s.sealed.email)
+        };
+        let all = |v: &[String]| {
+            if v.is_empty() {
+                "all".to_string()
+            } else {
+                v.join(",")
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{:<9} {:<31} {}  {} / {}",
+            reference(s),
+            address,
+            s.created_at.format("%Y-%m-%d"),
+            all(&c.topics),
+            all(&c.mechanisms)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} waiting: `mechcal subscribers approve REF…` or `reject REF…`",
+        waiting.len()
+    );
+    Ok(Exit::Ok)
+}
+
+/// `mechcal subscribers approve|reject REF…`: lets waiting sign-ups in,
+/// or deletes everything about them. Every REF is checked before any is
+/// changed.
+pub fn approve(
+    config: Option<&Path>,
+    refs: &[String],
+    approve: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<Exit, Error> {
+    let config = super::resolve_config(config, None)?;
+    let (mut state, key) = open_keyed(&config)?;
+    let waiting = state.subscriptions(&key, &[Status::Approval])?;
+    let mut chosen: Vec<&Stored> = Vec::new();
+    for r in refs {
+        let by_address = r.contains('@').then(|| key.id(r));
+        let matches: Vec<&Stored> = waiting
+            .iter()
+            .filter(|s| match &by_address {
+                Some(id) => &s.id == id,
+                None => r.len() >= 6 && s.id.starts_with(&r.to_lowercase()),
+            })
+            .collect();
+        match matches.as_slice() {
+            [one] => chosen.push(one),
+            _ => return Err(Error::NoSuchSignUp(subscribers::mask_addresses(r))),
+        }
+    }
+    #[allow(clippy::disallowed_methods)] // the edge: staff's command runs now
+    let now = Utc::now();
+    for s in chosen {
+        if approve {
+            let mut s = s.clone();
+            s.status = Status::Active;
+            state.save_subscription(&key, &s, now)?;
+            let _ = writeln!(
+                out,
+                "{} approved: {} gets reminders",
+                reference(&s),
+                subscribers::mask(&s.sealed.email)
+            );
+        } else {
+            state.forget(&s.id)?;
+            let _ = writeln!(
+                out,
+                "{} rejected: everything about it is deleted",
+                reference(s)
+            );
+        }
+    }
+    Ok(Exit::Ok)
 }

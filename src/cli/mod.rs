@@ -130,6 +130,23 @@ pub enum SubscribersAction {
         /// The address, as in the subscribers file
         email: String,
     },
+    /// List confirmed sign-ups waiting for approval (`[subscriptions]
+    /// approval = "staff"`), addresses masked unless --show-emails
+    Pending {
+        /// Show full e-mail addresses
+        #[arg(long)]
+        show_emails: bool,
+    },
+    /// Let waiting sign-ups in: each REF as `pending` prints it, or the address
+    Approve {
+        #[arg(required = true, value_name = "REF")]
+        refs: Vec<String>,
+    },
+    /// Refuse waiting sign-ups: everything about them is deleted
+    Reject {
+        #[arg(required = true, value_name = "REF")]
+        refs: Vec<String>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -187,6 +204,10 @@ pub enum Error {
     /// (already masked).
     #[error("error: {0} has not opted out\n")]
     NotOptedOut(String),
+    /// `subscribers approve`/`reject` of a reference that names no waiting
+    /// sign-up, or more than one.
+    #[error("error: `{0}` names no sign-up waiting for approval\n  help: `mechcal subscribers pending` lists them with their REF\n")]
+    NoSuchSignUp(String),
 }
 
 impl Error {
@@ -196,7 +217,7 @@ impl Error {
         match self {
             Error::Load(e) => e.exit(),
             Error::Daemon(e) => e.exit(),
-            Error::NotOptedOut(_) => Exit::Invalid,
+            Error::NotOptedOut(_) | Error::NoSuchSignUp(_) => Exit::Invalid,
             Error::Reminders(_)
             | Error::State(_)
             | Error::Runtime(_)
@@ -283,6 +304,18 @@ pub fn run(
             action: Some(SubscribersAction::Resubscribe { email }),
             ..
         } => commands::resubscribe(config, &email, out),
+        Command::Subscribers {
+            action: Some(SubscribersAction::Pending { show_emails }),
+            ..
+        } => commands::pending(config, show_emails, out),
+        Command::Subscribers {
+            action: Some(SubscribersAction::Approve { refs }),
+            ..
+        } => commands::approve(config, &refs, true, out),
+        Command::Subscribers {
+            action: Some(SubscribersAction::Reject { refs }),
+            ..
+        } => commands::approve(config, &refs, false, out),
         Command::Subscribers {
             action: None,
             show_emails,

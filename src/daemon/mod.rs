@@ -187,8 +187,7 @@ impl Daemon {
         .flatten();
         if let Some(new) = done {
             if let Some(subscribers) = &new.subscribers {
-                self.app
-                    .set_subscribers(subscribers.iter().map(|s| s.email.as_str()));
+                self.app.set_subscribers(subscribers);
             }
             let settings = new.subscribers.map(|subscribers| {
                 Arc::new(Settings {
@@ -242,9 +241,16 @@ pub async fn run(
                         source,
                     })
                 })?;
+            let key = crate::subscriptions::AddressKey::load(&config.state.key_file).map_err(
+                |source| {
+                    Error::Secret(SetupError::AddressKey {
+                        path: config.state.key_file.clone(),
+                        source,
+                    })
+                },
+            )?;
             let state = crate::state::Database::open(&config.state.path)?;
-            let unsubscribe =
-                http::Unsubscribe::new(secret, state, subs.iter().map(|s| s.email.as_str()));
+            let unsubscribe = http::Reminders::new(secret, key, state, &subs)?;
             let settings = Arc::new(Settings {
                 config: config.clone(),
                 subscribers: Arc::new(subs),
@@ -268,7 +274,7 @@ pub async fn run(
         "listening on http://{local}/"
     );
     let limits = http::Limits::new(&config.server);
-    let app = App::with_unsubscribe(snapshot, clock.clone(), unsubscribe);
+    let app = App::with_reminders(snapshot, clock.clone(), unsubscribe);
     let daemon = Daemon::new(app.clone(), config.file.clone(), clock, settings);
     let beats = Heartbeats::new(listeners.len());
     let (stop, stopped) = watch::channel(false);

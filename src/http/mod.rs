@@ -23,24 +23,28 @@
 //! Files: `snapshot` (what is served and [`render`]), `cache` (the
 //! byte-bounded render cache), `query` (options and filters), `response`
 //! (headers, ETag/304, gzip), one file per group of handlers (`feeds`,
-//! `pages`, `health`, `unsubscribe`), `server` (the connection loop with
-//! its timeouts), `export` (the static files of `mechcal render`).
+//! `pages`, `health`, `unsubscribe`, `signup`, `manage`), `reminders` (the
+//! state those last three share), `server` (the connection loop with its
+//! timeouts), `export` (the static files of `mechcal render`).
 
 mod cache;
 mod export;
 mod feeds;
 mod health;
+mod manage;
 mod pages;
 pub(crate) mod query;
+mod reminders;
 pub(crate) mod response;
 pub(crate) mod server;
+mod signup;
 mod snapshot;
 mod unsubscribe;
 
 pub use export::export;
 pub use health::{Degraded, Health};
+pub use reminders::Reminders;
 pub use snapshot::{render, Resource, Snapshot};
-pub use unsubscribe::Unsubscribe;
 
 pub use server::{bind_reuseport, serve, serve_threads, Heartbeats, Limits, Peer};
 
@@ -56,8 +60,10 @@ use chrono::{DateTime, Utc};
 use self::cache::{size_estimate, Cache, Key};
 use self::feeds::{calendar, mechanism_feed, topic_feed};
 use self::health::{healthz, metrics};
+use self::manage::{manage_page, manage_post};
 use self::pages::{deadline, deadlines_json, index, not_found};
 use self::response::{respond, text, Rendered};
+use self::signup::{confirm_page, confirm_post, privacy, signup_form, signup_post};
 use self::unsubscribe::{unsubscribe_page, unsubscribe_post};
 
 /// How many weak references each thread's copy keeps at most.
@@ -70,7 +76,8 @@ pub struct App {
     snapshot: RwLock<Arc<Snapshot>>,
     cache: RwLock<Cache>,
     clock: Clock,
-    unsubscribe: Option<Unsubscribe>,
+    /// With reminders on: unsubscribe, sign-up and the preference page.
+    reminders: Option<Reminders>,
     /// Counts swaps; the per-thread copies below are valid while it is unchanged.
     generation: std::sync::atomic::AtomicU64,
     /// Tells this `App` apart from others in the process (an address could
@@ -101,19 +108,20 @@ thread_local! {
 
 impl App {
     pub fn new(snapshot: Snapshot, clock: Clock) -> Arc<App> {
-        Self::with_unsubscribe(snapshot, clock, None)
+        Self::with_reminders(snapshot, clock, None)
     }
 
-    /// A server that also takes unsubscribe requests (when reminders are on).
-    pub fn with_unsubscribe(
+    /// A server that also takes unsubscribe requests, sign-ups (when
+    /// `[subscriptions] open`) and preference changes: when reminders are on.
+    pub fn with_reminders(
         snapshot: Snapshot,
         clock: Clock,
-        unsubscribe: Option<Unsubscribe>,
+        reminders: Option<Reminders>,
     ) -> Arc<App> {
         Arc::new(App {
             snapshot: RwLock::new(Arc::new(snapshot)),
             cache: RwLock::new(Cache::default()),
-            unsubscribe,
+            reminders,
             generation: std::sync::atomic::AtomicU64::new(0),
             id: NEXT_APP_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             // The first load counts as the last one until a reload.
@@ -127,15 +135,11 @@ impl App {
         })
     }
 
-    /// Tells the unsubscribe endpoints who the subscribers are now (after a
-    /// reload): opaque tokens are looked up among them.
-    pub fn set_subscribers<'a>(&self, emails: impl IntoIterator<Item = &'a str>) {
-        if let Some(u) = &self.unsubscribe {
-            let directory = crate::reminders::tokens::Directory::new(&u.secret, emails);
-            match u.directory.write() {
-                Ok(mut d) => *d = directory,
-                Err(poisoned) => *poisoned.into_inner() = directory,
-            }
+    /// Tells the reminder endpoints who the subscribers file lists now
+    /// (after a reload).
+    pub fn set_subscribers(&self, subscribers: &[crate::load::subscribers::Subscriber]) {
+        if let Some(r) = &self.reminders {
+            r.set_subscribers(subscribers);
         }
     }
 
@@ -304,6 +308,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe_post))
+        .route("/subscribe", get(signup_form).post(signup_post))
+        .route("/subscribe/confirm", get(confirm_page).post(confirm_post))
+        .route("/manage", get(manage_page).post(manage_post))
+        .route("/privacy", get(privacy))
         .fallback(not_found)
         .with_state(app)
 }

@@ -22,6 +22,9 @@ pub struct Snapshot {
     pub catalog: Arc<Catalog>,
     pub versions: Versions,
     pub config: Arc<Config>,
+    /// The key of the sign-up form's tokens, when `[subscriptions] open`
+    /// (the list page then carries the form).
+    pub signup: Option<crate::reminders::tokens::Secret>,
 }
 
 impl Snapshot {
@@ -37,10 +40,20 @@ impl Snapshot {
             &config.render_fingerprint(),
             now,
         )?;
+        // The secret is checked before serving (reminders' setup); if it
+        // became unreadable since, the page goes without the form.
+        let signup = if config.subscriptions.open {
+            crate::reminders::tokens::Secret::load(&config.reminders.secret_file)
+                .map_err(|e| tracing::warn!("sign-up form left out: the unsubscribe secret: {e}"))
+                .ok()
+        } else {
+            None
+        };
         Ok(Snapshot {
             catalog: Arc::new(catalog),
             versions,
             config,
+            signup,
         })
     }
 
@@ -180,12 +193,17 @@ pub fn render(snap: &Snapshot, res: &Resource, now: DateTime<Utc>) -> Option<Ren
             Rendered::new("application/json", body.into_bytes(), lm, FEED_CACHE)
         }
         Resource::Page { filter, lang } => {
+            let token = snap
+                .signup
+                .as_ref()
+                .map(|s| crate::subscriptions::links::form_token(s, now));
             let input = page::PageInput {
                 name: &snap.config.calendar.name,
                 filter,
                 lang: *lang,
                 now,
                 links: &links,
+                signup: token.as_deref(),
             };
             let body = page::list(catalog, &input);
             Rendered::new(

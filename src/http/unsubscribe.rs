@@ -2,7 +2,7 @@
 //! RFC 8058 one-click (POST). Neither says whether a token matched anyone
 //! beyond "done" or "invalid link".
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -10,44 +10,12 @@ use axum::response::Response;
 
 use crate::i18n::Lang;
 use crate::render::page;
+use crate::subscriptions::links::{self, Purpose};
 
 use super::pages::not_found;
+use super::reminders::Reminders;
 use super::response::{header_lang, html, text};
 use super::App;
-
-/// What the unsubscribe endpoints need: the token key and the database
-/// the opt-outs go to.
-pub struct Unsubscribe {
-    pub secret: crate::reminders::tokens::Secret,
-    pub state: std::sync::Mutex<crate::state::Database>,
-    /// The current subscribers' tokens (see [`App::set_subscribers`]).
-    pub directory: RwLock<crate::reminders::tokens::Directory>,
-}
-
-impl Unsubscribe {
-    /// The endpoints' state for `subscribers`.
-    pub fn new<'a>(
-        secret: crate::reminders::tokens::Secret,
-        state: crate::state::Database,
-        subscribers: impl IntoIterator<Item = &'a str>,
-    ) -> Unsubscribe {
-        let directory = crate::reminders::tokens::Directory::new(&secret, subscribers);
-        Unsubscribe {
-            secret,
-            state: std::sync::Mutex::new(state),
-            directory: RwLock::new(directory),
-        }
-    }
-
-    /// The address `token` was made for, if it verifies.
-    fn verify(&self, token: &str) -> Option<String> {
-        let directory = match self.directory.read() {
-            Ok(d) => d,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        self.secret.verify(token, &directory)
-    }
-}
 
 pub(super) fn token_of(uri: &Uri) -> Option<String> {
     url::form_urlencoded::parse(uri.query()?.as_bytes())
@@ -69,21 +37,38 @@ pub(super) fn invalid_link(lang: Lang) -> Response {
     )
 }
 
-/// The language to answer in, the endpoints' state and the address the
-/// request's token was made for — or the answer when there is none (404
-/// with reminders off, the same "invalid link" for every bad token).
+/// The language to answer in, the endpoints' state and the subscriber key
+/// the request's token names — a signed unsubscribe link, or a token of
+/// mails sent before them — or the answer when there is none (404 with
+/// reminders off, the same "invalid link" for every bad token).
 async fn verified<'a>(
     app: &'a App,
     uri: &Uri,
     headers: &HeaderMap,
-) -> Result<(Lang, &'a Unsubscribe, String), Response> {
+) -> Result<(Lang, &'a Reminders, String), Response> {
     let lang = header_lang(headers);
-    let Some(u) = &app.unsubscribe else {
+    let Some(r) = &app.reminders else {
         return Err(not_found(uri.clone()).await);
     };
-    match token_of(uri).and_then(|t| u.verify(&t)) {
-        Some(email) => Ok((lang, u, email)),
+    let key = token_of(uri).and_then(|t| {
+        links::verify(&r.secret, Purpose::Unsubscribe, &t)
+            .map(|l| l.id)
+            .or_else(|| r.legacy_key(&t))
+    });
+    match key {
+        Some(key) => Ok((lang, r, key)),
         None => Err(invalid_link(lang)),
+    }
+}
+
+/// The masked address of `key`, if mechcal knows it.
+fn masked(r: &Reminders, key: &str) -> Option<String> {
+    match r.person(key) {
+        Ok(p) => p.map(|p| crate::load::subscribers::mask(p.email())),
+        Err(e) => {
+            tracing::error!("cannot read a subscription: {e}");
+            None
+        }
     }
 }
 
@@ -94,7 +79,7 @@ pub(super) async fn unsubscribe_page(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, _, email) = match verified(&app, &uri, &headers).await {
+    let (lang, r, key) = match verified(&app, &uri, &headers).await {
         Ok(v) => v,
         Err(answer) => return answer,
     };
@@ -103,7 +88,7 @@ pub(super) async fn unsubscribe_page(
         app.snapshot().links().path("unsubscribe"),
         uri.query().unwrap_or("")
     );
-    let address = crate::load::subscribers::mask(&email);
+    let address = masked(r, &key).unwrap_or_else(|| "—".into());
     let title = lang.text("unsubscribe-title");
     let text = lang.format("unsubscribe-question", &[("address", address.into())]);
     let button = lang.text("unsubscribe-button");
@@ -116,31 +101,34 @@ pub(super) async fn unsubscribe_page(
 }
 
 /// `POST /unsubscribe?token=…`: the form's button and RFC 8058's one-click
-/// POST (`List-Unsubscribe=One-Click`) alike record the opt-out.
+/// POST (`List-Unsubscribe=One-Click`) alike record the opt-out — of
+/// somebody mechcal knows: after "delete everything", a late click stores
+/// nothing about the address again.
 pub(super) async fn unsubscribe_post(
     State(app): State<Arc<App>>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, u, email) = match verified(&app, &uri, &headers).await {
+    let (lang, r, key) = match verified(&app, &uri, &headers).await {
         Ok(v) => v,
         Err(answer) => return answer,
     };
     let now = (app.clock)();
-    let recorded = match u.state.lock() {
-        Ok(mut s) => s.opt_out(&email, now),
-        Err(poisoned) => poisoned.into_inner().opt_out(&email, now),
-    };
-    if let Err(e) = recorded {
-        tracing::error!("cannot record an opt-out: {e}");
-        return text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "please try again in a minute",
-        );
+    let address = masked(r, &key);
+    if address.is_some() {
+        if let Err(e) = r.db(|db| db.opt_out(&key, now)) {
+            tracing::error!("cannot record an opt-out: {e}");
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "please try again in a minute",
+            );
+        }
+        tracing::info!(email = %address.as_deref().unwrap_or("-"), "unsubscribed");
     }
-    tracing::info!(email = %crate::load::subscribers::mask(&email), "unsubscribed");
-    let address = crate::load::subscribers::mask(&email);
     let title = lang.text("unsubscribed-title");
-    let text = lang.format("unsubscribed-text", &[("address", address.into())]);
+    let text = lang.format(
+        "unsubscribed-text",
+        &[("address", address.unwrap_or_else(|| "—".into()).into())],
+    );
     html(StatusCode::OK, page::simple(&title, &text, "", lang))
 }

@@ -112,3 +112,84 @@ unsubscribe-question = Stop deadline reminders to { $address }?
 unsubscribe-button = Unsubscribe
 unsubscribed-title = Unsubscribed
 unsubscribed-text = { $address } will get no more deadline reminders.
+
+mail-greeting-anonymous = Hello,
+mail-greeting-inline-anonymous = Hello, deadlines you follow:
+mail-manage = To change what you get, pause the reminders or delete your data:
+mail-manage-link = Manage your reminders
+
+## Sign-up ($address is masked: a***@example.org)
+
+signup-title = Get e-mail reminders
+signup-intro = A reminder reaches you by e-mail before each deadline you choose. You confirm by e-mail first; every mail has a link to change or stop the reminders, or to delete everything about you.
+signup-email = E-mail address
+signup-topics = Topics (none ticked: all)
+signup-mechanisms = Mechanisms (none ticked: all)
+signup-language = Language
+signup-days = Remind me
+signup-days-option = { $list } days before
+signup-mode = How
+signup-mode-digest = One mail per day listing everything due
+signup-mode-each = One mail per deadline
+signup-submit = Sign up
+signup-privacy = What we store and how to delete it
+signup-sent-title = Check your mailbox
+signup-sent-text = If this address can get reminders, a message is on its way to it. Open its link within { $hours } hours to confirm. Nothing else is sent until you confirm.
+signup-error-title = Please correct the form
+signup-error-email = Enter one e-mail address, such as name@example.org.
+signup-error-too-long = A field is too long.
+signup-error-topic = Choose topics from the list.
+signup-error-mechanism = Choose mechanisms from the list.
+signup-error-language = Choose a language from the list.
+signup-error-days = Choose from the list when to be reminded.
+signup-error-mode = Choose from the list how to be reminded.
+signup-error-form = The form was open too long or did not come from this site. Please send it again.
+signup-error-busy = Too many sign-ups come from your network. Please try again in an hour.
+confirm-title = Confirm your reminders
+confirm-text = Press the button to start deadline reminders to { $address }.
+confirm-button = Confirm
+confirmed-title = Reminders confirmed
+confirmed-text = { $address } will get deadline reminders. Every reminder has a link to change or stop them.
+confirmed-approval-text = Thank you. The calendar's staff will look at your sign-up; reminders start once they approve it.
+confirm-invalid-title = Link not valid
+confirm-invalid-text = This confirmation link is not valid or has expired. Please sign up again on the page.
+confirm-mail-subject = Confirm your deadline reminders
+confirm-mail-text = Somebody, probably you, asked for deadline reminders at this address. To confirm, open this link within { $hours } hours and press the button:
+confirm-mail-ignore = If it was not you, ignore this message: nothing more will be sent, and the request is deleted.
+known-mail-subject = Your deadline reminders
+known-mail-text = Somebody, probably you, asked for deadline reminders at this address, which already gets them. To change what you get, pause or stop them:
+
+## The preference page
+
+manage-title = Your reminders
+manage-intro = Reminders go to { $address }.
+manage-staff = Your topics and mechanisms are chosen by the calendar's staff: write to them to change those. Here you can change the language and the days, pause or stop the reminders.
+manage-save = Save
+manage-saved = Your choice is saved.
+manage-pause = Pause the reminders for
+manage-pause-button = Pause
+manage-pause-option = { $days } days
+manage-paused = Reminders are paused until { $date }.
+manage-resume = Resume now
+manage-resumed = Reminders are on again.
+manage-unsubscribed = You unsubscribed: no reminders go to this address.
+manage-resubscribe = Get reminders again
+manage-unsubscribe = Stop all reminders
+manage-rotate = Make a new link for this page
+manage-rotate-help = The link you used stops working (useful if somebody else may have seen it).
+manage-rotated = This is the new link of this page; the old one no longer works. Keep it, or use the link in your next reminder:
+manage-delete = Delete everything about me
+manage-delete-help = This deletes your address, your choices and the record of the reminders sent to you. It cannot be undone.
+manage-invalid-title = Link not valid
+manage-invalid-text = This link is not valid any more. Please use the link in your most recent reminder.
+deleted-title = Everything deleted
+deleted-text = No table of our database holds your address, or anything made from it, any more. You get no more mail from us unless you sign up again.
+
+## The privacy statement
+
+privacy-title = Privacy
+privacy-stored = What we store: your e-mail address, the topics, mechanisms, language and reminder days you chose, and which reminders were sent to you. Nothing else: no name, no IP address, no tracking in pages or mails, nothing loaded from other sites.
+privacy-how = How: on our server only, in a database where your address and your choices are encrypted with a key kept apart from it; the database finds you by a keyed fingerprint of your address that cannot be matched to it without that key. Our logs show a shortened form of addresses (a***@example.org) and counts, nothing more.
+privacy-how-long = How long: a sign-up you do not confirm is deleted after { $hours } hours. A confirmed one stays until you delete it.
+privacy-delete = How to delete it: every mail from us has a link to your reminder settings, with a button that deletes everything about you at once.
+privacy-mail = What others can see: your mail provider sees that mail comes from us. Reminders are sent over encrypted connections.

@@ -34,15 +34,50 @@ pub struct Subscriber {
     pub language: Lang,
     /// One mail per run listing all due reminders (`true`), or one per deadline.
     pub digest: bool,
-    /// The line of the `[[subscriber]]` header, for messages.
+    /// The line of the `[[subscriber]]` header, for messages (0 for a
+    /// self-service subscriber).
     pub line: usize,
+    /// The subscriber's name in the state database (ledger, opt-outs): the
+    /// keyed hash of the address once [`crate::subscriptions::key_all`]
+    /// has run, which every reminder pass and server does; the lower-cased
+    /// address before (two spellings are one mailbox).
+    pub key: String,
+    /// Where the subscription comes from.
+    pub origin: Origin,
+    /// The generation of the subscriber's preference link (a rotated link
+    /// invalidates the earlier ones).
+    pub generation: u64,
 }
 
 impl Subscriber {
-    /// The address as compared: lower case (two spellings are one mailbox).
-    pub fn key(&self) -> String {
-        self.email.to_lowercase()
+    /// A subscriber of everything with the defaults (30, 7 and 1 days;
+    /// Geneva time; English; a digest), as a file entry naming only
+    /// `name` and `email` would be.
+    pub fn plain(name: &str, email: &str) -> Subscriber {
+        Subscriber {
+            name: name.into(),
+            email: email.into(),
+            filter: Filter::default(),
+            remind_days: vec![30, 7, 1],
+            timezone: crate::load::config::DEFAULT_TIMEZONE,
+            language: Lang::EN,
+            digest: true,
+            line: 1,
+            key: email.to_lowercase(),
+            origin: Origin::File,
+            generation: 0,
+        }
     }
+}
+
+/// Who manages a subscription.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// Staff, in the subscribers file (topics are theirs to change).
+    #[default]
+    File,
+    /// The subscriber, through the sign-up form.
+    SignUp,
 }
 
 /// What subscribers inherit when they set nothing.
@@ -377,13 +412,16 @@ pub fn parse(
         ) {
             out.push(Subscriber {
                 name,
-                email,
                 filter: Filter { topics, mechanisms },
                 remind_days,
                 timezone,
                 language,
+                key: email.to_lowercase(),
+                email,
                 digest,
                 line: file.position(span.start).line,
+                origin: Origin::File,
+                generation: 0,
             });
         }
     }
@@ -444,7 +482,7 @@ digest = false
         assert_eq!(subs[0].filter, Filter::default());
         assert_eq!(subs[0].remind_days, [30, 7, 1]);
         assert_eq!(subs[0].timezone, Tz::Europe__Zurich);
-        assert_eq!(subs[0].key(), "anna@example.org");
+        assert_eq!(subs[0].key, "anna@example.org");
         assert!(subs[0].digest);
         assert_eq!(subs[1].remind_days, [60, 14]);
         assert_eq!(subs[1].language, Lang::parse("ru").unwrap());

@@ -242,6 +242,20 @@ pub fn as_integer(sink: &mut Sink<'_>, what: &str, value: &Value<'_>) -> Option<
     }
 }
 
+/// A boolean value, or an error naming what was found.
+pub fn as_bool(sink: &mut Sink<'_>, what: &str, value: &Value<'_>) -> Option<bool> {
+    match value.get_ref() {
+        DeValue::Boolean(b) => Some(*b),
+        other => {
+            sink.error(
+                value.span(),
+                format!("{what} must be true or false, found {}", type_name(other)),
+            );
+            None
+        }
+    }
+}
+
 /// How messages name a TOML type.
 pub fn type_name(value: &DeValue<'_>) -> &'static str {
     match value {

@@ -11,6 +11,8 @@ use std::path::PathBuf;
 pub const SMTP_PASSWORD: &str = "smtp-password";
 /// The credential holding the unsubscribe secret.
 pub const UNSUBSCRIBE_SECRET: &str = "unsubscribe-secret";
+/// The credential holding the address key.
+pub const ADDRESS_KEY: &str = "address-key";
 
 /// The path of credential `name`, when systemd passed one by that name.
 pub fn path(name: &str) -> Option<PathBuf> {

@@ -52,6 +52,50 @@ pub fn narrow_path(path: &Path) -> io::Result<()> {
     }
 }
 
+/// The key in `file` (at least 16 bytes), or — when the file is missing —
+/// `len` fresh random bytes written to it with mode 0600 (its directory
+/// 0700), so a fresh install works and the key survives restarts. A
+/// symbolic link is refused (it could point at a file others can swap).
+pub fn read_or_create_key(file: &Path, len: usize, what: &str) -> io::Result<Vec<u8>> {
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(file);
+    match opened {
+        Ok(mut f) => {
+            let mut bytes = Vec::new();
+            io::Read::read_to_end(&mut f, &mut bytes)?;
+            if bytes.len() < 16 {
+                return Err(io::Error::other(format!(
+                    "{what} in {} is shorter than 16 bytes",
+                    file.display()
+                )));
+            }
+            Ok(bytes)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let mut bytes = vec![0u8; len];
+            getrandom::fill(&mut bytes).map_err(io::Error::other)?;
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                create_dir_all(dir)?;
+            }
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(file)?;
+            io::Write::write_all(&mut f, &bytes)?;
+            f.sync_all()?;
+            Ok(bytes)
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(io::Error::other(format!(
+            "{what} {} is a symbolic link; name the file itself",
+            file.display()
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
 fn narrow(file: &File) -> io::Result<()> {
     let mode = file.metadata()?.permissions().mode();
     if mode & 0o077 != 0 {

@@ -28,15 +28,19 @@ use crate::reminders::plan::{self, Delivery, Item, Key};
 use crate::reminders::tokens::Secret;
 use crate::render::feed::{FeedOptions, Versions};
 use crate::state::{Database, StateError};
+use crate::subscriptions::links::{self, Purpose};
+use crate::subscriptions::{AddressKey, Status};
 
 use super::transport::{Mailer, SendError, SetupError, Transport};
 
 pub struct Runner {
     config: Arc<Config>,
     catalog: Arc<Catalog>,
-    subscribers: Arc<Vec<Subscriber>>,
+    /// The subscribers file's, keyed.
+    subscribers: Vec<Subscriber>,
     state: Database,
     secret: Secret,
+    key: AddressKey,
     from: Mailbox,
     mailer: Mailer,
     backoff: Vec<Duration>,
@@ -50,7 +54,15 @@ impl Runner {
         catalog: Arc<Catalog>,
         subscribers: Arc<Vec<Subscriber>>,
     ) -> Result<Runner, SetupError> {
-        let state = Database::open(&config.state.path)?;
+        let mut state = Database::open(&config.state.path)?;
+        let key =
+            AddressKey::load(&config.state.key_file).map_err(|source| SetupError::AddressKey {
+                path: config.state.key_file.clone(),
+                source,
+            })?;
+        state.key_addresses(&key)?;
+        let mut subscribers = subscribers.to_vec();
+        crate::subscriptions::key_all(&mut subscribers, &key);
         let secret =
             Secret::load(&config.reminders.secret_file).map_err(|source| SetupError::Secret {
                 path: config.reminders.secret_file.clone(),
@@ -74,6 +86,7 @@ impl Runner {
             subscribers,
             state,
             secret,
+            key,
             from,
             mailer,
             backoff,
@@ -98,6 +111,14 @@ impl Runner {
         let versions = self
             .state
             .sync(&self.catalog, &c.render_fingerprint(), now)?;
+        let subscribers = current_subscribers(
+            &mut self.state,
+            &self.key,
+            &self.subscribers,
+            &self.catalog,
+            c,
+            now,
+        )?;
         let feed = FeedOptions {
             name: c.calendar.name.clone(),
             domain: c.calendar.domain.clone(),
@@ -108,7 +129,7 @@ impl Runner {
         };
         let pass = Pass {
             catalog: &self.catalog,
-            subscribers: &self.subscribers,
+            subscribers: &subscribers,
             from: &self.from,
             domain: &c.calendar.domain,
             base_url: &c.calendar.base_url,
@@ -121,6 +142,32 @@ impl Runner {
         };
         run(&pass, &mut self.state, &self.mailer, now).await
     }
+}
+
+/// Whom a pass at `now` plans for: the file's subscribers (`file`, keyed)
+/// merged with the active self-service ones (see
+/// [`crate::subscriptions::merge`]). Sign-ups left unconfirmed past their
+/// expiry are deleted first.
+pub fn current_subscribers(
+    state: &mut Database,
+    key: &AddressKey,
+    file: &[Subscriber],
+    catalog: &Catalog,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<Vec<Subscriber>, StateError> {
+    let expired = state.expire_sign_ups(now)?;
+    if expired > 0 {
+        tracing::info!(count = expired, "unconfirmed sign-ups expired");
+    }
+    let stored = state.subscriptions(key, &[Status::Active, Status::File])?;
+    Ok(crate::subscriptions::merge(
+        file,
+        &stored,
+        catalog.registry(),
+        config.calendar.timezone,
+        now,
+    ))
 }
 
 /// The next time `schedule` fires after `now`, read in `tz`.
@@ -210,9 +257,20 @@ pub struct Outcome {
     pub interrupted: bool,
 }
 
-/// The unsubscribe link of an address.
-pub fn unsubscribe_url(base_url: &str, secret: &Secret, email: &str) -> String {
-    format!("{base_url}unsubscribe?token={}", secret.token(email))
+/// The one-click unsubscribe link of the subscriber `key`.
+pub fn unsubscribe_url(base_url: &str, secret: &Secret, key: &str) -> String {
+    format!(
+        "{base_url}unsubscribe?token={}",
+        links::make(secret, Purpose::Unsubscribe, key, 0)
+    )
+}
+
+/// The preference-page link of the subscriber `key` at `generation`.
+pub fn manage_url(base_url: &str, secret: &Secret, key: &str, generation: u64) -> String {
+    format!(
+        "{base_url}manage?token={}",
+        links::make(secret, Purpose::Manage, key, generation)
+    )
 }
 
 /// One reminder pass at `now`: resend what an earlier pass left `sending`,
@@ -229,7 +287,7 @@ pub async fn run<T: Transport>(
         .subscribers
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.key(), i))
+        .map(|(i, s)| (s.key.clone(), i))
         .collect();
 
     // 1. Messages an earlier pass did not finish, with their own Message-ID.
@@ -238,7 +296,10 @@ pub async fn run<T: Transport>(
             outcome.interrupted = true;
             return Ok(outcome);
         }
-        let subscriber = keys.first().and_then(|k| by_email.get(&k.email)).copied();
+        let subscriber = keys
+            .first()
+            .and_then(|k| by_email.get(&k.subscriber))
+            .copied();
         let items: Vec<Item> = keys
             .iter()
             .map(|k| Item {
@@ -251,7 +312,7 @@ pub async fn run<T: Transport>(
             })
             .collect();
         let usable = subscriber.filter(|&i| {
-            !opted_out.contains(&pass.subscribers[i].key())
+            !opted_out.contains(&pass.subscribers[i].key)
                 && items
                     .iter()
                     .all(|i| pass.catalog.get(&i.key.deadline).is_some())
@@ -333,11 +394,13 @@ async fn send_message<T: Transport>(
         .iter()
         .filter_map(|i| pass.catalog.get(&i.key.deadline).map(|d| (i, d)))
         .collect();
-    let url = unsubscribe_url(pass.base_url, pass.secret, &s.email);
+    let url = unsubscribe_url(pass.base_url, pass.secret, &s.key);
+    let manage = manage_url(pass.base_url, pass.secret, &s.key, s.generation);
     let head = Letterhead {
         from: pass.from,
         domain: pass.domain,
         unsubscribe_url: &url,
+        manage_url: &manage,
         feed: pass.feed,
         versions: pass.versions,
     };

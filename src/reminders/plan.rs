@@ -66,8 +66,9 @@ impl Kind {
 /// The identity of one ledger row: unique, and stable across runs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
-    /// The subscriber's address, lower case.
-    pub email: String,
+    /// The subscriber's key ([`Subscriber::key`]: a keyed hash of the
+    /// address).
+    pub subscriber: String,
     pub deadline: String,
     /// The deadline's due instant when the row was made.
     pub due_at: DateTime<Utc>,
@@ -151,7 +152,7 @@ pub fn plan(
     let mut by_pair: HashMap<(&str, &str), Vec<(&Key, Delivery)>> = HashMap::new();
     for (k, s) in &ledger.rows {
         by_pair
-            .entry((k.email.as_str(), k.deadline.as_str()))
+            .entry((k.subscriber.as_str(), k.deadline.as_str()))
             .or_default()
             .push((k, *s));
     }
@@ -159,7 +160,7 @@ pub fn plan(
     let active: Vec<(usize, &Subscriber, String)> = subscribers
         .iter()
         .enumerate()
-        .map(|(i, s)| (i, s, s.key()))
+        .map(|(i, s)| (i, s, s.key.clone()))
         .filter(|(_, _, email)| !opted_out.contains(email))
         .collect();
     let mut offsets: Vec<u16> = subscribers
@@ -198,7 +199,7 @@ pub fn plan(
                 })
             };
             let key = |kind| Key {
-                email: email.clone(),
+                subscriber: email.clone(),
                 deadline: d.id.clone(),
                 due_at: d.due_at,
                 kind,

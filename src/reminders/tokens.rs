@@ -54,27 +54,7 @@ impl Secret {
         }
         let credential = crate::os::credentials::path(crate::os::credentials::UNSUBSCRIBE_SECRET);
         let file = credential.as_deref().unwrap_or(file);
-        match std::fs::read(file) {
-            Ok(bytes) if bytes.len() >= 16 => Ok(Secret(bytes)),
-            Ok(_) => Err(std::io::Error::other(format!(
-                "the unsubscribe secret in {} is shorter than 16 bytes",
-                file.display()
-            ))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = vec![0u8; 32];
-                std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
-                if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    crate::os::private::create_dir_all(dir)?;
-                }
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                std::io::Write::write_all(&mut options.open(file)?, &bytes)?;
-                Ok(Secret(bytes))
-            }
-            Err(e) => Err(e),
-        }
+        crate::os::private::read_or_create_key(file, 32, "the unsubscribe secret").map(Secret)
     }
 
     fn mac(&self, purpose: &[u8], email: &str) -> HmacSha256 {
@@ -82,6 +62,15 @@ impl Secret {
         mac.update(purpose);
         mac.update(email.as_bytes());
         mac
+    }
+
+    /// The HMAC of `data` under `purpose` (for the links of
+    /// [`crate::subscriptions::links`]).
+    pub(crate) fn sign(&self, purpose: &[u8], data: &[u8]) -> [u8; 32] {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(purpose);
+        mac.update(data);
+        mac.finalize().into_bytes().into()
     }
 
     /// The HMAC of a lower-cased address under `purpose`.

@@ -1,5 +1,6 @@
 //! Rendering: pure functions from a catalog (and `now`) to bytes — feeds,
-//! the page, JSON, the `list` table — in every language.
+//! the page, JSON, the `list` table, the sign-up and preference pages — in
+//! every language.
 
 pub mod feed;
 pub(crate) mod ical;
@@ -7,3 +8,4 @@ pub mod json;
 pub mod links;
 pub(crate) mod listing;
 pub(crate) mod page;
+pub(crate) mod signup;

@@ -84,14 +84,28 @@ dt{font-weight:600}
 dd{margin:0}
 .text{white-space:pre-wrap}
 details summary{cursor:pointer;font-weight:600;margin-top:1.5rem}
+fieldset{border:1px solid var(--line);border-radius:.3rem;margin:.5rem 0}
+label.choice{display:inline-block;margin-right:.8rem;white-space:nowrap}
+input,select,button{font:inherit}
+input[type=email]{width:100%;max-width:28rem}
+.error{color:#b3261e;font-weight:600}
+.notice{font-weight:600}
 ";
 
+/// The start of a page, up to `<body>`, for the other page modules.
+pub(crate) fn head_for(out: &mut String, title: &str, lang: Lang) {
+    head(out, title, lang);
+}
+
+// `same-origin`: no Referer leaves for other sites, and the forms' posts
+// carry their true `Origin` (under `no-referrer` browsers send `null`),
+// which sign-up checks against `base_url`.
 fn head(out: &mut String, title: &str, lang: Lang) {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"referrer\" content=\"no-referrer\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+         <meta name=\"referrer\" content=\"same-origin\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         lang.code(),
         esc(title)
     );
@@ -118,6 +132,8 @@ pub struct PageInput<'a> {
     pub lang: Lang,
     pub now: DateTime<Utc>,
     pub links: &'a Links,
+    /// The sign-up form's token, when sign-up is open.
+    pub signup: Option<&'a str>,
 }
 
 /// The list page: filters, subscribe block, upcoming by month, past folded.
@@ -128,6 +144,7 @@ pub fn list(catalog: &Catalog, input: &PageInput<'_>) -> String {
         lang,
         now,
         links,
+        signup,
     } = *input;
     let mut out = String::with_capacity(32 * 1024);
     head(&mut out, name, lang);
@@ -135,6 +152,13 @@ pub fn list(catalog: &Catalog, input: &PageInput<'_>) -> String {
     filters(&mut out, catalog, input);
     let https = links.feed(filter, Some(lang));
     subscribe(&mut out, &https, input);
+    if signup.is_some() {
+        let _ = writeln!(
+            out,
+            "<p><a href=\"#signup\">{}</a></p>",
+            esc(&lang.text("signup-title"))
+        );
+    }
 
     let selected: Vec<&Deadline> = catalog.select(filter).collect();
     let upcoming: Vec<&&Deadline> = selected.iter().filter(|d| d.is_ahead(now)).collect();
@@ -155,6 +179,14 @@ pub fn list(catalog: &Catalog, input: &PageInput<'_>) -> String {
     }
     if !month.is_empty() {
         out.push_str("</ul>\n");
+    }
+    if let Some(token) = signup {
+        let form = super::signup::Form {
+            token,
+            fields: None,
+            errors: &[],
+        };
+        super::signup::form(&mut out, catalog, lang, links, &form);
     }
 
     let past: Vec<&&Deadline> = selected.iter().rev().filter(|d| !d.is_ahead(now)).collect();

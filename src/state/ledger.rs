@@ -1,6 +1,8 @@
-//! The reminder ledger: one row per (address, deadline, due instant, kind)
-//! with where it stands (`sending`, `sent`, `skipped`, `failed`), the
-//! Message-ID it went out under, attempts, and the opt-outs.
+//! The reminder ledger: one row per (subscriber, deadline, due instant,
+//! kind) with where it stands (`sending`, `sent`, `skipped`, `failed`), the
+//! Message-ID it went out under, attempts, and the opt-outs. Subscribers
+//! are named by their key (the keyed hash of the address; the column is
+//! still called `email`, from before, see `key_addresses`).
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
@@ -35,7 +37,7 @@ impl Database {
                 _ => Delivery::Failed,
             };
             let key = Key {
-                email,
+                subscriber: email,
                 deadline,
                 due_at: parse_time(&due_at)?,
                 kind,
@@ -74,14 +76,14 @@ impl Database {
             )?;
             for k in keys {
                 upsert.execute(params![
-                    k.email,
+                    k.subscriber,
                     k.deadline,
                     format_time(k.due_at),
                     k.kind.to_string(),
                     state,
                     attempt,
                     message_id,
-                    error,
+                    error.map(crate::load::subscribers::mask_addresses),
                     format_time(now),
                 ])?;
             }
@@ -111,7 +113,7 @@ impl Database {
         let mut groups: Vec<(String, Vec<Key>)> = Vec::new();
         for (id, email, deadline, due_at, kind) in raw {
             let key = Key {
-                email,
+                subscriber: email,
                 deadline,
                 due_at: parse_time(&due_at)?,
                 kind: Kind::parse(&kind).ok_or(StateError::BadKind(kind))?,
@@ -133,7 +135,7 @@ impl Database {
                 .conn
                 .query_row(
                     "SELECT attempts FROM reminders WHERE email = ?1 AND deadline = ?2 AND due_at = ?3 AND kind = ?4",
-                    params![k.email, k.deadline, format_time(k.due_at), k.kind.to_string()],
+                    params![k.subscriber, k.deadline, format_time(k.due_at), k.kind.to_string()],
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -142,7 +144,7 @@ impl Database {
         Ok(most)
     }
 
-    /// The lower-case addresses that opted out.
+    /// The keys of the subscribers who opted out.
     pub fn opted_out(&self) -> Result<std::collections::HashSet<String>, StateError> {
         let mut stmt = self.conn.prepare("SELECT email FROM opt_outs")?;
         let rows = stmt
@@ -151,21 +153,20 @@ impl Database {
         Ok(rows)
     }
 
-    /// Records an opt-out (idempotent).
-    pub fn opt_out(&mut self, email: &str, now: DateTime<Utc>) -> Result<(), StateError> {
+    /// Records an opt-out of the subscriber `key` (idempotent).
+    pub fn opt_out(&mut self, key: &str, now: DateTime<Utc>) -> Result<(), StateError> {
         self.conn.execute(
             "INSERT INTO opt_outs (email, at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING",
-            params![email.to_lowercase(), format_time(now)],
+            params![key, format_time(now)],
         )?;
         Ok(())
     }
 
-    /// Lifts an opt-out; whether there was one.
-    pub fn resubscribe(&mut self, email: &str) -> Result<bool, StateError> {
-        let n = self.conn.execute(
-            "DELETE FROM opt_outs WHERE email = ?1",
-            [email.to_lowercase()],
-        )?;
+    /// Lifts the opt-out of the subscriber `key`; whether there was one.
+    pub fn resubscribe(&mut self, key: &str) -> Result<bool, StateError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM opt_outs WHERE email = ?1", [key])?;
         Ok(n > 0)
     }
 }

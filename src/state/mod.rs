@@ -10,8 +10,14 @@
 //! decision of what changed is the pure [`advance`]; this module only reads
 //! and writes rows.
 //!
+//! No table holds an e-mail address: the ledger, the opt-outs and the
+//! subscriptions name subscribers by the keyed hash of their address
+//! ([`crate::subscriptions::AddressKey::id`]), self-service addresses are
+//! sealed, and `secure_delete` overwrites what is deleted.
+//!
 //! Files: this one opens and migrates; `versions` (entries' versions for
-//! the feeds), `ledger` (reminders sent, skipped, failed; opt-outs).
+//! the feeds), `ledger` (reminders sent, skipped, failed; opt-outs),
+//! `subscriptions` (sign-ups; keying the ledger; forgetting a subscriber).
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +25,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 
 mod ledger;
+mod subscriptions;
 mod versions;
+
+pub use subscriptions::SignUp;
 
 pub use versions::{advance, Recorded, Row};
 
@@ -55,6 +64,24 @@ const MIGRATIONS: &[&str] = &[
         email TEXT PRIMARY KEY NOT NULL,
         at    TEXT NOT NULL
     ) STRICT;",
+    // 3: self-service subscriptions, sealed, by the keyed hash of their
+    // address; when an address was last mailed a confirmation or notice.
+    // (From here on, `reminders.email` and `opt_outs.email` hold that
+    // keyed hash too: see `Database::key_addresses`.)
+    "CREATE TABLE subscriptions (
+        id           TEXT PRIMARY KEY NOT NULL,
+        status       TEXT NOT NULL CHECK (status IN ('pending', 'approval', 'active', 'file')),
+        sealed       BLOB NOT NULL,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        expires_at   TEXT,
+        paused_until TEXT,
+        generation   INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE TABLE mailed (
+        id TEXT PRIMARY KEY NOT NULL,
+        at TEXT NOT NULL
+    ) STRICT;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +113,8 @@ pub enum StateError {
     BadTime(String),
     #[error("the state database holds an invalid reminder kind `{0}`")]
     BadKind(String),
+    #[error("the state database holds a subscription that does not open with this address key (a key from another install?)")]
+    Sealed,
 }
 
 pub struct Database {
@@ -132,6 +161,9 @@ impl Database {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // What is deleted (a forgotten subscriber, a replaced address) is
+        // overwritten, not left in free pages for `strings` to find.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let version = usize::try_from(version).unwrap_or(usize::MAX);
         if version > MIGRATIONS.len() {

@@ -116,7 +116,7 @@ fn ledger_rows_and_opt_outs() {
     let mut state = Database::in_memory().unwrap();
     let t1 = at("2026-12-16T07:00:00Z");
     let key = |kind| Key {
-        email: "a@example.org".into(),
+        subscriber: "a@example.org".into(),
         deadline: "d".into(),
         due_at: at("2027-01-15T23:00:00Z"),
         kind,
@@ -160,14 +160,12 @@ fn ledger_rows_and_opt_outs() {
         .unwrap();
     assert_eq!((attempts, id.as_str()), (1, "<m1@x>"));
 
-    state.opt_out("A@Example.org", t1).unwrap();
-    state.opt_out("a@example.org", t1).unwrap();
-    assert_eq!(
-        state.opted_out().unwrap(),
-        ["a@example.org".to_string()].into()
-    );
-    assert!(state.resubscribe("a@EXAMPLE.org").unwrap());
-    assert!(!state.resubscribe("a@example.org").unwrap());
+    // Opt-outs are by subscriber key (case is the key's business).
+    state.opt_out("0123abcd", t1).unwrap();
+    state.opt_out("0123abcd", t1).unwrap();
+    assert_eq!(state.opted_out().unwrap(), ["0123abcd".to_string()].into());
+    assert!(state.resubscribe("0123abcd").unwrap());
+    assert!(!state.resubscribe("0123abcd").unwrap());
     assert!(state.opted_out().unwrap().is_empty());
 }
 
@@ -188,4 +186,248 @@ fn survives_reopen_and_refuses_newer_schema() {
         .unwrap();
     let err = Database::open(&path).err().unwrap();
     assert!(err.to_string().contains("schema version 99"), "{err}");
+}
+
+mod subscriptions {
+    use super::*;
+    use crate::state::SignUp;
+    use crate::subscriptions::{AddressKey, Choice, Sealed, Status};
+
+    fn key() -> AddressKey {
+        AddressKey::new(b"0123456789abcdef0123456789abcdef")
+    }
+
+    fn sealed(k: &AddressKey, email: &str) -> Vec<u8> {
+        let s = Sealed {
+            email: email.into(),
+            choice: Choice {
+                topics: vec!["women".into()],
+                mechanisms: vec![],
+                language: "en".into(),
+                remind_days: vec![7, 1],
+                digest: true,
+            },
+        };
+        k.seal(&k.id(email), &serde_json::to_vec(&s).unwrap())
+    }
+
+    /// Every form an address could be found in: clear, hex, base64.
+    fn traces(email: &str) -> Vec<Vec<u8>> {
+        use base64::Engine as _;
+        let hex: String = email.bytes().map(|b| format!("{b:02x}")).collect();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(email);
+        vec![
+            email.as_bytes().to_vec(),
+            email.to_uppercase().into_bytes(),
+            hex.into_bytes(),
+            b64.trim_end_matches('=').as_bytes().to_vec(),
+        ]
+    }
+
+    fn files_hold(path: &std::path::Path, needle: &[u8]) -> bool {
+        ["", "-wal", "-shm"].iter().any(|suffix| {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            std::fs::read(&p).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        })
+    }
+
+    #[test]
+    fn a_ledger_of_clear_addresses_is_keyed_without_losing_a_row() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("state.sqlite");
+        let now = at("2027-01-01T08:00:00Z");
+        let row = |email: &str, kind| Key {
+            subscriber: email.into(),
+            deadline: "d".into(),
+            due_at: at("2027-02-01T11:00:00Z"),
+            kind,
+        };
+        {
+            // As the release before keyed ledgers wrote it.
+            let mut db = Database::open(&path).unwrap();
+            db.record(
+                &[row("anna@example.org", Kind::Remind(30))],
+                Delivery::Sent,
+                Some("<x@y>"),
+                None,
+                now,
+            )
+            .unwrap();
+            db.record(
+                &[row("anna@example.org", Kind::Remind(7))],
+                Delivery::Skipped,
+                None,
+                None,
+                now,
+            )
+            .unwrap();
+            db.record(
+                &[row("boris@example.org", Kind::Remind(30))],
+                Delivery::Sending,
+                Some("<b@y>"),
+                Some("550 boris@example.org: no such user"),
+                now,
+            )
+            .unwrap();
+            db.opt_out("carol@example.org", now).unwrap();
+            db.conn
+                .execute("DELETE FROM meta WHERE key = 'ledger_keyed'", [])
+                .unwrap();
+        }
+        let k = key();
+        let mut db = Database::open(&path).unwrap();
+        db.key_addresses(&k).unwrap();
+        let ledger = db.ledger().unwrap();
+        assert_eq!(ledger.rows.len(), 3);
+        assert_eq!(
+            ledger.rows[&row(&k.id("anna@example.org"), Kind::Remind(30))],
+            Delivery::Sent
+        );
+        assert_eq!(
+            ledger.rows[&row(&k.id("anna@example.org"), Kind::Remind(7))],
+            Delivery::Skipped
+        );
+        assert_eq!(
+            ledger.rows[&row(&k.id("boris@example.org"), Kind::Remind(30))],
+            Delivery::Sending
+        );
+        // The row to send again keeps its Message-ID.
+        assert_eq!(db.sending().unwrap()[0].0, "<b@y>");
+        assert_eq!(db.opted_out().unwrap(), [k.id("carol@example.org")].into());
+        // Twice is once.
+        db.key_addresses(&k).unwrap();
+        assert_eq!(db.ledger().unwrap().rows.len(), 3);
+        drop(db);
+        for email in ["anna@example.org", "boris@example.org", "carol@example.org"] {
+            for t in traces(email) {
+                assert!(
+                    !files_hold(&path, &t),
+                    "{email} in {:?}",
+                    String::from_utf8_lossy(&t)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn one_row_per_address_and_confirmation_in_time_only() {
+        let k = key();
+        let mut db = Database::in_memory().unwrap();
+        let now = at("2027-01-01T08:00:00Z");
+        let id = k.id("anna@example.org");
+        let expires = now + chrono::Duration::hours(48);
+        assert_eq!(
+            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, now)
+                .unwrap(),
+            SignUp::New
+        );
+        assert_eq!(
+            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, now)
+                .unwrap(),
+            SignUp::Pending
+        );
+        assert_eq!(db.subscriptions(&k, &[Status::Pending]).unwrap().len(), 1);
+        // Too late: nothing confirmed.
+        assert_eq!(db.confirm(&id, false, expires).unwrap(), None);
+        assert_eq!(db.confirm(&id, false, now).unwrap(), Some(Status::Active));
+        assert_eq!(db.confirm(&id, false, now).unwrap(), None, "confirmed once");
+        assert_eq!(
+            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, now)
+                .unwrap(),
+            SignUp::Confirmed
+        );
+        let s = db.subscription(&k, &id).unwrap().unwrap();
+        assert_eq!(
+            (s.status, s.sealed.email.as_str()),
+            (Status::Active, "anna@example.org")
+        );
+        // Another key cannot open it.
+        let other = AddressKey::new(b"another key, another server!!!!!");
+        assert!(matches!(
+            db.subscription(&other, &id),
+            Err(StateError::Sealed)
+        ));
+        // Unconfirmed ones expire.
+        let boris = k.id("boris@example.org");
+        db.sign_up(&boris, &sealed(&k, "boris@example.org"), expires, now)
+            .unwrap();
+        assert_eq!(db.expire_sign_ups(expires).unwrap(), 1);
+        assert!(db.subscription(&k, &boris).unwrap().is_none());
+    }
+
+    #[test]
+    fn racing_sign_ups_leave_one_row() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("state.sqlite");
+        Database::open(&path).unwrap();
+        let k = key();
+        let now = at("2027-01-01T08:00:00Z");
+        let outcomes: Vec<SignUp> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    let (path, k) = (&path, &k);
+                    s.spawn(move || {
+                        let mut db = Database::open(path).unwrap();
+                        let id = k.id("anna@example.org");
+                        db.sign_up(
+                            &id,
+                            &sealed(k, "anna@example.org"),
+                            now + chrono::Duration::hours(1),
+                            now,
+                        )
+                        .unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(
+            outcomes.iter().filter(|o| **o == SignUp::New).count(),
+            1,
+            "{outcomes:?}"
+        );
+        let db = Database::open(&path).unwrap();
+        assert_eq!(db.subscriptions(&k, &[Status::Pending]).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn forgetting_leaves_no_trace_in_any_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("state.sqlite");
+        let k = key();
+        let now = at("2027-01-01T08:00:00Z");
+        let email = "forget.me@example.org";
+        let id = k.id(email);
+        let mut db = Database::open(&path).unwrap();
+        db.sign_up(
+            &id,
+            &sealed(&k, email),
+            now + chrono::Duration::hours(1),
+            now,
+        )
+        .unwrap();
+        db.confirm(&id, false, now).unwrap();
+        db.record(
+            &[Key {
+                subscriber: id.clone(),
+                deadline: "d".into(),
+                due_at: now,
+                kind: Kind::Remind(7),
+            }],
+            Delivery::Sent,
+            Some("<m@y>"),
+            None,
+            now,
+        )
+        .unwrap();
+        db.opt_out(&id, now).unwrap();
+        db.mailed(&id, now).unwrap();
+        assert!(files_hold(&path, id.as_bytes()), "the id is there before");
+        assert_eq!(db.forget(&id).unwrap(), 4);
+        assert!(db.subscription(&k, &id).unwrap().is_none());
+        for t in traces(email).into_iter().chain([id.clone().into_bytes()]) {
+            assert!(!files_hold(&path, &t), "{:?}", String::from_utf8_lossy(&t));
+        }
+    }
 }

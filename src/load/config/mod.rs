@@ -36,6 +36,7 @@ pub struct Config {
     pub state: StateConfig,
     pub server: ServerConfig,
     pub reminders: RemindersConfig,
+    pub subscriptions: SubscriptionsConfig,
     pub mail: MailConfig,
     /// `[alerts] staff`: who is mailed when the data, the config or the git
     /// sync goes wrong (through `[mail]`).
@@ -67,6 +68,34 @@ pub struct CalendarConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateConfig {
     pub path: PathBuf,
+    /// The address key (created if missing, unless the systemd credential
+    /// `address-key` is given): it seals self-service addresses and keys
+    /// the ledger, so it is needed whenever reminders are on.
+    pub key_file: PathBuf,
+}
+
+/// `[subscriptions]`: self-service sign-up on the page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionsConfig {
+    /// Whether the form is shown and its routes answer (else 404).
+    pub open: bool,
+    /// Whether confirmed sign-ups wait for staff (`mechcal subscribers approve`).
+    pub approval: Approval,
+    /// How long a confirmation link is valid.
+    pub confirm_hours: u32,
+    /// Sign-ups one client address may make per hour.
+    pub per_client_per_hour: u32,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+/// Who lets a confirmed sign-up in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Approval {
+    /// The confirmation alone.
+    None,
+    /// Staff, after the confirmation.
+    Staff,
 }
 
 /// `[reminders]`: who is reminded, when, and of what.
@@ -235,6 +264,14 @@ impl Config {
             },
             state: StateConfig {
                 path: normalize(&base.join("var/mechcal.sqlite")),
+                key_file: normalize(&base.join("var/address.key")),
+            },
+            subscriptions: SubscriptionsConfig {
+                open: false,
+                approval: Approval::None,
+                confirm_hours: 48,
+                per_client_per_hour: 10,
+                trusted_proxies: Vec::new(),
             },
             server: ServerConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),

@@ -38,6 +38,7 @@ impl Config {
         let mut config = Config::defaults(normalize(&base.join("deadlines")));
         config.file = Some(file.path().to_path_buf());
         config.state.path = normalize(&base.join("var/mechcal.sqlite"));
+        config.state.key_file = normalize(&base.join("var/address.key"));
         config.reminders.secret_file = normalize(&base.join("var/unsubscribe.secret"));
         config.mail.transport = Transport::Maildir(normalize(&base.join("var/maildir")));
         let Some(doc) = tables::parse_document(file, &mut sink) else {
@@ -54,6 +55,7 @@ impl Config {
                 "state",
                 "server",
                 "reminders",
+                "subscriptions",
                 "mail",
                 "alerts",
             ],
@@ -83,12 +85,17 @@ impl Config {
             }
         }
         if let Some(state) = root.optional_table(&mut sink, "state") {
-            state.check_keys(&mut sink, &["path"]);
-            if let Some(path) = state.optional_str(&mut sink, "path") {
-                if path.get_ref().trim().is_empty() {
-                    sink.error(path.span(), "`path` must name a file");
-                } else {
-                    config.state.path = normalize(&base.join(path.get_ref()));
+            state.check_keys(&mut sink, &["path", "key_file"]);
+            for (key, out) in [
+                ("path", &mut config.state.path),
+                ("key_file", &mut config.state.key_file),
+            ] {
+                if let Some(path) = state.optional_str(&mut sink, key) {
+                    if path.get_ref().trim().is_empty() {
+                        sink.error(path.span(), format!("`{key}` must name a file"));
+                    } else {
+                        *out = normalize(&base.join(path.get_ref()));
+                    }
                 }
             }
         }
@@ -152,6 +159,14 @@ impl Config {
         let mut reminders_tz = None;
         if let Some(r) = root.optional_table(&mut sink, "reminders") {
             reminders_tz = reminders(&mut sink, &r, base, &mut config.reminders);
+        }
+        if let Some(t) = root.optional_table(&mut sink, "subscriptions") {
+            subscriptions(&mut sink, &t, &mut config.subscriptions);
+            if config.subscriptions.open && config.reminders.subscribers.is_none() {
+                let span = t.key_span("open").unwrap_or(0..0);
+                sink.error(span, "sign-up needs reminders, which are off")
+                    .help = Some("name a subscribers file in `[reminders] subscribers` (it may list nobody), or set `open = false`".into());
+            }
         }
         config.mail.from = format!("mechcal <reminders@{}>", config.calendar.domain);
         if let Some(m) = root.optional_table(&mut sink, "mail") {
@@ -348,6 +363,64 @@ fn reminders(
         Err(e) => {
             sink.error(tz.span(), e.message).help = e.help;
             None
+        }
+    }
+}
+
+/// Reads `[subscriptions]`.
+fn subscriptions(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut SubscriptionsConfig) {
+    t.check_keys(
+        sink,
+        &[
+            "open",
+            "approval",
+            "confirm_hours",
+            "per_client_per_hour",
+            "trusted_proxies",
+        ],
+    );
+    if let Some(v) = t.get("open") {
+        if let Some(b) = tables::as_bool(sink, "`open`", v) {
+            out.open = b;
+        }
+    }
+    if let Some(v) = t.optional_str(sink, "approval") {
+        match v.get_ref().as_str() {
+            "none" => out.approval = Approval::None,
+            "staff" => out.approval = Approval::Staff,
+            other => {
+                let d = sink.error(v.span(), format!("unknown `approval` `{other}`"));
+                d.help = Some(
+                    crate::load::suggest::did_you_mean(other, ["none", "staff"]).unwrap_or_else(
+                        || "use `none` (a confirmed sign-up gets reminders) or `staff` (staff approve it)".into(),
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(n) = bounded(sink, t, "confirm_hours", 1, 720) {
+        out.confirm_hours = n as u32;
+    }
+    if let Some(n) = bounded(sink, t, "per_client_per_hour", 1, 1_000_000) {
+        out.per_client_per_hour = n as u32;
+    }
+    if let Some(v) = t.get("trusted_proxies") {
+        if let Some(items) = tables::as_array(sink, "trusted_proxies", v, "[\"127.0.0.1\"]") {
+            for item in items {
+                let Some(ip) = tables::as_str(sink, "each of `trusted_proxies`", item) else {
+                    continue;
+                };
+                match ip.get_ref().parse() {
+                    Ok(ip) => out.trusted_proxies.push(ip),
+                    Err(_) => {
+                        sink.error(
+                            ip.span(),
+                            format!("`{}` is not an IP address", ip.get_ref()),
+                        )
+                        .help = Some("name the reverse proxy's address as the server sees it, e.g. `\"127.0.0.1\"` or `\"::1\"`".into());
+                    }
+                }
+            }
         }
     }
 }

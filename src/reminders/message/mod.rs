@@ -24,6 +24,8 @@ use crate::reminders::plan::{Item, Key, Kind};
 use crate::render::feed::{self, FeedOptions, Versions};
 use crate::render::page::esc;
 
+pub mod signup;
+
 /// What every message shares.
 pub struct Letterhead<'a> {
     pub from: &'a Mailbox,
@@ -31,6 +33,8 @@ pub struct Letterhead<'a> {
     pub domain: &'a str,
     /// The one-click unsubscribe address for this subscriber.
     pub unsubscribe_url: &'a str,
+    /// The subscriber's preference page.
+    pub manage_url: &'a str,
     /// Options for the `.ics` attachment (language is the subscriber's).
     pub feed: &'a FeedOptions,
     pub versions: &'a Versions,
@@ -43,7 +47,7 @@ pub fn message_id(keys: &[&Key], domain: &str) -> String {
         .map(|k| {
             format!(
                 "{}\n{}\n{}\n{}",
-                k.email,
+                k.subscriber,
                 k.deadline,
                 k.due_at.to_rfc3339(),
                 k.kind
@@ -98,7 +102,7 @@ pub fn subject(catalog: &Catalog, s: &Subscriber, items: &[(&Item, &Deadline)]) 
 /// (`=?utf-8?q?…?=`) would be decoded by mail clients into other text (a
 /// "Report" that reads "Cancelled"): such a Subject is encoded whole, as
 /// folded `=?utf-8?b?…?=` words, and reaches the reader literally.
-fn subject_header(text: &str) -> HeaderValue {
+pub(super) fn subject_header(text: &str) -> HeaderValue {
     let name = HeaderName::new_from_ascii_str("Subject");
     if !text.contains("=?") {
         return HeaderValue::new(name, text.to_string());
@@ -175,18 +179,28 @@ impl Lines<'_> {
     }
 }
 
+/// "Hello Anna," — or "Hello," for a self-service subscriber, whose name
+/// mechcal never asks for.
+fn greeting(s: &Subscriber, id: &str) -> String {
+    if s.name.is_empty() {
+        s.language.text(&format!("{id}-anonymous")).into_owned()
+    } else {
+        s.language.format(id, &[("name", s.name.as_str().into())])
+    }
+}
+
 fn text_body(
     lines: &Lines<'_>,
     s: &Subscriber,
     items: &[(&Item, &Deadline)],
-    unsubscribe_url: &str,
+    head: &Letterhead<'_>,
 ) -> String {
     let lang = s.language;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{}\n\n{}",
-        lang.format("mail-greeting", &[("name", s.name.as_str().into())]),
+        greeting(s, "mail-greeting"),
         lang.text("mail-intro")
     );
     for (item, d) in items {
@@ -197,9 +211,12 @@ fn text_body(
     }
     let _ = writeln!(
         out,
-        "\n{}\n{}\n{unsubscribe_url}",
+        "\n{}\n{}\n{}\n{}\n{}",
         lang.text("mail-attachment"),
-        lang.text("mail-stop")
+        lang.text("mail-manage"),
+        head.manage_url,
+        lang.text("mail-stop"),
+        head.unsubscribe_url
     );
     out
 }
@@ -208,13 +225,13 @@ fn html_body(
     lines: &Lines<'_>,
     s: &Subscriber,
     items: &[(&Item, &Deadline)],
-    unsubscribe_url: &str,
+    head: &Letterhead<'_>,
 ) -> String {
     let lang = s.language;
     let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family:sans-serif;line-height:1.5\">\n<p>{}</p>\n",
         lang.code(),
-        esc(&lang.format("mail-greeting-inline", &[("name", s.name.as_str().into())]))
+        esc(&greeting(s, "mail-greeting-inline"))
     );
     for (item, d) in items {
         let _ = write!(out, "<h3>{}</h3>\n<ul>\n", esc(&lines.heading(item, d)));
@@ -225,9 +242,11 @@ fn html_body(
     }
     let _ = write!(
         out,
-        "<p style=\"font-size:small\">{} <a href=\"{}\">{}</a></p>\n</body></html>\n",
+        "<p style=\"font-size:small\">{} <a href=\"{}\">{}</a> · <a href=\"{}\">{}</a></p>\n</body></html>\n",
         esc(&lang.text("mail-attachment")),
-        esc(unsubscribe_url),
+        esc(head.manage_url),
+        esc(&lang.text("mail-manage-link")),
+        esc(head.unsubscribe_url),
         esc(&lang.text("mail-unsubscribe"))
     );
     out
@@ -299,8 +318,8 @@ pub fn build(
         .multipart(
             MultiPart::mixed()
                 .multipart(MultiPart::alternative_plain_html(
-                    text_body(&lines, s, items, head.unsubscribe_url),
-                    html_body(&lines, s, items, head.unsubscribe_url),
+                    text_body(&lines, s, items, head),
+                    html_body(&lines, s, items, head),
                 ))
                 .singlepart(Attachment::new("deadlines.ics".into()).body(ics, calendar)),
         )

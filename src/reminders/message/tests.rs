@@ -87,6 +87,9 @@ fn subscriber(lang: Lang) -> Subscriber {
         language: lang,
         digest: true,
         line: 1,
+        key: "anna@example.org".into(),
+        origin: Default::default(),
+        generation: 0,
     }
 }
 
@@ -121,6 +124,7 @@ fn formatted_with(lang: Lang, title: &str) -> (String, String) {
         from: &from,
         domain: "calendar.example.org",
         unsubscribe_url: "https://calendar.example.org/unsubscribe?token=abc",
+        manage_url: "https://calendar.example.org/manage?token=def",
         feed: &opts,
         versions: &Versions::default(),
     };
@@ -310,7 +314,7 @@ fn text_bodies_in_every_language() {
     let d = cat.get("cerd-2027").unwrap();
     let moved = Item {
         key: Key {
-            email: "anna@example.org".into(),
+            subscriber: "anna@example.org".into(),
             deadline: "cerd-2027".into(),
             due_at: d.due_at,
             kind: Kind::Moved,
@@ -334,7 +338,21 @@ fn text_bodies_in_every_language() {
                 &lines,
                 &s,
                 &[(&moved, d)],
-                "https://calendar.example.org/unsubscribe?token=abc"
+                &Letterhead {
+                    from: &"a@example.org".parse().unwrap(),
+                    domain: "calendar.example.org",
+                    unsubscribe_url: "https://calendar.example.org/unsubscribe?token=abc",
+                    manage_url: "https://calendar.example.org/manage?token=def",
+                    feed: &FeedOptions {
+                        name: "x".into(),
+                        domain: "calendar.example.org".into(),
+                        lang,
+                        alarm: None,
+                        refresh: Duration::hours(6),
+                        cutoff: DateTime::UNIX_EPOCH,
+                    },
+                    versions: &Versions::default(),
+                }
             )
         ));
     }
@@ -344,7 +362,7 @@ fn text_bodies_in_every_language() {
 #[test]
 fn message_ids_depend_on_keys_not_order() {
     let k = |kind| Key {
-        email: "a@example.org".into(),
+        subscriber: "a@example.org".into(),
         deadline: "d".into(),
         due_at: DateTime::UNIX_EPOCH,
         kind,

@@ -23,12 +23,15 @@ fn subscriber(email: &str) -> Subscriber {
         language: Lang::EN,
         digest: true,
         line: 1,
+        key: email.to_lowercase(),
+        origin: Default::default(),
+        generation: 0,
     }
 }
 
 fn key(email: &str, id: &str, due_at: &str, kind: Kind) -> Key {
     Key {
-        email: email.into(),
+        subscriber: email.into(),
         deadline: id.into(),
         due_at: at(due_at),
         kind,
@@ -52,7 +55,7 @@ fn show(plan: &Plan, subs: &[Subscriber]) -> Vec<String> {
     out.extend(
         plan.skipped
             .iter()
-            .map(|k| format!("skip {} {} {}", k.email, k.deadline, k.kind)),
+            .map(|k| format!("skip {} {} {}", k.subscriber, k.deadline, k.kind)),
     );
     out
 }

@@ -24,6 +24,11 @@ pub enum SetupError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot read the address key {}: {source}", .path.display())]
+    AddressKey {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("`[mail] from`: {0}")]
     From(lettre::address::AddressError),
     #[error("cannot open the maildir {}: {source}", .path.display())]

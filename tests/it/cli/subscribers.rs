@@ -178,8 +178,10 @@ fn remind_delivers_once_recovers_and_respects_opt_outs() {
 
     // A pass that died after writing `sending`: the next pass sends that very
     // message again, under the Message-ID recorded for it.
+    let address_key =
+        mechcal::subscriptions::AddressKey::load(&dir.join("var/address.key")).unwrap();
     let key = Key {
-        email: "all-deadlines@example.org".into(),
+        subscriber: address_key.id("all-deadlines@example.org"),
         deadline: "example-odihr-hate-crime-2027".into(),
         due_at: "2027-04-15T22:00:00Z".parse().unwrap(),
         kind: Kind::Remind(7),

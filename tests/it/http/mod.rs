@@ -47,6 +47,7 @@ fn snapshot(config: &Config, deadlines: &Path, at: DateTime<Utc>) -> Snapshot {
         catalog: Arc::new(catalog),
         versions,
         config: Arc::new(config.clone()),
+        signup: None,
     }
 }
 

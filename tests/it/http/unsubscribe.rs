@@ -1,6 +1,8 @@
 //! The unsubscribe endpoints.
 
 use super::*;
+use mechcal::load::subscribers::Subscriber;
+use mechcal::subscriptions::AddressKey;
 
 #[tokio::test]
 // Over 100 lines: one scenario, step by step, each step building on the state the last left.
@@ -11,14 +13,20 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
     config.calendar.base_url = "https://calendar.example.org/calendar/".into();
     let snap = snapshot(&config, &root().join("deadlines"), now());
     let secret = mechcal::reminders::tokens::Secret::new(*b"a test secret of 32 bytes length");
-    let unsubscribe = http::Unsubscribe::new(
+    let key = AddressKey::new(b"a test address key of 32 bytes!!");
+    let unsubscribe = http::Reminders::new(
         secret.clone(),
+        key.clone(),
         Database::open(&config.state.path).unwrap(),
-        ["anna@example.org", "boris@example.org"],
-    );
+        &[
+            Subscriber::plain("Anna", "anna@example.org"),
+            Subscriber::plain("Boris", "boris@example.org"),
+        ],
+    )
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = App::with_unsubscribe(snap, Arc::new(now), Some(unsubscribe));
+    let app = App::with_reminders(snap, Arc::new(now), Some(unsubscribe));
     tokio::spawn(http::serve(
         listener,
         app,
@@ -98,7 +106,8 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
         .unwrap()
         .opted_out()
         .unwrap();
-    assert_eq!(opted, ["anna@example.org".to_string()].into());
+    // Named by the keyed hash of the address, not the address.
+    assert_eq!(opted, [key.id("anna@example.org")].into());
 
     // A link in a mail sent before opaque tokens still unsubscribes.
     let r = client

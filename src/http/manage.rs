@@ -1,0 +1,337 @@
+//! The preference page (`/manage?token=…`), linked from every reminder,
+//! notice and sign-up mail: change what the form set, pause, stop or
+//! start again, make a new link (the old one stops working), and — for a
+//! self-service subscriber — delete everything about them. People of the
+//! subscribers file may change their language and days and stop; their
+//! topics are staff's (the page says so).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::i18n::Lang;
+use crate::render::{page, signup};
+use crate::state::StateError;
+use crate::subscriptions::form::{self, FieldError};
+use crate::subscriptions::links::{self, Purpose};
+use crate::subscriptions::{Choice, Sealed, Status, Stored};
+
+use super::pages::not_found;
+use super::reminders::{Person, Reminders};
+use super::response::{header_lang, html, text};
+use super::signup::{read_form, same_origin};
+use super::unsubscribe::token_of;
+use super::App;
+
+fn invalid(lang: Lang) -> Response {
+    html(
+        StatusCode::BAD_REQUEST,
+        page::simple(
+            &lang.text("manage-invalid-title"),
+            &lang.text("manage-invalid-text"),
+            "",
+            lang,
+        ),
+    )
+}
+
+fn unavailable(e: &StateError) -> Response {
+    tracing::error!("preference page: {e}");
+    text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "please try again in a minute",
+    )
+}
+
+/// The person the request's link names, if it is a preference link of
+/// their current generation.
+fn verified(r: &Reminders, uri: &Uri) -> Result<Option<(String, Person)>, StateError> {
+    let Some(link) = token_of(uri).and_then(|t| links::verify(&r.secret, Purpose::Manage, &t))
+    else {
+        return Ok(None);
+    };
+    Ok(r.person(&link.id)?
+        .filter(|p| p.generation() == link.n)
+        .map(|p| (link.id, p)))
+}
+
+/// The person's settings as the page shows them: (choice, pause).
+fn current(p: &Person) -> (Choice, Option<DateTime<Utc>>) {
+    match p {
+        Person::SignUp(s) => (s.sealed.choice.clone(), s.paused_until),
+        Person::File { subscriber, stored } => {
+            let mut c = Choice {
+                topics: subscriber.filter.topics.clone(),
+                mechanisms: subscriber.filter.mechanisms.clone(),
+                language: subscriber.language.code().to_string(),
+                remind_days: subscriber.remind_days.clone(),
+                digest: subscriber.digest,
+            };
+            if let Some(s) = stored {
+                c.language = s.sealed.choice.language.clone();
+                if !s.sealed.choice.remind_days.is_empty() {
+                    c.remind_days = s.sealed.choice.remind_days.clone();
+                }
+            }
+            (c, stored.as_ref().and_then(|s| s.paused_until))
+        }
+    }
+}
+
+/// The row to write for `p` (a subscribers-file person gets one on
+/// their first change).
+fn row(p: &Person, now: DateTime<Utc>) -> Stored {
+    match p {
+        Person::SignUp(s) => s.clone(),
+        Person::File { subscriber, stored } => stored.clone().unwrap_or_else(|| Stored {
+            id: subscriber.key.clone(),
+            status: Status::File,
+            sealed: Sealed {
+                email: subscriber.email.clone(),
+                choice: current(p).0,
+            },
+            created_at: now,
+            expires_at: None,
+            paused_until: None,
+            generation: 0,
+        }),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render(
+    app: &App,
+    key: &str,
+    p: &Person,
+    opted_out: bool,
+    notice: Option<String>,
+    new_link: Option<&str>,
+    now: DateTime<Utc>,
+) -> Response {
+    let snap = app.snapshot();
+    let (choice, paused) = current(p);
+    let lang = Lang::parse(&choice.language).unwrap_or_default();
+    let address = crate::load::subscribers::mask(p.email());
+    let Some(r) = &app.reminders else {
+        return invalid(lang);
+    };
+    let base = &snap.config.calendar.base_url;
+    let url = crate::reminders::pass::manage_url(base, &r.secret, key, p.generation());
+    let action = format!(
+        "{}?{}",
+        snap.links().path("manage"),
+        url.split_once('?').map_or("", |(_, q)| q)
+    );
+    let paused_until = paused.filter(|t| *t > now).map(|t| {
+        let date = lang.date(t.with_timezone(&snap.config.calendar.timezone).date_naive());
+        lang.format("manage-paused", &[("date", date.into())])
+    });
+    let body = signup::manage(
+        &snap.catalog,
+        &snap.config.calendar.name,
+        lang,
+        &snap.links(),
+        &signup::Manage {
+            address: &address,
+            staff: p.staff(),
+            topics: &choice.topics,
+            mechanisms: &choice.mechanisms,
+            language: lang,
+            days: &choice.remind_days,
+            digest: choice.digest,
+            paused_until,
+            unsubscribed: opted_out,
+            notice,
+            action: &action,
+            new_link,
+        },
+    );
+    html(StatusCode::OK, body)
+}
+
+/// `GET /manage?token=…`.
+pub(super) async fn manage_page(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let Some(r) = &app.reminders else {
+        return not_found(uri).await;
+    };
+    let lang = header_lang(&headers);
+    let now = (app.clock)();
+    match verified(r, &uri).and_then(|v| {
+        v.map(|(key, p)| Ok((r.db(|db| db.opted_out())?.contains(&key), key, p)))
+            .transpose()
+    }) {
+        Ok(Some((opted_out, key, p))) => render(&app, &key, &p, opted_out, None, None, now),
+        Ok(None) => invalid(lang),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// `POST /manage?token=…` with `action` = `save`, `pause`, `resume`,
+/// `unsubscribe`, `resubscribe`, `rotate` or `delete`.
+// Over 100 lines: one arm per button, each a few lines; apart they would hide that they share the checks above them.
+pub(super) async fn manage_post(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(r) = &app.reminders else {
+        return not_found(uri).await;
+    };
+    let snap = app.snapshot();
+    let lang = header_lang(&headers);
+    let now = (app.clock)();
+    if !same_origin(&headers, &snap.config.calendar.base_url) {
+        return invalid(lang);
+    }
+    let (key, p) = match verified(r, &uri) {
+        Ok(Some(v)) => v,
+        Ok(None) => return invalid(lang),
+        Err(e) => return unavailable(&e),
+    };
+    let body = match read_form(body, lang).await {
+        Ok(b) => b,
+        Err(answer) => return answer,
+    };
+    let fields = match form::fields(&body) {
+        Ok(f) => f,
+        Err(e) => return bad_field(lang, &[e]),
+    };
+    let page_lang = Lang::parse(&current(&p).0.language).unwrap_or(lang);
+    let mut stored = row(&p, now);
+    let mut new_link = None;
+    let notice = match fields.action.as_str() {
+        "save" => {
+            let (old, _) = current(&p);
+            let mut f = fields.clone();
+            if p.staff() {
+                // Topics are staff's: the page sends none, and none are taken.
+                f.topics = old.topics.clone();
+                f.mechanisms = old.mechanisms.clone();
+                f.mode = if old.digest { "digest" } else { "each" }.into();
+            }
+            let choice = match form::choice(
+                snap.catalog.registry(),
+                &f,
+                page_lang,
+                Some(&old.remind_days),
+            ) {
+                Ok(c) => c,
+                Err(errors) => return bad_field(page_lang, &errors),
+            };
+            stored.sealed.choice = choice;
+            "manage-saved"
+        }
+        "pause" => {
+            let days: i64 = match fields.pause_days.as_str() {
+                "7" => 7,
+                "30" => 30,
+                "90" => 90,
+                _ => {
+                    return bad_field(
+                        page_lang,
+                        &[FieldError {
+                            field: "pause_days",
+                            message: "signup-error-days",
+                        }],
+                    )
+                }
+            };
+            stored.paused_until = Some(now + Duration::days(days));
+            ""
+        }
+        "resume" => {
+            stored.paused_until = None;
+            "manage-resumed"
+        }
+        "unsubscribe" | "resubscribe" => {
+            let done = if fields.action == "unsubscribe" {
+                r.db(|db| db.opt_out(&key, now))
+            } else {
+                r.db(|db| db.resubscribe(&key).map(|_| ()))
+            };
+            if let Err(e) = done {
+                return unavailable(&e);
+            }
+            tracing::info!(email = %crate::load::subscribers::mask(p.email()), action = %fields.action, "preference page");
+            return match r.db(|db| db.opted_out()) {
+                Ok(o) => render(&app, &key, &p, o.contains(&key), None, None, now),
+                Err(e) => unavailable(&e),
+            };
+        }
+        "rotate" => {
+            stored.generation += 1;
+            new_link = Some(crate::reminders::pass::manage_url(
+                &snap.config.calendar.base_url,
+                &r.secret,
+                &key,
+                stored.generation,
+            ));
+            ""
+        }
+        "delete" if !p.staff() => {
+            return match r.db(|db| db.forget(&key)) {
+                Ok(_) => {
+                    tracing::info!("a subscriber deleted everything about them");
+                    html(
+                        StatusCode::OK,
+                        page::simple(
+                            &page_lang.text("deleted-title"),
+                            &page_lang.text("deleted-text"),
+                            "",
+                            page_lang,
+                        ),
+                    )
+                }
+                Err(e) => unavailable(&e),
+            };
+        }
+        _ => return invalid(lang),
+    };
+    if let Err(e) = r.db(|db| db.save_subscription(&r.key, &stored, now)) {
+        return unavailable(&e);
+    }
+    tracing::info!(email = %crate::load::subscribers::mask(p.email()), action = %fields.action, "preference page");
+    let p = match p {
+        Person::SignUp(_) => Person::SignUp(stored),
+        Person::File { subscriber, .. } => Person::File {
+            subscriber,
+            stored: Some(stored),
+        },
+    };
+    let opted_out = match r.db(|db| db.opted_out()) {
+        Ok(o) => o.contains(&key),
+        Err(e) => return unavailable(&e),
+    };
+    let notice = (!notice.is_empty()).then(|| {
+        let lang = Lang::parse(&current(&p).0.language).unwrap_or(page_lang);
+        lang.text(notice).into_owned()
+    });
+    render(&app, &key, &p, opted_out, notice, new_link.as_deref(), now)
+}
+
+fn bad_field(lang: Lang, errors: &[FieldError]) -> Response {
+    let list: Vec<String> = errors
+        .iter()
+        .map(|e| lang.text(e.message).into_owned())
+        .collect();
+    html(
+        StatusCode::BAD_REQUEST,
+        page::simple(&lang.text("signup-error-title"), &list.join(" "), "", lang),
+    )
+}
+
+impl Person {
+    /// Whether staff manage this person's topics.
+    pub(super) fn staff(&self) -> bool {
+        matches!(self, Person::File { .. })
+    }
+}

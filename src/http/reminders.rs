@@ -1,0 +1,148 @@
+//! What the endpoints about reminders share (unsubscribe, sign-up, the
+//! preference page): the link key, the address key, the state database,
+//! the subscribers file's people by their key, and the sign-up limits.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, RwLock};
+
+use crate::load::subscribers::Subscriber;
+use crate::reminders::tokens::{Directory, Secret};
+use crate::state::{Database, StateError};
+use crate::subscriptions::limits::ClientLimits;
+use crate::subscriptions::{AddressKey, Status, Stored};
+
+/// The reminder endpoints' state (present when reminders are on).
+pub struct Reminders {
+    pub(super) secret: Secret,
+    pub(super) key: AddressKey,
+    state: Mutex<Database>,
+    file: RwLock<File>,
+    pub(super) limits: Mutex<ClientLimits>,
+    /// Keys of the addresses a sign-up mail is being sent to: a second
+    /// sign-up racing the first sends nothing.
+    pub(super) sending: Mutex<HashSet<String>>,
+    /// When staff were last told that sign-ups wait (at most hourly).
+    pub(super) staff_told: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+}
+
+/// The subscribers file's people.
+#[derive(Default)]
+struct File {
+    /// By key (keyed hash of the address).
+    by_key: HashMap<String, Subscriber>,
+    /// Opaque unsubscribe tokens of mails sent before signed links.
+    legacy: Directory,
+}
+
+impl File {
+    fn new(secret: &Secret, key: &AddressKey, subscribers: &[Subscriber]) -> File {
+        let mut keyed = subscribers.to_vec();
+        crate::subscriptions::key_all(&mut keyed, key);
+        File {
+            legacy: Directory::new(secret, subscribers.iter().map(|s| s.email.as_str())),
+            by_key: keyed.into_iter().map(|s| (s.key.clone(), s)).collect(),
+        }
+    }
+}
+
+/// Whom a link names, as the endpoints see it.
+pub(super) enum Person {
+    /// In the subscribers file; `stored` holds their own settings, if any.
+    File {
+        subscriber: Box<Subscriber>,
+        stored: Option<Stored>,
+    },
+    /// Signed up through the form.
+    SignUp(Stored),
+}
+
+impl Person {
+    pub(super) fn email(&self) -> &str {
+        match self {
+            Person::File { subscriber, .. } => &subscriber.email,
+            Person::SignUp(s) => &s.sealed.email,
+        }
+    }
+
+    pub(super) fn generation(&self) -> u64 {
+        match self {
+            Person::File { stored, .. } => stored.as_ref().map_or(0, |s| s.generation),
+            Person::SignUp(s) => s.generation,
+        }
+    }
+}
+
+impl Reminders {
+    /// The endpoints' state for the file's `subscribers`; keys the
+    /// database's ledger first (see [`Database::key_addresses`]).
+    pub fn new(
+        secret: Secret,
+        key: AddressKey,
+        mut state: Database,
+        subscribers: &[Subscriber],
+    ) -> Result<Reminders, StateError> {
+        state.key_addresses(&key)?;
+        Ok(Reminders {
+            file: RwLock::new(File::new(&secret, &key, subscribers)),
+            secret,
+            key,
+            state: Mutex::new(state),
+            limits: Mutex::default(),
+            sending: Mutex::default(),
+            staff_told: Mutex::default(),
+        })
+    }
+
+    /// The file's subscribers after a reload.
+    pub fn set_subscribers(&self, subscribers: &[Subscriber]) {
+        let file = File::new(&self.secret, &self.key, subscribers);
+        match self.file.write() {
+            Ok(mut f) => *f = file,
+            Err(poisoned) => *poisoned.into_inner() = file,
+        }
+    }
+
+    /// Runs `f` on the state database (one connection, one request at a
+    /// time; SQLite's busy timeout covers the reminder pass's own).
+    pub(super) fn db<R>(
+        &self,
+        f: impl FnOnce(&mut Database) -> Result<R, StateError>,
+    ) -> Result<R, StateError> {
+        match self.state.lock() {
+            Ok(mut s) => f(&mut s),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    fn with_file<R>(&self, f: impl FnOnce(&File) -> R) -> R {
+        match self.file.read() {
+            Ok(file) => f(&file),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
+    /// Whether `key` names somebody in the subscribers file.
+    pub(super) fn in_file(&self, key: &str) -> bool {
+        self.with_file(|f| f.by_key.contains_key(key))
+    }
+
+    /// The key an old-style unsubscribe token was made for.
+    pub(super) fn legacy_key(&self, token: &str) -> Option<String> {
+        let email = self.with_file(|f| self.secret.verify(token, &f.legacy))?;
+        Some(self.key.id(&email))
+    }
+
+    /// Who `key` is: the file's (the file wins) or a confirmed sign-up.
+    pub(super) fn person(&self, key: &str) -> Result<Option<Person>, StateError> {
+        let stored = self.db(|db| db.subscription(&self.key, key))?;
+        if let Some(subscriber) = self.with_file(|f| f.by_key.get(key).cloned()) {
+            return Ok(Some(Person::File {
+                subscriber: Box::new(subscriber),
+                stored: stored.filter(|s| s.status == Status::File),
+            }));
+        }
+        Ok(stored
+            .filter(|s| matches!(s.status, Status::Active | Status::Approval))
+            .map(Person::SignUp))
+    }
+}

@@ -1,0 +1,560 @@
+//! Sign-up: the form (`GET /subscribe`, and on the list page), its post
+//! (`POST /subscribe`), the confirmation link (`GET` shows a button, only
+//! its `POST` activates: mail scanners follow links), and the privacy
+//! statement (`GET /privacy`).
+//!
+//! Whatever the address — new, pending, active, opted out, in the
+//! subscribers file — a valid post gets the same "check your mailbox"
+//! page, and the mail (if the per-address limit allows one) is sent after
+//! the answer, so neither the page nor its timing tells who is
+//! subscribed. The address's owner learns it from the mail: a
+//! confirmation link for a new or pending sign-up, a link to the
+//! preference page otherwise.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::i18n::Lang;
+use crate::reminders::message::signup::{self as mail, Kind};
+use crate::reminders::transport::{Mailer, Transport};
+use crate::render::{page, signup};
+use crate::subscriptions::form::{self, FieldError, Fields};
+use crate::subscriptions::links::{self, Purpose};
+use crate::subscriptions::{limits, Sealed};
+
+use super::pages::not_found;
+use super::reminders::Reminders;
+use super::response::{header_lang, html, text};
+use super::server::Peer;
+use super::unsubscribe::token_of;
+use super::App;
+
+/// The largest form body accepted.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// The reminder endpoints' state, if sign-up is open; else the 404.
+async fn open<'a>(app: &'a App, uri: &Uri) -> Result<&'a Reminders, Response> {
+    match &app.reminders {
+        Some(r) if app.snapshot().config.subscriptions.open => Ok(r),
+        _ => Err(not_found(uri.clone()).await),
+    }
+}
+
+/// The language of a page: `?lang=`, else `Accept-Language`.
+fn page_lang(uri: &Uri, headers: &HeaderMap) -> Lang {
+    uri.query()
+        .and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "lang")
+                .and_then(|(_, v)| Lang::parse(&v))
+        })
+        .unwrap_or_else(|| header_lang(headers))
+}
+
+/// Whether a post comes from this site's own pages: its `Origin` (or,
+/// without one, its `Referer`) is `base_url`'s origin. Browsers send
+/// `Origin` with every form post; a client that sends neither is no
+/// browser, and needs a form token all the same.
+pub(super) fn same_origin(headers: &HeaderMap, base_url: &str) -> bool {
+    let origin = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .map(|u| u.origin().ascii_serialization())
+    };
+    let Some(ours) = origin(base_url) else {
+        return false;
+    };
+    let header = |h| headers.get(h).and_then(|v| v.to_str().ok());
+    match (header(header::ORIGIN), header(header::REFERER)) {
+        (Some(o), _) => o == ours,
+        (None, Some(r)) => origin(r).is_some_and(|o| o == ours),
+        (None, None) => true,
+    }
+}
+
+/// The body of a form post, at most [`MAX_BODY`] bytes.
+pub(super) async fn read_form(body: Body, lang: Lang) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        html(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            page::simple(
+                &lang.text("signup-error-title"),
+                &lang.text("signup-error-too-long"),
+                "",
+                lang,
+            ),
+        )
+    })
+}
+
+/// The form page, shown again with `fields` and `errors` when given.
+fn form_page(
+    app: &App,
+    r: &Reminders,
+    status: StatusCode,
+    lang: Lang,
+    fields: Option<&Fields>,
+    errors: &[FieldError],
+) -> Response {
+    let snap = app.snapshot();
+    let token = links::form_token(&r.secret, (app.clock)());
+    let body = signup::signup_page(
+        &snap.catalog,
+        &snap.config.calendar.name,
+        lang,
+        &snap.links(),
+        &signup::Form {
+            token: &token,
+            fields,
+            errors,
+        },
+    );
+    html(status, body)
+}
+
+/// `GET /subscribe`: the form.
+pub(super) async fn signup_form(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let r = match open(&app, &uri).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    form_page(
+        &app,
+        r,
+        StatusCode::OK,
+        page_lang(&uri, &headers),
+        None,
+        &[],
+    )
+}
+
+/// `POST /subscribe`.
+// Over 100 lines: the checks in the order README gives them (origin, body, token, fields, limits), then the one answer.
+pub(super) async fn signup_post(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+    peer: Option<axum::Extension<Peer>>,
+    body: Body,
+) -> Response {
+    let r = match open(&app, &uri).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    let snap = app.snapshot();
+    let config = snap.config.clone();
+    let now = (app.clock)();
+    let mut lang = page_lang(&uri, &headers);
+    if !same_origin(&headers, &config.calendar.base_url) {
+        let e = [FieldError {
+            field: "form",
+            message: "signup-error-form",
+        }];
+        return form_page(&app, r, StatusCode::FORBIDDEN, lang, None, &e);
+    }
+    let body = match read_form(body, lang).await {
+        Ok(b) => b,
+        Err(answer) => return answer,
+    };
+    let fields = match form::fields(&body) {
+        Ok(f) => f,
+        Err(e) => return form_page(&app, r, StatusCode::BAD_REQUEST, lang, None, &[e]),
+    };
+    if let Some(l) = Lang::parse(&fields.lang) {
+        lang = l;
+    }
+    if !links::form_token_ok(&r.secret, &fields.token, now) {
+        let e = [FieldError {
+            field: "form",
+            message: "signup-error-form",
+        }];
+        return form_page(&app, r, StatusCode::BAD_REQUEST, lang, Some(&fields), &e);
+    }
+    let email = form::address(&fields.email);
+    let choice = form::choice(snap.catalog.registry(), &fields, lang, None);
+    let (email, choice) = match (email, choice) {
+        (Ok(e), Ok(c)) => (e, c),
+        (email, choice) => {
+            let mut errors: Vec<FieldError> = email.err().into_iter().collect();
+            errors.extend(choice.err().unwrap_or_default());
+            return form_page(
+                &app,
+                r,
+                StatusCode::BAD_REQUEST,
+                lang,
+                Some(&fields),
+                &errors,
+            );
+        }
+    };
+    // The per-client limit, counted only for posts that would be stored.
+    let client = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0 .0);
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let client = limits::client(client, forwarded, &config.subscriptions.trusted_proxies);
+    let allowed = match r.limits.lock() {
+        Ok(mut l) => l.allow(client, config.subscriptions.per_client_per_hour, now),
+        Err(poisoned) => {
+            poisoned
+                .into_inner()
+                .allow(client, config.subscriptions.per_client_per_hour, now)
+        }
+    };
+    if !allowed {
+        return html(
+            StatusCode::TOO_MANY_REQUESTS,
+            page::simple(
+                &lang.text("signup-error-title"),
+                &lang.text("signup-error-busy"),
+                "",
+                lang,
+            ),
+        );
+    }
+    let key = r.key.id(&email);
+    let hours = config.subscriptions.confirm_hours;
+    let expires = now + Duration::hours(i64::from(hours));
+    let mail_lang = Lang::parse(&choice.language).unwrap_or(lang);
+    let outcome = if r.in_file(&key) {
+        Ok(None)
+    } else {
+        let sealed = Sealed {
+            email: email.clone(),
+            choice,
+        };
+        let json = serde_json::to_vec(&sealed).expect("plain data serialises");
+        let sealed = r.key.seal(&key, &json);
+        r.db(|db| db.sign_up(&key, &sealed, expires, now)).map(Some)
+    };
+    let base = &config.calendar.base_url;
+    let mail = match outcome {
+        Err(e) => {
+            tracing::error!("cannot store a sign-up: {e}");
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "please try again in a minute",
+            );
+        }
+        Ok(Some(crate::state::SignUp::New | crate::state::SignUp::Pending)) => {
+            let token = links::make(
+                &r.secret,
+                Purpose::Confirm,
+                &key,
+                u64::try_from(expires.timestamp()).unwrap_or(0),
+            );
+            Some((
+                Kind::Confirm,
+                format!("{base}subscribe/confirm?token={token}"),
+            ))
+        }
+        // Confirmed already, or in the subscribers file: their preference
+        // page (the link of their current generation).
+        Ok(_) => match r.person(&key) {
+            Ok(Some(p)) => Some((
+                Kind::Known,
+                crate::reminders::pass::manage_url(base, &r.secret, &key, p.generation()),
+            )),
+            _ => None,
+        },
+    };
+    if let Some((kind, link)) = mail {
+        queue_mail(&app, r, key, email, mail_lang, kind, link, now);
+    }
+    html(
+        StatusCode::OK,
+        page::simple(
+            &lang.text("signup-sent-title"),
+            &lang.format("signup-sent-text", &[("hours", hours.into())]),
+            "",
+            lang,
+        ),
+    )
+}
+
+/// Sends a sign-up mail after the answer, unless the address was mailed
+/// within the hour or a mail to it is on its way. The limit is recorded
+/// once the transport took the mail: a crash before leaves a sign-up that
+/// can simply be submitted again.
+#[allow(clippy::too_many_arguments)]
+fn queue_mail(
+    app: &Arc<App>,
+    r: &Reminders,
+    key: String,
+    email: String,
+    lang: Lang,
+    kind: Kind,
+    link: String,
+    now: DateTime<Utc>,
+) {
+    match r.db(|db| db.may_mail(&key, now)) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::error!("cannot read the sign-up mail limit: {e}");
+            return;
+        }
+    }
+    let fresh = match r.sending.lock() {
+        Ok(mut s) => s.insert(key.clone()),
+        Err(poisoned) => poisoned.into_inner().insert(key.clone()),
+    };
+    if !fresh {
+        return;
+    }
+    let app = app.clone();
+    tokio::spawn(async move {
+        let Some(r) = &app.reminders else { return };
+        let config = app.snapshot().config.clone();
+        let sent = send(&config, &email, lang, kind, &link, now).await;
+        match sent {
+            Ok(()) => {
+                if let Err(e) = r.db(|db| db.mailed(&key, now)) {
+                    tracing::error!("cannot record a sign-up mail: {e}");
+                }
+                tracing::info!(to = %crate::load::subscribers::mask(&email), kind = ?kind, "sign-up mail sent");
+            }
+            Err(e) => {
+                tracing::warn!(to = %crate::load::subscribers::mask(&email), "sign-up mail not sent: {e}");
+            }
+        }
+        match r.sending.lock() {
+            Ok(mut s) => s.remove(&key),
+            Err(poisoned) => poisoned.into_inner().remove(&key),
+        };
+    });
+}
+
+async fn send(
+    config: &crate::load::config::Config,
+    email: &str,
+    lang: Lang,
+    kind: Kind,
+    link: &str,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let from = config
+        .mail
+        .from
+        .parse()
+        .map_err(|e: lettre::address::AddressError| e.to_string())?;
+    let nonce = random_hex();
+    let message = mail::build(
+        kind,
+        &from,
+        email,
+        lang,
+        link,
+        config.subscriptions.confirm_hours,
+        &config.calendar.domain,
+        &nonce,
+        now,
+    )
+    .map_err(|e| e.to_string())?;
+    let mailer = Mailer::new(&config.mail.transport).map_err(|e| e.to_string())?;
+    let id = format!("<signup.{nonce}@{}>", config.calendar.domain);
+    mailer.send(&id, &message).await.map_err(|e| e.to_string())
+}
+
+/// 128 random bits, in hex.
+pub(super) fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the system's random source works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The confirmation link's subscriber key, if the link is valid and
+/// unexpired.
+fn confirm_key(r: &Reminders, uri: &Uri, now: DateTime<Utc>) -> Option<String> {
+    let link = links::verify(&r.secret, Purpose::Confirm, &token_of(uri)?)?;
+    (i64::try_from(link.n).ok()? > now.timestamp()).then_some(link.id)
+}
+
+fn invalid_confirm(lang: Lang) -> Response {
+    html(
+        StatusCode::BAD_REQUEST,
+        page::simple(
+            &lang.text("confirm-invalid-title"),
+            &lang.text("confirm-invalid-text"),
+            "",
+            lang,
+        ),
+    )
+}
+
+/// `GET /subscribe/confirm?token=…`: a button (a GET changes nothing).
+pub(super) async fn confirm_page(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let r = match open(&app, &uri).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    let now = (app.clock)();
+    let lang = header_lang(&headers);
+    let stored = confirm_key(r, &uri, now)
+        .and_then(|k| r.db(|db| db.subscription(&r.key, &k)).ok().flatten());
+    let Some(stored) = stored else {
+        return invalid_confirm(lang);
+    };
+    let lang = Lang::parse(&stored.sealed.choice.language).unwrap_or(lang);
+    let action = format!(
+        "{}?{}",
+        app.snapshot().links().path("subscribe/confirm"),
+        uri.query().unwrap_or("")
+    );
+    let address = crate::load::subscribers::mask(&stored.sealed.email);
+    html(
+        StatusCode::OK,
+        signup::button_page(
+            &lang.text("confirm-title"),
+            &lang.format("confirm-text", &[("address", address.into())]),
+            &action,
+            &lang.text("confirm-button"),
+            lang,
+        ),
+    )
+}
+
+/// `POST /subscribe/confirm?token=…`: activates the sign-up (or hands it
+/// to staff). Pressed twice, it says the same again.
+pub(super) async fn confirm_post(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let r = match open(&app, &uri).await {
+        Ok(r) => r,
+        Err(answer) => return answer,
+    };
+    let config = app.snapshot().config.clone();
+    let now = (app.clock)();
+    let lang = header_lang(&headers);
+    if !same_origin(&headers, &config.calendar.base_url) {
+        return invalid_confirm(lang);
+    }
+    let Some(key) = confirm_key(r, &uri, now) else {
+        return invalid_confirm(lang);
+    };
+    let approval = config.subscriptions.approval == crate::load::config::Approval::Staff;
+    let done = r.db(|db| {
+        db.confirm(&key, approval, now)?;
+        db.subscription(&r.key, &key)
+    });
+    let stored = match done {
+        Ok(Some(s)) if s.status != crate::subscriptions::Status::Pending => s,
+        Ok(_) => return invalid_confirm(lang),
+        Err(e) => {
+            tracing::error!("cannot confirm a sign-up: {e}");
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "please try again in a minute",
+            );
+        }
+    };
+    let lang = Lang::parse(&stored.sealed.choice.language).unwrap_or(lang);
+    let address = crate::load::subscribers::mask(&stored.sealed.email);
+    let text = if stored.status == crate::subscriptions::Status::Approval {
+        tell_staff(&app, r, now);
+        lang.text("confirmed-approval-text").into_owned()
+    } else {
+        tracing::info!(email = %address, "sign-up confirmed");
+        lang.format("confirmed-text", &[("address", address.into())])
+    };
+    html(
+        StatusCode::OK,
+        page::simple(&lang.text("confirmed-title"), &text, "", lang),
+    )
+}
+
+/// Mails `[alerts] staff` that sign-ups wait (at most once an hour).
+fn tell_staff(app: &Arc<App>, r: &Reminders, now: DateTime<Utc>) {
+    let config = app.snapshot().config.clone();
+    if config.alerts.is_empty() {
+        tracing::warn!("a sign-up waits for approval, and `[alerts] staff` is empty");
+        return;
+    }
+    let due = {
+        let mut told = match r.staff_told.lock() {
+            Ok(t) => t,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let due = told.is_none_or(|t| t + Duration::hours(1) <= now);
+        if due {
+            *told = Some(now);
+        }
+        due
+    };
+    if !due {
+        return;
+    }
+    let waiting = r
+        .db(|db| db.subscription_counts())
+        .map(|c| {
+            c.iter()
+                .filter(|(s, _)| *s == crate::subscriptions::Status::Approval)
+                .map(|(_, n)| *n as usize)
+                .sum::<usize>()
+        })
+        .unwrap_or(1);
+    tokio::spawn(async move {
+        let result = async {
+            let from = config
+                .mail
+                .from
+                .parse()
+                .map_err(|e: lettre::address::AddressError| e.to_string())?;
+            let nonce = random_hex();
+            let m = mail::approval_note(
+                &from,
+                &config.alerts,
+                &config.calendar.domain,
+                waiting,
+                &nonce,
+                now,
+            )
+            .map_err(|e| e.to_string())?;
+            let mailer = Mailer::new(&config.mail.transport).map_err(|e| e.to_string())?;
+            mailer
+                .send(
+                    &format!("<approval.{nonce}@{}>", config.calendar.domain),
+                    &m,
+                )
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        match result {
+            Ok(()) => tracing::info!(waiting, "staff told that sign-ups wait"),
+            Err(e) => tracing::warn!("cannot tell staff that sign-ups wait: {e}"),
+        }
+    });
+}
+
+/// `GET /privacy`: the privacy statement (whenever reminders are on).
+pub(super) async fn privacy(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap) -> Response {
+    if app.reminders.is_none() {
+        return not_found(uri).await;
+    }
+    let snap = app.snapshot();
+    let lang = page_lang(&uri, &headers);
+    html(
+        StatusCode::OK,
+        signup::privacy(
+            &snap.config.calendar.name,
+            lang,
+            &snap.links(),
+            snap.config.subscriptions.confirm_hours,
+        ),
+    )
+}

@@ -1,0 +1,335 @@
+//! Self-service subscriptions in the state database, the keying of the
+//! ledger by the address key, and forgetting a subscriber.
+//!
+//! Rows are named by the keyed hash of the address and hold it sealed
+//! with the choice (see [`crate::subscriptions`]); nothing here sees or
+//! stores an address in clear except to seal or open it.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+
+use super::{format_time, parse_time, Database, StateError};
+use crate::subscriptions::{AddressKey, Sealed, Status, Stored};
+
+/// What a sign-up found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignUp {
+    /// A new pending sign-up was stored.
+    New,
+    /// A pending sign-up was there: its choice and expiry are renewed.
+    Pending,
+    /// Already confirmed (active or waiting for staff): nothing changed.
+    Confirmed,
+}
+
+const META_KEYED: &str = "ledger_keyed";
+
+impl Database {
+    /// Renames the ledger's and the opt-outs' rows from the clear address
+    /// to its keyed hash, once (databases from before self-service
+    /// subscriptions): every sent and skipped row is kept, so nobody is
+    /// reminded twice. Message-IDs of finished rows, an unkeyed hash of the
+    /// address, are dropped (only `sending` rows need theirs, to be sent
+    /// again under it); addresses in stored errors are masked. Then the
+    /// file is rewritten (`VACUUM`) and the WAL emptied, so no earlier
+    /// page with an address survives.
+    pub fn key_addresses(&mut self, key: &AddressKey) -> Result<(), StateError> {
+        if self.meta(META_KEYED)?.is_some() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        for table in ["reminders", "opt_outs"] {
+            let emails: Vec<String> = tx
+                .prepare(&format!(
+                    "SELECT DISTINCT email FROM {table} WHERE email LIKE '%@%'"
+                ))?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for email in emails {
+                let id = key.id(&email);
+                tx.execute(
+                    &format!("UPDATE OR IGNORE {table} SET email = ?1 WHERE email = ?2"),
+                    params![id, email],
+                )?;
+                // A row already there under the id (cannot happen before
+                // this runs, but if it did the keyed one stands).
+                tx.execute(&format!("DELETE FROM {table} WHERE email = ?1"), [&email])?;
+            }
+        }
+        tx.execute(
+            "UPDATE reminders SET message_id = NULL WHERE state <> 'sending'",
+            [],
+        )?;
+        let errors: Vec<(i64, String)> = tx
+            .prepare("SELECT rowid, last_error FROM reminders WHERE last_error LIKE '%@%'")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (rowid, error) in errors {
+            tx.execute(
+                "UPDATE reminders SET last_error = ?1 WHERE rowid = ?2",
+                params![crate::load::subscribers::mask_addresses(&error), rowid],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, '1')",
+            [META_KEYED],
+        )?;
+        tx.commit()?;
+        self.conn.execute_batch("VACUUM")?;
+        self.scrub_wal()
+    }
+
+    /// Empties the WAL into the database file (whose deleted content
+    /// `secure_delete` has overwritten), so that it keeps no older page.
+    fn scrub_wal(&self) -> Result<(), StateError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Stores a sign-up for `id` with `sealed` (the address and choice
+    /// sealed for `id`) until `expires_at`, unless one is already
+    /// confirmed. One row per address, however many sign-ups race: the
+    /// check and the write are one transaction.
+    pub fn sign_up(
+        &mut self,
+        id: &str,
+        sealed: &[u8],
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<SignUp, StateError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let status: Option<String> = tx
+            .query_row(
+                "SELECT status FROM subscriptions WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let outcome = match status.as_deref() {
+            None => {
+                tx.execute(
+                    "INSERT INTO subscriptions (id, status, sealed, created_at, updated_at, expires_at)
+                     VALUES (?1, 'pending', ?2, ?3, ?3, ?4)",
+                    params![id, sealed, format_time(now), format_time(expires_at)],
+                )?;
+                SignUp::New
+            }
+            Some("pending") => {
+                tx.execute(
+                    "UPDATE subscriptions SET sealed = ?2, updated_at = ?3, expires_at = ?4 WHERE id = ?1",
+                    params![id, sealed, format_time(now), format_time(expires_at)],
+                )?;
+                SignUp::Pending
+            }
+            // `file` rows are a subscribers-file person's own settings:
+            // the form does not touch them (the caller checks the file).
+            Some(_) => SignUp::Confirmed,
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// Whether `id` may be mailed a confirmation or notice at `now`: not
+    /// within the hour before.
+    pub fn may_mail(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StateError> {
+        let last: Option<String> = self
+            .conn
+            .query_row("SELECT at FROM mailed WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        Ok(match last {
+            None => true,
+            Some(t) => parse_time(&t)? + chrono::Duration::hours(1) <= now,
+        })
+    }
+
+    /// Records that `id` was mailed at `now`.
+    pub fn mailed(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), StateError> {
+        self.conn.execute(
+            "INSERT INTO mailed (id, at) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET at = ?2",
+            params![id, format_time(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Confirms the pending sign-up `id`: active, or waiting for staff
+    /// when `approval`; an earlier opt-out of the address is lifted (the
+    /// confirmation is a new, explicit consent). `None` when there is no
+    /// pending sign-up (expired, confirmed already, deleted).
+    pub fn confirm(
+        &mut self,
+        id: &str,
+        approval: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Status>, StateError> {
+        let status = if approval {
+            Status::Approval
+        } else {
+            Status::Active
+        };
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE subscriptions SET status = ?2, expires_at = NULL, updated_at = ?3
+             WHERE id = ?1 AND status = 'pending' AND expires_at > ?3",
+            params![id, status.as_str(), format_time(now)],
+        )?;
+        if n == 1 {
+            tx.execute("DELETE FROM opt_outs WHERE email = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok((n == 1).then_some(status))
+    }
+
+    /// The stored subscription `id`, opened.
+    pub fn subscription(&self, key: &AddressKey, id: &str) -> Result<Option<Stored>, StateError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT id, status, sealed, created_at, expires_at, paused_until, generation
+                 FROM subscriptions WHERE id = ?1",
+                [id],
+                raw_row,
+            )
+            .optional()?;
+        row.map(|r| open_row(key, r)).transpose()
+    }
+
+    /// Every stored subscription of `statuses`, opened; rows that do not
+    /// open (sealed under another key) are an error.
+    pub fn subscriptions(
+        &self,
+        key: &AddressKey,
+        statuses: &[Status],
+    ) -> Result<Vec<Stored>, StateError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, status, sealed, created_at, expires_at, paused_until, generation
+             FROM subscriptions ORDER BY created_at, id",
+        )?;
+        let rows = stmt
+            .query_map([], raw_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .filter(|r| Status::parse(&r.1).is_some_and(|s| statuses.contains(&s)))
+            .map(|r| open_row(key, r))
+            .collect()
+    }
+
+    /// Writes `stored` back (choice, status, pause, generation), creating
+    /// the row if needed (a subscribers-file person's settings).
+    pub fn save_subscription(
+        &mut self,
+        key: &AddressKey,
+        stored: &Stored,
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        let json = serde_json::to_vec(&stored.sealed).expect("plain data serialises");
+        let sealed = key.seal(&stored.id, &json);
+        self.conn.execute(
+            "INSERT INTO subscriptions (id, status, sealed, created_at, updated_at, expires_at, paused_until, generation)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET status = ?2, sealed = ?3, updated_at = ?4,
+                 expires_at = ?5, paused_until = ?6, generation = ?7",
+            params![
+                stored.id,
+                stored.status.as_str(),
+                sealed,
+                format_time(now),
+                stored.expires_at.map(format_time),
+                stored.paused_until.map(format_time),
+                i64::try_from(stored.generation).unwrap_or(i64::MAX),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes every row about subscriber `id` — subscription, reminders
+    /// sent, opt-out, mail limit — and empties the WAL, so that no table
+    /// and no journal holds anything that could be matched to the address.
+    /// Returns how many rows went.
+    pub fn forget(&mut self, id: &str) -> Result<usize, StateError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for (table, column) in [
+            ("subscriptions", "id"),
+            ("reminders", "email"),
+            ("opt_outs", "email"),
+            ("mailed", "id"),
+        ] {
+            n += tx.execute(&format!("DELETE FROM {table} WHERE {column} = ?1"), [id])?;
+        }
+        tx.commit()?;
+        self.scrub_wal()?;
+        Ok(n)
+    }
+
+    /// Deletes sign-ups that were not confirmed in time, and mail limits
+    /// older than an hour; returns how many sign-ups went.
+    pub fn expire_sign_ups(&mut self, now: DateTime<Utc>) -> Result<usize, StateError> {
+        let n = self.conn.execute(
+            "DELETE FROM subscriptions WHERE status = 'pending' AND expires_at <= ?1",
+            [format_time(now)],
+        )?;
+        self.conn.execute(
+            "DELETE FROM mailed WHERE at <= ?1",
+            [format_time(now - chrono::Duration::hours(1))],
+        )?;
+        if n > 0 {
+            self.scrub_wal()?;
+        }
+        Ok(n)
+    }
+
+    /// How many stored subscriptions there are of each status (for
+    /// `/metrics` and staff: counts only).
+    pub fn subscription_counts(&self) -> Result<Vec<(Status, u64)>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT status, COUNT(*) FROM subscriptions GROUP BY status")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(s, n)| Some((Status::parse(&s)?, u64::try_from(n).unwrap_or(0))))
+            .collect())
+    }
+}
+
+type RawRow = (
+    String,
+    String,
+    Vec<u8>,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn open_row(key: &AddressKey, r: RawRow) -> Result<Stored, StateError> {
+    let (id, status, sealed, created_at, expires_at, paused_until, generation) = r;
+    let plain = key.open(&id, &sealed).ok_or(StateError::Sealed)?;
+    let sealed: Sealed = serde_json::from_slice(&plain).map_err(|_| StateError::Sealed)?;
+    Ok(Stored {
+        status: Status::parse(&status).ok_or(StateError::Sealed)?,
+        sealed,
+        created_at: parse_time(&created_at)?,
+        expires_at: expires_at.as_deref().map(parse_time).transpose()?,
+        paused_until: paused_until.as_deref().map(parse_time).transpose()?,
+        generation: u64::try_from(generation).unwrap_or(0),
+        id,
+    })
+}
