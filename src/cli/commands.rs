@@ -156,11 +156,11 @@ pub fn remind_dry_run(
     // Without a state database, it plans against an empty ledger instead
     // of creating one.
     let (ledger, opted_out, subs) = if inputs.config.state.path.exists() {
-        let (mut state, key) = open_keyed(&inputs.config)?;
+        let (state, key) = open_keyed(&inputs.config)?;
         let mut file = subs.to_vec();
         crate::subscriptions::key_all(&mut file, &key);
         let subs = reminders::pass::current_subscribers(
-            &mut state,
+            &state,
             &key,
             &file,
             &inputs.catalog,

@@ -32,21 +32,46 @@ pub fn create_file(path: &Path) -> io::Result<File> {
 /// Makes sure `path` exists with mode 0600 (creating it empty if missing),
 /// before a library such as SQLite opens it: SQLite gives its `-wal` and
 /// `-shm` the mode of the database file.
+///
+/// An existing file is never opened here, only `chmod`ed by its path:
+/// closing any descriptor of a file drops every POSIX lock this process
+/// holds on it, and SQLite's connections in this process hold such locks
+/// on the database and its `-shm` — another process would then take the
+/// database for unused and reset its WAL under them (writes lost).
 pub fn touch(path: &Path) -> io::Result<()> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)?;
-    narrow(&file)
+    match std::fs::metadata(path) {
+        Ok(_) => narrow_path(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(file) => narrow(&file),
+                // Made by somebody else meanwhile: theirs to hold open.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => narrow_path(path),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
-/// Narrows an existing file of mechcal's to 0600 if others may read it.
+/// Narrows an existing file of mechcal's to 0600 if others may read it,
+/// by its path (without opening it: see [`touch`]).
 pub fn narrow_path(path: &Path) -> io::Result<()> {
-    match File::open(path) {
-        Ok(file) => narrow(&file),
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(
+                    path,
+                    std::fs::Permissions::from_mode(mode & 0o700 | 0o600),
+                )?;
+            }
+            Ok(())
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }

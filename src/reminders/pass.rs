@@ -111,8 +111,13 @@ impl Runner {
         let versions = self
             .state
             .sync(&self.catalog, &c.render_fingerprint(), now)?;
+        // Sign-ups left unconfirmed past their expiry go first.
+        let expired = self.state.expire_sign_ups(now)?;
+        if expired > 0 {
+            tracing::info!(count = expired, "unconfirmed sign-ups expired");
+        }
         let subscribers = current_subscribers(
-            &mut self.state,
+            &self.state,
             &self.key,
             &self.subscribers,
             &self.catalog,
@@ -146,20 +151,15 @@ impl Runner {
 
 /// Whom a pass at `now` plans for: the file's subscribers (`file`, keyed)
 /// merged with the active self-service ones (see
-/// [`crate::subscriptions::merge`]). Sign-ups left unconfirmed past their
-/// expiry are deleted first.
+/// [`crate::subscriptions::merge`]). Reads only (a dry run uses it too).
 pub fn current_subscribers(
-    state: &mut Database,
+    state: &Database,
     key: &AddressKey,
     file: &[Subscriber],
     catalog: &Catalog,
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<Vec<Subscriber>, StateError> {
-    let expired = state.expire_sign_ups(now)?;
-    if expired > 0 {
-        tracing::info!(count = expired, "unconfirmed sign-ups expired");
-    }
     let stored = state.subscriptions(key, &[Status::Active, Status::File])?;
     Ok(crate::subscriptions::merge(
         file,

@@ -7,6 +7,8 @@
 //! - `daemon` — `mechcal serve` as a process: reloads, git, signals,
 //!   systemd notify, health, alerts, limits.
 //! - `http` — the server in-process on `127.0.0.1:0`: every route.
+//! - `signup` — self-service sign-up against `mechcal serve`: the form,
+//!   the confirmation mail, the preference page, deletion, enumeration.
 //! - `smtp` — reminders through a real SMTP server (Python aiosmtpd), with
 //!   faults, TLS and kill -9.
 //! - `support` — helpers (repository paths, copies, the test venv).
@@ -14,5 +16,6 @@
 mod cli;
 mod daemon;
 mod http;
+mod signup;
 mod smtp;
 mod support;

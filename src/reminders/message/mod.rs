@@ -284,8 +284,9 @@ pub fn build(
         tz: s.timezone,
         catalog,
     };
+    // A self-service subscriber has no name: mechcal never asks for one.
     let to: Mailbox = Mailbox::new(
-        Some(one_line(&s.name)),
+        Some(one_line(&s.name)).filter(|n| !n.trim().is_empty()),
         s.email.parse().map_err(|source| MessageError::Address {
             address: crate::load::subscribers::mask(&s.email),
             source,

@@ -220,7 +220,7 @@ fn remind_delivers_once_recovers_and_respects_opt_outs() {
     let mut state = Database::open(&dir.join("var/state.sqlite")).unwrap();
     state
         .opt_out(
-            "womens-rights@example.org",
+            &address_key.id("womens-rights@example.org"),
             "2027-04-09T00:00:00Z".parse().unwrap(),
         )
         .unwrap();
@@ -297,6 +297,18 @@ fn systemd_credentials_take_precedence_over_the_secret_file() {
         let creds = dir.join("credentials");
         fs::create_dir_all(&creds).unwrap();
         fs::write(creds.join("unsubscribe-secret"), "a secret of 24 bytes....").unwrap();
+        // One address key for every run (links name the subscriber by it):
+        // as a credential, and as the file for the runs without one.
+        fs::write(
+            creds.join("address-key"),
+            "an address key of 32 bytes......",
+        )
+        .unwrap();
+        fs::create_dir_all(dir.join("var")).unwrap();
+        common::write_private(
+            &dir.join("var/address.key"),
+            "an address key of 32 bytes......",
+        );
         let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
             .current_dir(dir)
             .args(["--config", config.to_str().unwrap()])
