@@ -28,17 +28,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A port chosen first: sign-up checks a post's Origin against base_url.
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+cp "$top/config/subscribers.example.toml" "$work/subscribers.toml"
+chmod 600 "$work/subscribers.toml"
 cat > "$work/mechcal.toml" <<TOML
 [calendar]
 name = "Human-rights mechanisms: deadlines"
 domain = "calendar.example.org"
-base_url = "http://127.0.0.1:8080/"
+base_url = "http://127.0.0.1:$port/"
 [data]
 deadlines = "$top/deadlines"
 [state]
 path = "$work/state.sqlite"
+[reminders]
+subscribers = "$work/subscribers.toml"
+[subscriptions]
+open = true
+[mail]
+maildir = "$work/maildir"
 TOML
-"$bin" --config "$work/mechcal.toml" serve --listen 127.0.0.1:0 2> "$work/serve.log" &
+"$bin" --config "$work/mechcal.toml" serve --listen "127.0.0.1:$port" 2> "$work/serve.log" &
 server=$!
 url=""
 for _ in $(seq 1 100); do
@@ -48,16 +58,23 @@ for _ in $(seq 1 100); do
 done
 [ -n "$url" ] || { cat "$work/serve.log"; echo "server did not start"; exit 1; }
 
+# Chromium asks Google's autofill server about any page with a form field
+# (content-autofill.googleapis.com): the browser's own doing, whatever the
+# page — it is turned off so that the check below sees only what the page
+# itself loads.
+quiet="--disable-features=AutofillServerCommunication"
+export MECHCAL_CHROMIUM_FLAGS="$quiet"
+
 shoot() { # name width lang
     local name=$1 width=$2 lang=$3
     chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
-        --disable-component-update --no-first-run --disable-sync --disable-quic \
+        --disable-component-update --no-first-run --disable-sync --disable-quic "$quiet" \
         --user-data-dir="$work/profile-$name" --hide-scrollbars \
         --log-net-log="$work/$name.netlog.json" \
         --window-size="$width,2400" --screenshot="$out/$name.png" \
         "${url}?lang=$lang" >/dev/null 2>&1
     chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
-        --disable-component-update --no-first-run --disable-sync --disable-quic \
+        --disable-component-update --no-first-run --disable-sync --disable-quic "$quiet" \
         --user-data-dir="$work/profile-$name-dom" --enable-logging=stderr --v=0 \
         --dump-dom "${url}?lang=$lang" \
         > "$out/$name.dom.html" 2> "$work/$name.console.log"
@@ -110,3 +127,5 @@ if problems:
     sys.exit(1)
 print("browser: 2 passed, 0 failed (screenshots in target/browser/)")
 PY
+
+python3 "$here/signup.py" "$url" "$work/maildir" "$bin" "$work/mechcal.toml" "$work"

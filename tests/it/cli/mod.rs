@@ -4,6 +4,7 @@
 mod list;
 mod serve;
 mod subscribers;
+mod upgrade;
 
 use std::fs;
 use std::path::{Path, PathBuf};
