@@ -45,11 +45,7 @@ impl Site {
         };
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let base = format!("http://127.0.0.1:{port}/");
         common::example_subscribers(&dir.join("subscribers.toml"));
         let config = dir.join("mechcal.toml");
@@ -65,6 +61,13 @@ impl Site {
             ),
         )
         .unwrap();
+        Site::serve(tmp, config, port)
+    }
+
+    /// `mechcal serve` on `config` (in `tmp`) at `port`.
+    pub fn serve(tmp: tempfile::TempDir, config: PathBuf, port: u16) -> Site {
+        let dir = tmp.path().to_path_buf();
+        let base = format!("http://127.0.0.1:{port}/");
         let mut child = Command::new(env!("CARGO_BIN_EXE_mechcal"))
             .arg("--config")
             .arg(&config)
@@ -123,6 +126,15 @@ impl Site {
         );
         String::from_utf8(out.stdout).unwrap()
     }
+}
+
+/// A loopback port free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// One message of a Maildir, decoded by Python's `email` (the real MIME
@@ -196,7 +208,7 @@ pub fn form_token(page: &str) -> String {
     page[at..at + page[at..].find('"').unwrap()].to_string()
 }
 
-fn client() -> reqwest::blocking::Client {
+pub fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -204,27 +216,32 @@ fn client() -> reqwest::blocking::Client {
 }
 
 /// Posts `form` to `url` as a browser on `site` would (its `Origin`).
-fn post(site: &Site, url: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+pub fn post(site: &Site, url: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+    post_from(Some(site.base.trim_end_matches('/')), url, form)
+}
+
+/// Posts `form` to `url` with `origin` as its `Origin` header, or none.
+pub fn post_from(origin: Option<&str>, url: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
-    let r = client()
+    let mut r = client()
         .post(url)
-        .header(ORIGIN, site.base.trim_end_matches('/'))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .unwrap();
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(origin) = origin {
+        r = r.header(ORIGIN, origin);
+    }
+    let r = r.body(body).send().unwrap();
     (r.status(), r.text().unwrap())
 }
 
-fn get(url: &str) -> (StatusCode, String) {
+pub fn get(url: &str) -> (StatusCode, String) {
     let r = client().get(url).send().unwrap();
     (r.status(), r.text().unwrap())
 }
 
 /// The form action of a page with one button (confirm, unsubscribe).
-fn action(site: &Site, page: &str) -> String {
+pub fn action(site: &Site, page: &str) -> String {
     let at = page.find("action=\"").expect("a form") + 8;
     let path = &page[at..at + page[at..].find('"').unwrap()];
     format!(
@@ -234,7 +251,7 @@ fn action(site: &Site, page: &str) -> String {
     )
 }
 
-fn sign_up(
+pub fn sign_up(
     site: &Site,
     email: &str,
     topics: &[&str],

@@ -604,3 +604,62 @@ fn mail_goes_over_verified_tls_or_not_at_all() {
         "a message went out in plain text"
     );
 }
+
+/// A sign-up's confirmation mail goes through the SMTP relay like the
+/// reminders: it arrives, parses, is transactional (no List-Unsubscribe),
+/// and its link confirms.
+#[test]
+fn a_sign_up_is_confirmed_through_the_relay() {
+    use crate::signup::{self, Site};
+    let relay = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start(relay.path(), &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let config = setup(tmp.path(), server.port, "\n[subscriptions]\nopen = true\n");
+    let site = Site::serve(tmp, config, signup::free_port());
+    // Not a browser: no Origin (base_url is the public name, not loopback).
+    let (_, form) = signup::get(&format!("{}subscribe", site.base));
+    let token = signup::form_token(&form);
+    let (status, body) = signup::post_from(
+        None,
+        &format!("{}subscribe", site.base),
+        &[
+            ("email", "relay.user@example.org"),
+            ("topic", "upr"),
+            ("token", &token),
+        ],
+    );
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let start = Instant::now();
+    let confirm = loop {
+        let got: Vec<_> = signup::mails(&server.out)
+            .into_iter()
+            .filter(|m| m.to == "relay.user@example.org")
+            .collect();
+        if let Some(m) = got.into_iter().next() {
+            break m;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no confirmation over SMTP"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        !confirm.headers.contains("List-Unsubscribe"),
+        "{}",
+        confirm.headers
+    );
+    assert!(confirm.headers.contains("Auto-Submitted: auto-generated"));
+    let parsed = server.messages();
+    assert!(parsed.iter().any(|m| m["to"] == "relay.user@example.org"));
+    // base_url is the public address; the test reaches the same server on loopback.
+    let link = signup::link(
+        &confirm.text,
+        "https://calendar.example.org/subscribe/confirm?token=",
+    )
+    .replace("https://calendar.example.org/", &site.base);
+    let (_, page) = signup::get(&link);
+    let (status, page) = signup::post_from(None, &signup::action(&site, &page), &[]);
+    assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+    assert!(page.contains("Reminders confirmed"), "{page}");
+}
