@@ -125,3 +125,83 @@ fn plan_next_day_with_ledger(bencher: divan::Bencher) {
         )
     });
 }
+
+/// 10,000 self-service subscribers: stored sealed in the state database,
+/// as sign-ups leave them, with the same mix of choices as above.
+fn stored(n: usize) -> (mechcal::state::Database, mechcal::subscriptions::AddressKey) {
+    use mechcal::subscriptions::{Choice, Sealed, Status, Stored};
+    let key = mechcal::subscriptions::AddressKey::new(b"a benchmark address key of 32 b");
+    let mut db = mechcal::state::Database::in_memory().unwrap();
+    let now: DateTime<Utc> = "2027-01-01T00:00:00Z".parse().unwrap();
+    for s in subscribers(n) {
+        let stored = Stored {
+            id: key.id(&s.email),
+            status: Status::Active,
+            sealed: Sealed {
+                email: s.email.clone(),
+                choice: Choice {
+                    topics: s.filter.topics.clone(),
+                    mechanisms: s.filter.mechanisms.clone(),
+                    language: s.language.code().to_string(),
+                    remind_days: s.remind_days.clone(),
+                    digest: s.digest,
+                },
+            },
+            created_at: now,
+            expires_at: None,
+            paused_until: None,
+            generation: 0,
+        };
+        db.save_subscription(&key, &stored, now).unwrap();
+    }
+    (db, key)
+}
+
+/// What a pass does for them: read and open the 10,000 rows, merge them
+/// with the (empty) subscribers file, plan — the same plan as
+/// `plan_10k_subscribers_1k_deadlines`, plus the database and the AEAD.
+#[divan::bench(sample_count = 20)]
+fn open_and_plan_10k_self_service_subscribers_1k_deadlines(bencher: divan::Bencher) {
+    let (_tmp, catalog) = catalog();
+    let (db, key) = stored(10_000);
+    // divan wants a shareable closure; a connection is not Sync.
+    let db = std::sync::Mutex::new(db);
+    let config = mechcal::load::config::Config::defaults("deadlines".into());
+    let now: DateTime<Utc> = "2027-06-01T06:00:00Z".parse().unwrap();
+    let ledger = Ledger::default();
+    bencher.bench(|| {
+        let subs = mechcal::reminders::pass::current_subscribers(
+            &db.lock().unwrap(),
+            &key,
+            &[],
+            &catalog,
+            &config,
+            divan::black_box(now),
+        )
+        .unwrap();
+        assert_eq!(subs.len(), 10_000);
+        plan::plan(&catalog, &subs, &ledger, &HashSet::new(), now)
+    });
+}
+
+/// Only reading and opening the 10,000 sealed rows and merging them.
+#[divan::bench(sample_count = 20)]
+fn open_10k_self_service_subscribers(bencher: divan::Bencher) {
+    let (_tmp, catalog) = catalog();
+    let (db, key) = stored(10_000);
+    // divan wants a shareable closure; a connection is not Sync.
+    let db = std::sync::Mutex::new(db);
+    let config = mechcal::load::config::Config::defaults("deadlines".into());
+    let now: DateTime<Utc> = "2027-06-01T06:00:00Z".parse().unwrap();
+    bencher.bench(|| {
+        mechcal::reminders::pass::current_subscribers(
+            &db.lock().unwrap(),
+            &key,
+            &[],
+            &catalog,
+            &config,
+            divan::black_box(now),
+        )
+        .unwrap()
+    });
+}

@@ -3,7 +3,7 @@
 //! Delivery and the ledger's storage build on it.
 
 pub mod message;
-pub(crate) mod pass;
+pub mod pass;
 pub mod plan;
 pub mod tokens;
 pub mod transport;

@@ -81,7 +81,7 @@ fn choices(
                  name: &str,
                  items: Vec<(&str, &str)>,
                  ticked: &[String]| {
-        let _ = write!(out, "<fieldset><legend>{}</legend>\n", esc(legend));
+        let _ = writeln!(out, "<fieldset><legend>{}</legend>", esc(legend));
         for (slug, label) in items {
             let _ = writeln!(
                 out,

@@ -520,7 +520,8 @@ fn bad_input_is_refused_and_nothing_is_stored_or_sent() {
     let token = form_token(&page);
     let url = format!("{}subscribe", site.base);
     let long = format!("{}@example.org", "a".repeat(300));
-    let cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("email", "not an address")],
             StatusCode::BAD_REQUEST,
