@@ -189,6 +189,20 @@ pub fn subscribers(
     let subs = inputs.require_subscribers()?;
     let text = listing::subscribers(&inputs.catalog, subs, show_emails, now);
     let _ = out.write_all(text.as_bytes());
+    // Self-service subscribers: counts only (`subscribers pending` lists
+    // those waiting for staff).
+    if inputs.config.state.path.exists() {
+        let (state, _) = open_keyed(&inputs.config)?;
+        let counts = state.subscription_counts()?;
+        let n = |s: Status| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
+        let _ = writeln!(
+            out,
+            "self-service: {} active, {} waiting for approval, {} not yet confirmed",
+            n(Status::Active),
+            n(Status::Approval),
+            n(Status::Pending)
+        );
+    }
     Ok(Exit::Ok)
 }
 

@@ -158,6 +158,7 @@ confirm-mail-text = Somebody, probably you, asked for deadline reminders at this
 confirm-mail-ignore = If it was not you, ignore this message: nothing more will be sent, and the request is deleted.
 known-mail-subject = Your deadline reminders
 known-mail-text = Somebody, probably you, asked for deadline reminders at this address, which already gets them. To change what you get, pause or stop them:
+known-mail-ignore = If it was not you, ignore this message: nothing has changed.
 
 ## The preference page
 

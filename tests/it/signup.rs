@@ -683,8 +683,15 @@ fn with_staff_approval_a_confirmed_sign_up_waits() {
         err.contains("names no sign-up waiting for approval"),
         "{err}"
     );
+    let (_, out, _) = cli(&["subscribers"]);
+    assert!(
+        out.contains("self-service: 0 active, 1 waiting for approval, 0 not yet confirmed"),
+        "{out}"
+    );
     let (code, out, _) = cli(&["subscribers", "approve", &reference]);
     assert_eq!(code, Some(0), "{out}");
+    let (_, out, _) = cli(&["subscribers"]);
+    assert!(out.contains("self-service: 1 active, 0 waiting"), "{out}");
     site.remind("2027-01-08T09:00:00Z");
     assert_eq!(
         mails_to(&site.maildir(), me, 2).len(),

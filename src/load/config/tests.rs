@@ -20,6 +20,12 @@ fn sample_config_parses() {
         Some("-P1D")
     );
     assert_eq!(c.calendar.keep_past_days, 365);
+    // The sample shows the sign-up flow; the production sample keeps it closed.
+    assert!(c.subscriptions.open);
+    assert_eq!(c.state.key_file, PathBuf::from("var/address.key"));
+    let prod = parse(include_str!("../../../systemd/mechcal.toml")).unwrap();
+    assert!(!prod.subscriptions.open);
+    assert_eq!(prod.subscriptions.trusted_proxies.len(), 2);
 }
 
 #[test]
@@ -153,6 +159,14 @@ fn errors() {
             "[calendar]\ndomain = \"x.org\"\nbase_url = \"ftp://x.org\"\n",
         ),
         ("section_not_table", "calendar = \"x\"\n"),
+        (
+            "signup_without_reminders",
+            "[calendar]\ndomain = \"x.org\"\n[subscriptions]\nopen = true\n",
+        ),
+        (
+            "signup_values",
+            "[calendar]\ndomain = \"x.org\"\n[reminders]\nsubscribers = \"s.toml\"\n[subscriptions]\nopen = \"yes\"\napproval = \"staf\"\nconfirm_hours = 0\ntrusted_proxies = [\"proxy.local\"]\n",
+        ),
         ("syntax", "[calendar\ndomain = \"x.org\"\n"),
         (
             "data_type",

@@ -43,8 +43,26 @@ pub fn build(
         address: crate::load::subscribers::mask(to),
         source,
     })?;
+    let (subject, body) = texts(kind, lang, link, confirm_hours);
+    Message::builder()
+        .from(from.clone())
+        .to(Mailbox::new(None, address))
+        .raw_header(super::subject_header(&subject))
+        .message_id(Some(format!("<signup.{nonce}@{domain}>")))
+        .date(SystemTime::from(now))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ))
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(MessageError::Build)
+}
+
+/// The subject and text of a sign-up mail.
+pub fn texts(kind: Kind, lang: Lang, link: &str, confirm_hours: u32) -> (String, String) {
     let hours = &[("hours", confirm_hours.into())];
-    let (subject, body) = match kind {
+    match kind {
         Kind::Confirm => (
             lang.text("confirm-mail-subject").into_owned(),
             format!(
@@ -60,23 +78,71 @@ pub fn build(
                 "{}\n\n{}\n\n{}\n",
                 lang.text("known-mail-text"),
                 link,
-                lang.text("confirm-mail-ignore")
+                lang.text("known-mail-ignore")
             ),
         ),
-    };
-    Message::builder()
-        .from(from.clone())
-        .to(Mailbox::new(None, address))
-        .raw_header(super::subject_header(&subject))
-        .message_id(Some(format!("<signup.{nonce}@{domain}>")))
-        .date(SystemTime::from(now))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("Auto-Submitted"),
-            "auto-generated".into(),
-        ))
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)
-        .map_err(MessageError::Build)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both sign-up mails in every language: a reviewed change when a
+    /// text or a translation changes.
+    #[test]
+    fn sign_up_mails_in_every_language() {
+        let mut out = String::new();
+        for lang in Lang::all() {
+            for kind in [Kind::Confirm, Kind::Known] {
+                let (subject, body) =
+                    texts(kind, lang, "https://calendar.example.org/x?token=T", 48);
+                out.push_str(&format!(
+                    "== {} {kind:?}\nSubject: {subject}\n{body}\n",
+                    lang.code()
+                ));
+            }
+        }
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn a_sign_up_mail_is_transactional_and_to_the_address_only() {
+        let from: Mailbox = "mechcal <reminders@calendar.example.org>".parse().unwrap();
+        let now = "2027-01-01T08:00:00Z".parse().unwrap();
+        let m = build(
+            Kind::Confirm,
+            &from,
+            "anna@example.org",
+            Lang::EN,
+            "https://x/",
+            48,
+            "calendar.example.org",
+            "abc",
+            now,
+        )
+        .unwrap();
+        let text = String::from_utf8(m.formatted()).unwrap();
+        assert!(text.contains("To: anna@example.org\r\n"), "{text}");
+        assert!(text.contains("Message-ID: <signup.abc@calendar.example.org>"));
+        assert!(text.contains("Auto-Submitted: auto-generated"));
+        assert!(!text.contains("List-Unsubscribe") && !text.contains("List-Id"));
+        // An address that is not one is an error naming it masked.
+        let e = build(
+            Kind::Confirm,
+            &from,
+            "anna@@example.org",
+            Lang::EN,
+            "https://x/",
+            48,
+            "d",
+            "n",
+            now,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("a***@"), "{e}");
+    }
 }
 
 /// The note to `[alerts] staff` that `waiting` confirmed sign-ups wait
