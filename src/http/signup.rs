@@ -233,7 +233,12 @@ pub(super) async fn signup_post(
         };
         let json = serde_json::to_vec(&sealed).expect("plain data serialises");
         let sealed = r.key.seal(&key, &json);
-        r.db(|db| db.sign_up(&key, &sealed, expires, now)).map(Some)
+        // Lapsed sign-ups go as new ones come (and at every pass).
+        r.db(|db| {
+            db.expire_sign_ups(now)?;
+            db.sign_up(&key, &sealed, expires, now)
+        })
+        .map(Some)
     };
     let base = &config.calendar.base_url;
     let mail = match outcome {

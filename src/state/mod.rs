@@ -78,6 +78,7 @@ const MIGRATIONS: &[&str] = &[
         paused_until TEXT,
         generation   INTEGER NOT NULL DEFAULT 0
     ) STRICT;
+    CREATE INDEX subscriptions_expiry ON subscriptions (status, expires_at);
     CREATE TABLE mailed (
         id TEXT PRIMARY KEY NOT NULL,
         at TEXT NOT NULL

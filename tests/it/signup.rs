@@ -21,6 +21,8 @@ use common::root;
 /// chosen first (so that `base_url`, which posts are checked against,
 /// names it). Killed on drop.
 pub struct Site {
+    /// What `serve` logged.
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
     pub dir: PathBuf,
     pub base: String,
     pub config: PathBuf,
@@ -38,11 +40,13 @@ impl Drop for Site {
 impl Site {
     /// `extra` is appended to `[subscriptions]`.
     pub fn start(extra: &str) -> Site {
-        let extra = if extra.contains("per_client_per_hour") {
-            extra.to_string()
-        } else {
-            format!("per_client_per_hour = 50\n{extra}")
-        };
+        let mut extra = extra.to_string();
+        if !extra.contains("per_client_per_hour") {
+            extra = format!("per_client_per_hour = 50\n{extra}");
+        }
+        if !extra.contains("open =") {
+            extra = format!("open = true\n{extra}");
+        }
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         let port = free_port();
@@ -55,7 +59,7 @@ impl Site {
                 "[calendar]\ndomain = \"calendar.example.org\"\nbase_url = \"{base}\"\n\
                  [data]\ndeadlines = \"{}\"\n[state]\npath = \"var/state.sqlite\"\n\
                  [reminders]\nsubscribers = \"subscribers.toml\"\n\
-                 [subscriptions]\nopen = true\n{extra}\n\
+                 [subscriptions]\n{extra}\n\
                  [mail]\nmaildir = \"var/maildir\"\n",
                 root().join("deadlines").display()
             ),
@@ -88,13 +92,17 @@ impl Site {
             }
         }
         // Keep reading its log, or it blocks on a full pipe.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(line.clone()));
+        let kept = log.clone();
         std::thread::spawn(move || {
-            let mut sink = String::new();
-            while stderr.read_line(&mut sink).unwrap_or(0) > 0 {
-                sink.clear();
+            let mut line = String::new();
+            while stderr.read_line(&mut line).unwrap_or(0) > 0 {
+                kept.lock().unwrap().push_str(&line);
+                line.clear();
             }
         });
         Site {
+            log,
             dir,
             base,
             config,
@@ -157,7 +165,7 @@ for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
         m = email.message_from_binary_file(f, policy=email.policy.default)
     texts = [p.get_content() for p in m.walk() if p.get_content_type() == "text/plain"]
     heads = "".join(f"{k}: {v}\n" for k, v in m.items())
-    out.append({"file": name, "to": str(m["To"]), "subject": str(m["Subject"]), "headers": heads, "text": "\n".join(texts)})
+    out.append({"file": name, "to": m["To"].addresses[0].addr_spec if m["To"] else "", "subject": str(m["Subject"]), "headers": heads, "text": "\n".join(texts)})
 print(json.dumps(out))
 "#;
     let out = Command::new("python3")
@@ -634,7 +642,8 @@ fn bad_input_is_refused_and_nothing_is_stored_or_sent() {
 
 #[test]
 fn with_staff_approval_a_confirmed_sign_up_waits() {
-    let site = Site::start("approval = \"staff\"");
+    let site =
+        Site::start("approval = \"staff\"\n[alerts]\nstaff = [\"calendar-team@example.org\"]");
     let me = "waits@example.org";
     sign_up(&site, me, &[], &[]);
     let m = &mails_to(&site.maildir(), me, 1)[0];
@@ -643,6 +652,19 @@ fn with_staff_approval_a_confirmed_sign_up_waits() {
     let (status, page) = post(&site, &action(&site, &page), &[]);
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("staff will look at your sign-up"), "{page}");
+    // Staff are told that one waits, without the address.
+    let note = mails_to(&site.maildir(), "calendar-team@example.org", 1);
+    assert_eq!(note.len(), 1);
+    assert!(
+        note[0].subject.contains("1 sign-up waiting for approval"),
+        "{}",
+        note[0].subject
+    );
+    assert!(
+        !note[0].text.contains("waits@") && !note[0].text.contains("w***"),
+        "{}",
+        note[0].text
+    );
     site.remind("2027-01-08T09:00:00Z");
     assert_eq!(
         mails_to(&site.maildir(), me, 2).len(),
@@ -698,4 +720,137 @@ fn with_staff_approval_a_confirmed_sign_up_waits() {
         2,
         "reminded once approved"
     );
+}
+
+/// `open = false`: no form, and the sign-up routes are not there; the
+/// preference page and the privacy statement stay (reminders are on).
+#[test]
+fn closed_sign_up_has_no_form_and_no_routes() {
+    let site = Site::start("open = false");
+    let (_, page) = get(&site.base);
+    assert!(
+        !page.contains("id=\"signup\"") && !page.contains("#signup"),
+        "{page}"
+    );
+    assert_eq!(
+        get(&format!("{}subscribe", site.base)).0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(
+            &site,
+            &format!("{}subscribe", site.base),
+            &[("email", "a@example.org")]
+        )
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&format!("{}subscribe/confirm?token=x", site.base)).0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(get(&format!("{}privacy", site.base)).0, StatusCode::OK);
+    assert_eq!(
+        get(&format!("{}manage?token=x", site.base)).0,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+/// A subscribers-file person's preference page: language and days are
+/// theirs, topics staff's; they may pause and stop, not delete the file.
+#[test]
+fn a_file_subscriber_changes_language_and_days_not_topics() {
+    let site = Site::start("");
+    let who = "womens-rights@example.org";
+    site.remind("2027-01-08T09:00:00Z");
+    let first = mails_to(&site.maildir(), who, 1);
+    assert_eq!(first.len(), 1);
+    assert!(
+        first[0].subject.contains("CEDAW"),
+        "in Russian, their file's language: {}",
+        first[0].subject
+    );
+    let manage = link(&first[0].text, &format!("{}manage?token=", site.base));
+    let (status, page) = get(&manage);
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("сотрудники календаря"),
+        "staff choose the topics: {page}"
+    );
+    assert!(!page.contains("name=\"topic\""), "no topic boxes: {page}");
+    assert!(!page.contains("value=\"delete\""), "{page}");
+    // English, 1 day before only; a topic sent anyway is not taken.
+    let (status, page) = post(
+        &site,
+        &manage,
+        &[
+            ("action", "save"),
+            ("lang", "en"),
+            ("days", "1"),
+            ("mode", "digest"),
+            ("topic", "upr"),
+        ],
+    );
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Your choice is saved."), "{page}");
+    // The ODIHR deadline (15 April, topics hate-crime, discrimination):
+    // their file asks 30/7/1 days; now only 1, in English.
+    site.remind("2027-04-08T12:00:00Z");
+    assert_eq!(
+        mails_to(&site.maildir(), who, 2).len(),
+        1,
+        "no 7-day reminder any more"
+    );
+    site.remind("2027-04-14T12:00:00Z");
+    let got = mails_to(&site.maildir(), who, 2);
+    let last = got
+        .iter()
+        .find(|m| m.subject.contains("tomorrow"))
+        .unwrap_or_else(|| panic!("{got:#?}"));
+    assert!(
+        last.text.contains("Hello Example: a women"),
+        "{}",
+        last.text
+    );
+    // No UPR reminder: the topic sent with the form was not taken.
+    assert!(got.iter().all(|m| !m.subject.contains("UPR")));
+}
+
+/// The transport fails: the sign-up is stored, no mail, and nothing
+/// records it as mailed — sending it again once the transport works
+/// sends the confirmation. The log never holds an address.
+#[test]
+fn a_sign_up_whose_mail_failed_can_be_sent_again() {
+    let site = Site::start("");
+    let me = "unlucky@example.org";
+    let new = site.maildir();
+    let aside = new.with_extension("aside");
+    // The Maildir broken: `new` is a file, so no message can be written.
+    fs::create_dir_all(&new).unwrap();
+    fs::rename(&new, &aside).unwrap();
+    fs::write(&new, "not a directory").unwrap();
+    let (status, page) = sign_up(&site, me, &[], &[]);
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let start = Instant::now();
+    while !site.log.lock().unwrap().contains("sign-up mail not sent") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{}",
+            site.log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    fs::remove_file(&new).unwrap();
+    fs::rename(&aside, &new).unwrap();
+    assert!(mails_to(&new, me, 1).is_empty());
+    // Submitted again: the confirmation goes out (the failed one did not
+    // count against the address's hourly mail).
+    let (status, _) = sign_up(&site, me, &[], &[]);
+    assert_eq!(status, StatusCode::OK);
+    let got = mails_to(&new, me, 1);
+    assert_eq!(got.len(), 1, "sent on the second try");
+    assert!(got[0].text.contains("subscribe/confirm?token="));
+    let log = site.log.lock().unwrap().clone();
+    assert!(log.contains("u***@example.org"), "{log}");
+    assert!(!log.contains(me), "{log}");
 }
