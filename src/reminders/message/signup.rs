@@ -84,6 +84,47 @@ pub fn texts(kind: Kind, lang: Lang, link: &str, confirm_hours: u32) -> (String,
     }
 }
 
+/// The note to `[alerts] staff` that `waiting` confirmed sign-ups wait
+/// for approval. No address: staff see them with `mechcal subscribers
+/// pending`.
+pub fn approval_note(
+    from: &Mailbox,
+    staff: &[String],
+    domain: &str,
+    waiting: usize,
+    nonce: &str,
+    now: DateTime<Utc>,
+) -> Result<Message, MessageError> {
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .subject(format!(
+            "mechcal ({domain}): {waiting} sign-up{} waiting for approval",
+            if waiting == 1 { "" } else { "s" }
+        ))
+        .message_id(Some(format!("<approval.{nonce}@{domain}>")))
+        .date(SystemTime::from(now))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ));
+    for s in staff {
+        let address = s.parse().map_err(|source| MessageError::Address {
+            address: s.clone(),
+            source,
+        })?;
+        builder = builder.to(Mailbox::new(None, address));
+    }
+    builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(format!(
+            "Confirmed sign-ups for reminders on {domain} wait for approval: {waiting}.\n\n\
+             List them with `mechcal subscribers pending` (addresses are masked unless\n\
+             you add --show-emails), then `mechcal subscribers approve REF` or\n\
+             `mechcal subscribers reject REF`.\n"
+        ))
+        .map_err(MessageError::Build)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,45 +184,4 @@ mod tests {
         .to_string();
         assert!(e.starts_with("a***@"), "{e}");
     }
-}
-
-/// The note to `[alerts] staff` that `waiting` confirmed sign-ups wait
-/// for approval. No address: staff see them with `mechcal subscribers
-/// pending`.
-pub fn approval_note(
-    from: &Mailbox,
-    staff: &[String],
-    domain: &str,
-    waiting: usize,
-    nonce: &str,
-    now: DateTime<Utc>,
-) -> Result<Message, MessageError> {
-    let mut builder = Message::builder()
-        .from(from.clone())
-        .subject(format!(
-            "mechcal ({domain}): {waiting} sign-up{} waiting for approval",
-            if waiting == 1 { "" } else { "s" }
-        ))
-        .message_id(Some(format!("<approval.{nonce}@{domain}>")))
-        .date(SystemTime::from(now))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("Auto-Submitted"),
-            "auto-generated".into(),
-        ));
-    for s in staff {
-        let address = s.parse().map_err(|source| MessageError::Address {
-            address: s.clone(),
-            source,
-        })?;
-        builder = builder.to(Mailbox::new(None, address));
-    }
-    builder
-        .header(ContentType::TEXT_PLAIN)
-        .body(format!(
-            "Confirmed sign-ups for reminders on {domain} wait for approval: {waiting}.\n\n\
-             List them with `mechcal subscribers pending` (addresses are masked unless\n\
-             you add --show-emails), then `mechcal subscribers approve REF` or\n\
-             `mechcal subscribers reject REF`.\n"
-        ))
-        .map_err(MessageError::Build)
 }
