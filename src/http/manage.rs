@@ -22,29 +22,22 @@ use crate::subscriptions::{Choice, Sealed, Status, Stored};
 
 use super::pages::not_found;
 use super::reminders::{Person, Reminders};
-use super::response::{header_lang, html, text};
+use super::response::{self, header_lang, html, message_page};
 use super::signup::{read_form, same_origin};
 use super::unsubscribe::token_of;
 use super::App;
 
 fn invalid(lang: Lang) -> Response {
-    html(
+    message_page(
         StatusCode::BAD_REQUEST,
-        page::simple(
-            &lang.text("manage-invalid-title"),
-            &lang.text("manage-invalid-text"),
-            "",
-            lang,
-        ),
+        lang,
+        "manage-invalid-title",
+        "manage-invalid-text",
     )
 }
 
 fn unavailable(e: &StateError) -> Response {
-    tracing::error!("preference page: {e}");
-    text(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "please try again in a minute",
-    )
+    response::unavailable("preference page", e)
 }
 
 /// The person the request's link names, if it is a preference link of
@@ -281,15 +274,7 @@ pub(super) async fn manage_post(
             return match r.db(|db| db.forget(&key)) {
                 Ok(_) => {
                     tracing::info!("a subscriber deleted everything about them");
-                    html(
-                        StatusCode::OK,
-                        page::simple(
-                            &page_lang.text("deleted-title"),
-                            &page_lang.text("deleted-text"),
-                            "",
-                            page_lang,
-                        ),
-                    )
+                    message_page(StatusCode::OK, page_lang, "deleted-title", "deleted-text")
                 }
                 Err(e) => unavailable(&e),
             };

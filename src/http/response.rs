@@ -252,6 +252,24 @@ pub(super) fn header_lang(headers: &HeaderMap) -> Lang {
         .unwrap_or_default()
 }
 
+/// A small page in `lang`: the messages `title` and `text`.
+pub(super) fn message_page(status: StatusCode, lang: Lang, title: &str, text: &str) -> Response {
+    html(
+        status,
+        page::simple(&lang.text(title), &lang.text(text), "", lang),
+    )
+}
+
+/// The answer when the state database cannot be used just now (logged as
+/// `what`).
+pub(super) fn unavailable(what: &str, e: &crate::state::StateError) -> Response {
+    tracing::error!("{what}: {e}");
+    text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "please try again in a minute",
+    )
+}
+
 pub(super) fn html(status: StatusCode, body: String) -> Response {
     (
         status,

@@ -30,7 +30,7 @@ use crate::subscriptions::{limits, Sealed};
 
 use super::pages::not_found;
 use super::reminders::Reminders;
-use super::response::{header_lang, html, text};
+use super::response::{header_lang, html, message_page, unavailable};
 use super::server::Peer;
 use super::unsubscribe::token_of;
 use super::App;
@@ -81,14 +81,11 @@ pub(super) fn same_origin(headers: &HeaderMap, base_url: &str) -> bool {
 /// The body of a form post, at most [`MAX_BODY`] bytes.
 pub(super) async fn read_form(body: Body, lang: Lang) -> Result<axum::body::Bytes, Response> {
     axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-        html(
+        message_page(
             StatusCode::PAYLOAD_TOO_LARGE,
-            page::simple(
-                &lang.text("signup-error-title"),
-                &lang.text("signup-error-too-long"),
-                "",
-                lang,
-            ),
+            lang,
+            "signup-error-title",
+            "signup-error-too-long",
         )
     })
 }
@@ -210,14 +207,11 @@ pub(super) async fn signup_post(
         }
     };
     if !allowed {
-        return html(
+        return message_page(
             StatusCode::TOO_MANY_REQUESTS,
-            page::simple(
-                &lang.text("signup-error-title"),
-                &lang.text("signup-error-busy"),
-                "",
-                lang,
-            ),
+            lang,
+            "signup-error-title",
+            "signup-error-busy",
         );
     }
     let key = r.key.id(&email);
@@ -242,13 +236,7 @@ pub(super) async fn signup_post(
     };
     let base = &config.calendar.base_url;
     let mail = match outcome {
-        Err(e) => {
-            tracing::error!("cannot store a sign-up: {e}");
-            return text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "please try again in a minute",
-            );
-        }
+        Err(e) => return unavailable("cannot store a sign-up", &e),
         Ok(Some(crate::state::SignUp::New | crate::state::SignUp::Pending)) => {
             let token = links::make(
                 &r.secret,
@@ -373,7 +361,7 @@ async fn send(
 pub(super) fn random_hex() -> String {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("the system's random source works");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::reminders::tokens::hex(&bytes)
 }
 
 /// The confirmation link's subscriber key, if the link is valid and
@@ -384,14 +372,11 @@ fn confirm_key(r: &Reminders, uri: &Uri, now: DateTime<Utc>) -> Option<String> {
 }
 
 fn invalid_confirm(lang: Lang) -> Response {
-    html(
+    message_page(
         StatusCode::BAD_REQUEST,
-        page::simple(
-            &lang.text("confirm-invalid-title"),
-            &lang.text("confirm-invalid-text"),
-            "",
-            lang,
-        ),
+        lang,
+        "confirm-invalid-title",
+        "confirm-invalid-text",
     )
 }
 
@@ -459,13 +444,7 @@ pub(super) async fn confirm_post(
     let stored = match done {
         Ok(Some(s)) if s.status != crate::subscriptions::Status::Pending => s,
         Ok(_) => return invalid_confirm(lang),
-        Err(e) => {
-            tracing::error!("cannot confirm a sign-up: {e}");
-            return text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "please try again in a minute",
-            );
-        }
+        Err(e) => return unavailable("cannot confirm a sign-up", &e),
     };
     let lang = Lang::parse(&stored.sealed.choice.language).unwrap_or(lang);
     let address = crate::load::subscribers::mask(&stored.sealed.email);

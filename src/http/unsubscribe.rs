@@ -14,7 +14,7 @@ use crate::subscriptions::links::{self, Purpose};
 
 use super::pages::not_found;
 use super::reminders::Reminders;
-use super::response::{header_lang, html, text};
+use super::response::{header_lang, html, message_page, unavailable};
 use super::App;
 
 pub(super) fn token_of(uri: &Uri) -> Option<String> {
@@ -26,14 +26,11 @@ pub(super) fn token_of(uri: &Uri) -> Option<String> {
 /// The same answer for every token that does not verify: it reveals
 /// nothing about addresses.
 pub(super) fn invalid_link(lang: Lang) -> Response {
-    html(
+    message_page(
         StatusCode::BAD_REQUEST,
-        page::simple(
-            &lang.text("unsubscribe-invalid-title"),
-            &lang.text("unsubscribe-invalid-text"),
-            "",
-            lang,
-        ),
+        lang,
+        "unsubscribe-invalid-title",
+        "unsubscribe-invalid-text",
     )
 }
 
@@ -117,11 +114,7 @@ pub(super) async fn unsubscribe_post(
     let address = masked(r, &key);
     if address.is_some() {
         if let Err(e) = r.db(|db| db.opt_out(&key, now)) {
-            tracing::error!("cannot record an opt-out: {e}");
-            return text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "please try again in a minute",
-            );
+            return unavailable("cannot record an opt-out", &e);
         }
         tracing::info!(email = %address.as_deref().unwrap_or("-"), "unsubscribed");
     }

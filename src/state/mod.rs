@@ -116,10 +116,13 @@ pub enum StateError {
     BadKind(String),
     #[error("the state database holds a subscription that does not open with this address key (a key from another install?)")]
     Sealed,
+    #[error("the address key (`[state] key_file`, or the credential `address-key`) is not the one the state database {} was keyed with: with it no subscriber would be recognised (everyone would be reminded again) and no sign-up could be read; restore the key from its backup, or move the database aside to start afresh", .0.display())]
+    WrongKey(PathBuf),
 }
 
 pub struct Database {
     conn: Connection,
+    path: PathBuf,
 }
 
 impl Database {
@@ -180,7 +183,10 @@ impl Database {
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }
-        Ok(Database { conn })
+        Ok(Database {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>, StateError> {

@@ -23,6 +23,10 @@ pub enum SignUp {
 }
 
 const META_KEYED: &str = "ledger_keyed";
+/// The keyed hash of a fixed text under the address key the database was
+/// keyed with: another key is refused before it can do harm.
+const META_KEY_CHECK: &str = "address_key_check";
+const KEY_CHECK_TEXT: &str = "mechcal address key check";
 
 impl Database {
     /// Renames the ledger's and the opt-outs' rows from the clear address
@@ -34,6 +38,17 @@ impl Database {
     /// file is rewritten (`VACUUM`) and the WAL emptied, so no earlier
     /// page with an address survives.
     pub fn key_addresses(&mut self, key: &AddressKey) -> Result<(), StateError> {
+        let check = key.id(KEY_CHECK_TEXT);
+        match self.meta(META_KEY_CHECK)? {
+            Some(known) if known != check => return Err(StateError::WrongKey(self.path.clone())),
+            Some(_) => {}
+            None => {
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    [META_KEY_CHECK, &check],
+                )?;
+            }
+        }
         if self.meta(META_KEYED)?.is_some() {
             return Ok(());
         }
@@ -196,8 +211,8 @@ impl Database {
         row.map(|r| open_row(key, r)).transpose()
     }
 
-    /// Every stored subscription of `statuses`, opened; rows that do not
-    /// open (sealed under another key) are an error.
+    /// Every stored subscription of `statuses`, opened; a row that does not
+    /// open is left out (and logged).
     pub fn subscriptions(
         &self,
         key: &AddressKey,
@@ -210,10 +225,27 @@ impl Database {
         let rows = stmt
             .query_map([], raw_row)?
             .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
-            .filter(|r| Status::parse(&r.1).is_some_and(|s| statuses.contains(&s)))
-            .map(|r| open_row(key, r))
-            .collect()
+        let mut out = Vec::with_capacity(rows.len());
+        let mut broken = 0;
+        for r in rows {
+            if !Status::parse(&r.1).is_some_and(|s| statuses.contains(&s)) {
+                continue;
+            }
+            match open_row(key, r) {
+                Ok(s) => out.push(s),
+                Err(StateError::Sealed) => broken += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        // The key is checked on open (`key_addresses`): a row that does
+        // not open is damaged, and must not stop everybody else's reminders.
+        if broken > 0 {
+            tracing::warn!(
+                rows = broken,
+                "subscriptions that do not open were left out"
+            );
+        }
+        Ok(out)
     }
 
     /// Writes `stored` back (choice, status, pause, generation), creating

@@ -357,6 +357,46 @@ mod subscriptions {
     }
 
     #[test]
+    fn another_address_key_is_refused_before_it_does_harm() {
+        let mut db = Database::in_memory().unwrap();
+        db.key_addresses(&key()).unwrap();
+        db.key_addresses(&key()).unwrap();
+        let other = AddressKey::new(b"another key, another server!!!!!");
+        let e = db.key_addresses(&other).unwrap_err();
+        assert!(matches!(e, StateError::WrongKey(_)), "{e}");
+        assert!(
+            e.to_string().contains("restore the key from its backup"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_row_that_does_not_open_is_left_out_not_fatal() {
+        let k = key();
+        let mut db = Database::in_memory().unwrap();
+        let now = at("2027-01-01T08:00:00Z");
+        for email in ["a@example.org", "b@example.org"] {
+            let id = k.id(email);
+            db.sign_up(
+                &id,
+                &sealed(&k, email),
+                now + chrono::Duration::hours(1),
+                now,
+            )
+            .unwrap();
+        }
+        db.conn
+            .execute(
+                "UPDATE subscriptions SET sealed = x'00' WHERE id = ?1",
+                [k.id("a@example.org")],
+            )
+            .unwrap();
+        let rows = db.subscriptions(&k, &[Status::Pending]).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].sealed.email, "b@example.org");
+    }
+
+    #[test]
     fn racing_sign_ups_leave_one_row() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("state.sqlite");

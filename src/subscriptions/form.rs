@@ -116,32 +116,37 @@ pub fn choice(
     current: Option<&[u16]>,
 ) -> Result<Choice, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let mut topics: Vec<String> = Vec::new();
-    for t in &f.topics {
-        if registry.topic(t).is_none() {
-            errors.push(FieldError {
-                field: "topic",
-                message: "signup-error-topic",
-            });
-            break;
+    // The slugs ticked, each once, if the registry has them all.
+    let mut slugs = |ticked: &[String], known: &dyn Fn(&str) -> bool, e: FieldError| {
+        if ticked.iter().all(|s| known(s)) {
+            let mut out: Vec<String> = Vec::new();
+            for s in ticked {
+                if !out.contains(s) {
+                    out.push(s.clone());
+                }
+            }
+            out
+        } else {
+            errors.push(e);
+            Vec::new()
         }
-        if !topics.contains(t) {
-            topics.push(t.clone());
-        }
-    }
-    let mut mechanisms: Vec<String> = Vec::new();
-    for m in &f.mechanisms {
-        if registry.mechanism(m).is_none() {
-            errors.push(FieldError {
-                field: "mechanism",
-                message: "signup-error-mechanism",
-            });
-            break;
-        }
-        if !mechanisms.contains(m) {
-            mechanisms.push(m.clone());
-        }
-    }
+    };
+    let topics = slugs(
+        &f.topics,
+        &|t| registry.topic(t).is_some(),
+        FieldError {
+            field: "topic",
+            message: "signup-error-topic",
+        },
+    );
+    let mechanisms = slugs(
+        &f.mechanisms,
+        &|m| registry.mechanism(m).is_some(),
+        FieldError {
+            field: "mechanism",
+            message: "signup-error-mechanism",
+        },
+    );
     let language = if f.lang.is_empty() {
         Some(fallback)
     } else {

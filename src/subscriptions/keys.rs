@@ -71,8 +71,7 @@ impl AddressKey {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index)
             .expect("HMAC takes keys of any length");
         mac.update(email.trim().to_lowercase().as_bytes());
-        let tag = mac.finalize().into_bytes();
-        tag[..ID_BYTES].iter().map(|b| format!("{b:02x}")).collect()
+        crate::reminders::tokens::hex(&mac.finalize().into_bytes()[..ID_BYTES])
     }
 
     /// `plain` sealed for the row `id`: nonce ‖ ciphertext ‖ tag. The id is

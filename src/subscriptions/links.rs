@@ -14,7 +14,7 @@
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
-use crate::reminders::tokens::Secret;
+use crate::reminders::tokens::{hex, unhex, Secret};
 
 /// What a link may be used for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +63,10 @@ fn engine() -> base64::engine::GeneralPurpose {
 pub fn make(secret: &Secret, purpose: Purpose, id: &str, n: u64) -> String {
     let mut bytes = Vec::with_capacity(LEN);
     bytes.push(purpose.byte());
-    bytes.extend(unhex(id).unwrap_or_else(|| vec![0; ID_BYTES]));
+    let id = unhex(id)
+        .filter(|b| b.len() == ID_BYTES)
+        .unwrap_or_else(|| vec![0; ID_BYTES]);
+    bytes.extend(id);
     bytes.resize(1 + ID_BYTES, 0);
     bytes.extend(n.to_be_bytes());
     let tag = secret.sign(DOMAIN, &bytes);
@@ -90,10 +93,7 @@ pub fn verify(secret: &Secret, purpose: Purpose, token: &str) -> Option<Link> {
     if diff != 0 {
         return None;
     }
-    let id = body[1..1 + ID_BYTES]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let id = hex(&body[1..1 + ID_BYTES]);
     let n = u64::from_be_bytes(body[1 + ID_BYTES..].try_into().ok()?);
     Some(Link { id, n })
 }
@@ -112,16 +112,6 @@ pub fn form_token_ok(secret: &Secret, token: &str, now: DateTime<Utc>) -> bool {
 
 fn hour(t: DateTime<Utc>) -> u64 {
     u64::try_from(t.timestamp() / 3600).unwrap_or(0)
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() != 2 * ID_BYTES {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
