@@ -131,6 +131,8 @@ fn render(
         &signup::Manage {
             address: &address,
             staff: p.staff(),
+            contact: snap.config.subscriptions.contact.as_deref(),
+            pending: matches!(p, Person::SignUp(s) if s.status == Status::Pending),
             topics: &choice.topics,
             mechanisms: &choice.mechanisms,
             language: lang,

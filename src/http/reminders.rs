@@ -132,7 +132,8 @@ impl Reminders {
         Some(self.key.id(&email))
     }
 
-    /// Who `key` is: the file's (the file wins) or a confirmed sign-up.
+    /// Who `key` is: the file's (the file wins) or a sign-up (confirmed or
+    /// not: a pending one may change its choice or delete itself).
     pub(super) fn person(&self, key: &str) -> Result<Option<Person>, StateError> {
         let stored = self.db(|db| db.subscription(&self.key, key))?;
         if let Some(subscriber) = self.with_file(|f| f.by_key.get(key).cloned()) {
@@ -142,7 +143,7 @@ impl Reminders {
             }));
         }
         Ok(stored
-            .filter(|s| matches!(s.status, Status::Active | Status::Approval))
+            .filter(|s| s.status != Status::File)
             .map(Person::SignUp))
     }
 }

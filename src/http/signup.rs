@@ -244,9 +244,15 @@ pub(super) async fn signup_post(
                 &key,
                 u64::try_from(expires.timestamp()).unwrap_or(0),
             );
+            let generation = match r.person(&key) {
+                Ok(p) => p.map_or(0, |p| p.generation()),
+                Err(e) => return unavailable("cannot read a sign-up", &e),
+            };
+            let manage = crate::reminders::pass::manage_url(base, &r.secret, &key, generation);
             Some((
                 Kind::Confirm,
                 format!("{base}subscribe/confirm?token={token}"),
+                Some(manage),
             ))
         }
         // Confirmed already, or in the subscribers file: their preference
@@ -255,12 +261,14 @@ pub(super) async fn signup_post(
             Ok(Some(p)) => Some((
                 Kind::Known,
                 crate::reminders::pass::manage_url(base, &r.secret, &key, p.generation()),
+                None,
             )),
             _ => None,
         },
     };
-    if let Some((kind, link)) = mail {
-        queue_mail(&app, r, key, email, mail_lang, kind, link, now);
+    if let Some((kind, link, manage)) = mail {
+        let links = Links { link, manage };
+        queue_mail(&app, r, key, email, mail_lang, kind, links, now);
     }
     html(
         StatusCode::OK,
@@ -285,7 +293,7 @@ fn queue_mail(
     email: String,
     lang: Lang,
     kind: Kind,
-    link: String,
+    links: Links,
     now: DateTime<Utc>,
 ) {
     match r.db(|db| db.may_mail(&key, now)) {
@@ -307,7 +315,7 @@ fn queue_mail(
     tokio::spawn(async move {
         let Some(r) = &app.reminders else { return };
         let config = app.snapshot().config.clone();
-        let sent = send(&config, &email, lang, kind, &link, now).await;
+        let sent = send(&config, &email, lang, kind, &links, now).await;
         match sent {
             Ok(()) => {
                 if let Err(e) = r.db(|db| db.mailed(&key, now)) {
@@ -326,12 +334,18 @@ fn queue_mail(
     });
 }
 
+/// A sign-up mail's links, owned (they travel to the task that sends).
+struct Links {
+    link: String,
+    manage: Option<String>,
+}
+
 async fn send(
     config: &crate::load::config::Config,
     email: &str,
     lang: Lang,
     kind: Kind,
-    link: &str,
+    links: &Links,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
     let from = config
@@ -345,7 +359,10 @@ async fn send(
         &from,
         email,
         lang,
-        link,
+        &mail::Links {
+            main: &links.link,
+            manage: links.manage.as_deref(),
+        },
         config.subscriptions.confirm_hours,
         &config.calendar.domain,
         &nonce,

@@ -226,6 +226,10 @@ pub struct Manage<'a> {
     pub address: &'a str,
     /// A subscribers-file person: topics are staff's.
     pub staff: bool,
+    /// Whom staff's subscribers write to (`[subscriptions] contact`).
+    pub contact: Option<&'a str>,
+    /// A sign-up not confirmed yet.
+    pub pending: bool,
     pub topics: &'a [String],
     pub mechanisms: &'a [String],
     pub language: Lang,
@@ -256,6 +260,9 @@ pub fn manage(catalog: &Catalog, name: &str, lang: Lang, links: &Links, m: &Mana
         t("manage-title"),
         esc(&lang.format("manage-intro", &[("address", m.address.into())])),
     );
+    if m.pending {
+        let _ = writeln!(out, "<p><strong>{}</strong></p>", t("manage-pending"));
+    }
     if let Some(notice) = &m.notice {
         let _ = writeln!(
             out,
@@ -279,7 +286,12 @@ pub fn manage(catalog: &Catalog, name: &str, lang: Lang, links: &Links, m: &Mana
     let action = esc(m.action);
     let _ = writeln!(out, "<form method=\"post\" action=\"{action}\">");
     if m.staff {
-        let _ = writeln!(out, "<p class=\"small\">{}</p>", t("manage-staff"));
+        let _ = write!(out, "<p class=\"small\">{}", t("manage-staff"));
+        if let Some(contact) = m.contact {
+            let text = lang.format("manage-staff-contact", &[("contact", contact.into())]);
+            let _ = write!(out, " {}", esc(&text));
+        }
+        out.push_str("</p>\n");
     } else {
         choices(&mut out, catalog, lang, m.topics, m.mechanisms);
     }

@@ -343,6 +343,12 @@ fn a_sign_up_is_confirmed_reminded_changed_and_deleted() {
         c.headers
     );
     let url = link(&c.text, &format!("{}subscribe/confirm?token=", site.base));
+    // The confirmation mail links to the preference page too: the sign-up
+    // can be changed, or deleted, before it is confirmed.
+    let early = link(&c.text, &format!("{}manage?token=", site.base));
+    let (status, page) = get(&early);
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("яшчэ не пацверджана"), "{page}");
 
     // Nothing before the confirmation (a dry run: a real pass in 2027
     // would find the sign-up expired, and delete it).
@@ -760,7 +766,7 @@ fn closed_sign_up_has_no_form_and_no_routes() {
 /// theirs, topics staff's; they may pause and stop, not delete the file.
 #[test]
 fn a_file_subscriber_changes_language_and_days_not_topics() {
-    let site = Site::start("");
+    let site = Site::start("contact = \"calendar-team@example.org\"");
     let who = "womens-rights@example.org";
     site.remind("2027-01-08T09:00:00Z");
     let first = mails_to(&site.maildir(), who, 1);
@@ -776,6 +782,10 @@ fn a_file_subscriber_changes_language_and_days_not_topics() {
     assert!(
         page.contains("сотрудники календаря"),
         "staff choose the topics: {page}"
+    );
+    assert!(
+        page.contains("напишите на calendar-team@example.org"),
+        "{page}"
     );
     assert!(!page.contains("name=\"topic\""), "no topic boxes: {page}");
     assert!(!page.contains("value=\"delete\""), "{page}");

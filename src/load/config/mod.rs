@@ -87,6 +87,9 @@ pub struct SubscriptionsConfig {
     pub per_client_per_hour: u32,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Whom the subscribers file's people write to about their topics
+    /// (shown on their preference page).
+    pub contact: Option<String>,
 }
 
 /// Who lets a confirmed sign-up in.
@@ -272,6 +275,7 @@ impl Config {
                 confirm_hours: 48,
                 per_client_per_hour: 10,
                 trusted_proxies: Vec::new(),
+                contact: None,
             },
             server: ServerConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),

@@ -377,8 +377,20 @@ fn subscriptions(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut Subscriptions
             "confirm_hours",
             "per_client_per_hour",
             "trusted_proxies",
+            "contact",
         ],
     );
+    if let Some(v) = t.optional_str(sink, "contact") {
+        if v.get_ref().parse::<lettre::Address>().is_ok() && values::is_email(v.get_ref()) {
+            out.contact = Some(v.get_ref().clone());
+        } else {
+            sink.error(
+                v.span(),
+                format!("`{}` is not an e-mail address", v.get_ref()),
+            )
+            .help = Some("e.g. `contact = \"calendar-team@example.org\"`".into());
+        }
+    }
     if let Some(v) = t.get("open") {
         if let Some(b) = tables::as_bool(sink, "`open`", v) {
             out.open = b;

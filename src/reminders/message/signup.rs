@@ -25,7 +25,15 @@ pub enum Kind {
     Known,
 }
 
-/// The mail of `kind` to `to` with `link`; `nonce` makes its Message-ID
+/// The links a sign-up mail carries: the one to follow (confirm, or the
+/// preference page), and for a confirmation the preference page too (to
+/// change the choice, or delete the request, before confirming).
+pub struct Links<'a> {
+    pub main: &'a str,
+    pub manage: Option<&'a str>,
+}
+
+/// The mail of `kind` to `to` with `links`; `nonce` makes its Message-ID
 /// (random, so that two mails to one address are not linkable by it).
 #[allow(clippy::too_many_arguments)]
 pub fn build(
@@ -33,7 +41,7 @@ pub fn build(
     from: &Mailbox,
     to: &str,
     lang: Lang,
-    link: &str,
+    links: &Links<'_>,
     confirm_hours: u32,
     domain: &str,
     nonce: &str,
@@ -43,7 +51,7 @@ pub fn build(
         address: crate::load::subscribers::mask(to),
         source,
     })?;
-    let (subject, body) = texts(kind, lang, link, confirm_hours);
+    let (subject, body) = texts(kind, lang, links, confirm_hours);
     Message::builder()
         .from(from.clone())
         .to(Mailbox::new(None, address))
@@ -60,16 +68,21 @@ pub fn build(
 }
 
 /// The subject and text of a sign-up mail.
-pub fn texts(kind: Kind, lang: Lang, link: &str, confirm_hours: u32) -> (String, String) {
+pub fn texts(kind: Kind, lang: Lang, links: &Links<'_>, confirm_hours: u32) -> (String, String) {
     let hours = &[("hours", confirm_hours.into())];
+    let link = links.main;
     match kind {
         Kind::Confirm => (
             lang.text("confirm-mail-subject").into_owned(),
             format!(
-                "{}\n\n{}\n\n{}\n",
+                "{}\n\n{}\n\n{}\n{}",
                 lang.format("confirm-mail-text", hours),
                 link,
-                lang.text("confirm-mail-ignore")
+                lang.text("confirm-mail-ignore"),
+                links
+                    .manage
+                    .map(|m| format!("\n{}\n{m}\n", lang.text("confirm-mail-manage")))
+                    .unwrap_or_default()
             ),
         ),
         Kind::Known => (
@@ -136,8 +149,12 @@ mod tests {
         let mut out = String::new();
         for lang in Lang::all() {
             for kind in [Kind::Confirm, Kind::Known] {
-                let (subject, body) =
-                    texts(kind, lang, "https://calendar.example.org/x?token=T", 48);
+                let links = Links {
+                    main: "https://calendar.example.org/x?token=T",
+                    manage: (kind == Kind::Confirm)
+                        .then_some("https://calendar.example.org/manage?token=M"),
+                };
+                let (subject, body) = texts(kind, lang, &links, 48);
                 out.push_str(&format!(
                     "== {} {kind:?}\nSubject: {subject}\n{body}\n",
                     lang.code()
@@ -156,7 +173,10 @@ mod tests {
             &from,
             "anna@example.org",
             Lang::EN,
-            "https://x/",
+            &Links {
+                main: "https://x/",
+                manage: None,
+            },
             48,
             "calendar.example.org",
             "abc",
@@ -174,7 +194,10 @@ mod tests {
             &from,
             "anna@@example.org",
             Lang::EN,
-            "https://x/",
+            &Links {
+                main: "https://x/",
+                manage: None,
+            },
             48,
             "d",
             "n",
