@@ -128,4 +128,5 @@ if problems:
 print("browser: 2 passed, 0 failed (screenshots in target/browser/)")
 PY
 
-python3 "$here/signup.py" "$url" "$work/maildir" "$bin" "$work/mechcal.toml" "$work"
+command -v sqlite3 >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq sqlite3 >/dev/null; }
+python3 "$here/signup.py" "$url" "$work/maildir" "$bin" "$work/mechcal.toml" "$work" "$work/state.sqlite"

@@ -4,8 +4,11 @@ DevTools protocol over a pipe (--remote-debugging-pipe: no extra package):
 type an address, tick one topic, submit; read the confirmation mail from
 the Maildir with Python's email; open its link, press the button; then a
 `mechcal remind --now` pass must reach the new address with that topic only.
+The reminder's preference link: untick the topic, tick another, save — the
+next pass follows; then "delete everything", and the state database's
+files (and a `sqlite3 .backup`) hold no trace of the address.
 
-usage: signup.py URL MAILDIR MECHCAL CONFIG WORKDIR
+usage: signup.py URL MAILDIR MECHCAL CONFIG WORKDIR STATE
 """
 import email
 import email.policy
@@ -16,7 +19,7 @@ import subprocess
 import sys
 import time
 
-url, maildir, mechcal, config, work = sys.argv[1:6]
+url, maildir, mechcal, config, work, state = sys.argv[1:7]
 ADDRESS = "browser.user@example.org"
 
 
@@ -173,9 +176,29 @@ try:
 finally:
     c.close()
 
-if not problems:
-    subprocess.run([mechcal, "--config", config, "remind", "--now", "2027-03-25T12:00:00Z"],
+def remind(now):
+    subprocess.run([mechcal, "--config", config, "remind", "--now", now],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def traces(address):
+    import base64
+    return [address.encode(), address.encode().hex().encode(),
+            base64.b64encode(address.encode()).rstrip(b"=")]
+
+
+def database_holds(needle):
+    backup = pathlib.Path(work) / "state.backup"
+    if backup.exists():
+        backup.unlink()
+    subprocess.run(["sqlite3", state, f".backup '{backup}'"], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    files = [pathlib.Path(state + s) for s in ("", "-wal", "-shm")] + [backup]
+    return any(f.exists() and needle in f.read_bytes() for f in files)
+
+
+if not problems:
+    remind("2027-03-25T12:00:00Z")
     got = [m for m in mails_to(ADDRESS, 2) if m["List-Unsubscribe"]]
     if len(got) != 1:
         problems.append(f"{len(got)} reminders to the new subscriber")
@@ -185,8 +208,36 @@ if not problems:
             problems.append("the reminder is not the ODIHR one: " + str(got[0]["Subject"]))
         if "UPR" in str(got[0]["Subject"]) or "stakeholder" in body.lower():
             problems.append("the reminder holds a topic not chosen")
+        manage = next(l.strip() for l in body.splitlines() if "/manage?token=" in l)
+        c = Chromium(os.path.join(work, "profile-manage"))
+        try:
+            c.open(manage)
+            c.click('input[name="topic"][value="hate-crime"]')
+            c.click('input[name="topic"][value="upr"]')
+            c.click('button[value="save"]', then_load=True)
+            if "Your choice is saved." not in c.html():
+                problems.append("after saving: " + c.html()[-600:])
+            remind("2027-03-26T12:00:00Z")
+            upr = [m for m in mails_to(ADDRESS, 3) if m["List-Unsubscribe"] and "UPR" in str(m["Subject"])]
+            if len(upr) != 1:
+                problems.append(f"{len(upr)} UPR reminders after the change of topic")
+            for t in traces(ADDRESS):
+                if database_holds(t):
+                    problems.append(f"the database holds {t!r} before deletion")
+            c.click('button[value="delete"]', then_load=True)
+            if "Everything deleted" not in c.html():
+                problems.append("after deleting: " + c.html()[-600:])
+        finally:
+            c.close()
+        for t in traces(ADDRESS):
+            if database_holds(t):
+                problems.append(f"the database holds {t!r} after deletion")
+        remind("2027-04-10T12:00:00Z")
+        if len([m for m in mails_to(ADDRESS, 4, timeout=2) if m["List-Unsubscribe"]]) != 2:
+            problems.append("a reminder after deletion")
 
 if problems:
     print("\n".join(problems))
     sys.exit(1)
-print("browser sign-up: passed (JavaScript off: form, confirmation mail, button, reminder)")
+print("browser sign-up: passed (JavaScript off: form, confirmation mail, button, reminder, "
+      "preference page, deletion)")
