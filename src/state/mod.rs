@@ -82,7 +82,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE mailed (
         id TEXT PRIMARY KEY NOT NULL,
         at TEXT NOT NULL
-    ) STRICT;",
+    ) STRICT;
+    CREATE INDEX mailed_at ON mailed (at);",
 ];
 
 #[derive(Debug, thiserror::Error)]
