@@ -183,6 +183,8 @@ pub(super) fn text(status: StatusCode, message: &str) -> Response {
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            // These pages' addresses hold tokens: none leaves for another site.
+            (header::REFERRER_POLICY, "same-origin"),
         ],
         body,
     )
