@@ -6,9 +6,11 @@
 //! (`path:line:column`). Each later concern adds its own section here.
 //!
 //! This file holds the types and their defaults; `parse` reads the file
-//! (one function per section); `tests` has an error snapshot per class.
+//! (one function per section; those of the reminders' sections are in
+//! `reminders`); `tests` has an error snapshot per class.
 
 mod parse;
+mod reminders;
 
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
