@@ -57,7 +57,7 @@ pub fn form(out: &mut String, catalog: &Catalog, lang: Lang, links: &Links, form
         esc(&f.email),
     );
     choices(out, catalog, lang, &f.topics, &f.mechanisms);
-    settings(out, lang, &f.lang, &f.days, &f.mode, None);
+    settings(out, lang, &f.lang, &f.days, Some(&f.mode), None);
     let _ = write!(
         out,
         "<p><button type=\"submit\">{}</button> <a class=\"small\" href=\"{}\">{}</a></p>\n</form>\n</section>\n",
@@ -115,14 +115,15 @@ fn choices(
     );
 }
 
-/// Language, days and mode. `extra_days`: a setting outside the menu (a
-/// subscribers-file person's), offered first.
+/// Language, days and mode (`None`: not offered, it is staff's).
+/// `extra_days`: a setting outside the menu (a subscribers-file person's),
+/// offered first.
 fn settings(
     out: &mut String,
     lang: Lang,
     chosen_lang: &str,
     days: &str,
-    mode: &str,
+    mode: Option<&str>,
     extra_days: Option<&[u16]>,
 ) {
     let t = |id: &str| esc(&lang.text(id));
@@ -174,10 +175,14 @@ fn settings(
             esc(&lang.format("signup-days-option", &[("list", list.into())]))
         );
     }
+    out.push_str("</select></p>\n");
+    let Some(mode) = mode else {
+        return;
+    };
     let each = mode == "each";
     let _ = write!(
         out,
-        "</select></p>\n<fieldset><legend>{}</legend>\n\
+        "<fieldset><legend>{}</legend>\n\
          <label class=\"choice\"><input type=\"radio\" name=\"mode\" value=\"digest\"{}> {}</label>\n\
          <label class=\"choice\"><input type=\"radio\" name=\"mode\" value=\"each\"{}> {}</label>\n</fieldset>\n",
         t("signup-mode"),
@@ -300,7 +305,8 @@ pub fn manage(catalog: &Catalog, name: &str, lang: Lang, links: &Links, m: &Mana
         lang,
         m.language.code(),
         &days_value(m.days),
-        if m.digest { "digest" } else { "each" },
+        // One digest or one mail per deadline: staff's, for their people.
+        (!m.staff).then_some(if m.digest { "digest" } else { "each" }),
         Some(m.days),
     );
     let _ = writeln!(

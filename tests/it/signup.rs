@@ -788,6 +788,7 @@ fn a_file_subscriber_changes_language_and_days_not_topics() {
         "{page}"
     );
     assert!(!page.contains("name=\"topic\""), "no topic boxes: {page}");
+    assert!(!page.contains("name=\"mode\""), "no digest choice: {page}");
     assert!(!page.contains("value=\"delete\""), "{page}");
     // English, 1 day before only; a topic sent anyway is not taken.
     let (status, page) = post(
