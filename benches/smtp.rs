@@ -122,6 +122,7 @@ fn main() {
                 domain: "calendar.example.org",
                 unsubscribe_url: "https://calendar.example.org/unsubscribe?token=x",
                 manage_url: "https://calendar.example.org/manage?token=y",
+                list_id: "<reminders.calendar.example.org>",
                 feed: &opts,
                 versions: &versions,
             };

@@ -340,3 +340,19 @@ pub fn approve(
     }
     Ok(Exit::Ok)
 }
+
+/// `mechcal dkim-record`: the TXT record of `[mail.dkim]`'s key, as a
+/// zone-file line (split into strings of 255 characters) and as the bare
+/// value that DNS providers' forms ask for.
+pub fn dkim_record(config: Option<&Path>, out: &mut dyn std::io::Write) -> Result<Exit, Error> {
+    let config = super::resolve_config(config, None)?;
+    let Some(c) = &config.mail.dkim else {
+        return Err(Error::NoDkim);
+    };
+    let d =
+        crate::reminders::transport::dkim::Dkim::load(c).map_err(|e| Error::Reminders(e.into()))?;
+    let _ = writeln!(out, "{}", d.zone_line());
+    let _ = writeln!(out, "; name:  {}", d.name());
+    let _ = writeln!(out, "; value: {}", d.record_value());
+    Ok(Exit::Ok)
+}

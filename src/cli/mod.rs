@@ -120,6 +120,8 @@ pub enum Command {
     },
     /// Print the sample config file
     DefaultConfig,
+    /// Print the DNS TXT record to publish for `[mail.dkim]`'s key
+    DkimRecord,
 }
 
 #[derive(Subcommand, Debug)]
@@ -208,6 +210,8 @@ pub enum Error {
     /// sign-up, or more than one.
     #[error("error: `{0}` names no sign-up waiting for approval\n  help: `mechcal subscribers pending` lists them with their REF\n")]
     NoSuchSignUp(String),
+    #[error("error: the config has no `[mail.dkim]`\n  help: add `[mail.dkim]` with `domain`, `selector` and `key_file` (see README, \"Mail that arrives\")\n")]
+    NoDkim,
 }
 
 impl Error {
@@ -222,7 +226,8 @@ impl Error {
             | Error::State(_)
             | Error::Runtime(_)
             | Error::Export { .. }
-            | Error::UnknownName { .. } => Exit::Usage,
+            | Error::UnknownName { .. }
+            | Error::NoDkim => Exit::Usage,
         }
     }
 }
@@ -274,6 +279,7 @@ pub fn run(
             let _ = out.write_all(config::SAMPLE.as_bytes());
             Ok(Exit::Ok)
         }
+        Command::DkimRecord => commands::dkim_record(config, out),
         Command::Check {
             dir,
             format,

@@ -76,7 +76,7 @@ impl Daemon {
                     .get_raw("Message-ID")
                     .unwrap_or_default()
                     .to_string();
-                let mailer = Mailer::new(&config.mail.transport)?;
+                let mailer = Mailer::new(&config.mail)?;
                 mailer.send(&id, &message).await?;
                 Ok::<_, AlertError>(())
             }

@@ -369,7 +369,7 @@ async fn send(
         now,
     )
     .map_err(|e| e.to_string())?;
-    let mailer = Mailer::new(&config.mail.transport).map_err(|e| e.to_string())?;
+    let mailer = Mailer::new(&config.mail).map_err(|e| e.to_string())?;
     let id = format!("<signup.{nonce}@{}>", config.calendar.domain);
     mailer.send(&id, &message).await.map_err(|e| e.to_string())
 }
@@ -525,7 +525,7 @@ fn tell_staff(app: &Arc<App>, r: &Reminders, now: DateTime<Utc>) {
                 now,
             )
             .map_err(|e| e.to_string())?;
-            let mailer = Mailer::new(&config.mail.transport).map_err(|e| e.to_string())?;
+            let mailer = Mailer::new(&config.mail).map_err(|e| e.to_string())?;
             mailer
                 .send(
                     &format!("<approval.{nonce}@{}>", config.calendar.domain),

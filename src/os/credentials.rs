@@ -11,6 +11,8 @@ use std::path::PathBuf;
 pub const SMTP_PASSWORD: &str = "smtp-password";
 /// The credential holding the unsubscribe secret.
 pub const UNSUBSCRIBE_SECRET: &str = "unsubscribe-secret";
+/// The credential holding the DKIM signing key.
+pub const DKIM_KEY: &str = "dkim-key";
 /// The credential holding the address key.
 pub const ADDRESS_KEY: &str = "address-key";
 

@@ -69,7 +69,7 @@ impl Runner {
                 source,
             })?;
         let from: Mailbox = config.mail.from.parse().map_err(SetupError::From)?;
-        let mailer = Mailer::new(&config.mail.transport)?;
+        let mailer = Mailer::new(&config.mail)?;
         let (max_attempts, backoff) = match &config.mail.transport {
             config::Transport::Smtp(c) => (
                 c.max_attempts,
@@ -132,11 +132,13 @@ impl Runner {
             refresh: c.calendar.refresh,
             cutoff: DateTime::UNIX_EPOCH,
         };
+        let list_id = message::list_id(&c.calendar.name, &c.calendar.domain);
         let pass = Pass {
             catalog: &self.catalog,
             subscribers: &subscribers,
             from: &self.from,
             domain: &c.calendar.domain,
+            list_id: &list_id,
             base_url: &c.calendar.base_url,
             secret: &self.secret,
             feed: &feed,
@@ -215,6 +217,8 @@ pub struct Pass<'a> {
     pub subscribers: &'a [Subscriber],
     pub from: &'a Mailbox,
     pub domain: &'a str,
+    /// The `List-Id` of every reminder and notice.
+    pub list_id: &'a str,
     /// Ends in `/`; the unsubscribe links start with it.
     pub base_url: &'a str,
     pub secret: &'a Secret,
@@ -401,6 +405,7 @@ async fn send_message<T: Transport>(
         domain: pass.domain,
         unsubscribe_url: &url,
         manage_url: &manage,
+        list_id: pass.list_id,
         feed: pass.feed,
         versions: pass.versions,
     };

@@ -6,6 +6,7 @@
 //!   the sample data and on copies with planted mistakes.
 //! - `daemon` — `mechcal serve` as a process: reloads, git, signals,
 //!   systemd notify, health, alerts, limits.
+//! - `dkim` — every kind of mail signed, verified by Python dkimpy.
 //! - `http` — the server in-process on `127.0.0.1:0`: every route.
 //! - `signup` — self-service sign-up against `mechcal serve`: the form,
 //!   the confirmation mail, the preference page, deletion, enumeration.
@@ -15,6 +16,7 @@
 
 mod cli;
 mod daemon;
+mod dkim;
 mod http;
 mod signup;
 mod smtp;

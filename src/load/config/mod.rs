@@ -127,6 +127,18 @@ pub struct MailConfig {
     /// `From:` of every reminder.
     pub from: String,
     pub transport: Transport,
+    /// `[mail.dkim]`: mechcal signs what it sends.
+    pub dkim: Option<DkimConfig>,
+}
+
+/// `[mail.dkim]`: the signing domain (`d=`), the selector (`s=`) and the
+/// private key (RSA or Ed25519, PEM; the systemd credential `dkim-key`
+/// takes precedence over the file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DkimConfig {
+    pub domain: String,
+    pub selector: String,
+    pub key_file: PathBuf,
 }
 
 /// Where messages go.
@@ -298,6 +310,7 @@ impl Config {
             mail: MailConfig {
                 from: "mechcal <reminders@localhost>".into(),
                 transport: Transport::Maildir(normalize(&base.join("var/maildir"))),
+                dkim: None,
             },
             alerts: Vec::new(),
         }

@@ -155,8 +155,12 @@ pub(super) fn mail(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path, out: &mu
             "timeout_seconds",
             "max_attempts",
             "retry_seconds",
+            "dkim",
         ],
     );
+    if let Some(d) = t.optional_table(sink, "dkim") {
+        out.dkim = dkim(sink, &d, base);
+    }
     if let Some(from) = t.optional_str(sink, "from") {
         match from.get_ref().parse::<lettre::message::Mailbox>() {
             Ok(_) => out.from = from.get_ref().clone(),
@@ -189,6 +193,48 @@ pub(super) fn mail(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path, out: &mu
             out.transport = Transport::Maildir(normalize(&base.join(dir.get_ref())));
         }
     }
+}
+
+/// `[mail.dkim]`: all three keys are required.
+fn dkim(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path) -> Option<DkimConfig> {
+    t.check_keys(sink, &["domain", "selector", "key_file"]);
+    let domain = t.required_str(sink, "domain", "\"calendar.example.org\"");
+    let selector = t.required_str(sink, "selector", "\"mechcal\"");
+    let key_file = t.required_str(sink, "key_file", "\"/etc/mechcal/credentials/dkim-key\"");
+    let domain = domain.and_then(|d| {
+        if super::parse::is_domain(d.get_ref()) {
+            Some(d.get_ref().to_ascii_lowercase())
+        } else {
+            sink.error(
+                d.span(),
+                format!("`domain` `{}` is not a domain name", d.get_ref()),
+            )
+            .help = Some("the domain of `[mail] from`, e.g. `calendar.example.org`".into());
+            None
+        }
+    });
+    let selector = selector.and_then(|s| {
+        let ok = !s.get_ref().is_empty()
+            && s.get_ref().split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if ok {
+            Some(s.get_ref().clone())
+        } else {
+            sink.error(
+                s.span(),
+                format!("`selector` `{}` is not a DNS label", s.get_ref()),
+            )
+            .help = Some("letters, digits and `-`, e.g. `mechcal2027`".into());
+            None
+        }
+    });
+    let key_file = key_file.map(|k| normalize(&base.join(k.get_ref())));
+    Some(DkimConfig {
+        domain: domain?,
+        selector: selector?,
+        key_file: key_file?,
+    })
 }
 
 fn smtp(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path) -> Option<SmtpConfig> {

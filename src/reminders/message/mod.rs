@@ -35,9 +35,25 @@ pub struct Letterhead<'a> {
     pub unsubscribe_url: &'a str,
     /// The subscriber's preference page.
     pub manage_url: &'a str,
+    /// The `List-Id` header's value (see [`list_id`]).
+    pub list_id: &'a str,
     /// Options for the `.ics` attachment (language is the subscriber's).
     pub feed: &'a FeedOptions,
     pub versions: &'a Versions,
+}
+
+/// The `List-Id` (RFC 2919) of a calendar's reminders:
+/// `"Name" <reminders.domain>`, the name left out when it is not plain
+/// ASCII (a header's phrase would need encoding) or holds a quote.
+pub fn list_id(name: &str, domain: &str) -> String {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\');
+    if plain && !name.trim().is_empty() {
+        format!("\"{}\" <reminders.{domain}>", name.trim())
+    } else {
+        format!("<reminders.{domain}>")
+    }
 }
 
 /// `<hash@domain>` from the message's ledger keys (order does not matter).
@@ -308,6 +324,7 @@ pub fn build(
         .message_id(Some(id.to_string()))
         .date(SystemTime::from(sent_at))
         .raw_header(header("Auto-Submitted", "auto-generated".into()))
+        .raw_header(header("List-Id", head.list_id.to_string()))
         .raw_header(header(
             "List-Unsubscribe",
             format!("<{}>", head.unsubscribe_url),

@@ -125,6 +125,7 @@ fn formatted_with(lang: Lang, title: &str) -> (String, String) {
         domain: "calendar.example.org",
         unsubscribe_url: "https://calendar.example.org/unsubscribe?token=abc",
         manage_url: "https://calendar.example.org/manage?token=def",
+        list_id: "\"Deadlines\" <reminders.calendar.example.org>",
         feed: &opts,
         versions: &Versions::default(),
     };
@@ -343,6 +344,7 @@ fn text_bodies_in_every_language() {
                     domain: "calendar.example.org",
                     unsubscribe_url: "https://calendar.example.org/unsubscribe?token=abc",
                     manage_url: "https://calendar.example.org/manage?token=def",
+                    list_id: "<reminders.calendar.example.org>",
                     feed: &FeedOptions {
                         name: "x".into(),
                         domain: "calendar.example.org".into(),
@@ -373,4 +375,20 @@ fn message_ids_depend_on_keys_not_order() {
         message_id(&[&b, &a], "x.org")
     );
     assert_ne!(message_id(&[&a], "x.org"), message_id(&[&b], "x.org"));
+}
+
+#[test]
+fn list_ids_are_plain_headers() {
+    assert_eq!(
+        list_id("Human-rights mechanisms: deadlines", "calendar.example.org"),
+        "\"Human-rights mechanisms: deadlines\" <reminders.calendar.example.org>"
+    );
+    for name in [
+        "Правозащитный календарь",
+        "a \"quoted\" name",
+        "",
+        "line\nbreak",
+    ] {
+        assert_eq!(list_id(name, "x.org"), "<reminders.x.org>", "{name:?}");
+    }
 }

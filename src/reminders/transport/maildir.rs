@@ -32,12 +32,19 @@ impl Maildir {
 
 impl Transport for Maildir {
     async fn send(&self, message_id: &str, message: &lettre::Message) -> Result<(), SendError> {
+        self.send_raw(message_id, &message.formatted())
+    }
+}
+
+impl Maildir {
+    /// Writes the message `bytes` under `message_id`.
+    pub fn send_raw(&self, message_id: &str, bytes: &[u8]) -> Result<(), SendError> {
         let name = Self::name(message_id);
         let tmp = self.dir.join("tmp").join(&name);
         let write = || -> std::io::Result<()> {
             use std::io::Write as _;
             let mut f = crate::os::private::create_file(&tmp)?;
-            f.write_all(&message.formatted())?;
+            f.write_all(bytes)?;
             f.sync_all()?;
             std::fs::rename(&tmp, self.dir.join("new").join(&name))
         };

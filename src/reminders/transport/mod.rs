@@ -2,6 +2,7 @@
 //! in its file, behind one [`Transport`] trait so a pass (and its tests)
 //! does not care which.
 
+pub mod dkim;
 mod maildir;
 mod smtp;
 
@@ -49,6 +50,8 @@ pub enum SetupError {
     NoCertificates(String),
     #[error("TLS: {0}")]
     Tls(#[from] rustls::Error),
+    #[error(transparent)]
+    Dkim(#[from] dkim::DkimError),
 }
 
 /// Why a message did not go out, in the relay's or the system's words.
@@ -71,33 +74,54 @@ pub trait Transport {
     ) -> impl std::future::Future<Output = Result<(), SendError>> + Send;
 }
 
-/// The configured transport.
-pub enum Mailer {
+/// The configured transport, and the DKIM signer when `[mail.dkim]` is
+/// set: every message sent through a `Mailer` — reminders, notices,
+/// sign-up mails, staff alerts — is signed on the way out.
+pub struct Mailer {
+    to: To,
+    dkim: Option<dkim::Dkim>,
+}
+
+enum To {
     Maildir(Maildir),
     Smtp(Box<Smtp>),
 }
 
 impl Mailer {
-    pub fn new(t: &config::Transport) -> Result<Mailer, SetupError> {
+    /// The transport and signer of `[mail]`; a DKIM key that cannot be
+    /// read is an error here, so it stops the start.
+    pub fn new(mail: &config::MailConfig) -> Result<Mailer, SetupError> {
+        let dkim = mail.dkim.as_ref().map(dkim::Dkim::load).transpose()?;
+        Ok(Mailer {
+            to: Self::transport(&mail.transport)?,
+            dkim,
+        })
+    }
+
+    fn transport(t: &config::Transport) -> Result<To, SetupError> {
         match t {
             config::Transport::Maildir(dir) => {
                 Maildir::open(dir)
-                    .map(Mailer::Maildir)
+                    .map(To::Maildir)
                     .map_err(|source| SetupError::Maildir {
                         path: dir.clone(),
                         source,
                     })
             }
-            config::Transport::Smtp(c) => Smtp::new(c).map(|s| Mailer::Smtp(Box::new(s))),
+            config::Transport::Smtp(c) => Smtp::new(c).map(|s| To::Smtp(Box::new(s))),
         }
     }
 }
 
 impl Transport for Mailer {
     async fn send(&self, message_id: &str, message: &lettre::Message) -> Result<(), SendError> {
-        match self {
-            Mailer::Maildir(m) => m.send(message_id, message).await,
-            Mailer::Smtp(s) => s.send(message_id, message).await,
+        let mut bytes = message.formatted();
+        if let Some(d) = &self.dkim {
+            bytes = d.sign(&bytes);
+        }
+        match &self.to {
+            To::Maildir(m) => m.send_raw(message_id, &bytes),
+            To::Smtp(s) => s.send_raw(message.envelope(), &bytes).await,
         }
     }
 }

@@ -134,7 +134,11 @@ impl Smtp {
         Ok(conn)
     }
 
-    async fn send_on_connection(&self, message: &lettre::Message) -> Result<(), SendError> {
+    async fn send_on_connection(
+        &self,
+        envelope: &lettre::address::Envelope,
+        bytes: &[u8],
+    ) -> Result<(), SendError> {
         let mut slot = self.connection.lock().await;
         if let Some(conn) = slot.as_mut() {
             if !conn.test_connected().await {
@@ -145,7 +149,7 @@ impl Smtp {
             *slot = Some(self.connect().await?);
         }
         let conn = slot.as_mut().expect("connected above");
-        match conn.send(message.envelope(), &message.formatted()).await {
+        match conn.send(envelope, bytes).await {
             Ok(_) => Ok(()),
             Err(e) => {
                 // Start the next message on a fresh connection.
@@ -162,7 +166,20 @@ impl Smtp {
 
 impl Transport for Smtp {
     async fn send(&self, _message_id: &str, message: &lettre::Message) -> Result<(), SendError> {
-        let exchange = async { self.send_on_connection(message).await };
+        self.send_raw(message.envelope(), &message.formatted())
+            .await
+    }
+}
+
+impl Smtp {
+    /// Sends the message `bytes` to `envelope`'s recipients, within the
+    /// timeout.
+    pub async fn send_raw(
+        &self,
+        envelope: &lettre::address::Envelope,
+        bytes: &[u8],
+    ) -> Result<(), SendError> {
+        let exchange = async { self.send_on_connection(envelope, bytes).await };
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(result) => result,
             Err(_) => {
