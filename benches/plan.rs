@@ -68,6 +68,7 @@ fn subscribers(n: usize) -> Vec<Subscriber> {
                     Lang::parse("ru").unwrap()
                 },
                 digest: i % 7 != 0,
+                discreet: false,
                 line: i + 1,
                 key: format!("subscriber-{i}@example.org"),
                 origin: Default::default(),
@@ -145,6 +146,7 @@ fn stored(n: usize) -> (mechcal::state::Database, mechcal::subscriptions::Addres
                     language: s.language.code().to_string(),
                     remind_days: s.remind_days.clone(),
                     digest: s.digest,
+                    discreet: false,
                 },
             },
             created_at: now,

@@ -102,6 +102,7 @@ fn main() {
                 timezone: chrono_tz::Tz::Europe__Zurich,
                 language: Default::default(),
                 digest: true,
+                discreet: false,
                 line: 1,
                 key: format!("s{i}@example.org"),
                 origin: Default::default(),

@@ -63,12 +63,14 @@ fn current(p: &Person) -> (Choice, Option<DateTime<Utc>>) {
                 language: subscriber.language.code().to_string(),
                 remind_days: subscriber.remind_days.clone(),
                 digest: subscriber.digest,
+                discreet: subscriber.discreet,
             };
             if let Some(s) = stored {
                 c.language = s.sealed.choice.language.clone();
                 if !s.sealed.choice.remind_days.is_empty() {
                     c.remind_days = s.sealed.choice.remind_days.clone();
                 }
+                c.discreet = s.sealed.choice.discreet;
             }
             (c, stored.as_ref().and_then(|s| s.paused_until))
         }
@@ -138,6 +140,7 @@ fn render(
             language: lang,
             days: &choice.remind_days,
             digest: choice.digest,
+            discreet: choice.discreet,
             paused_until,
             unsubscribed: opted_out,
             notice,

@@ -109,6 +109,13 @@ mail-greeting-anonymous = Вітаем,
 mail-greeting-inline-anonymous = Вітаем, тэрміны, за якімі вы сочыце:
 mail-manage = Каб змяніць напаміны, прыпыніць іх або выдаліць свае даныя:
 mail-manage-link = Налады напамінаў
+discreet-subject = { PLURAL($count) ->
+    [one] Напамін: { $count } пункт, тэрмін { $when }
+    [few] Напамін: { $count } пункты, тэрмін { $when }
+   *[other] Напамін: { $count } пунктаў, тэрмін { $when }
+}
+discreet-from = Напамін
+discreet-details = Падрабязнасці ніжэй.
 
 ## Падпіска ($address схаваны: a***@example.org)
 
@@ -123,6 +130,7 @@ signup-days-option = за { $list } дз. да тэрміну
 signup-mode = Як
 signup-mode-digest = Адзін ліст у дзень з усім, што набліжаецца
 signup-mode-each = Асобны ліст на кожны тэрмін
+signup-discreet = Стрыманыя лісты: тэма, імя адпраўніка і першыя радкі кажуць толькі «Напамін: 2 пункты, тэрмін праз 7 дзён» (калі тэлефон могуць убачыць іншыя)
 signup-submit = Падпісацца
 signup-privacy = Што мы захоўваем і як гэта выдаліць
 signup-sent-title = Праверце пошту

@@ -117,6 +117,12 @@ mail-greeting-anonymous = Hello,
 mail-greeting-inline-anonymous = Hello, deadlines you follow:
 mail-manage = To change what you get, pause the reminders or delete your data:
 mail-manage-link = Manage your reminders
+discreet-subject = { PLURAL($count) ->
+    [one] Reminder: 1 item due { $when }
+   *[other] Reminder: { $count } items due { $when }
+}
+discreet-from = Reminder
+discreet-details = The details are further down.
 
 ## Sign-up ($address is masked: a***@example.org)
 
@@ -131,6 +137,7 @@ signup-days-option = { $list } days before
 signup-mode = How
 signup-mode-digest = One mail per day listing everything due
 signup-mode-each = One mail per deadline
+signup-discreet = Discreet mails: the subject, the sender's name and the first lines say only "Reminder: 2 items due in 7 days" (for a phone others may see)
 signup-submit = Sign up
 signup-privacy = What we store and how to delete it
 signup-sent-title = Check your mailbox

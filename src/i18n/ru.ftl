@@ -108,6 +108,13 @@ mail-greeting-anonymous = Здравствуйте,
 mail-greeting-inline-anonymous = Здравствуйте, сроки, за которыми вы следите:
 mail-manage = Чтобы изменить напоминания, приостановить их или удалить свои данные:
 mail-manage-link = Настройки напоминаний
+discreet-subject = { PLURAL($count) ->
+    [one] Напоминание: { $count } пункт, срок { $when }
+    [few] Напоминание: { $count } пункта, срок { $when }
+   *[other] Напоминание: { $count } пунктов, срок { $when }
+}
+discreet-from = Напоминание
+discreet-details = Подробности ниже.
 
 ## Подписка ($address скрыт: a***@example.org)
 
@@ -122,6 +129,7 @@ signup-days-option = за { $list } дн. до срока
 signup-mode = Как
 signup-mode-digest = Одно письмо в день со всеми ближайшими сроками
 signup-mode-each = Отдельное письмо на каждый срок
+signup-discreet = Сдержанные письма: тема, имя отправителя и первые строки говорят только «Напоминание: 2 пункта, срок через 7 дней» (если телефон могут увидеть другие)
 signup-submit = Подписаться
 signup-privacy = Что мы храним и как это удалить
 signup-sent-title = Проверьте почту

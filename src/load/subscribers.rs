@@ -34,6 +34,10 @@ pub struct Subscriber {
     pub language: Lang,
     /// One mail per run listing all due reminders (`true`), or one per deadline.
     pub digest: bool,
+    /// Discreet mails: what a phone's notification or a glance shows — the
+    /// subject, the sender's name, the attachment's name, the first lines
+    /// — says only "Reminder: 2 items due in 7 days".
+    pub discreet: bool,
     /// The line of the `[[subscriber]]` header, for messages (0 for a
     /// self-service subscriber).
     pub line: usize,
@@ -62,6 +66,7 @@ impl Subscriber {
             timezone: crate::load::config::DEFAULT_TIMEZONE,
             language: Lang::EN,
             digest: true,
+            discreet: false,
             line: 1,
             key: email.to_lowercase(),
             origin: Origin::File,
@@ -86,7 +91,7 @@ pub struct Defaults<'a> {
     pub timezone: Tz,
 }
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "name",
     "email",
     "topics",
@@ -95,6 +100,7 @@ const KEYS: [&str; 8] = [
     "timezone",
     "language",
     "digest",
+    "discreet",
 ];
 
 /// Whether diagnostics about the subscribers file may show addresses.
@@ -374,19 +380,11 @@ pub fn parse(
         };
         let digest = match t.get("digest") {
             None => Some(true),
-            Some(v) => match v.get_ref() {
-                toml::de::DeValue::Boolean(b) => Some(*b),
-                other => {
-                    sink.error(
-                        v.span(),
-                        format!(
-                            "`digest` must be true or false, found {}",
-                            tables::type_name(other)
-                        ),
-                    );
-                    None
-                }
-            },
+            Some(v) => tables::as_bool(&mut sink, "`digest`", v),
+        };
+        let discreet = match t.get("discreet") {
+            None => Some(false),
+            Some(v) => tables::as_bool(&mut sink, "`discreet`", v),
         };
         if sink.diags.iter().filter(|d| d.is_error()).count() > errors_before {
             continue;
@@ -400,6 +398,7 @@ pub fn parse(
             Some(timezone),
             Some(language),
             Some(digest),
+            Some(discreet),
         ) = (
             name,
             email,
@@ -409,6 +408,7 @@ pub fn parse(
             timezone,
             language,
             digest,
+            discreet,
         ) {
             out.push(Subscriber {
                 name,
@@ -419,6 +419,7 @@ pub fn parse(
                 key: email.to_lowercase(),
                 email,
                 digest,
+                discreet,
                 line: file.position(span.start).line,
                 origin: Origin::File,
                 generation: 0,

@@ -57,7 +57,7 @@ pub fn form(out: &mut String, catalog: &Catalog, lang: Lang, links: &Links, form
         esc(&f.email),
     );
     choices(out, catalog, lang, &f.topics, &f.mechanisms);
-    settings(out, lang, &f.lang, &f.days, Some(&f.mode), None);
+    settings(out, lang, &f.lang, &f.days, Some(&f.mode), None, f.discreet);
     let _ = write!(
         out,
         "<p><button type=\"submit\">{}</button> <a class=\"small\" href=\"{}\">{}</a></p>\n</form>\n</section>\n",
@@ -125,6 +125,7 @@ fn settings(
     days: &str,
     mode: Option<&str>,
     extra_days: Option<&[u16]>,
+    discreet: bool,
 ) {
     let t = |id: &str| esc(&lang.text(id));
     let chosen_lang = if chosen_lang.is_empty() {
@@ -176,6 +177,12 @@ fn settings(
         );
     }
     out.push_str("</select></p>\n");
+    let _ = writeln!(
+        out,
+        "<p><label class=\"choice\"><input type=\"checkbox\" name=\"discreet\" value=\"on\"{}> {}</label></p>",
+        if discreet { " checked" } else { "" },
+        t("signup-discreet")
+    );
     let Some(mode) = mode else {
         return;
     };
@@ -240,6 +247,7 @@ pub struct Manage<'a> {
     pub language: Lang,
     pub days: &'a [u16],
     pub digest: bool,
+    pub discreet: bool,
     /// "Paused until 3 March 2027", when paused.
     pub paused_until: Option<String>,
     pub unsubscribed: bool,
@@ -308,6 +316,7 @@ pub fn manage(catalog: &Catalog, name: &str, lang: Lang, links: &Links, m: &Mana
         // One digest or one mail per deadline: staff's, for their people.
         (!m.staff).then_some(if m.digest { "digest" } else { "each" }),
         Some(m.days),
+        m.discreet,
     );
     let _ = writeln!(
         out,

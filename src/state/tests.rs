@@ -206,6 +206,7 @@ mod subscriptions {
                 language: "en".into(),
                 remind_days: vec![7, 1],
                 digest: true,
+                discreet: false,
             },
         };
         k.seal(&k.id(email), &serde_json::to_vec(&s).unwrap())

@@ -36,6 +36,8 @@ pub struct Fields {
     pub action: String,
     /// The preference page's pause length in days.
     pub pause_days: String,
+    /// The "discreet mails" box is ticked.
+    pub discreet: bool,
 }
 
 /// A field that is wrong, and the message id saying why.
@@ -74,6 +76,7 @@ pub fn fields(body: &[u8]) -> Result<Fields, FieldError> {
             "token" => f.token = value,
             "action" => f.action = value,
             "pause_days" => f.pause_days = value,
+            "discreet" => f.discreet = true,
             _ => {}
         }
     }
@@ -186,6 +189,7 @@ pub fn choice(
             language: language.code().to_string(),
             remind_days: days.to_vec(),
             digest,
+            discreet: f.discreet,
         }),
         _ => Err(errors),
     }

@@ -46,6 +46,9 @@ pub struct Choice {
     pub remind_days: Vec<u16>,
     /// One mail per pass (`true`) or one per deadline.
     pub digest: bool,
+    /// Discreet mails (see [`Subscriber::discreet`]).
+    #[serde(default)]
+    pub discreet: bool,
 }
 
 /// What is sealed in a row: the address and the choice.
@@ -146,6 +149,7 @@ pub fn merge(
             if !s.sealed.choice.remind_days.is_empty() {
                 f.remind_days = s.sealed.choice.remind_days.clone();
             }
+            f.discreet = s.sealed.choice.discreet;
         }
         out.push(f);
     }
@@ -174,6 +178,7 @@ pub fn merge(
             timezone,
             language: Lang::parse(&c.language).unwrap_or_default(),
             digest: c.digest,
+            discreet: c.discreet,
             line: 0,
             key: s.id.clone(),
             origin: Origin::SignUp,

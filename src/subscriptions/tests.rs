@@ -23,6 +23,7 @@ fn stored(email: &str, status: Status, topics: &[&str]) -> Stored {
                 language: "ru".into(),
                 remind_days: vec![7, 1],
                 digest: false,
+                discreet: false,
             },
         },
         created_at: at("2027-01-01T00:00:00Z"),

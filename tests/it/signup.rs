@@ -865,3 +865,112 @@ fn a_sign_up_whose_mail_failed_can_be_sent_again() {
     assert!(log.contains("u***@example.org"), "{log}");
     assert!(!log.contains(me), "{log}");
 }
+
+/// Discreet mails: a subscriber who set `discreet = true` (in the file, or
+/// on the form) gets mail whose subject, sender name, attachment name and
+/// first lines say only "Reminder: N items due …" — no mechanism, title,
+/// topic, "human rights", "UN" or the service's name — with the details
+/// below a blank screenful and in the `.ics`.
+#[test]
+fn discreet_mails_show_nothing_at_a_glance() {
+    let site = Site::start("");
+    // One of the file's people turns it on in the file; a sign-up on the form.
+    let file = site.dir.join("subscribers.toml");
+    let text = fs::read_to_string(&file).unwrap();
+    common::write_private(
+        &file,
+        text.replacen("language = \"ru\"", "language = \"ru\"\ndiscreet = true", 1),
+    );
+    let me = "discreet@example.org";
+    let (status, _) = sign_up(&site, me, &[], &[("lang", "be"), ("discreet", "on")]);
+    assert_eq!(status, StatusCode::OK);
+    let m = &mails_to(&site.maildir(), me, 1)[0];
+    let url = link(&m.text, &format!("{}subscribe/confirm?token=", site.base));
+    let (_, page) = get(&url);
+    post(&site, &action(&site, &page), &[]);
+    site.remind("2027-01-08T09:00:00Z");
+    let forbidden = [
+        "CEDAW",
+        "КЛДЖ",
+        "альтернатив",
+        "Example",
+        "Пример",
+        "women",
+        "Женщин",
+        "Жанчын",
+        "human",
+        "Human",
+        "прав",
+        "UN ",
+        "ООН",
+        "mechcal",
+        "deadlines",
+        "calendar",
+    ];
+    for (who, line) in [
+        (
+            "womens-rights@example.org",
+            "Напоминание: 1 пункт, срок через 7 дней",
+        ),
+        (me, "Напамін: 2 пункты, тэрмін праз 7 дзён"),
+    ] {
+        let got = mails_to(&site.maildir(), who, 1);
+        let r = got
+            .iter()
+            .find(|m| m.headers.contains("List-Unsubscribe"))
+            .unwrap_or_else(|| panic!("{who}: {got:#?}"));
+        assert_eq!(r.subject, line, "{who}");
+        // The sender's address and domain stay (the mail provider sees them
+        // anyway): what is checked is the name shown beside them.
+        let from = r.headers.lines().find(|l| l.starts_with("From: ")).unwrap();
+        let from_name = from["From: ".len()..]
+            .split('<')
+            .next()
+            .unwrap()
+            .trim()
+            .to_string();
+        assert_eq!(
+            from_name,
+            if who == me {
+                "Напамін"
+            } else {
+                "Напоминание"
+            }
+        );
+        let list_id = r
+            .headers
+            .lines()
+            .find(|l| l.starts_with("List-Id: "))
+            .unwrap();
+        assert!(
+            list_id.starts_with("List-Id: <reminders."),
+            "no name in it: {list_id}"
+        );
+        let glance: String = r.text.lines().take(12).collect::<Vec<_>>().join("\n");
+        for word in forbidden {
+            for (what, text) in [("subject", &r.subject), ("first lines", &glance)] {
+                assert!(
+                    !text.contains(word),
+                    "{who}: `{word}` in the {what}: {text}"
+                );
+            }
+        }
+        assert!(glance.starts_with(line), "{glance}");
+        // The details are there, further down.
+        assert!(r.text.contains("CEDAW"), "{}", r.text);
+    }
+    // The attachment's name says nothing either; the others' mail is as before.
+    let raw: Vec<String> = fs::read_dir(site.maildir())
+        .unwrap()
+        .map(|e| fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|m| m.contains("List-Unsubscribe"))
+        .collect();
+    let discreet = raw
+        .iter()
+        .filter(|m| m.contains("filename=\"reminder.ics\""))
+        .count();
+    assert_eq!(discreet, 2);
+    assert!(raw
+        .iter()
+        .any(|m| m.contains("filename=\"deadlines.ics\"") && m.contains("[mechcal]")));
+}

@@ -195,6 +195,23 @@ impl Lines<'_> {
     }
 }
 
+/// "Reminder: 2 items due in 7 days": all a discreet mail shows at a
+/// glance (the soonest item's days left).
+pub fn discreet_line(s: &Subscriber, items: &[(&Item, &Deadline)]) -> String {
+    let soonest = items.iter().map(|(i, _)| i.days_left).min().unwrap_or(0);
+    let lang = s.language;
+    lang.format(
+        "discreet-subject",
+        &[
+            ("count", items.len().into()),
+            ("when", lang.days_left(soonest).into()),
+        ],
+    )
+}
+
+/// Blank lines enough to push the details below a phone's screenful.
+const SCREENFUL: usize = 40;
+
 /// "Hello Anna," — or "Hello," for a self-service subscriber, whose name
 /// mechcal never asks for.
 fn greeting(s: &Subscriber, id: &str) -> String {
@@ -213,6 +230,15 @@ fn text_body(
 ) -> String {
     let lang = s.language;
     let mut out = String::new();
+    if s.discreet {
+        let _ = writeln!(
+            out,
+            "{}\n{}{}",
+            discreet_line(s, items),
+            lang.text("discreet-details"),
+            "\n".repeat(SCREENFUL)
+        );
+    }
     let _ = writeln!(
         out,
         "{}\n\n{}",
@@ -245,10 +271,19 @@ fn html_body(
 ) -> String {
     let lang = s.language;
     let mut out = format!(
-        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family:sans-serif;line-height:1.5\">\n<p>{}</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family:sans-serif;line-height:1.5\">\n",
         lang.code(),
-        esc(&greeting(s, "mail-greeting-inline"))
     );
+    if s.discreet {
+        let _ = writeln!(
+            out,
+            "<p>{}<br>{}</p>\n<div style=\"height:100vh\">{}</div>",
+            esc(&discreet_line(s, items)),
+            esc(&lang.text("discreet-details")),
+            "<br>".repeat(SCREENFUL)
+        );
+    }
+    let _ = writeln!(out, "<p>{}</p>", esc(&greeting(s, "mail-greeting-inline")));
     for (item, d) in items {
         let _ = write!(out, "<h3>{}</h3>\n<ul>\n", esc(&lines.heading(item, d)));
         for (label, value) in lines.facts(item, d) {
@@ -317,14 +352,37 @@ pub fn build(
     let header = |name: &'static str, value: String| {
         HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
     };
+    // Discreet: what shows at a glance names no mechanism, title, topic
+    // or service (see `discreet_line`); the details stay below and in the
+    // attachment.
+    let (from, subject, attachment, list_id) = if s.discreet {
+        (
+            Mailbox::new(
+                Some(s.language.text("discreet-from").into_owned()),
+                head.from.email.clone(),
+            ),
+            discreet_line(s, items),
+            "reminder.ics",
+            head.list_id
+                .rsplit_once('<')
+                .map_or(head.list_id.to_string(), |(_, id)| format!("<{id}")),
+        )
+    } else {
+        (
+            head.from.clone(),
+            subject(catalog, s, items),
+            "deadlines.ics",
+            head.list_id.to_string(),
+        )
+    };
     Message::builder()
-        .from(head.from.clone())
+        .from(from)
         .to(to)
-        .raw_header(subject_header(&subject(catalog, s, items)))
+        .raw_header(subject_header(&subject))
         .message_id(Some(id.to_string()))
         .date(SystemTime::from(sent_at))
         .raw_header(header("Auto-Submitted", "auto-generated".into()))
-        .raw_header(header("List-Id", head.list_id.to_string()))
+        .raw_header(header("List-Id", list_id))
         .raw_header(header(
             "List-Unsubscribe",
             format!("<{}>", head.unsubscribe_url),
@@ -339,7 +397,7 @@ pub fn build(
                     text_body(&lines, s, items, head),
                     html_body(&lines, s, items, head),
                 ))
-                .singlepart(Attachment::new("deadlines.ics".into()).body(ics, calendar)),
+                .singlepart(Attachment::new(attachment.into()).body(ics, calendar)),
         )
         .map_err(MessageError::Build)
 }

@@ -86,6 +86,7 @@ fn subscriber(lang: Lang) -> Subscriber {
         timezone: Tz::Europe__Vilnius,
         language: lang,
         digest: true,
+        discreet: false,
         line: 1,
         key: "anna@example.org".into(),
         origin: Default::default(),
@@ -391,4 +392,39 @@ fn list_ids_are_plain_headers() {
     ] {
         assert_eq!(list_id(name, "x.org"), "<reminders.x.org>", "{name:?}");
     }
+}
+
+/// The discreet line in every language, for counts whose plural differs
+/// (1, 2, 5, 22) and near and far dates: a reviewed change when it changes.
+#[test]
+fn discreet_lines_in_every_language() {
+    let cat = testing::catalog(&[(
+        "a.toml",
+        "[[deadline]]\nid = \"cerd-2027\"\ntitle = \"Alternative report\"\nmechanism = \"cerd\"\ntopics = [\"women\"]\ndue = 2027-07-15\n",
+    )]);
+    let d = cat.get("cerd-2027").unwrap();
+    let mut out = String::new();
+    for lang in Lang::all() {
+        let mut s = subscriber(lang);
+        s.discreet = true;
+        for (count, days) in [(1, 0), (2, 1), (5, 7), (22, 30)] {
+            let item = Item {
+                key: Key {
+                    subscriber: "k".into(),
+                    deadline: "cerd-2027".into(),
+                    due_at: d.due_at,
+                    kind: Kind::Remind(7),
+                },
+                days_left: days,
+                moved_from: None,
+            };
+            let items: Vec<(&Item, &Deadline)> = (0..count).map(|_| (&item, d)).collect();
+            let line = discreet_line(&s, &items);
+            for word in ["CERD", "Alternative", "Women", "mechcal", "UN "] {
+                assert!(!line.contains(word), "{line}");
+            }
+            out.push_str(&format!("{} {count} {days}: {line}\n", lang.code()));
+        }
+    }
+    insta::assert_snapshot!(out);
 }

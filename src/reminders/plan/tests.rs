@@ -22,6 +22,7 @@ fn subscriber(email: &str) -> Subscriber {
         timezone: Tz::Europe__Zurich,
         language: Lang::EN,
         digest: true,
+        discreet: false,
         line: 1,
         key: email.to_lowercase(),
         origin: Default::default(),
