@@ -269,3 +269,37 @@ fn a_dkim_key_that_cannot_be_read_stops_the_start() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no `[mail.dkim]`"));
 }
+
+/// The staff's alert about broken data goes through the same signer.
+#[test]
+fn staff_alerts_verify_too() {
+    use crate::signup::{self, Site};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    copy_dir(&root().join("deadlines"), &dir.join("deadlines"));
+    make_key("ed25519", &dir.join("dkim.pem"));
+    let config = dir.join("mechcal.toml");
+    fs::write(
+        &config,
+        "[calendar]\ndomain = \"calendar.example.org\"\n[data]\ndeadlines = \"deadlines\"\n\
+         [state]\npath = \"state.sqlite\"\n[mail]\nmaildir = \"var/maildir\"\n\
+         [mail.dkim]\ndomain = \"calendar.example.org\"\nselector = \"mechcal\"\nkey_file = \"dkim.pem\"\n\
+         [alerts]\nstaff = [\"ops@example.org\"]\n",
+    )
+    .unwrap();
+    let value = record(&config);
+    let site = Site::serve(tmp, config, signup::free_port());
+    let file = dir.join("deadlines/examples/2026-2027.toml");
+    let good = fs::read_to_string(&file).unwrap();
+    fs::write(
+        &file,
+        good.replacen("mechanism = \"cedaw\"", "mechanism = \"cedw\"", 1),
+    )
+    .unwrap();
+    let alert = signup::mails_to(&site.maildir(), "ops@example.org", 1);
+    assert_eq!(alert.len(), 1, "{}", site.log.lock().unwrap());
+    let got = verify(&site.maildir(), &value);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].1, "the alert does not verify: {got:?}");
+    assert!(got[0].0.contains("the deadline data is invalid"), "{got:?}");
+}
