@@ -5,8 +5,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, RwLock};
 
+use crate::load::config::MailConfig;
 use crate::load::subscribers::Subscriber;
 use crate::reminders::tokens::{Directory, Secret};
+use crate::reminders::transport::{Mailer, SetupError};
 use crate::state::{Database, StateError};
 use crate::subscriptions::limits::ClientLimits;
 use crate::subscriptions::{AddressKey, Status, Stored};
@@ -23,6 +25,10 @@ pub struct Reminders {
     pub(super) sending: Mutex<HashSet<String>>,
     /// When staff were last told that sign-ups wait (at most hourly).
     pub(super) staff_told: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    /// The transport and signer sign-up mails go through, made once per
+    /// `[mail]` (reading the DKIM key or the CA certificates belongs to a
+    /// start or a reload, not to every sign-up).
+    mailer: Mutex<Option<(MailConfig, std::sync::Arc<Mailer>)>>,
 }
 
 /// The subscribers file's people.
@@ -90,6 +96,7 @@ impl Reminders {
             limits: Mutex::default(),
             sending: Mutex::default(),
             staff_told: Mutex::default(),
+            mailer: Mutex::default(),
         })
     }
 
@@ -119,6 +126,23 @@ impl Reminders {
             Ok(file) => f(&file),
             Err(poisoned) => f(&poisoned.into_inner()),
         }
+    }
+
+    /// The mailer of `mail`: the one made before, unless `[mail]` changed
+    /// since (a reload).
+    pub(super) fn mailer(&self, mail: &MailConfig) -> Result<std::sync::Arc<Mailer>, SetupError> {
+        let mut slot = match self.mailer.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((made_for, mailer)) = slot.as_ref() {
+            if made_for == mail {
+                return Ok(mailer.clone());
+            }
+        }
+        let mailer = std::sync::Arc::new(Mailer::new(mail)?);
+        *slot = Some((mail.clone(), mailer.clone()));
+        Ok(mailer)
     }
 
     /// Whether `key` names somebody in the subscribers file.

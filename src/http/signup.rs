@@ -22,7 +22,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::i18n::Lang;
 use crate::reminders::message::signup::{self as mail, Kind};
-use crate::reminders::transport::{Mailer, Transport};
+use crate::reminders::transport::Transport;
 use crate::render::{page, signup};
 use crate::subscriptions::form::{self, FieldError, Fields};
 use crate::subscriptions::links::{self, Purpose};
@@ -315,7 +315,7 @@ fn queue_mail(
     tokio::spawn(async move {
         let Some(r) = &app.reminders else { return };
         let config = app.snapshot().config.clone();
-        let sent = send(&config, &email, lang, kind, &links, now).await;
+        let sent = send(r, &config, &email, lang, kind, &links, now).await;
         match sent {
             Ok(()) => {
                 if let Err(e) = r.db(|db| db.mailed(&key, now)) {
@@ -341,6 +341,7 @@ struct Links {
 }
 
 async fn send(
+    r: &Reminders,
     config: &crate::load::config::Config,
     email: &str,
     lang: Lang,
@@ -369,7 +370,7 @@ async fn send(
         now,
     )
     .map_err(|e| e.to_string())?;
-    let mailer = Mailer::new(&config.mail).map_err(|e| e.to_string())?;
+    let mailer = r.mailer(&config.mail).map_err(|e| e.to_string())?;
     let id = format!("<signup.{nonce}@{}>", config.calendar.domain);
     mailer.send(&id, &message).await.map_err(|e| e.to_string())
 }
@@ -508,6 +509,7 @@ fn tell_staff(app: &Arc<App>, r: &Reminders, now: DateTime<Utc>) {
                 .sum::<usize>()
         })
         .unwrap_or(1);
+    let mailer = r.mailer(&config.mail);
     tokio::spawn(async move {
         let result = async {
             let from = config
@@ -525,7 +527,7 @@ fn tell_staff(app: &Arc<App>, r: &Reminders, now: DateTime<Utc>) {
                 now,
             )
             .map_err(|e| e.to_string())?;
-            let mailer = Mailer::new(&config.mail).map_err(|e| e.to_string())?;
+            let mailer = mailer.map_err(|e| e.to_string())?;
             mailer
                 .send(
                     &format!("<approval.{nonce}@{}>", config.calendar.domain),
