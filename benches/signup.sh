@@ -9,7 +9,10 @@
 # confirmations, and that no address is in the database files.
 # Installs sqlite3 (Debian) if missing; stops everything it started.
 #
-# Usage: bash benches/signup.sh [SIGNUPS]
+# With DKIM=rsa (or DKIM=ed25519) every confirmation is DKIM-signed with a
+# fresh key (made by openssl).
+#
+# Usage: [DKIM=rsa|ed25519] bash benches/signup.sh [SIGNUPS]
 set -euo pipefail
 total="${1:-10000}"
 top="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,6 +40,13 @@ per_client_per_hour = 1000000
 [mail]
 maildir = "maildir"
 TOML
+case "${DKIM:-}" in
+    rsa) openssl genrsa -out "$work/dkim.pem" 2048 2>/dev/null ;;
+    ed25519) openssl genpkey -algorithm ed25519 -out "$work/dkim.pem" 2>/dev/null ;;
+esac
+if [ -n "${DKIM:-}" ]; then
+    printf '[mail.dkim]\ndomain = "calendar.example.org"\nselector = "bench"\nkey_file = "dkim.pem"\n' >> "$work/mechcal.toml"
+fi
 RUST_LOG=warn "$bin" --config "$work/mechcal.toml" serve --listen "127.0.0.1:$port" 2>"$work/serve.log" &
 pids+=($!)
 for _ in $(seq 1 100); do
@@ -68,3 +78,8 @@ for a in bench-0-0-1@ bench-1-3-7@; do
     fi
 done
 echo "no address in the database files"
+if [ -n "${DKIM:-}" ]; then
+    signed=$(grep -l '^DKIM-Signature: v=1; a=' "$work/maildir/new/"* | wc -l)
+    echo "DKIM-signed ($DKIM): $signed"
+    [ "$signed" -ge "$total" ] || { echo "expected $total signed mails"; exit 1; }
+fi
