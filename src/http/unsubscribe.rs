@@ -86,15 +86,16 @@ pub(super) async fn unsubscribe_page(
         uri.query().unwrap_or("")
     );
     let address = masked(r, &key).unwrap_or_else(|| "—".into());
-    let title = lang.text("unsubscribe-title");
-    let text = lang.format("unsubscribe-question", &[("address", address.into())]);
-    let button = lang.text("unsubscribe-button");
-    let form = format!(
-        "<form method=\"post\" action=\"{}\"><button type=\"submit\">{}</button></form>\n",
-        page::esc(&action),
-        page::esc(&button)
-    );
-    html(StatusCode::OK, page::simple(&title, &text, &form, lang))
+    html(
+        StatusCode::OK,
+        crate::render::signup::button_page(
+            &lang.text("unsubscribe-title"),
+            &lang.format("unsubscribe-question", &[("address", address.into())]),
+            &action,
+            &lang.text("unsubscribe-button"),
+            lang,
+        ),
+    )
 }
 
 /// `POST /unsubscribe?token=…`: the form's button and RFC 8058's one-click

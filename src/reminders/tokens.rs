@@ -1,5 +1,7 @@
-//! Unsubscribe tokens: opaque, `hex(HMAC-SHA256(secret, "mechcal
-//! subscriber\n" + address))[..32]`.
+//! The unsubscribe secret (the key of every signed link, see
+//! [`crate::subscriptions::links`]), and the unsubscribe tokens of mails
+//! sent before signed links, which keep working: opaque,
+//! `hex(HMAC-SHA256(secret, "mechcal subscriber\n" + address))[..32]`.
 //!
 //! A token carries no address in any encoding: a reverse proxy's access log,
 //! a browser's history or a forwarded mail shows 32 hex digits that only the

@@ -37,10 +37,6 @@ impl fmt::Debug for AddressKey {
     }
 }
 
-/// A subscriber's name in the state database: the keyed hash of the
-/// lower-cased address, 32 hex digits.
-pub type Id = String;
-
 impl AddressKey {
     /// Derives both keys from `master` (at least 16 bytes).
     pub fn new(master: &[u8]) -> AddressKey {
@@ -66,8 +62,9 @@ impl AddressKey {
             .map(|bytes| AddressKey::new(&bytes))
     }
 
-    /// The subscriber id of `email` (compared in lower case).
-    pub fn id(&self, email: &str) -> Id {
+    /// The subscriber id of `email` (compared in lower case): 32 hex
+    /// digits, the subscriber's name in the state database.
+    pub fn id(&self, email: &str) -> String {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index)
             .expect("HMAC takes keys of any length");
         mac.update(email.trim().to_lowercase().as_bytes());

@@ -119,14 +119,19 @@ impl Site {
         self.dir.join("var/state.sqlite")
     }
 
-    /// `mechcal remind --now NOW` on this site's config.
-    pub fn remind(&self, now: &str) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+    /// `mechcal ARGS` on this site's config.
+    pub fn mechcal(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_mechcal"))
             .arg("--config")
             .arg(&self.config)
-            .args(["remind", "--now", now])
+            .args(args)
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// `mechcal remind --now NOW` on this site's config.
+    pub fn remind(&self, now: &str) -> String {
+        let out = self.mechcal(&["remind", "--now", now]);
         assert!(
             out.status.success(),
             "{}",
@@ -352,18 +357,13 @@ fn a_sign_up_is_confirmed_reminded_changed_and_deleted() {
 
     // Nothing before the confirmation (a dry run: a real pass in 2027
     // would find the sign-up expired, and delete it).
-    let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
-        .arg("--config")
-        .arg(&site.config)
-        .args([
-            "remind",
-            "--dry-run",
-            "--show-emails",
-            "--now",
-            "2027-03-25T12:00:00Z",
-        ])
-        .output()
-        .unwrap();
+    let out = site.mechcal(&[
+        "remind",
+        "--dry-run",
+        "--show-emails",
+        "--now",
+        "2027-03-25T12:00:00Z",
+    ]);
     let plan = String::from_utf8_lossy(&out.stdout);
     assert!(
         plan.contains("all-deadlines@example.org") && !plan.contains(me),
@@ -679,12 +679,7 @@ fn with_staff_approval_a_confirmed_sign_up_waits() {
     );
 
     let cli = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
-            .arg("--config")
-            .arg(&site.config)
-            .args(args)
-            .output()
-            .unwrap();
+        let out = site.mechcal(args);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
