@@ -43,6 +43,7 @@ pub mod i18n;
 pub mod load;
 pub(crate) mod metrics;
 pub mod model;
+pub mod openpgp;
 pub(crate) mod os;
 pub mod reminders;
 pub mod render;
