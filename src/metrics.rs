@@ -150,6 +150,7 @@ pub struct Metrics {
     reminders_failed: AtomicU64,
     reminders_skipped: AtomicU64,
     reminders_deferred: AtomicU64,
+    reminders_held: AtomicU64,
     reminder_passes: AtomicU64,
     reminder_pass_errors: AtomicU64,
     mail_send: Histogram,
@@ -218,6 +219,7 @@ impl Metrics {
         self.reminders_failed.fetch_add(n(o.failed), Relaxed);
         self.reminders_skipped.fetch_add(n(o.skipped), Relaxed);
         self.reminders_deferred.fetch_add(n(o.deferred), Relaxed);
+        self.reminders_held.fetch_add(n(o.held), Relaxed);
         for t in &o.send_times {
             self.mail_send.observe(*t);
         }
@@ -405,6 +407,7 @@ impl Metrics {
             ("failed", &self.reminders_failed),
             ("skipped", &self.reminders_skipped),
             ("deferred", &self.reminders_deferred),
+            ("held", &self.reminders_held),
         ] {
             let _ = writeln!(
                 out,

@@ -136,7 +136,14 @@ pub fn remind(
         o.failed,
         o.deferred
     );
-    Ok(if o.failed + o.deferred > 0 {
+    if o.held > 0 {
+        let _ = writeln!(
+            out,
+            "held {} (the subscriber's OpenPGP key expired; never sent in clear)",
+            count(o.held, "reminder")
+        );
+    }
+    Ok(if o.failed + o.deferred + o.held > 0 {
         Exit::Invalid
     } else {
         Exit::Ok

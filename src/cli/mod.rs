@@ -379,7 +379,7 @@ fn load(
     subscribers: Option<subscribers::Addresses>,
     err: &mut dyn std::io::Write,
 ) -> Result<crate::load::Inputs, Error> {
-    let inputs = crate::load::everything(resolve_config(config, None)?, subscribers)?;
+    let inputs = crate::load::everything(resolve_config(config, None)?, subscribers, chrono::Utc::now())?;
     let _ = err.write_all(crate::load::diagnostic::render_human(&inputs.warnings).as_bytes());
     Ok(inputs)
 }

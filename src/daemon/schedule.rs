@@ -88,6 +88,7 @@ impl Daemon {
                             skipped = o.skipped,
                             failed = o.failed,
                             deferred = o.deferred,
+                            held = o.held,
                             interrupted = o.interrupted,
                             "reminder pass done"
                         );

@@ -204,3 +204,11 @@ privacy-how = How: on our server only, in a database where your address and your
 privacy-how-long = How long: a sign-up you do not confirm is deleted after { $hours } hours. A confirmed one stays until you delete it.
 privacy-delete = How to delete it: every mail from us has a link to your reminder settings, with a button that deletes everything about you at once.
 privacy-mail = What others can see: your mail provider sees that mail comes from us. Reminders are sent over encrypted connections.
+
+## OpenPGP key notices ($fingerprint: 40 hex digits; $date: 2026-12-31)
+
+key-notice-subject = Reminders on hold: your encryption key has expired
+key-notice-text = Your OpenPGP key { $fingerprint } expired on { $date }. Your reminders are only ever sent encrypted, never in clear, so they are held until there is a key that works.
+key-notice-renew = Extend the key (for example: gpg --quick-set-expire { $fingerprint } 2y '*') or make a new one, and send the public key. Held reminders that are still useful go out as soon as the key is updated.
+key-notice-send-to = Send it to { $contact }.
+key-notice-send-staff = Send it to the people who added you to these reminders.

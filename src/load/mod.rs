@@ -103,6 +103,7 @@ impl LoadError {
 pub fn everything(
     config: Config,
     read_subscribers: Option<Addresses>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Inputs, LoadError> {
     let root = &config.data.deadlines;
     deadlines::check_dir(root).map_err(LoadError::Directory)?;
@@ -120,6 +121,7 @@ pub fn everything(
             let defaults = subscribers::Defaults {
                 remind_days: &config.reminders.remind_days,
                 timezone: config.calendar.timezone,
+                now,
             };
             let (subs, diags) = subscribers::load(path, catalog.registry(), &defaults, addresses);
             let failed = diags.iter().any(Diagnostic::is_error);

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::i18n::Lang;
@@ -38,6 +39,9 @@ pub struct Subscriber {
     /// subject, the sender's name, the attachment's name, the first lines
     /// — says only "Reminder: 2 items due in 7 days".
     pub discreet: bool,
+    /// The subscriber's OpenPGP public key, checked: mail to them is
+    /// encrypted to it (PGP/MIME), and never sent in clear.
+    pub openpgp: Option<std::sync::Arc<crate::openpgp::Cert>>,
     /// The line of the `[[subscriber]]` header, for messages (0 for a
     /// self-service subscriber).
     pub line: usize,
@@ -67,6 +71,7 @@ impl Subscriber {
             language: Lang::EN,
             digest: true,
             discreet: false,
+            openpgp: None,
             line: 1,
             key: email.to_lowercase(),
             origin: Origin::File,
@@ -85,13 +90,43 @@ pub enum Origin {
     SignUp,
 }
 
-/// What subscribers inherit when they set nothing.
+/// What subscribers inherit when they set nothing, and what their keys
+/// are checked against.
 pub struct Defaults<'a> {
     pub remind_days: &'a [u16],
     pub timezone: Tz,
+    /// OpenPGP keys must be usable at this time.
+    pub now: DateTime<Utc>,
 }
 
-const KEYS: [&str; 9] = [
+/// The largest key file read (a public key with many signatures is a few
+/// hundred KiB at most).
+const MAX_KEY_FILE: u64 = 1 << 20;
+
+/// Reads the key file `path`, relative to `dir` (the subscribers file's
+/// folder): a regular file of at most [`MAX_KEY_FILE`] bytes.
+fn read_key_file(dir: &Path, path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let full = dir.join(path);
+    let file = std::fs::File::open(&full)
+        .map_err(|e| crate::load::deadlines::io_reason(&e).to_string())?;
+    let meta = file
+        .metadata()
+        .map_err(|e| crate::load::deadlines::io_reason(&e).to_string())?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    if meta.len() > MAX_KEY_FILE {
+        return Err(format!("it is larger than {} KiB", MAX_KEY_FILE / 1024));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE)
+        .read_to_end(&mut bytes)
+        .map_err(|e| crate::load::deadlines::io_reason(&e).to_string())?;
+    Ok(bytes)
+}
+
+const KEYS: [&str; 10] = [
     "name",
     "email",
     "topics",
@@ -101,6 +136,7 @@ const KEYS: [&str; 9] = [
     "language",
     "digest",
     "discreet",
+    "openpgp_key",
 ];
 
 /// Whether diagnostics about the subscribers file may show addresses.
@@ -133,7 +169,8 @@ pub fn load(
 /// of the line (helps quote only mechcal's own words, places and registry
 /// names). The caret keeps pointing at the same value.
 pub fn mask_diagnostic(d: &mut Diagnostic) {
-    d.message = mask_addresses(&d.message);
+    d.message = mask_fingerprints(&mask_addresses(&d.message));
+    d.help = d.help.as_deref().map(mask_fingerprints);
     if let Some(loc) = d.location.as_mut() {
         let caret = loc.start.column.saturating_sub(loc.skipped + 1);
         let before: String = loc.line_text.chars().take(caret).collect();
@@ -152,7 +189,7 @@ pub fn mask_diagnostic(d: &mut Diagnostic) {
 /// or an address written with a display name, is personal too).
 fn mask_personal_value(line: &str) -> String {
     let key = line.trim_start();
-    let personal = ["name", "email"].iter().any(|k| {
+    let personal = ["name", "email", "openpgp_key"].iter().any(|k| {
         key.strip_prefix(k)
             .is_some_and(|r| r.trim_start().starts_with('='))
     });
@@ -173,6 +210,31 @@ fn mask_personal_value(line: &str) -> String {
     };
     let close = if rest.contains('"') { "\"" } else { "" };
     format!("{}\"{masked}{close}{tail}", &line[..open])
+}
+
+/// `text` with every OpenPGP fingerprint (40 hex digits) shortened to
+/// `D47B…1EE0`: a whole fingerprint finds its owner on a key server.
+pub fn mask_fingerprints(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() == 40 {
+            out.push_str(&format!("{}…{}", &run[..4], &run[36..]));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// `text` with every word that holds an `@` masked as [`mask`] does.
@@ -250,17 +312,21 @@ fn load_file(
             return (Vec::new(), diags);
         }
     };
-    let (subscribers, more) = parse(&SourceFile::new(path, text), registry, defaults);
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let read = move |p: &str| read_key_file(&dir, p);
+    let (subscribers, more) = parse(&SourceFile::new(path, text), registry, defaults, &read);
     diags.extend(more);
     (subscribers, diags)
 }
 
-/// Validates subscribers text. Pure.
+/// Validates subscribers text. Pure but for `read_key`, which reads the
+/// key file an `openpgp_key` names (or fails with the reason).
 // Over 100 lines: one block per key of a subscriber, in README's order, plus the checks across subscribers (duplicates).
 pub fn parse(
     file: &SourceFile,
     registry: &Registry,
     defaults: &Defaults<'_>,
+    read_key: &dyn Fn(&str) -> Result<Vec<u8>, String>,
 ) -> (Vec<Subscriber>, Vec<Diagnostic>) {
     let mut sink = Sink::new(file);
     let mut out = Vec::new();
@@ -386,6 +452,10 @@ pub fn parse(
             None => Some(false),
             Some(v) => tables::as_bool(&mut sink, "`discreet`", v),
         };
+        let openpgp = match t.optional_str(&mut sink, "openpgp_key") {
+            None => Some(None),
+            Some(v) => openpgp_key(&mut sink, &v, defaults.now, read_key).map(Some),
+        };
         if sink.diags.iter().filter(|d| d.is_error()).count() > errors_before {
             continue;
         }
@@ -399,6 +469,7 @@ pub fn parse(
             Some(language),
             Some(digest),
             Some(discreet),
+            Some(openpgp),
         ) = (
             name,
             email,
@@ -409,6 +480,7 @@ pub fn parse(
             language,
             digest,
             discreet,
+            openpgp,
         ) {
             out.push(Subscriber {
                 name,
@@ -420,6 +492,7 @@ pub fn parse(
                 email,
                 digest,
                 discreet,
+                openpgp,
                 line: file.position(span.start).line,
                 origin: Origin::File,
                 generation: 0,
@@ -429,6 +502,47 @@ pub fn parse(
     let mut diags = sink.diags;
     crate::load::diagnostic::sort(&mut diags);
     (out, diags)
+}
+
+/// An `openpgp_key` value: the armored key itself, or a path to it relative
+/// to the subscribers file; checked at `now`.
+fn openpgp_key(
+    sink: &mut Sink<'_>,
+    value: &toml::Spanned<String>,
+    now: DateTime<Utc>,
+    read_key: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Option<std::sync::Arc<crate::openpgp::Cert>> {
+    let text = value.get_ref().trim();
+    let bytes = if text.starts_with("-----BEGIN PGP") {
+        text.as_bytes().to_vec()
+    } else if text.is_empty() {
+        sink.error(value.span(), "`openpgp_key` is empty").help = Some(
+            "paste the armored public key between `\"\"\"` quotes, or give the path of its file".into(),
+        );
+        return None;
+    } else {
+        match read_key(text) {
+            Ok(b) => b,
+            Err(reason) => {
+                sink.error(
+                    value.span(),
+                    format!("cannot read the OpenPGP key file `{text}`: {reason}"),
+                )
+                .help = Some(
+                    "a path is relative to the subscribers file's folder; or paste the armored key itself".into(),
+                );
+                return None;
+            }
+        }
+    };
+    match crate::openpgp::Cert::check(&bytes, now) {
+        Ok(cert) => Some(std::sync::Arc::new(cert)),
+        Err(problem) => {
+            sink.error(value.span(), format!("`openpgp_key`: {problem}")).help =
+                Some(problem.help());
+            None
+        }
+    }
 }
 
 /// `a***@example.org`: enough to recognise an address, not to harvest it.
@@ -447,16 +561,27 @@ mod tests {
     use super::*;
     use crate::testing;
 
+    const NOW: &str = "2026-12-03T00:00:00Z";
+
+    /// Key files as `parse` is given them: the fixtures of src/openpgp.
+    fn read_fixture(path: &str) -> Result<Vec<u8>, String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openpgp/");
+        std::fs::read(format!("{dir}{}", path.trim_start_matches("keys/")))
+            .map_err(|_| "no such file".into())
+    }
+
     fn run(text: &str) -> (Vec<Subscriber>, String) {
         let registry = testing::catalog(&[]).registry().clone();
         let defaults = Defaults {
             remind_days: &[30, 7, 1],
             timezone: Tz::Europe__Zurich,
+            now: NOW.parse().unwrap(),
         };
         let (subs, diags) = parse(
             &SourceFile::new("config/subscribers.toml", text),
             &registry,
             &defaults,
+            &read_fixture,
         );
         (subs, crate::load::diagnostic::render_human(&diags))
     }
@@ -515,6 +640,7 @@ digest = false
         let defaults = Defaults {
             remind_days: &[30, 7, 1],
             timezone: Tz::Europe__Zurich,
+            now: NOW.parse().unwrap(),
         };
         let text = "[[subscriber]]\nname = \"A\"\nemail = \"anna.secret@example.org\"\n\n\
                     [[subscriber]]\nname = \"B\"\nemail = \"ANNA.secret@example.org\"\n\n\
@@ -524,6 +650,7 @@ digest = false
             &SourceFile::new("subscribers.toml", text),
             &registry,
             &defaults,
+            &read_fixture,
         );
         diags.iter_mut().for_each(mask_diagnostic);
         let shown = crate::load::diagnostic::render_human(&diags);
@@ -534,7 +661,59 @@ digest = false
     }
 
     #[test]
+    fn openpgp_keys_inline_or_in_a_file() {
+        let inline = String::from_utf8(read_fixture("cv25519.asc").unwrap()).unwrap();
+        let (subs, diags) = run(&format!(
+            "[[subscriber]]\nname = \"A\"\nemail = \"a@example.org\"\nopenpgp_key = \"keys/rsa.asc\"\n\n\
+             [[subscriber]]\nname = \"B\"\nemail = \"b@example.org\"\nopenpgp_key = \"\"\"\n{inline}\"\"\"\n\n\
+             [[subscriber]]\nname = \"C\"\nemail = \"c@example.org\"\n"
+        ));
+        assert_eq!(diags, "");
+        assert!(subs[0].openpgp.as_ref().is_some_and(|c| c.expires.is_some()));
+        assert!(subs[1].openpgp.as_ref().is_some_and(|c| c.expires.is_none()));
+        assert!(subs[2].openpgp.is_none());
+    }
+
+    #[test]
+    fn unusable_openpgp_keys_are_errors_with_the_fingerprint() {
+        let mut text = String::new();
+        for (i, key) in ["expired.asc", "revoked.asc", "sign-only.asc", "rsa.secret.asc", "missing.asc", ""]
+            .iter()
+            .enumerate()
+        {
+            text.push_str(&format!(
+                "[[subscriber]]\nname = \"S{i}\"\nemail = \"s{i}@example.org\"\nopenpgp_key = \"{}\"\n\n",
+                if key.is_empty() { String::new() } else { format!("keys/{key}") }
+            ));
+        }
+        let (subs, diags) = run(&text);
+        assert!(subs.is_empty(), "{subs:?}");
+        for want in ["expired on 2020-06-01", "is revoked", "no usable encryption subkey", "secret (private) key", "cannot read the OpenPGP key file `keys/missing.asc`", "`openpgp_key` is empty"] {
+            assert!(diags.contains(want), "{want} missing from\n{diags}");
+        }
+        insta::assert_snapshot!(diags);
+        // Masked (the journal, /healthz, staff alerts): no whole
+        // fingerprint, and no key file name.
+        let registry = testing::catalog(&[]).registry().clone();
+        let defaults = Defaults {
+            remind_days: &[30, 7, 1],
+            timezone: Tz::Europe__Zurich,
+            now: NOW.parse().unwrap(),
+        };
+        let (_, mut all) = parse(&SourceFile::new("s.toml", &text), &registry, &defaults, &read_fixture);
+        all.iter_mut().for_each(mask_diagnostic);
+        let masked = crate::load::diagnostic::render_human(&all);
+        assert!(masked.contains("key E0C3…083F expired"), "{masked}");
+        assert!(!masked.contains("E0C31BBAFAF790AFE8C88AB67A125007D16C083F"), "{masked}");
+        assert!(!masked.contains("= \"keys/expired.asc"), "{masked}");
+    }
+
+    #[test]
     fn masking() {
+        assert_eq!(
+            mask_fingerprints("key E0C31BBAFAF790AFE8C88AB67A125007D16C083F expired; id 0123abcd"),
+            "key E0C3…083F expired; id 0123abcd"
+        );
         assert_eq!(mask("anna@example.org"), "a***@example.org");
         assert_eq!(mask("иван@пример.рф"), "и***@пример.рф");
         assert_eq!(mask("broken"), "***");

@@ -81,9 +81,21 @@ pub enum KeyProblem {
 }
 
 impl KeyProblem {
-    /// What the subscriber or staff can do about it.
-    pub fn help(&self) -> &'static str {
+    /// The key's fingerprint, when the problem is with a key.
+    pub fn fingerprint(&self) -> Option<&str> {
         match self {
+            KeyProblem::Version { fingerprint, .. }
+            | KeyProblem::Unsigned { fingerprint, .. }
+            | KeyProblem::Revoked { fingerprint }
+            | KeyProblem::Expired { fingerprint, .. }
+            | KeyProblem::NoEncryption { fingerprint, .. } => Some(fingerprint),
+            _ => None,
+        }
+    }
+
+    /// What the subscriber or staff can do about it.
+    pub fn help(&self) -> String {
+        let text = match self {
             KeyProblem::NotAKey(_) | KeyProblem::Several(_) => {
                 "export the public key alone: `gpg --armor --export FINGERPRINT` (or, in Thunderbird, \"Export Public Keys To File\")"
             }
@@ -100,6 +112,10 @@ impl KeyProblem {
             KeyProblem::NoEncryption { .. } => {
                 "ask for a key with an encryption subkey (`gpg --quick-add-key FINGERPRINT cv25519 encr 2y`)"
             }
+        };
+        match self.fingerprint() {
+            Some(f) => text.replace("FINGERPRINT", f),
+            None => text.to_string(),
         }
     }
 }

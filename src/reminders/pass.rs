@@ -146,6 +146,9 @@ impl Runner {
             backoff: &self.backoff,
             max_attempts: self.max_attempts,
             stop: self.stop.as_deref(),
+            address_key: &self.key,
+            staff: &c.alerts,
+            contact: c.subscriptions.contact.as_deref(),
         };
         run(&pass, &mut self.state, &self.mailer, now).await
     }
@@ -233,6 +236,12 @@ pub struct Pass<'a> {
     /// finished and recorded, and no other is started (the next pass plans
     /// them again, so nothing is lost).
     pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Names the key-problem notices in the state database.
+    pub address_key: &'a AddressKey,
+    /// `[alerts] staff`: told when a subscriber's reminders are held.
+    pub staff: &'a [String],
+    /// `[subscriptions] contact`: where subscribers send a renewed key.
+    pub contact: Option<&'a str>,
 }
 
 impl Pass<'_> {
@@ -255,6 +264,8 @@ pub struct Outcome {
     pub failed: usize,
     /// Messages left `sending` for the next pass (transient failures).
     pub deferred: usize,
+    /// Reminders held, not sent: the subscriber's OpenPGP key expired.
+    pub held: usize,
     /// How long each hand-over to the transport took, failed ones too.
     pub send_times: Vec<Duration>,
     /// The pass stopped early because the process is stopping.
@@ -379,6 +390,55 @@ pub async fn run<T: Transport>(
     Ok(outcome)
 }
 
+/// Tells the subscriber `s` (a short notice naming nothing they follow)
+/// and staff that reminders are held because of `problem`, once per
+/// subscriber and key: recorded only after the notice was accepted, so a
+/// failed notice is tried again at the next pass.
+async fn tell_key_problem<T: Transport>(
+    pass: &Pass<'_>,
+    state: &mut Database,
+    transport: &T,
+    s: &Subscriber,
+    problem: &crate::openpgp::KeyProblem,
+    held: usize,
+    now: DateTime<Utc>,
+) -> Result<(), StateError> {
+    let fingerprint = problem.fingerprint().unwrap_or_default();
+    let id = pass
+        .address_key
+        .id(&format!("openpgp-notice\n{}\n{fingerprint}", s.email));
+    if state.key_noticed(&id)? {
+        return Ok(());
+    }
+    let manage = manage_url(pass.base_url, pass.secret, &s.key, s.generation);
+    let notice_id = format!("<key.{}@{}>", &id[..id.len().min(32)], pass.domain);
+    let notice = message::key::notice(pass.from, s, problem, pass.contact, &manage, &notice_id, now);
+    let sent = match notice {
+        Ok(m) => transport.send(&notice_id, &m).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = sent {
+        tracing::warn!(to = %subscribers::mask(&s.email), "cannot send the key notice, will try again next pass: {e}");
+        return Ok(());
+    }
+    if !pass.staff.is_empty() {
+        let alert_id = format!("<key-alert.{}@{}>", &id[..id.len().min(32)], pass.domain);
+        let alert = message::key::alert(pass.from, pass.staff, pass.domain, s, problem, held, &alert_id, now);
+        let sent = match alert {
+            Ok(m) => transport.send(&alert_id, &m).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = sent {
+            // The subscriber was told; staff see the held rows in the
+            // ledger and the log.
+            tracing::error!("cannot mail staff about held reminders: {e}");
+        }
+    }
+    state.record_key_notice(&id, &s.key, now)?;
+    tracing::info!(to = %subscribers::mask(&s.email), "key notice sent");
+    Ok(())
+}
+
 /// Records, builds and sends one message; returns whether it went out.
 #[allow(clippy::too_many_arguments)]
 async fn send_message<T: Transport>(
@@ -393,6 +453,15 @@ async fn send_message<T: Transport>(
 ) -> Result<bool, StateError> {
     let s = &pass.subscribers[subscriber];
     let keys: Vec<Key> = items.iter().map(|i| i.key.clone()).collect();
+    // Mail to a subscriber with a key is encrypted or not sent at all.
+    if let Some(problem) = s.openpgp.as_ref().and_then(|c| c.usable_at(now).err()) {
+        let why = format!("held: {problem}; never sent in clear, waiting for a renewed key");
+        state.record(&keys, Delivery::Held, None, Some(&why), now)?;
+        outcome.held += keys.len();
+        tracing::warn!(to = %subscribers::mask(&s.email), items = keys.len(), "reminder held: the subscriber's OpenPGP key expired");
+        tell_key_problem(pass, state, transport, s, &problem, keys.len(), now).await?;
+        return Ok(false);
+    }
     state.record(&keys, Delivery::Sending, Some(message_id), None, now)?;
     let with_deadlines: Vec<(&Item, &Deadline)> = items
         .iter()

@@ -86,6 +86,10 @@ pub enum Delivery {
     Skipped,
     /// Refused for good (5xx after the allowed attempts).
     Failed,
+    /// Not sent: the subscriber's OpenPGP key cannot be used (expired), and
+    /// mail to them never goes in clear. Not final: planned again at every
+    /// pass, and sent (by the usual rules) once the key is renewed.
+    Held,
 }
 
 impl Delivery {

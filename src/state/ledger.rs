@@ -1,5 +1,6 @@
 //! The reminder ledger: one row per (subscriber, deadline, due instant,
-//! kind) with where it stands (`sending`, `sent`, `skipped`, `failed`), the
+//! kind) with where it stands (`sending`, `sent`, `skipped`, `failed`,
+//! `held`), the
 //! Message-ID it went out under, attempts, and the opt-outs. Subscribers
 //! are named by their key (the keyed hash of the address; the column is
 //! still called `email`, from before, see `key_addresses`).
@@ -34,6 +35,7 @@ impl Database {
                 "sending" => Delivery::Sending,
                 "sent" => Delivery::Sent,
                 "skipped" => Delivery::Skipped,
+                "held" => Delivery::Held,
                 _ => Delivery::Failed,
             };
             let key = Key {
@@ -63,6 +65,7 @@ impl Database {
             Delivery::Sent => "sent",
             Delivery::Skipped => "skipped",
             Delivery::Failed => "failed",
+            Delivery::Held => "held",
         };
         let attempt = i64::from(state == "sending");
         let tx = self.conn.transaction()?;
@@ -142,6 +145,30 @@ impl Database {
             most = most.max(n.unwrap_or(0));
         }
         Ok(most)
+    }
+
+    /// Whether the key problem `id` (see [`crate::subscriptions::AddressKey::id`])
+    /// was already told to the subscriber and staff.
+    pub fn key_noticed(&self, id: &str) -> Result<bool, StateError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM key_notices WHERE id = ?1", [id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Records that the key problem `id` of the subscriber `key` was told.
+    pub fn record_key_notice(
+        &mut self,
+        id: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        self.conn.execute(
+            "INSERT INTO key_notices (id, email, at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+            params![id, key, format_time(now)],
+        )?;
+        Ok(())
     }
 
     /// The keys of the subscribers who opted out.

@@ -84,6 +84,33 @@ const MIGRATIONS: &[&str] = &[
         at TEXT NOT NULL
     ) STRICT;
     CREATE INDEX mailed_at ON mailed (at);",
+    // 4: reminders `held` (the subscriber's OpenPGP key cannot be used;
+    // never sent in clear), and which key problems were already told to
+    // the subscriber and staff (`id`: a keyed hash of address and
+    // fingerprint, so the table links no one to a key).
+    "CREATE TABLE reminders_4 (
+        email      TEXT NOT NULL,
+        deadline   TEXT NOT NULL,
+        due_at     TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'skipped', 'failed', 'held')),
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        message_id TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (email, deadline, due_at, kind)
+    ) STRICT;
+    INSERT INTO reminders_4 SELECT email, deadline, due_at, kind, state, attempts,
+        message_id, last_error, created_at, updated_at FROM reminders;
+    DROP TABLE reminders;
+    ALTER TABLE reminders_4 RENAME TO reminders;
+    CREATE TABLE key_notices (
+        id    TEXT PRIMARY KEY NOT NULL,
+        email TEXT NOT NULL,
+        at    TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX key_notices_email ON key_notices (email);",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -288,6 +288,7 @@ impl Database {
             ("reminders", "email"),
             ("opt_outs", "email"),
             ("mailed", "id"),
+            ("key_notices", "email"),
         ] {
             n += tx.execute(&format!("DELETE FROM {table} WHERE {column} = ?1"), [id])?;
         }

@@ -179,6 +179,7 @@ pub fn merge(
             language: Lang::parse(&c.language).unwrap_or_default(),
             digest: c.digest,
             discreet: c.discreet,
+            openpgp: None,
             line: 0,
             key: s.id.clone(),
             origin: Origin::SignUp,

@@ -24,6 +24,7 @@ use crate::reminders::plan::{Item, Key, Kind};
 use crate::render::feed::{self, FeedOptions, Versions};
 use crate::render::page::esc;
 
+pub mod key;
 pub mod signup;
 
 /// What every message shares.
@@ -214,7 +215,7 @@ const SCREENFUL: usize = 40;
 
 /// "Hello Anna," — or "Hello," for a self-service subscriber, whose name
 /// mechcal never asks for.
-fn greeting(s: &Subscriber, id: &str) -> String {
+pub(super) fn greeting(s: &Subscriber, id: &str) -> String {
     if s.name.is_empty() {
         s.language.text(&format!("{id}-anonymous")).into_owned()
     } else {
@@ -320,6 +321,8 @@ pub enum MessageError {
     ContentType(lettre::message::header::ContentTypeErr),
     #[error(transparent)]
     Build(lettre::error::Error),
+    #[error(transparent)]
+    Seal(#[from] crate::openpgp::mime::SealError),
 }
 
 pub fn build(
@@ -363,9 +366,7 @@ pub fn build(
             ),
             discreet_line(s, items),
             "reminder.ics",
-            head.list_id
-                .rsplit_once('<')
-                .map_or(head.list_id.to_string(), |(_, id)| format!("<{id}")),
+            nameless(head.list_id),
         )
     } else {
         (
@@ -375,9 +376,9 @@ pub fn build(
             head.list_id.to_string(),
         )
     };
-    Message::builder()
+    let inner = Message::builder()
         .from(from)
-        .to(to)
+        .to(to.clone())
         .raw_header(subject_header(&subject))
         .message_id(Some(id.to_string()))
         .date(SystemTime::from(sent_at))
@@ -399,7 +400,41 @@ pub fn build(
                 ))
                 .singlepart(Attachment::new(attachment.into()).body(ics, calendar)),
         )
-        .map_err(MessageError::Build)
+        .map_err(MessageError::Build)?;
+    let Some(cert) = &s.openpgp else {
+        return Ok(inner);
+    };
+    // Encrypted: everything above travels inside; outside, only what a
+    // discreet mail shows (and the one-click unsubscribe, which must stay
+    // readable to the receiving server).
+    let outer = Message::builder()
+        .from(Mailbox::new(
+            Some(s.language.text("discreet-from").into_owned()),
+            head.from.email.clone(),
+        ))
+        // The bare address: a name in the file may describe the person.
+        .to(Mailbox::new(None, to.email))
+        .raw_header(subject_header(&discreet_line(s, items)))
+        .message_id(Some(id.to_string()))
+        .date(SystemTime::from(sent_at))
+        .raw_header(header("Auto-Submitted", "auto-generated".into()))
+        .raw_header(header("List-Id", nameless(head.list_id)))
+        .raw_header(header(
+            "List-Unsubscribe",
+            format!("<{}>", head.unsubscribe_url),
+        ))
+        .raw_header(header(
+            "List-Unsubscribe-Post",
+            "List-Unsubscribe=One-Click".into(),
+        ));
+    Ok(crate::openpgp::mime::seal(&inner, cert, outer)?)
+}
+
+/// A `List-Id` without its name: `<reminders.domain>`.
+fn nameless(list_id: &str) -> String {
+    list_id
+        .rsplit_once('<')
+        .map_or(list_id.to_string(), |(_, id)| format!("<{id}"))
 }
 
 /// One problem an alert reports.

@@ -87,6 +87,7 @@ fn subscriber(lang: Lang) -> Subscriber {
         language: lang,
         digest: true,
         discreet: false,
+        openpgp: None,
         line: 1,
         key: "anna@example.org".into(),
         origin: Default::default(),

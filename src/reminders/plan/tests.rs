@@ -23,6 +23,7 @@ fn subscriber(email: &str) -> Subscriber {
         language: Lang::EN,
         digest: true,
         discreet: false,
+        openpgp: None,
         line: 1,
         key: email.to_lowercase(),
         origin: Default::default(),

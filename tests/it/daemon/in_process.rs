@@ -9,7 +9,7 @@ use mechcal::load::subscribers::Addresses;
 
 fn inputs(dir: &Path) -> mechcal::load::Inputs {
     let config = Config::load(&sample_config(dir, "")).unwrap();
-    mechcal::load::everything(config, Some(Addresses::Masked)).unwrap()
+    mechcal::load::everything(config, Some(Addresses::Masked), chrono::Utc::now()).unwrap()
 }
 
 fn free_port() -> std::net::SocketAddr {
