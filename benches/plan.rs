@@ -69,6 +69,7 @@ fn subscribers(n: usize) -> Vec<Subscriber> {
                 },
                 digest: i % 7 != 0,
                 discreet: false,
+                openpgp: None,
                 line: i + 1,
                 key: format!("subscriber-{i}@example.org"),
                 origin: Default::default(),

@@ -23,6 +23,7 @@ source "$top/benches/common.sh"
 
 port=18491
 cp "$top/config/subscribers.example.toml" "$work/subscribers.toml"
+cp -r "$top/config/keys" "$work/keys"
 chmod 600 "$work/subscribers.toml"
 cat > "$work/mechcal.toml" <<TOML
 [calendar]

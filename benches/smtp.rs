@@ -103,6 +103,7 @@ fn main() {
                 language: Default::default(),
                 digest: true,
                 discreet: false,
+                openpgp: None,
                 line: 1,
                 key: format!("s{i}@example.org"),
                 origin: Default::default(),

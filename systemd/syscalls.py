@@ -91,6 +91,8 @@ try:
     shutil.copy(top / "config/subscribers.example.toml", subs)
     subs.chmod(0o600)
     chown_all(subs)
+    shutil.copytree(top / "config/keys", tmp / "keys")
+    chown_all(tmp / "keys")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

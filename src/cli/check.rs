@@ -34,7 +34,7 @@ pub fn run(
         }
     };
     let root = config.data.deadlines.clone();
-    let loaded = crate::load::everything(config, Some(addresses), now);
+    let loaded = crate::load::everything(config, Some(addresses), crate::load::Keys::strict(now));
     let report = match &loaded {
         Ok(inputs) => Report {
             valid: Some((&inputs.catalog, inputs.subscribers.as_ref().map(Vec::len))),

@@ -167,7 +167,7 @@ pub fn reload_config(app: &App, path: &Path, now: DateTime<Utc>) -> Option<Recon
         Err(diags) => return fail(error_lines(&diags), false),
     };
     keep_restart_only(&old, &mut config);
-    let inputs = match load::everything(config, Some(Addresses::Masked), now) {
+    let inputs = match load::everything(config, Some(Addresses::Masked), load::Keys::serving(now)) {
         Ok(inputs) => inputs,
         Err(LoadError::Data { diagnostics, .. }) => return fail(error_lines(&diagnostics), true),
         Err(e) => return fail(error_lines(e.diagnostics()), false),

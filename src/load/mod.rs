@@ -96,6 +96,33 @@ impl LoadError {
     }
 }
 
+/// How subscribers' OpenPGP keys are judged: as of `at`; a key that has
+/// only expired is an error for `mechcal check` and a warning for the
+/// service (which holds that subscriber's mail, never sending it in clear).
+#[derive(Clone, Copy, Debug)]
+pub struct Keys {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub expired_is_error: bool,
+}
+
+impl Keys {
+    /// For `check`: every unusable key is an error.
+    pub fn strict(at: chrono::DateTime<chrono::Utc>) -> Keys {
+        Keys {
+            at,
+            expired_is_error: true,
+        }
+    }
+
+    /// For the service: an expired key is a warning.
+    pub fn serving(at: chrono::DateTime<chrono::Utc>) -> Keys {
+        Keys {
+            at,
+            expired_is_error: false,
+        }
+    }
+}
+
 /// Loads the deadline repository under `config` and, when the config names
 /// one and `read_subscribers` asks for it, its subscribers file (diagnostics
 /// about it masked as it says; `None` for commands that send no
@@ -103,7 +130,7 @@ impl LoadError {
 pub fn everything(
     config: Config,
     read_subscribers: Option<Addresses>,
-    now: chrono::DateTime<chrono::Utc>,
+    keys: Keys,
 ) -> Result<Inputs, LoadError> {
     let root = &config.data.deadlines;
     deadlines::check_dir(root).map_err(LoadError::Directory)?;
@@ -121,7 +148,8 @@ pub fn everything(
             let defaults = subscribers::Defaults {
                 remind_days: &config.reminders.remind_days,
                 timezone: config.calendar.timezone,
-                now,
+                now: keys.at,
+                expired_key_is_error: keys.expired_is_error,
             };
             let (subs, diags) = subscribers::load(path, catalog.registry(), &defaults, addresses);
             let failed = diags.iter().any(Diagnostic::is_error);

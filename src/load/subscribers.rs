@@ -95,8 +95,12 @@ pub enum Origin {
 pub struct Defaults<'a> {
     pub remind_days: &'a [u16],
     pub timezone: Tz,
-    /// OpenPGP keys must be usable at this time.
+    /// OpenPGP keys are judged at this time.
     pub now: DateTime<Utc>,
+    /// Whether a key that has only expired is an error (`mechcal check`),
+    /// or a warning (the service: the subscriber stays, and their mail is
+    /// held, never sent in clear, until the key is renewed).
+    pub expired_key_is_error: bool,
 }
 
 /// The largest key file read (a public key with many signatures is a few
@@ -454,7 +458,14 @@ pub fn parse(
         };
         let openpgp = match t.optional_str(&mut sink, "openpgp_key") {
             None => Some(None),
-            Some(v) => openpgp_key(&mut sink, &v, defaults.now, read_key).map(Some),
+            Some(v) => openpgp_key(
+                &mut sink,
+                &v,
+                defaults.now,
+                defaults.expired_key_is_error,
+                read_key,
+            )
+            .map(Some),
         };
         if sink.diags.iter().filter(|d| d.is_error()).count() > errors_before {
             continue;
@@ -510,6 +521,7 @@ fn openpgp_key(
     sink: &mut Sink<'_>,
     value: &toml::Spanned<String>,
     now: DateTime<Utc>,
+    expired_is_error: bool,
     read_key: &dyn Fn(&str) -> Result<Vec<u8>, String>,
 ) -> Option<std::sync::Arc<crate::openpgp::Cert>> {
     let text = value.get_ref().trim();
@@ -517,7 +529,8 @@ fn openpgp_key(
         text.as_bytes().to_vec()
     } else if text.is_empty() {
         sink.error(value.span(), "`openpgp_key` is empty").help = Some(
-            "paste the armored public key between `\"\"\"` quotes, or give the path of its file".into(),
+            "paste the armored public key between `\"\"\"` quotes, or give the path of its file"
+                .into(),
         );
         return None;
     } else {
@@ -535,11 +548,26 @@ fn openpgp_key(
             }
         }
     };
-    match crate::openpgp::Cert::check(&bytes, now) {
-        Ok(cert) => Some(std::sync::Arc::new(cert)),
+    match crate::openpgp::Cert::read(&bytes, now) {
+        Ok(cert) => {
+            if let Err(problem) = cert.usable_at(now) {
+                let d = sink.error(value.span(), format!("`openpgp_key`: {problem}"));
+                d.help = Some(problem.help());
+                if !expired_is_error {
+                    d.help = Some(format!(
+                        "{}; until then their reminders are held, never sent in clear",
+                        problem.help()
+                    ));
+                    *d = d.clone().warning();
+                    return Some(std::sync::Arc::new(cert));
+                }
+                return None;
+            }
+            Some(std::sync::Arc::new(cert))
+        }
         Err(problem) => {
-            sink.error(value.span(), format!("`openpgp_key`: {problem}")).help =
-                Some(problem.help());
+            sink.error(value.span(), format!("`openpgp_key`: {problem}"))
+                .help = Some(problem.help());
             None
         }
     }
@@ -576,6 +604,7 @@ mod tests {
             remind_days: &[30, 7, 1],
             timezone: Tz::Europe__Zurich,
             now: NOW.parse().unwrap(),
+            expired_key_is_error: true,
         };
         let (subs, diags) = parse(
             &SourceFile::new("config/subscribers.toml", text),
@@ -641,6 +670,7 @@ digest = false
             remind_days: &[30, 7, 1],
             timezone: Tz::Europe__Zurich,
             now: NOW.parse().unwrap(),
+            expired_key_is_error: true,
         };
         let text = "[[subscriber]]\nname = \"A\"\nemail = \"anna.secret@example.org\"\n\n\
                     [[subscriber]]\nname = \"B\"\nemail = \"ANNA.secret@example.org\"\n\n\
@@ -669,17 +699,64 @@ digest = false
              [[subscriber]]\nname = \"C\"\nemail = \"c@example.org\"\n"
         ));
         assert_eq!(diags, "");
-        assert!(subs[0].openpgp.as_ref().is_some_and(|c| c.expires.is_some()));
-        assert!(subs[1].openpgp.as_ref().is_some_and(|c| c.expires.is_none()));
+        assert!(subs[0]
+            .openpgp
+            .as_ref()
+            .is_some_and(|c| c.expires.is_some()));
+        assert!(subs[1]
+            .openpgp
+            .as_ref()
+            .is_some_and(|c| c.expires.is_none()));
         assert!(subs[2].openpgp.is_none());
+    }
+
+    #[test]
+    fn the_service_keeps_a_subscriber_whose_key_expired_and_warns() {
+        let registry = testing::catalog(&[]).registry().clone();
+        let defaults = Defaults {
+            remind_days: &[30, 7, 1],
+            timezone: Tz::Europe__Zurich,
+            now: NOW.parse().unwrap(),
+            expired_key_is_error: false,
+        };
+        let text = "[[subscriber]]\nname = \"A\"\nemail = \"a@example.org\"\nopenpgp_key = \"keys/expired.asc\"\n\n\
+                    [[subscriber]]\nname = \"B\"\nemail = \"b@example.org\"\nopenpgp_key = \"keys/revoked.asc\"\n";
+        let (subs, diags) = parse(
+            &SourceFile::new("s.toml", text),
+            &registry,
+            &defaults,
+            &read_fixture,
+        );
+        let shown = crate::load::diagnostic::render_human(&diags);
+        // Expired: a warning, and the subscriber stays (their mail is held).
+        assert!(
+            shown.contains("s.toml:4:15: warning: `openpgp_key`: key"),
+            "{shown}"
+        );
+        assert!(shown.contains("held, never sent in clear"), "{shown}");
+        assert_eq!(subs.len(), 1);
+        let cert = subs[0].openpgp.as_ref().unwrap();
+        assert!(cert.usable_at(defaults.now).is_err());
+        // Revoked stays an error.
+        assert!(
+            shown.contains("s.toml:9:15: error: `openpgp_key`: key"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn unusable_openpgp_keys_are_errors_with_the_fingerprint() {
         let mut text = String::new();
-        for (i, key) in ["expired.asc", "revoked.asc", "sign-only.asc", "rsa.secret.asc", "missing.asc", ""]
-            .iter()
-            .enumerate()
+        for (i, key) in [
+            "expired.asc",
+            "revoked.asc",
+            "sign-only.asc",
+            "rsa.secret.asc",
+            "missing.asc",
+            "",
+        ]
+        .iter()
+        .enumerate()
         {
             text.push_str(&format!(
                 "[[subscriber]]\nname = \"S{i}\"\nemail = \"s{i}@example.org\"\nopenpgp_key = \"{}\"\n\n",
@@ -688,7 +765,14 @@ digest = false
         }
         let (subs, diags) = run(&text);
         assert!(subs.is_empty(), "{subs:?}");
-        for want in ["expired on 2020-06-01", "is revoked", "no usable encryption subkey", "secret (private) key", "cannot read the OpenPGP key file `keys/missing.asc`", "`openpgp_key` is empty"] {
+        for want in [
+            "expired on 2020-06-01",
+            "is revoked",
+            "no usable encryption subkey",
+            "secret (private) key",
+            "cannot read the OpenPGP key file `keys/missing.asc`",
+            "`openpgp_key` is empty",
+        ] {
             assert!(diags.contains(want), "{want} missing from\n{diags}");
         }
         insta::assert_snapshot!(diags);
@@ -699,12 +783,21 @@ digest = false
             remind_days: &[30, 7, 1],
             timezone: Tz::Europe__Zurich,
             now: NOW.parse().unwrap(),
+            expired_key_is_error: true,
         };
-        let (_, mut all) = parse(&SourceFile::new("s.toml", &text), &registry, &defaults, &read_fixture);
+        let (_, mut all) = parse(
+            &SourceFile::new("s.toml", &text),
+            &registry,
+            &defaults,
+            &read_fixture,
+        );
         all.iter_mut().for_each(mask_diagnostic);
         let masked = crate::load::diagnostic::render_human(&all);
         assert!(masked.contains("key E0C3…083F expired"), "{masked}");
-        assert!(!masked.contains("E0C31BBAFAF790AFE8C88AB67A125007D16C083F"), "{masked}");
+        assert!(
+            !masked.contains("E0C31BBAFAF790AFE8C88AB67A125007D16C083F"),
+            "{masked}"
+        );
         assert!(!masked.contains("= \"keys/expired.asc"), "{masked}");
     }
 

@@ -146,6 +146,15 @@ impl Cert {
     /// Reads one public key, armored or binary, and checks that it can be
     /// encrypted to at `now`.
     pub fn check(text: &[u8], now: DateTime<Utc>) -> Result<Cert, KeyProblem> {
+        let cert = Cert::read(text, now)?;
+        cert.usable_at(now)?;
+        Ok(cert)
+    }
+
+    /// Like [`Cert::check`], but a key that has only expired is returned
+    /// (with [`Cert::expires`] in the past): a running service keeps the
+    /// subscriber, and holds their mail, rather than refusing the file.
+    pub fn read(text: &[u8], now: DateTime<Utc>) -> Result<Cert, KeyProblem> {
         let head = String::from_utf8_lossy(&text[..text.len().min(4096)]);
         if head.contains("PRIVATE KEY BLOCK") {
             return Err(KeyProblem::Secret);
@@ -225,6 +234,11 @@ impl Cert {
             let mut newest: Option<&Signature> = None;
             for sig in &user.signatures {
                 if !current(sig, now) {
+                    last_error = format!(
+                        "it is signed on {}, after the time checked ({})",
+                        created(sig).format("%Y-%m-%d"),
+                        now.format("%Y-%m-%d")
+                    );
                     continue;
                 }
                 match sig.verify_certification(primary, Tag::UserId, &user.id) {
@@ -253,14 +267,11 @@ impl Cert {
             });
         };
         let primary_expires = expiry(primary.created_at(), self_sig);
-        if let Some(at) = primary_expires.filter(|at| *at <= now) {
-            return Err(KeyProblem::Expired { fingerprint, at });
-        }
 
         // The encryption subkey: the newest one that is bound, not revoked,
         // flagged for encryption and not expired.
         let mut best: Option<(DateTime<Utc>, usize, Option<DateTime<Utc>>)> = None;
-        let mut expired: Option<DateTime<Utc>> = None;
+        let mut expired: Option<(DateTime<Utc>, usize)> = None;
         let mut revoked = false;
         for (i, sub) in self.key.public_subkeys.iter().enumerate() {
             match subkey_state(primary, sub, now) {
@@ -270,7 +281,7 @@ impl Cert {
                         best = Some((made, i, until));
                     }
                 }
-                Sub::Expired(at) => expired = expired.max(Some(at)),
+                Sub::Expired(at) => expired = expired.max(Some((at, i))),
                 Sub::Revoked => revoked = true,
                 Sub::NotForEncryption => {}
             }
@@ -283,10 +294,12 @@ impl Cert {
             {
                 (Target::Primary, None)
             }
+            // Expired: kept, so that [`Cert::usable_at`] says so.
+            None if expired.is_some() => {
+                let (at, i) = expired.expect("an expired subkey");
+                (Target::Subkey(i), Some(at))
+            }
             None => {
-                if let Some(at) = expired {
-                    return Err(KeyProblem::Expired { fingerprint, at });
-                }
                 return Err(KeyProblem::NoEncryption {
                     fingerprint,
                     detail: if revoked {
@@ -320,7 +333,7 @@ impl Cert {
         .map_err(|e| e.to_string())?;
         let mut out = Vec::new();
         builder
-            .to_armored_writer(&mut rng, ArmorOptions::default(), &mut out)
+            .to_armored_writer(rng, ArmorOptions::default(), &mut out)
             .map_err(|e| e.to_string())?;
         String::from_utf8(out).map_err(|e| e.to_string())
     }

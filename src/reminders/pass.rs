@@ -412,9 +412,20 @@ async fn tell_key_problem<T: Transport>(
     }
     let manage = manage_url(pass.base_url, pass.secret, &s.key, s.generation);
     let notice_id = format!("<key.{}@{}>", &id[..id.len().min(32)], pass.domain);
-    let notice = message::key::notice(pass.from, s, problem, pass.contact, &manage, &notice_id, now);
+    let notice = message::key::notice(
+        pass.from,
+        s,
+        problem,
+        pass.contact,
+        &manage,
+        &notice_id,
+        now,
+    );
     let sent = match notice {
-        Ok(m) => transport.send(&notice_id, &m).await.map_err(|e| e.to_string()),
+        Ok(m) => transport
+            .send(&notice_id, &m)
+            .await
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = sent {
@@ -423,9 +434,21 @@ async fn tell_key_problem<T: Transport>(
     }
     if !pass.staff.is_empty() {
         let alert_id = format!("<key-alert.{}@{}>", &id[..id.len().min(32)], pass.domain);
-        let alert = message::key::alert(pass.from, pass.staff, pass.domain, s, problem, held, &alert_id, now);
+        let alert = message::key::alert(
+            pass.from,
+            pass.staff,
+            pass.domain,
+            s,
+            problem,
+            held,
+            &alert_id,
+            now,
+        );
         let sent = match alert {
-            Ok(m) => transport.send(&alert_id, &m).await.map_err(|e| e.to_string()),
+            Ok(m) => transport
+                .send(&alert_id, &m)
+                .await
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = sent {

@@ -148,7 +148,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// The bytes of lower- or upper-case hex (at most 512 bytes' worth).
 pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.len() > 1024 {
+    if !s.len().is_multiple_of(2) || s.len() > 1024 {
         return None;
     }
     (0..s.len())

@@ -31,6 +31,7 @@ trap cleanup EXIT
 # A port chosen first: sign-up checks a post's Origin against base_url.
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 cp "$top/config/subscribers.example.toml" "$work/subscribers.toml"
+cp -r "$top/config/keys" "$work/keys"
 chmod 600 "$work/subscribers.toml"
 cat > "$work/mechcal.toml" <<TOML
 [calendar]

@@ -18,6 +18,7 @@ mod cli;
 mod daemon;
 mod dkim;
 mod http;
+mod openpgp;
 mod signup;
 mod smtp;
 mod support;

@@ -87,6 +87,7 @@ pub fn notice(
 }
 
 /// The alert to `staff` that reminders to `s` are held.
+#[allow(clippy::too_many_arguments)]
 pub fn alert(
     from: &Mailbox,
     staff: &[String],

@@ -81,7 +81,7 @@ fn sample_repository_checks_clean() {
     let warnings = if open { ", 1 warning" } else { "" };
     assert_eq!(
         text(&out.stdout),
-        format!("ok: 12 deadlines in 6 files, 5 upcoming; 3 subscribers{warnings}\n")
+        format!("ok: 12 deadlines in 6 files, 5 upcoming; 4 subscribers{warnings}\n")
     );
     assert_eq!(out.status.code(), Some(0));
 }
@@ -95,7 +95,7 @@ fn sample_repository_json_summary() {
     assert_eq!(v["summary"]["deadlines"], 12);
     assert_eq!(v["summary"]["files"], 6);
     assert_eq!(v["summary"]["upcoming"], 5);
-    assert_eq!(v["summary"]["subscribers"], 3);
+    assert_eq!(v["summary"]["subscribers"], 4);
     assert_eq!(v["errors"], 0);
     for d in v["diagnostics"].as_array().unwrap() {
         assert_eq!(d["severity"], "warning", "{d}");

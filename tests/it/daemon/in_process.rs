@@ -9,7 +9,13 @@ use mechcal::load::subscribers::Addresses;
 
 fn inputs(dir: &Path) -> mechcal::load::Inputs {
     let config = Config::load(&sample_config(dir, "")).unwrap();
-    mechcal::load::everything(config, Some(Addresses::Masked), chrono::Utc::now()).unwrap()
+    mechcal::load::everything(
+        config,
+        Some(Addresses::Masked),
+        #[allow(clippy::disallowed_methods)] // as the daemon's start does
+        mechcal::load::Keys::serving(chrono::Utc::now()),
+    )
+    .unwrap()
 }
 
 fn free_port() -> std::net::SocketAddr {
