@@ -80,7 +80,9 @@ pub fn seal(inner: &Message, cert: &Cert, outer: MessageBuilder) -> Result<Messa
             ContentType::parse("application/octet-stream; name=\"encrypted.asc\"")
                 .expect("a valid content type"),
         )
-        .header(lettre::message::header::ContentDisposition::inline_with_name("encrypted.asc"))
+        .header(lettre::message::header::ContentDisposition::attachment(
+            "encrypted.asc",
+        ))
         .body(armored);
     Ok(outer.multipart(
         MultiPart::encrypted("application/pgp-encrypted".into())

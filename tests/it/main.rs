@@ -21,4 +21,5 @@ mod http;
 mod openpgp;
 mod signup;
 mod smtp;
+mod spam;
 mod support;
