@@ -148,6 +148,7 @@ fn stored(n: usize) -> (mechcal::state::Database, mechcal::subscriptions::Addres
                     remind_days: s.remind_days.clone(),
                     digest: s.digest,
                     discreet: false,
+                    openpgp_key: String::new(),
                 },
             },
             created_at: now,

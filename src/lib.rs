@@ -31,6 +31,8 @@
 //! - [`subscriptions`] — self-service sign-up: the address key (sealing,
 //!   keyed ids), signed links, the forms' fields, rate limits, and merging
 //!   stored subscribers with the file's.
+//! - [`openpgp`] — subscribers' public keys (checked as of `now`) and
+//!   PGP/MIME sealing of their mail.
 //! - [`metrics`] — counters and the `/metrics` text.
 //! - [`os`] — systemd credentials, files of personal data (0600/0700).
 //! - [`cli`] — the command line; [`exit`] — the exit codes.

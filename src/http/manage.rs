@@ -64,6 +64,7 @@ fn current(p: &Person) -> (Choice, Option<DateTime<Utc>>) {
                 remind_days: subscriber.remind_days.clone(),
                 digest: subscriber.digest,
                 discreet: subscriber.discreet,
+                openpgp_key: String::new(),
             };
             if let Some(s) = stored {
                 c.language = s.sealed.choice.language.clone();
@@ -141,6 +142,7 @@ fn render(
             days: &choice.remind_days,
             digest: choice.digest,
             discreet: choice.discreet,
+            openpgp: key_line(p, lang, now),
             paused_until,
             unsubscribed: opted_out,
             notice,
@@ -225,8 +227,24 @@ pub(super) async fn manage_post(
                 Ok(c) => c,
                 Err(errors) => return bad_field(page_lang, &errors),
             };
-            stored.sealed.choice = choice;
+            stored.sealed.choice = crate::subscriptions::Choice {
+                // The key has its own form.
+                openpgp_key: old.openpgp_key,
+                ..choice
+            };
             "manage-saved"
+        }
+        "key" if !p.staff() => {
+            let text = fields.openpgp_key.trim();
+            if let Err(problem) = crate::openpgp::Cert::check(text.as_bytes(), now) {
+                return key_refused(page_lang, &problem);
+            }
+            stored.sealed.choice.openpgp_key = format!("{text}\n");
+            "manage-key-saved"
+        }
+        "key-remove" if !p.staff() => {
+            stored.sealed.choice.openpgp_key.clear();
+            "manage-key-removed"
         }
         "pause" => {
             let days: i64 = match fields.pause_days.as_str() {
@@ -306,6 +324,50 @@ pub(super) async fn manage_post(
         lang.text(notice).into_owned()
     });
     render(&app, &key, &p, opted_out, notice, new_link.as_deref(), now)
+}
+
+/// A pasted key that cannot be used: why (in English, from the key check)
+/// and what to do, and nothing saved.
+fn key_refused(lang: Lang, problem: &crate::openpgp::KeyProblem) -> Response {
+    let text = format!(
+        "{} {problem}. {}",
+        lang.text("manage-key-refused"),
+        problem.help()
+    );
+    html(
+        StatusCode::BAD_REQUEST,
+        page::simple(&lang.text("signup-error-title"), &text, "", lang),
+    )
+}
+
+/// "Encrypted to key D47B…1EE0 (until 2030-01-01)", for the page.
+fn key_line(p: &Person, lang: Lang, now: DateTime<Utc>) -> Option<String> {
+    let cert = match p {
+        Person::SignUp(s) if !s.sealed.choice.openpgp_key.is_empty() => std::sync::Arc::new(
+            crate::openpgp::Cert::read(s.sealed.choice.openpgp_key.as_bytes(), now).ok()?,
+        ),
+        Person::SignUp(_) => return None,
+        Person::File { subscriber, .. } => subscriber.openpgp.clone()?,
+    };
+    let short = crate::load::subscribers::mask_fingerprints(&cert.fingerprint);
+    let line = match cert.expires {
+        Some(at) if at <= now => lang.format(
+            "manage-key-expired",
+            &[
+                ("fingerprint", short.into()),
+                ("date", at.format("%Y-%m-%d").to_string().into()),
+            ],
+        ),
+        Some(at) => lang.format(
+            "manage-key-until",
+            &[
+                ("fingerprint", short.into()),
+                ("date", at.format("%Y-%m-%d").to_string().into()),
+            ],
+        ),
+        None => lang.format("manage-key-current", &[("fingerprint", short.into())]),
+    };
+    Some(line)
 }
 
 fn bad_field(lang: Lang, errors: &[FieldError]) -> Response {

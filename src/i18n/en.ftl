@@ -199,7 +199,7 @@ deleted-text = No table of our database holds your address, or anything made fro
 ## The privacy statement
 
 privacy-title = Privacy
-privacy-stored = What we store: your e-mail address, the topics, mechanisms, language and reminder days you chose, and which reminders were sent to you. Nothing else: no name, no IP address, no tracking in pages or mails, nothing loaded from other sites.
+privacy-stored = What we store: your e-mail address, the topics, mechanisms, language and reminder days you chose, your OpenPGP public key if you give one, and which reminders were sent to you. Nothing else: no name, no IP address, no tracking in pages or mails, nothing loaded from other sites.
 privacy-how = How: on our server only, in a database where your address and your choices are encrypted with a key kept apart from it; the database finds you by a keyed fingerprint of your address that cannot be matched to it without that key. Our logs show a shortened form of addresses (a***@example.org) and counts, nothing more.
 privacy-how-long = How long: a sign-up you do not confirm is deleted after { $hours } hours. A confirmed one stays until you delete it.
 privacy-delete = How to delete it: every mail from us has a link to your reminder settings, with a button that deletes everything about you at once.
@@ -212,3 +212,19 @@ key-notice-text = Your OpenPGP key { $fingerprint } expired on { $date }. Your r
 key-notice-renew = Extend the key (for example: gpg --quick-set-expire { $fingerprint } 2y '*') or make a new one, and send the public key. Held reminders that are still useful go out as soon as the key is updated.
 key-notice-send-to = Send it to { $contact }.
 key-notice-send-staff = Send it to the people who added you to these reminders.
+
+## Preference page: OpenPGP ($fingerprint shortened: D47B…1EE0)
+
+manage-key-title = Encrypted reminders (OpenPGP)
+manage-key-help = Paste your OpenPGP public key and every mail to you is encrypted to it, and never sent in clear; outside it shows only "Reminder: 2 items due in 7 days". Export it with `gpg --armor --export you@example.org`, or from Thunderbird's OpenPGP Key Manager. Never paste a secret (private) key.
+manage-key-label = Public key
+manage-key-button = Encrypt my reminders to this key
+manage-key-remove = Stop encrypting
+manage-key-staff = Encryption for you is set by the staff who added you; send them your public key.
+manage-key-saved = Saved: your reminders are encrypted to this key from now on.
+manage-key-removed = Your reminders are no longer encrypted.
+manage-key-refused = This key cannot be used, nothing was saved:
+manage-key-current = Your mail is encrypted to key { $fingerprint }.
+manage-key-until = Your mail is encrypted to key { $fingerprint }, which expires on { $date }.
+manage-key-expired = Your key { $fingerprint } expired on { $date }: your reminders are held until you paste a renewed key.
+key-notice-paste = Paste it on your preference page (the link below).

@@ -248,6 +248,8 @@ pub struct Manage<'a> {
     pub days: &'a [u16],
     pub digest: bool,
     pub discreet: bool,
+    /// "Encrypted to key D47B…1EE0", when mail to them is encrypted.
+    pub openpgp: Option<String>,
     /// "Paused until 3 March 2027", when paused.
     pub paused_until: Option<String>,
     pub unsubscribed: bool,
@@ -323,6 +325,31 @@ pub fn manage(catalog: &Catalog, name: &str, lang: Lang, links: &Links, m: &Mana
         "<p><button type=\"submit\" name=\"action\" value=\"save\">{}</button></p>\n</form>",
         t("manage-save")
     );
+    // Encryption: a sign-up pastes their key; staff keep the file's.
+    let _ = writeln!(out, "<h3>{}</h3>", t("manage-key-title"));
+    if let Some(line) = &m.openpgp {
+        let _ = writeln!(out, "<p><strong>{}</strong></p>", esc(line));
+    }
+    if m.staff {
+        let _ = writeln!(out, "<p class=\"small\">{}</p>", t("manage-key-staff"));
+    } else {
+        let _ = writeln!(
+            out,
+            "<form method=\"post\" action=\"{action}\">\n<p class=\"small\">{}</p>\n<p><label for=\"openpgp-key\">{}</label><br><textarea id=\"openpgp-key\" name=\"openpgp_key\" rows=\"6\" cols=\"64\" maxlength=\"{}\" spellcheck=\"false\" autocomplete=\"off\" placeholder=\"-----BEGIN PGP PUBLIC KEY BLOCK-----\"></textarea></p>\n<p><button type=\"submit\" name=\"action\" value=\"key\">{}</button>",
+            t("manage-key-help"),
+            t("manage-key-label"),
+            crate::subscriptions::form::MAX_KEY,
+            t("manage-key-button"),
+        );
+        if m.openpgp.is_some() {
+            let _ = write!(
+                out,
+                " <button type=\"submit\" name=\"action\" value=\"key-remove\">{}</button>",
+                t("manage-key-remove")
+            );
+        }
+        out.push_str("</p>\n</form>\n");
+    }
     // Pause, resume, stop or start again.
     let _ = writeln!(out, "<form method=\"post\" action=\"{action}\"><p>");
     if m.unsubscribed {

@@ -207,6 +207,7 @@ mod subscriptions {
                 remind_days: vec![7, 1],
                 digest: true,
                 discreet: false,
+                openpgp_key: String::new(),
             },
         };
         k.seal(&k.id(email), &serde_json::to_vec(&s).unwrap())

@@ -18,6 +18,10 @@ pub const DAY_MENU: [&[u16]; 4] = [&[30, 7, 1], &[14, 3], &[7, 1], &[1]];
 pub const MAX_EMAIL: usize = 254;
 /// The longest value of any other field.
 const MAX_VALUE: usize = 100;
+/// The longest pasted OpenPGP key, in characters: a fresh key with an
+/// encryption subkey is 1–3 KiB armored (RSA-4096: ~3.2 KiB); the page's
+/// 16 KiB body limit bounds it anyway once URL-encoded.
+pub const MAX_KEY: usize = 12 * 1024;
 /// The most fields a form may send (every topic and mechanism ticked
 /// stays far below).
 const MAX_FIELDS: usize = 400;
@@ -38,6 +42,8 @@ pub struct Fields {
     pub pause_days: String,
     /// The "discreet mails" box is ticked.
     pub discreet: bool,
+    /// The preference page's pasted OpenPGP public key.
+    pub openpgp_key: String,
 }
 
 /// A field that is wrong, and the message id saying why.
@@ -58,7 +64,11 @@ pub fn fields(body: &[u8]) -> Result<Fields, FieldError> {
                 message: "signup-error-too-long",
             });
         }
-        let limit = if key == "email" { MAX_EMAIL } else { MAX_VALUE };
+        let limit = match &*key {
+            "email" => MAX_EMAIL,
+            "openpgp_key" => MAX_KEY,
+            _ => MAX_VALUE,
+        };
         if value.chars().count() > limit {
             return Err(FieldError {
                 field: if key == "email" { "email" } else { "form" },
@@ -77,6 +87,7 @@ pub fn fields(body: &[u8]) -> Result<Fields, FieldError> {
             "action" => f.action = value,
             "pause_days" => f.pause_days = value,
             "discreet" => f.discreet = true,
+            "openpgp_key" => f.openpgp_key = value,
             _ => {}
         }
     }
@@ -190,6 +201,7 @@ pub fn choice(
             remind_days: days.to_vec(),
             digest,
             discreet: f.discreet,
+            openpgp_key: String::new(),
         }),
         _ => Err(errors),
     }

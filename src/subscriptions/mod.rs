@@ -49,6 +49,10 @@ pub struct Choice {
     /// Discreet mails (see [`Subscriber::discreet`]).
     #[serde(default)]
     pub discreet: bool,
+    /// An armored OpenPGP public key pasted on the preference page (sealed
+    /// like the rest); empty for none. Checked when pasted.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub openpgp_key: String,
 }
 
 /// What is sealed in a row: the address and the choice.
@@ -170,6 +174,20 @@ pub fn merge(
         ) else {
             continue;
         };
+        // A key was given: their mail is encrypted, or not sent. (It was
+        // checked when pasted; one that only expired since is kept, and
+        // the pass holds their mail.)
+        let openpgp = if c.openpgp_key.is_empty() {
+            None
+        } else {
+            match crate::openpgp::Cert::read(c.openpgp_key.as_bytes(), now) {
+                Ok(cert) => Some(std::sync::Arc::new(cert)),
+                Err(e) => {
+                    tracing::error!(subscriber = %&s.id[..s.id.len().min(8)], "a stored OpenPGP key cannot be read ({e}); no mail to them until it is replaced");
+                    continue;
+                }
+            }
+        };
         out.push(Subscriber {
             name: String::new(),
             email: s.sealed.email.clone(),
@@ -179,7 +197,7 @@ pub fn merge(
             language: Lang::parse(&c.language).unwrap_or_default(),
             digest: c.digest,
             discreet: c.discreet,
-            openpgp: None,
+            openpgp,
             line: 0,
             key: s.id.clone(),
             origin: Origin::SignUp,

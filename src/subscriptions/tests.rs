@@ -24,6 +24,7 @@ fn stored(email: &str, status: Status, topics: &[&str]) -> Stored {
                 remind_days: vec![7, 1],
                 digest: false,
                 discreet: false,
+                openpgp_key: String::new(),
             },
         },
         created_at: at("2027-01-01T00:00:00Z"),

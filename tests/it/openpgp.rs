@@ -411,3 +411,88 @@ fn check_refuses_an_expired_key_and_the_service_holds_its_mail() {
     );
     assert!(!mails[0]["outside"].as_str().unwrap().contains("CEDAW"));
 }
+
+/// A self-service subscriber pastes a key on the preference page: a bad
+/// one is refused with the reason, a good one is stored sealed (the
+/// database holds no key in clear), their next reminder is encrypted,
+/// and "stop encrypting" takes it away.
+#[test]
+fn a_sign_up_pastes_a_key_on_the_preference_page() {
+    use crate::signup::{action, database_holds, get, link, mails_to, post, sign_up, Site};
+    use reqwest::StatusCode;
+    let site = Site::start("");
+    let me = "pasted@example.org";
+    let (status, _) = sign_up(&site, me, &["women"], &[]);
+    assert_eq!(status, StatusCode::OK);
+    let c = &mails_to(&site.maildir(), me, 1)[0];
+    let confirm = link(&c.text, &format!("{}subscribe/confirm?token=", site.base));
+    let manage = link(&c.text, &format!("{}manage?token=", site.base));
+    let (_, page) = get(&confirm);
+    post(&site, &action(&site, &page), &[]);
+
+    let (status, page) = get(&manage);
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Encrypted reminders (OpenPGP)"), "{page}");
+    assert!(page.contains("name=\"openpgp_key\""), "{page}");
+    let post_key = |key: &str, what: &str| {
+        post(
+            &site,
+            &action(&site, &page),
+            &[("openpgp_key", key), ("action", what)],
+        )
+    };
+
+    let expired = fs::read_to_string(root().join("tests/fixtures/openpgp/expired.asc")).unwrap();
+    let (status, answer) = post_key(&expired, "key");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer.contains("expired on 2020-06-01"), "{answer}");
+    let secret = fs::read_to_string(root().join("tests/fixtures/openpgp/rsa.secret.asc")).unwrap();
+    let (status, answer) = post_key(&secret, "key");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer.contains("secret (private) key"), "{answer}");
+
+    let gpg = Gpg::new();
+    let fpr = gpg.make_key(me, "ed25519", "cv25519", "never");
+    let armored = gpg.export(me);
+    let (status, answer) = post_key(&armored, "key");
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(
+        answer.contains("encrypted to this key from now on"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains(&format!("{}…{}", &fpr[..4], &fpr[36..])),
+        "{answer}"
+    );
+    assert!(!database_holds(&site.state(), b"BEGIN PGP"));
+
+    site.remind("2027-01-08T09:00:00Z");
+    let mails = open_all(&site.maildir(), &gpg);
+    let mine: Vec<_> = mails
+        .iter()
+        .filter(|m| m["to"] == me && m["encrypted"] == true)
+        .collect();
+    assert_eq!(mine.len(), 1, "{mails:#?}");
+    assert_eq!(mine[0]["gpg_status"], 0, "{}", mine[0]["gpg_stderr"]);
+    assert!(mine[0]["inner_text"].as_str().unwrap().contains("КЛДЖ"));
+    for word in TELLING {
+        assert!(
+            !mine[0]["outside"].as_str().unwrap().contains(word),
+            "{word}"
+        );
+    }
+
+    let (status, answer) = post_key("", "key-remove");
+    assert_eq!(status, StatusCode::OK);
+    assert!(answer.contains("no longer encrypted"), "{answer}");
+    site.remind("2027-01-12T09:00:00Z");
+    let plain: Vec<_> = open_all(&site.maildir(), &gpg)
+        .into_iter()
+        .filter(|m| {
+            m["to"] == me
+                && m["encrypted"] == false
+                && m["subject"].as_str().unwrap().contains("CEDAW")
+        })
+        .collect();
+    assert_eq!(plain.len(), 1);
+}

@@ -23,7 +23,8 @@ fn auto_submitted() -> HeaderValue {
 }
 
 /// What the notice asks the subscriber to do, and where to send the key:
-/// `contact` (`[subscriptions] contact`), or the staff who listed them.
+/// a sign-up pastes it on the preference page; a person of the file sends
+/// it to `contact` (`[subscriptions] contact`), or the staff who listed them.
 pub fn notice_text(
     s: &Subscriber,
     problem: &KeyProblem,
@@ -36,9 +37,10 @@ pub fn notice_text(
         KeyProblem::Expired { at, .. } => at.format("%Y-%m-%d").to_string(),
         _ => String::new(),
     };
-    let send = match contact {
-        Some(c) => lang.format("key-notice-send-to", &[("contact", c.into())]),
-        None => lang.text("key-notice-send-staff").into_owned(),
+    let send = match (s.origin, contact) {
+        (crate::load::subscribers::Origin::SignUp, _) => lang.text("key-notice-paste").into_owned(),
+        (_, Some(c)) => lang.format("key-notice-send-to", &[("contact", c.into())]),
+        (_, None) => lang.text("key-notice-send-staff").into_owned(),
     };
     let body = format!(
         "{}\n\n{}\n\n{}\n\n{send}\n\n{}\n{manage_url}\n",
