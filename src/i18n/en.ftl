@@ -209,7 +209,7 @@ privacy-mail = What others can see: your mail provider sees that mail comes from
 
 key-notice-subject = Reminders on hold: your encryption key has expired
 key-notice-text = Your OpenPGP key { $fingerprint } expired on { $date }. Your reminders are only ever sent encrypted, never in clear, so they are held until there is a key that works.
-key-notice-renew = Extend the key (for example: gpg --quick-set-expire { $fingerprint } 2y '*') or make a new one, and send the public key. Held reminders that are still useful go out as soon as the key is updated.
+key-notice-renew = Extend the key (for example: gpg --quick-set-expire <fingerprint> 2y '*') or make a new one, and send the public key. Held reminders that are still useful go out as soon as the key is updated.
 key-notice-send-to = Send it to { $contact }.
 key-notice-send-staff = Send it to the people who added you to these reminders.
 

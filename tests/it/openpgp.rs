@@ -305,10 +305,9 @@ fn an_expired_key_holds_reminders_tells_once_and_a_renewed_key_releases_them() {
         .unwrap();
     assert_eq!(notice["encrypted"], false);
     let text = notice["text"].as_str().unwrap();
-    assert!(
-        text.contains(&fpr) && text.contains("keys@example.org"),
-        "{text}"
-    );
+    let short = format!("{}…{}", &fpr[..4], &fpr[36..]);
+    assert!(text.contains(&short) && !text.contains(&fpr), "{text}");
+    assert!(text.contains("keys@example.org"), "{text}");
     assert!(text.contains("manage?token="), "{text}");
     for word in ["torture", "CAT", "Test: shadow", "mechcal", "human"] {
         let outside = notice["outside"].as_str().unwrap();

@@ -32,7 +32,9 @@ pub fn notice_text(
     manage_url: &str,
 ) -> (String, String) {
     let lang = s.language;
-    let fingerprint = problem.fingerprint().unwrap_or_default().to_string();
+    // Shortened: the whole one, in mail that travels in clear, would tie
+    // the address to the key on a key server at a glance.
+    let fingerprint = subscribers::mask_fingerprints(problem.fingerprint().unwrap_or_default());
     let date = match problem {
         KeyProblem::Expired { at, .. } => at.format("%Y-%m-%d").to_string(),
         _ => String::new(),
@@ -47,12 +49,9 @@ pub fn notice_text(
         super::greeting(s, "mail-greeting"),
         lang.format(
             "key-notice-text",
-            &[
-                ("fingerprint", fingerprint.clone().into()),
-                ("date", date.into()),
-            ]
+            &[("fingerprint", fingerprint.into()), ("date", date.into()),]
         ),
-        lang.format("key-notice-renew", &[("fingerprint", fingerprint.into())]),
+        lang.text("key-notice-renew"),
         lang.text("mail-manage"),
     );
     (lang.text("key-notice-subject").into_owned(), body)

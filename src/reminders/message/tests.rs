@@ -429,3 +429,56 @@ fn discreet_lines_in_every_language() {
     }
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn the_expired_key_notice_names_nothing_followed_in_three_languages() {
+    use crate::openpgp::KeyProblem;
+    let problem = KeyProblem::Expired {
+        fingerprint: "E0C31BBAFAF790AFE8C88AB67A125007D16C083F".into(),
+        at: "2027-01-05T12:00:00Z".parse().unwrap(),
+    };
+    let mut all = String::new();
+    for code in ["en", "ru", "be"] {
+        let mut s = subscriber(Lang::parse(code).unwrap());
+        let (subject, body) = key::notice_text(
+            &s,
+            &problem,
+            Some("keys@example.org"),
+            "https://c.example.org/manage?token=t",
+        );
+        all.push_str(&format!("== {code} (file)\n{subject}\n\n{body}\n"));
+        s.origin = crate::load::subscribers::Origin::SignUp;
+        s.name.clear();
+        let (_, body) =
+            key::notice_text(&s, &problem, None, "https://c.example.org/manage?token=t");
+        all.push_str(&format!("== {code} (sign-up)\n{body}\n"));
+    }
+    for word in ["CEDAW", "КЛДЖ", "mechcal", "human", "человек", "чалавек"] {
+        assert!(!all.contains(word), "{word} in\n{all}");
+    }
+    insta::assert_snapshot!(all);
+    let from: Mailbox = "Deadlines <reminders@calendar.example.org>"
+        .parse()
+        .unwrap();
+    let staff = key::alert(
+        &from,
+        &["staff@example.org".into()],
+        "calendar.example.org",
+        &subscriber(Lang::EN),
+        &problem,
+        2,
+        "<key-alert.x@calendar.example.org>",
+        "2027-01-06T08:00:00Z".parse().unwrap(),
+    )
+    .unwrap();
+    let text = String::from_utf8(staff.formatted()).unwrap();
+    assert!(
+        text.contains("a***@example.org") && !text.contains("anna@example.org"),
+        "{text}"
+    );
+    // (The body is encoded: tests/it/openpgp.rs reads it decoded.)
+    assert!(
+        !text.contains("E0C31BBAFAF790AFE8C88AB67A125007D16C083F"),
+        "{text}"
+    );
+}
