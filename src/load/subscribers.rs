@@ -598,14 +598,19 @@ mod tests {
             .map_err(|_| "no such file".into())
     }
 
-    fn run(text: &str) -> (Vec<Subscriber>, String) {
-        let registry = testing::catalog(&[]).registry().clone();
-        let defaults = Defaults {
+    /// The defaults of the sample config, keys judged at [`NOW`].
+    fn defaults(expired_key_is_error: bool) -> Defaults<'static> {
+        Defaults {
             remind_days: &[30, 7, 1],
             timezone: Tz::Europe__Zurich,
             now: NOW.parse().unwrap(),
-            expired_key_is_error: true,
-        };
+            expired_key_is_error,
+        }
+    }
+
+    fn run(text: &str) -> (Vec<Subscriber>, String) {
+        let registry = testing::catalog(&[]).registry().clone();
+        let defaults = defaults(true);
         let (subs, diags) = parse(
             &SourceFile::new("config/subscribers.toml", text),
             &registry,
@@ -666,12 +671,7 @@ digest = false
     #[test]
     fn diagnostics_mask_addresses() {
         let registry = testing::catalog(&[]).registry().clone();
-        let defaults = Defaults {
-            remind_days: &[30, 7, 1],
-            timezone: Tz::Europe__Zurich,
-            now: NOW.parse().unwrap(),
-            expired_key_is_error: true,
-        };
+        let defaults = defaults(true);
         let text = "[[subscriber]]\nname = \"A\"\nemail = \"anna.secret@example.org\"\n\n\
                     [[subscriber]]\nname = \"B\"\nemail = \"ANNA.secret@example.org\"\n\n\
                     [[subscriber]]\nname = \"Corinna Secret\"\ndigest = 3\nemail = \"Boris Secret <boris.secret@example.org>\"\n\
@@ -713,12 +713,7 @@ digest = false
     #[test]
     fn the_service_keeps_a_subscriber_whose_key_expired_and_warns() {
         let registry = testing::catalog(&[]).registry().clone();
-        let defaults = Defaults {
-            remind_days: &[30, 7, 1],
-            timezone: Tz::Europe__Zurich,
-            now: NOW.parse().unwrap(),
-            expired_key_is_error: false,
-        };
+        let defaults = defaults(false);
         let text = "[[subscriber]]\nname = \"A\"\nemail = \"a@example.org\"\nopenpgp_key = \"keys/expired.asc\"\n\n\
                     [[subscriber]]\nname = \"B\"\nemail = \"b@example.org\"\nopenpgp_key = \"keys/revoked.asc\"\n";
         let (subs, diags) = parse(
@@ -779,12 +774,7 @@ digest = false
         // Masked (the journal, /healthz, staff alerts): no whole
         // fingerprint, and no key file name.
         let registry = testing::catalog(&[]).registry().clone();
-        let defaults = Defaults {
-            remind_days: &[30, 7, 1],
-            timezone: Tz::Europe__Zurich,
-            now: NOW.parse().unwrap(),
-            expired_key_is_error: true,
-        };
+        let defaults = defaults(true);
         let (_, mut all) = parse(
             &SourceFile::new("s.toml", &text),
             &registry,

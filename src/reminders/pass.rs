@@ -421,14 +421,7 @@ async fn tell_key_problem<T: Transport>(
         &notice_id,
         now,
     );
-    let sent = match notice {
-        Ok(m) => transport
-            .send(&notice_id, &m)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(e) = sent {
+    if let Err(e) = send_built(transport, &notice_id, notice).await {
         tracing::warn!(to = %subscribers::mask(&s.email), "cannot send the key notice, will try again next pass: {e}");
         return Ok(());
     }
@@ -444,14 +437,7 @@ async fn tell_key_problem<T: Transport>(
             &alert_id,
             now,
         );
-        let sent = match alert {
-            Ok(m) => transport
-                .send(&alert_id, &m)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(e) = sent {
+        if let Err(e) = send_built(transport, &alert_id, alert).await {
             // The subscriber was told; staff see the held rows in the
             // ledger and the log.
             tracing::error!("cannot mail staff about held reminders: {e}");
@@ -460,6 +446,18 @@ async fn tell_key_problem<T: Transport>(
     state.record_key_notice(&id, &s.key, now)?;
     tracing::info!(to = %subscribers::mask(&s.email), "key notice sent");
     Ok(())
+}
+
+/// Sends a message that may have failed to build; why not, in words.
+async fn send_built<T: Transport>(
+    transport: &T,
+    id: &str,
+    built: Result<lettre::Message, message::MessageError>,
+) -> Result<(), String> {
+    match built {
+        Ok(m) => transport.send(id, &m).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Records, builds and sends one message; returns whether it went out.

@@ -118,7 +118,6 @@ fn reminders_and_notices_verify_with_dkimpy_for_rsa_and_ed25519() {
             "{value}"
         );
         // A digest and a single reminder; then "moved"; then "cancelled".
-        let file = dir.join("deadlines/examples/2026-2027.toml");
         let pass = |now: &str| {
             let out = mechcal(&config, &["remind", "--now", now]);
             assert_eq!(
@@ -128,20 +127,7 @@ fn reminders_and_notices_verify_with_dkimpy_for_rsa_and_ed25519() {
                 String::from_utf8_lossy(&out.stderr)
             );
         };
-        pass("2027-01-08T08:00:00Z");
-        let text = fs::read_to_string(&file).unwrap();
-        fs::write(&file, text.replace("due = 2027-01-15", "due = 2027-02-15")).unwrap();
-        pass("2027-01-09T08:00:00Z");
-        let text = fs::read_to_string(&file).unwrap();
-        fs::write(
-            &file,
-            text.replace(
-                "remind_days = [30, 14, 3]",
-                "remind_days = [30, 14, 3]\nstatus = \"cancelled\"",
-            ),
-        )
-        .unwrap();
-        pass("2027-01-10T08:00:00Z");
+        common::remind_moved_cancelled(dir, pass);
         let got = verify(&dir.join("maildir/new"), &value);
         assert_eq!(got.len(), 9, "{got:#?}");
         for (subject, ok, h) in &got {

@@ -167,7 +167,6 @@ fn every_kind_of_reminder_decrypts_with_gnupg_and_the_outside_tells_nothing() {
     assert_eq!(check.status.code(), Some(0), "{check:?}");
 
     // A reminder; then "moved"; then "cancelled" (as tests/it/dkim.rs).
-    let file = dir.join("deadlines/examples/2026-2027.toml");
     let ok = |out: Output| {
         assert_eq!(
             out.status.code(),
@@ -176,20 +175,7 @@ fn every_kind_of_reminder_decrypts_with_gnupg_and_the_outside_tells_nothing() {
             String::from_utf8_lossy(&out.stderr)
         )
     };
-    ok(pass(&config, "2027-01-08T08:00:00Z"));
-    let text = fs::read_to_string(&file).unwrap();
-    fs::write(&file, text.replace("due = 2027-01-15", "due = 2027-02-15")).unwrap();
-    ok(pass(&config, "2027-01-09T08:00:00Z"));
-    let text = fs::read_to_string(&file).unwrap();
-    fs::write(
-        &file,
-        text.replace(
-            "remind_days = [30, 14, 3]",
-            "remind_days = [30, 14, 3]\nstatus = \"cancelled\"",
-        ),
-    )
-    .unwrap();
-    ok(pass(&config, "2027-01-10T08:00:00Z"));
+    common::remind_moved_cancelled(dir, |now| ok(pass(&config, now)));
 
     let mails = open_all(&dir.join("maildir/new"), &gpg);
     let to = |who: &str| -> Vec<&serde_json::Value> {

@@ -83,21 +83,7 @@ fn every_kind_of_mail_scores_below_one_or_only_mixed_es() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    let file = dir.join("deadlines/examples/2026-2027.toml");
-    pass("2027-01-08T08:00:00Z");
-    let text = fs::read_to_string(&file).unwrap();
-    fs::write(&file, text.replace("due = 2027-01-15", "due = 2027-02-15")).unwrap();
-    pass("2027-01-09T08:00:00Z");
-    let text = fs::read_to_string(&file).unwrap();
-    fs::write(
-        &file,
-        text.replace(
-            "remind_days = [30, 14, 3]",
-            "remind_days = [30, 14, 3]\nstatus = \"cancelled\"",
-        ),
-    )
-    .unwrap();
-    pass("2027-01-10T08:00:00Z");
+    common::remind_moved_cancelled(dir, pass);
 
     let mut report = Vec::new();
     let mut encrypted = 0;

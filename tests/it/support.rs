@@ -71,6 +71,28 @@ pub fn example_subscribers(path: &Path) {
     write_private(path, &text[..cut + 1]);
 }
 
+/// Three reminder passes over the sample deadlines copied to `dir`: on
+/// 2027-01-08 (reminders), then, the CEDAW entry moved a month later, on
+/// 01-09 (a "moved" notice), then, the entry cancelled, on 01-10 (a
+/// "cancelled" notice). `pass` runs one pass at the instant it is given.
+pub fn remind_moved_cancelled(dir: &Path, pass: impl Fn(&str)) {
+    let file = dir.join("deadlines/examples/2026-2027.toml");
+    pass("2027-01-08T08:00:00Z");
+    let text = fs::read_to_string(&file).unwrap();
+    fs::write(&file, text.replace("due = 2027-01-15", "due = 2027-02-15")).unwrap();
+    pass("2027-01-09T08:00:00Z");
+    let text = fs::read_to_string(&file).unwrap();
+    fs::write(
+        &file,
+        text.replace(
+            "remind_days = [30, 14, 3]",
+            "remind_days = [30, 14, 3]\nstatus = \"cancelled\"",
+        ),
+    )
+    .unwrap();
+    pass("2027-01-10T08:00:00Z");
+}
+
 /// `mechcal --config CONFIG serve --listen 127.0.0.1:0`, to add to and spawn.
 pub fn serve_command(config: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mechcal"));

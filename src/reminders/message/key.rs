@@ -118,7 +118,7 @@ pub fn alert(
         problem.help(),
     );
     let body = subscribers::mask_fingerprints(&body);
-    let mut builder = Message::builder()
+    let builder = Message::builder()
         .from(from.clone())
         .subject(format!(
             "mechcal ({domain}): reminders held, an OpenPGP key expired"
@@ -126,14 +126,5 @@ pub fn alert(
         .message_id(Some(message_id.to_string()))
         .date(SystemTime::from(now))
         .raw_header(auto_submitted());
-    for to in staff {
-        builder = builder.to(to.parse().map_err(|source| MessageError::Address {
-            address: to.clone(),
-            source,
-        })?);
-    }
-    builder
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)
-        .map_err(MessageError::Build)
+    super::to_staff(builder, staff, body)
 }

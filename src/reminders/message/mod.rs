@@ -376,22 +376,26 @@ pub fn build(
             head.list_id.to_string(),
         )
     };
-    let inner = Message::builder()
-        .from(from)
-        .to(to.clone())
-        .raw_header(subject_header(&subject))
-        .message_id(Some(id.to_string()))
-        .date(SystemTime::from(sent_at))
-        .raw_header(header("Auto-Submitted", "auto-generated".into()))
-        .raw_header(header("List-Id", list_id))
-        .raw_header(header(
-            "List-Unsubscribe",
-            format!("<{}>", head.unsubscribe_url),
-        ))
-        .raw_header(header(
-            "List-Unsubscribe-Post",
-            "List-Unsubscribe=One-Click".into(),
-        ))
+    // What a reminder's header says, inside or outside the encryption.
+    let envelope = |from: Mailbox, to: Mailbox, subject: &str, list_id: String| {
+        Message::builder()
+            .from(from)
+            .to(to)
+            .raw_header(subject_header(subject))
+            .message_id(Some(id.to_string()))
+            .date(SystemTime::from(sent_at))
+            .raw_header(header("Auto-Submitted", "auto-generated".into()))
+            .raw_header(header("List-Id", list_id))
+            .raw_header(header(
+                "List-Unsubscribe",
+                format!("<{}>", head.unsubscribe_url),
+            ))
+            .raw_header(header(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".into(),
+            ))
+    };
+    let inner = envelope(from, to.clone(), &subject, list_id)
         .multipart(
             MultiPart::mixed()
                 .multipart(MultiPart::alternative_plain_html(
@@ -407,26 +411,16 @@ pub fn build(
     // Encrypted: everything above travels inside; outside, only what a
     // discreet mail shows (and the one-click unsubscribe, which must stay
     // readable to the receiving server).
-    let outer = Message::builder()
-        .from(Mailbox::new(
+    let outer = envelope(
+        Mailbox::new(
             Some(s.language.text("discreet-from").into_owned()),
             head.from.email.clone(),
-        ))
+        ),
         // The bare address: a name in the file may describe the person.
-        .to(Mailbox::new(None, to.email))
-        .raw_header(subject_header(&discreet_line(s, items)))
-        .message_id(Some(id.to_string()))
-        .date(SystemTime::from(sent_at))
-        .raw_header(header("Auto-Submitted", "auto-generated".into()))
-        .raw_header(header("List-Id", nameless(head.list_id)))
-        .raw_header(header(
-            "List-Unsubscribe",
-            format!("<{}>", head.unsubscribe_url),
-        ))
-        .raw_header(header(
-            "List-Unsubscribe-Post",
-            "List-Unsubscribe=One-Click".into(),
-        ));
+        Mailbox::new(None, to.email),
+        &discreet_line(s, items),
+        nameless(head.list_id),
+    );
     Ok(crate::openpgp::mime::seal(&inner, cert, outer)?)
 }
 
@@ -518,7 +512,7 @@ pub fn alert(
          `systemctl reload mechcal` after fixing the config. /healthz shows the\n\
          current state. This mail is sent once per distinct set of problems.\n",
     );
-    let mut builder = Message::builder()
+    let builder = Message::builder()
         .from(from.clone())
         .subject(subject)
         .message_id(Some(format!("<alert-{hex}@{domain}>")))
@@ -527,6 +521,15 @@ pub fn alert(
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".into(),
         ));
+    to_staff(builder, staff, body)
+}
+
+/// A plain-text staff mail: `builder` addressed to every one of `staff`.
+pub(super) fn to_staff(
+    mut builder: lettre::message::MessageBuilder,
+    staff: &[String],
+    body: String,
+) -> Result<Message, MessageError> {
     for to in staff {
         builder = builder.to(to.parse().map_err(|source| MessageError::Address {
             address: to.clone(),
