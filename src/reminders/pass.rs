@@ -476,7 +476,10 @@ async fn send_message<T: Transport>(
     let keys: Vec<Key> = items.iter().map(|i| i.key.clone()).collect();
     // Mail to a subscriber with a key is encrypted or not sent at all.
     if let Some(problem) = s.openpgp.as_ref().and_then(|c| c.usable_at(now).err()) {
-        let why = format!("held: {problem}; never sent in clear, waiting for a renewed key");
+        // The fingerprint shortened: no table ties a subscriber to a key.
+        let why = subscribers::mask_fingerprints(&format!(
+            "held: {problem}; never sent in clear, waiting for a renewed key"
+        ));
         state.record(&keys, Delivery::Held, None, Some(&why), now)?;
         outcome.held += keys.len();
         tracing::warn!(to = %subscribers::mask(&s.email), items = keys.len(), "reminder held: the subscriber's OpenPGP key expired");

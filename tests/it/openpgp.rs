@@ -325,6 +325,7 @@ fn an_expired_key_holds_reminders_tells_once_and_a_renewed_key_releases_them() {
         why.starts_with("held: key ") && why.contains("expired on"),
         "{why}"
     );
+    assert!(!why.contains(&fpr) && why.contains(&fpr[36..]), "{why}");
     drop(db);
 
     // The next pass holds again and tells no one twice.
