@@ -159,9 +159,10 @@ fn every_kind_of_reminder_decrypts_with_gnupg_and_the_outside_tells_nothing() {
              [[subscriber]]\nname = \"Plain\"\nemail = \"plain@example.org\"\ntopics = [\"women\"]\n",
             gpg.export("curve@example.org")
         ),
-        "",
+        "[mail.dkim]\ndomain = \"calendar.example.org\"\nselector = \"s2026\"\nkey_file = \"dkim.pem\"\n",
     );
     let dir = tmp.path();
+    crate::dkim::make_key("ed25519", &dir.join("dkim.pem"));
     fs::write(dir.join("keys/rsa.asc"), gpg.export("rsa@example.org")).unwrap();
     let check = mechcal(&config, &["check"]);
     assert_eq!(check.status.code(), Some(0), "{check:?}");
@@ -237,6 +238,17 @@ fn every_kind_of_reminder_decrypts_with_gnupg_and_the_outside_tells_nothing() {
         assert!(
             all.contains("cancelled") || all.contains("отменено"),
             "{all}"
+        );
+    }
+    // DKIM signs the outer message, list headers included (dkimpy).
+    let record = crate::dkim::record(&config);
+    let signed = crate::dkim::verify(&dir.join("maildir/new"), &record);
+    assert_eq!(signed.len(), mails.len());
+    for (subject, ok, h) in &signed {
+        assert!(ok, "{subject} does not verify");
+        assert!(
+            h.split(':').any(|x| x == "list-unsubscribe-post"),
+            "{subject}: {h}"
         );
     }
     // Someone without a key gets mail as before.
