@@ -221,3 +221,32 @@ manage-key-current = Ваша пошта шыфруецца ключом { $fing
 manage-key-until = Ваша пошта шыфруецца ключом { $fingerprint }, тэрмін якога сканчаецца { $date }.
 manage-key-expired = Тэрмін вашага ключа { $fingerprint } скончыўся { $date }: напаміны затрыманы, пакуль вы не ўставіце падоўжаны ключ.
 key-notice-paste = Устаўце яго на старонцы налад (спасылка ніжэй).
+
+## Submission requirements ($n: a number)
+
+req-word-limit = Ліміт слоў
+req-words = { PLURAL($n) ->
+    [one] { $n } слова
+    [few] { $n } словы
+   *[other] { $n } слоў
+}
+req-page-limit = Ліміт старонак
+req-pages = { PLURAL($n) ->
+    [one] { $n } старонка
+    [few] { $n } старонкі
+   *[other] { $n } старонак
+}
+req-languages = Мовы
+req-submit-via = Спосаб падачы
+req-via-email = электронная пошта
+req-via-portal = онлайн-партал
+req-via-post = пошта
+req-via-form = вэб-форма
+req-subject-line = Тэма ліста
+req-public = Можа быць апублікавана
+req-public-yes = так
+req-public-no = не
+req-public-on-request = толькі па запыце
+req-verified = Звералі з крыніцай
+req-source = Крыніца
+req-title = Патрабаванні

@@ -228,3 +228,27 @@ manage-key-current = Your mail is encrypted to key { $fingerprint }.
 manage-key-until = Your mail is encrypted to key { $fingerprint }, which expires on { $date }.
 manage-key-expired = Your key { $fingerprint } expired on { $date }: your reminders are held until you paste a renewed key.
 key-notice-paste = Paste it on your preference page (the link below).
+
+## Submission requirements ($n: a number)
+
+req-word-limit = Word limit
+req-words = { $n } words
+req-page-limit = Page limit
+req-pages = { PLURAL($n) ->
+    [one] { $n } page
+   *[other] { $n } pages
+}
+req-languages = Languages
+req-submit-via = Submit via
+req-via-email = e-mail
+req-via-portal = online portal
+req-via-post = post
+req-via-form = web form
+req-subject-line = E-mail subject
+req-public = May be published
+req-public-yes = yes
+req-public-no = no
+req-public-on-request = only on request
+req-verified = Checked against the source
+req-source = Source
+req-title = Requirements

@@ -220,3 +220,32 @@ manage-key-current = Ваша почта шифруется ключом { $fing
 manage-key-until = Ваша почта шифруется ключом { $fingerprint }, срок которого истекает { $date }.
 manage-key-expired = Срок вашего ключа { $fingerprint } истёк { $date }: напоминания задержаны, пока вы не вставите продлённый ключ.
 key-notice-paste = Вставьте его на странице настроек (ссылка ниже).
+
+## Submission requirements ($n: a number)
+
+req-word-limit = Лимит слов
+req-words = { PLURAL($n) ->
+    [one] { $n } слово
+    [few] { $n } слова
+   *[other] { $n } слов
+}
+req-page-limit = Лимит страниц
+req-pages = { PLURAL($n) ->
+    [one] { $n } страница
+    [few] { $n } страницы
+   *[other] { $n } страниц
+}
+req-languages = Языки
+req-submit-via = Способ подачи
+req-via-email = электронная почта
+req-via-portal = онлайн-портал
+req-via-post = почта
+req-via-form = веб-форма
+req-subject-line = Тема письма
+req-public = Может быть опубликовано
+req-public-yes = да
+req-public-no = нет
+req-public-on-request = только по запросу
+req-verified = Сверено с источником
+req-source = Источник
+req-title = Требования

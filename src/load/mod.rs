@@ -12,6 +12,7 @@ pub mod config;
 pub(crate) mod country;
 pub mod deadlines;
 pub(crate) mod diagnostic;
+pub(crate) mod language;
 pub(crate) mod registry;
 pub mod subscribers;
 pub(crate) mod suggest;

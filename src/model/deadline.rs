@@ -116,6 +116,8 @@ pub struct Deadline {
     pub status: Status,
     /// Reminder offsets in days, largest first, if the entry overrides them.
     pub remind_days: Option<Vec<u16>>,
+    /// What the submission must be like (limits, languages, how to send).
+    pub requirements: crate::model::requirements::Requirements,
     pub origin: Origin,
     pub fingerprint: Fingerprint,
 }
@@ -194,6 +196,11 @@ impl Deadline {
             None => "default".into(),
         };
         field("remind_days", &days);
+        // Only those set: entries without them keep their fingerprint
+        // (and so their SEQUENCE) from before requirements existed.
+        for (name, value) in self.requirements.fields() {
+            field(name, &value);
+        }
         Fingerprint(h.finalize().into())
     }
 }
@@ -219,6 +226,7 @@ pub(crate) mod tests {
             description: None,
             status: Status::Confirmed,
             remind_days: Some(vec![30, 7]),
+            requirements: Default::default(),
             origin: Origin {
                 file: "a.toml".into(),
                 line: 1,
@@ -244,7 +252,7 @@ pub(crate) mod tests {
     #[test]
     fn fingerprint_changes_with_every_field() {
         let a = sample();
-        let edits: [fn(&mut Deadline); 13] = [
+        let edits: [fn(&mut Deadline); 21] = [
             |d| d.title.push('!'),
             |d| d.mechanism = "cedaw".into(),
             |d| d.topics.pop().map(drop).unwrap_or(()),
@@ -258,6 +266,14 @@ pub(crate) mod tests {
             |d| d.status = Status::Cancelled,
             |d| d.remind_days = None,
             |d| d.remind_days = Some(vec![]),
+            |d| d.requirements.word_limit = Some(5000),
+            |d| d.requirements.page_limit = Some(10),
+            |d| d.requirements.languages = vec!["en".into()],
+            |d| d.requirements.submit_via = vec![crate::model::requirements::SubmitVia::Post],
+            |d| d.requirements.subject_line = Some("HCR 2026".into()),
+            |d| d.requirements.public = Some(crate::model::requirements::Public::No),
+            |d| d.requirements.verified = NaiveDate::from_ymd_opt(2026, 11, 30),
+            |d| d.requirements.source = Some("https://x.org/".into()),
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut b = a.clone();

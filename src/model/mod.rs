@@ -4,3 +4,4 @@
 pub mod catalog;
 pub mod deadline;
 pub mod registry;
+pub mod requirements;

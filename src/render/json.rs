@@ -44,6 +44,8 @@ struct Entry<'a> {
     url: Option<&'a str>,
     submit_to: Option<SubmitJson<'a>>,
     description: Option<&'a str>,
+    /// What the submission must be like; null when the entry says nothing.
+    requirements: Option<RequirementsJson<'a>>,
     sequence: u32,
     last_modified: String,
     links: LinksJson,
@@ -68,6 +70,22 @@ struct DueJson {
     /// As written: `2027-03-31T12:00:00` for `local`, with offset for `instant`.
     written: String,
     timezone: &'static str,
+}
+
+#[derive(Serialize)]
+struct RequirementsJson<'a> {
+    word_limit: Option<u32>,
+    page_limit: Option<u32>,
+    /// ISO 639-1 codes.
+    languages: &'a [String],
+    /// `email`, `portal`, `post`, `form`.
+    submit_via: Vec<&'static str>,
+    subject_line: Option<&'a str>,
+    /// `yes`, `no`, `on-request`.
+    public: Option<&'static str>,
+    /// `YYYY-MM-DD`.
+    verified: Option<String>,
+    source: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -175,6 +193,19 @@ fn entry<'a>(
             },
         }),
         description: d.description.as_deref(),
+        requirements: (!d.requirements.is_empty()).then(|| {
+            let r = &d.requirements;
+            RequirementsJson {
+                word_limit: r.word_limit,
+                page_limit: r.page_limit,
+                languages: &r.languages,
+                submit_via: r.submit_via.iter().map(|v| v.as_str()).collect(),
+                subject_line: r.subject_line.as_deref(),
+                public: r.public.map(|p| p.as_str()),
+                verified: r.verified.map(|d| d.to_string()),
+                source: r.source.as_deref(),
+            }
+        }),
         sequence: version.sequence,
         last_modified: version
             .changed_at

@@ -8,4 +8,5 @@ pub mod json;
 pub mod links;
 pub(crate) mod listing;
 pub(crate) mod page;
+pub(crate) mod requirements;
 pub(crate) mod signup;

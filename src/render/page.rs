@@ -466,6 +466,24 @@ pub fn detail(
         .collect();
     row(&t("topics"), topics);
     out.push_str("</dl>\n");
+    // The requirements as a checklist to go through before sending.
+    let requirements = crate::render::requirements::lines(&d.requirements, lang);
+    if !requirements.is_empty() {
+        let _ = writeln!(out, "<h3>{}</h3>\n<ul class=\"checklist\">", t("req-title"));
+        for (label, value) in requirements {
+            let value = if value.starts_with("https://") || value.starts_with("http://") {
+                format!(
+                    "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
+                    esc(&value),
+                    esc(&value)
+                )
+            } else {
+                user(&value)
+            };
+            let _ = writeln!(out, "<li>{}: {value}</li>", esc(&label));
+        }
+        out.push_str("</ul>\n");
+    }
     if let Some(text) = &d.description {
         let _ = writeln!(out, "<p class=\"text\" dir=\"auto\">{}</p>", esc(text));
     }

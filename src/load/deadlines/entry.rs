@@ -63,7 +63,12 @@ pub fn validate(
     origin: Origin,
 ) -> Checked {
     let errors_before = error_count(sink);
-    t.check_keys(sink, &KEYS);
+    let known: Vec<&str> = KEYS
+        .iter()
+        .chain(&super::requirements::KEYS)
+        .copied()
+        .collect();
+    t.check_keys(sink, &known);
 
     let id = t
         .required_str(sink, "id", "\"cerd-blr-alternative-report-2024\"")
@@ -136,6 +141,8 @@ pub fn validate(
         Some(v) => check_remind_days(sink, v).map(Some),
     };
 
+    let requirements = super::requirements::check(sink, t);
+
     let has_errors = error_count(sink) > errors_before;
     let fields = Fields {
         id: id.as_ref().map(|id| id.get_ref().clone()),
@@ -151,6 +158,7 @@ pub fn validate(
         description,
         status,
         remind_days,
+        requirements,
     };
     Checked {
         deadline: if has_errors {
@@ -178,6 +186,7 @@ struct Fields {
     description: Option<String>,
     status: Option<Status>,
     remind_days: Option<Option<Vec<u16>>>,
+    requirements: Option<crate::model::requirements::Requirements>,
 }
 
 impl Fields {
@@ -196,6 +205,7 @@ impl Fields {
             description,
             status,
             remind_days,
+            requirements,
         } = self;
         let (due, due_at) = due?;
         let mut deadline = Deadline {
@@ -213,6 +223,7 @@ impl Fields {
             description,
             status: status?,
             remind_days: remind_days?,
+            requirements: requirements?,
             origin,
             fingerprint: Fingerprint([0; 32]),
         };

@@ -7,6 +7,7 @@
 //! of the catalog never sees a half-valid repository.
 
 pub(crate) mod entry;
+pub(crate) mod requirements;
 pub(crate) mod scan;
 
 use std::collections::HashMap;

@@ -129,6 +129,42 @@ remind_days = [7, 30, 1]
 }
 
 #[test]
+fn submission_requirements_load() {
+    use crate::model::requirements::{Public, SubmitVia};
+    let text = entry_with(
+        "zzz",
+        Some(
+            "word_limit = 5_000\npage_limit = 10\nlanguages = [\"en\", \"fr\"]\n\
+             submit_via = [\"email\", \"post\"]\nsubject_line = \"HCR 2026 (name of your organisation)\"\n\
+             public = \"no\"\nverified = 2026-11-30\nsource = \"https://hatecrime.osce.org/\"",
+        ),
+    );
+    let loaded = load_files(&[("a.toml", &text)]);
+    assert_eq!(render(&loaded), "");
+    let catalog = loaded.catalog.unwrap();
+    let r = &catalog.get("cerd-alt-2024").unwrap().requirements;
+    assert_eq!((r.word_limit, r.page_limit), (Some(5000), Some(10)));
+    assert_eq!(r.languages, ["en", "fr"]);
+    assert_eq!(r.submit_via, [SubmitVia::Email, SubmitVia::Post]);
+    assert_eq!(r.public, Some(Public::No));
+    assert_eq!(r.verified.unwrap().to_string(), "2026-11-30");
+    // One value may stand for a list of one.
+    let one = load_files(&[(
+        "a.toml",
+        &entry_with("zzz", Some("submit_via = \"portal\"")),
+    )]);
+    assert_eq!(
+        one.catalog
+            .unwrap()
+            .get("cerd-alt-2024")
+            .unwrap()
+            .requirements
+            .submit_via,
+        [SubmitVia::Portal]
+    );
+}
+
+#[test]
 fn due_forms_resolve_to_instants() {
     let cases = [
         // All day: due by the end of the day in the deadline's zone.
@@ -280,6 +316,15 @@ fn error_classes() {
         ("unknown_top_level_key", format!("version = 2\n{}", entry_with("", None))),
         ("nested_table_in_deadline", e("zzz", "[deadline.extra]\nx = 1")),
         ("deep_nesting", format!("x = {}{}\n", "[".repeat(5000), "]".repeat(5000))),
+        ("word_limit_zero", e("zzz", "word_limit = 0\npage_limit = -3")),
+        ("word_limit_string", e("zzz", "word_limit = \"5000\"")),
+        ("languages_unknown", e("zzz", "languages = [\"en\", \"EN\", \"by\", \"english\", \"fr\", \"fr\"]")),
+        ("languages_empty", e("zzz", "languages = []")),
+        ("submit_via_typo", e("zzz", "submit_via = [\"emial\", \"fax\"]")),
+        ("public_typo", e("zzz", "public = \"on_request\"")),
+        ("verified_string", e("zzz", "verified = \"2026-11-30\"\nsource = \"ohchr.org/call\"")),
+        ("verified_with_time", e("zzz", "verified = 2026-11-30T10:00:00")),
+        ("subject_line_multiline", e("zzz", "subject_line = \"\"\"HCR\n2026\"\"\"")),
     ];
     for (name, text) in cases {
         let loaded = load_files(&[("2024/cerd.toml", &text)]);

@@ -317,6 +317,9 @@ pub fn description(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
     if let Some(url) = &d.url {
         let _ = writeln!(out, "{}: {url}", t.link);
     }
+    for (label, value) in crate::render::requirements::lines(&d.requirements, lang) {
+        let _ = writeln!(out, "{label}: {value}");
+    }
     let topics: Vec<&str> = d
         .topics
         .iter()

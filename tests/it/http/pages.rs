@@ -69,6 +69,73 @@ async fn pages_follow_language_and_show_subscribe_links() {
     assert!(detail.contains("15 January 2027, end of day (Europe/Zurich)"));
 }
 
+/// An entry's submission requirements: a checklist on its page, lines in
+/// its feed's DESCRIPTION, an object in JSON (null for entries without).
+#[tokio::test]
+async fn submission_requirements_show_on_the_page_in_feeds_and_json() {
+    let (_tmp, s) = sample_server().await;
+    let detail = s
+        .get("/deadlines/example-sr-call-for-input-2027")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        detail.contains("<h3>Requirements</h3>\n<ul class=\"checklist\">"),
+        "{detail}"
+    );
+    for line in [
+        "<li>Word limit: <bdi>2500 words</bdi></li>",
+        "<li>Languages: <bdi>EN, FR, ES</bdi></li>",
+        "<li>Submit via: <bdi>web form</bdi></li>",
+        "<li>May be published: <bdi>only on request</bdi></li>",
+        "<li>Checked against the source: <bdi>20 November 2026</bdi></li>",
+    ] {
+        assert!(detail.contains(line), "{line} missing from {detail}");
+    }
+    let plain = s
+        .get("/deadlines/example-cedaw-alternative-report-2027")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!plain.contains("checklist"));
+    let ics = s
+        .get("/deadlines/example-sr-call-for-input-2027.ics")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .replace("\r\n ", "");
+    assert!(
+        ics.contains("\\nWord limit: 2500 words\\nLanguages: EN\\, FR\\, ES\\n"),
+        "{ics}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&s.get("/deadlines.json").await.text().await.unwrap()).unwrap();
+    let entries = json["deadlines"].as_array().unwrap();
+    let sr = entries
+        .iter()
+        .find(|e| e["id"] == "example-sr-call-for-input-2027")
+        .unwrap();
+    assert_eq!(sr["requirements"]["word_limit"], 2500);
+    assert_eq!(
+        sr["requirements"]["languages"],
+        serde_json::json!(["en", "fr", "es"])
+    );
+    assert_eq!(
+        sr["requirements"]["submit_via"],
+        serde_json::json!(["form"])
+    );
+    assert_eq!(sr["requirements"]["public"], "on-request");
+    assert_eq!(sr["requirements"]["verified"], "2026-11-20");
+    let cedaw = entries
+        .iter()
+        .find(|e| e["id"] == "example-cedaw-alternative-report-2027")
+        .unwrap();
+    assert!(cedaw["requirements"].is_null());
+}
+
 #[tokio::test]
 async fn belarusian_is_a_whole_language() {
     let (_tmp, s) = sample_server().await;
