@@ -192,6 +192,10 @@ impl Lines<'_> {
         if let Some(url) = &d.url {
             out.push((lang.text("link"), url.clone()));
         }
+        // What the submission must be like: the checklist before sending.
+        for (label, value) in crate::render::requirements::lines(&d.requirements, lang) {
+            out.push((Cow::Owned(label), value));
+        }
         out
     }
 }

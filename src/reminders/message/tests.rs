@@ -100,9 +100,14 @@ fn formatted(lang: Lang) -> (String, String) {
 }
 
 fn formatted_with(lang: Lang, title: &str) -> (String, String) {
+    formatted_entry(lang, title, "")
+}
+
+/// The reminder mail for an entry titled `title` with `extra` TOML lines.
+fn formatted_entry(lang: Lang, title: &str, extra: &str) -> (String, String) {
     let cat = testing::catalog(&[(
         "a.toml",
-        &format!("[[deadline]]\nid = \"cerd-2027\"\ntitle = \"{title}\"\nmechanism = \"cerd\"\ntopics = [\"women\"]\ndue = 2027-07-15\nstatus = \"tentative\"\nsubmit_to = \"cerd@example.org\"\n"),
+        &format!("[[deadline]]\nid = \"cerd-2027\"\ntitle = \"{title}\"\nmechanism = \"cerd\"\ntopics = [\"women\"]\ndue = 2027-07-15\nstatus = \"tentative\"\nsubmit_to = \"cerd@example.org\"\n{extra}"),
     )]);
     let subs = vec![subscriber(lang)];
     let now: DateTime<Utc> = "2027-07-08T06:00:00Z".parse().unwrap();
@@ -481,4 +486,38 @@ fn the_expired_key_notice_names_nothing_followed_in_three_languages() {
         !text.contains("E0C31BBAFAF790AFE8C88AB67A125007D16C083F"),
         "{text}"
     );
+}
+
+#[test]
+fn a_reminder_lists_the_submission_requirements() {
+    let (raw, _) = formatted_entry(
+        Lang::EN,
+        "Report",
+        "word_limit = 3000\nlanguages = [\"en\", \"fr\"]\nsubmit_via = \"email\"\nsubject_line = \"CERD submission\"\n",
+    );
+    let text = plain_part(&raw);
+    for line in [
+        "Word limit: 3000 words",
+        "Languages: EN, FR",
+        "Submit via: e-mail",
+        "E-mail subject: CERD submission",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    let (plain, _) = formatted_with(Lang::EN, "Report");
+    assert!(!plain_part(&plain).contains("Word limit"));
+}
+
+/// The text/plain part of a formatted message, decoded (lettre writes
+/// non-ASCII text as base64).
+fn plain_part(raw: &str) -> String {
+    let at = raw.find("Content-Type: text/plain").expect("a text part");
+    let part = &raw[at..];
+    let (head, body) = part.split_once("\r\n\r\n").unwrap();
+    let body = body.split("\r\n--").next().unwrap();
+    if head.contains("base64") {
+        String::from_utf8(base64_decode(&body.replace("\r\n", ""))).unwrap()
+    } else {
+        body.to_string()
+    }
 }
