@@ -12,8 +12,9 @@ use crate::model::registry::Registry;
 
 use crate::load::text::{check_description, single_line};
 
-/// Every key a deadline may have.
-pub const KEYS: [&str; 13] = [
+/// Every key a deadline may have (the last eight are its submission
+/// requirements, see [`super::requirements`]).
+pub const KEYS: [&str; 21] = [
     "id",
     "title",
     "mechanism",
@@ -27,6 +28,14 @@ pub const KEYS: [&str; 13] = [
     "description",
     "status",
     "remind_days",
+    "word_limit",
+    "page_limit",
+    "languages",
+    "submit_via",
+    "subject_line",
+    "public",
+    "verified",
+    "source",
 ];
 
 /// The largest reminder offset, in days.
@@ -63,12 +72,7 @@ pub fn validate(
     origin: Origin,
 ) -> Checked {
     let errors_before = error_count(sink);
-    let known: Vec<&str> = KEYS
-        .iter()
-        .chain(&super::requirements::KEYS)
-        .copied()
-        .collect();
-    t.check_keys(sink, &known);
+    t.check_keys(sink, &KEYS);
 
     let id = t
         .required_str(sink, "id", "\"cerd-blr-alternative-report-2024\"")

@@ -10,18 +10,6 @@ use crate::load::text::single_line;
 use crate::load::{language, suggest, values};
 use crate::model::requirements::{Public, Requirements, SubmitVia};
 
-/// The keys this module reads.
-pub const KEYS: [&str; 8] = [
-    "word_limit",
-    "page_limit",
-    "languages",
-    "submit_via",
-    "subject_line",
-    "public",
-    "verified",
-    "source",
-];
-
 /// The largest limit accepted (a typo guard: no call asks for more).
 const MAX_LIMIT: i64 = 1_000_000;
 
