@@ -1,5 +1,7 @@
 //! Load + validate a generated repository of 10,000 deadlines in 1,000 files
-//! (target: < 150 ms on the 2-core CI machine).
+//! (target: < 150 ms on the 2-core CI machine); and 10,000 entries of which
+//! a third have 3 milestones and a tenth repeat yearly (issue 13: the same
+//! target).
 //!
 //! Run: `cargo bench --bench load`
 
@@ -20,7 +22,7 @@ fn repository() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("deadlines");
     common::generate(&root, FILES * PER_FILE);
-    let loaded = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich);
+    let loaded = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich, common::window());
     assert_eq!(loaded.errors(), 0, "generated data must be valid");
     assert_eq!(
         loaded.catalog.as_ref().unwrap().deadlines().len(),
@@ -33,7 +35,39 @@ fn repository() -> (tempfile::TempDir, PathBuf) {
 #[divan::bench(sample_count = 30)]
 fn load_10k_deadlines_1k_files(bencher: divan::Bencher) {
     let (_tmp, root) = repository();
-    bencher.bench(|| mechcal::load::deadlines::load(divan::black_box(&root), Tz::Europe__Zurich));
+    bencher.bench(|| {
+        mechcal::load::deadlines::load(
+            divan::black_box(&root),
+            Tz::Europe__Zurich,
+            common::window(),
+        )
+    });
+}
+
+fn scheduled_repository() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("deadlines");
+    common::generate_with_schedules(&root, FILES * PER_FILE);
+    let loaded = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich, common::window());
+    assert_eq!(loaded.errors(), 0, "generated data must be valid");
+    // 3,334 entries × 3 milestones, 6,666 single ones, and a tenth of
+    // them yearly: about 3 occurrences each inside the window.
+    let items = loaded.catalog.as_ref().unwrap().deadlines().len();
+    assert!(items > 16_000, "{items} items");
+    (tmp, root)
+}
+
+/// The same job on entries with milestones and yearly dates.
+#[divan::bench(sample_count = 30)]
+fn load_10k_entries_with_schedules(bencher: divan::Bencher) {
+    let (_tmp, root) = scheduled_repository();
+    bencher.bench(|| {
+        mechcal::load::deadlines::load(
+            divan::black_box(&root),
+            Tz::Europe__Zurich,
+            common::window(),
+        )
+    });
 }
 
 /// Validation alone, on texts already in memory (no file-system work).
@@ -42,5 +76,7 @@ fn validate_10k_deadlines_in_memory(bencher: divan::Bencher) {
     let (_tmp, root) = repository();
     bencher
         .with_inputs(|| mechcal::load::deadlines::scan(&root))
-        .bench_values(|sources| mechcal::load::deadlines::validate(sources, Tz::Europe__Zurich));
+        .bench_values(|sources| {
+            mechcal::load::deadlines::validate(sources, Tz::Europe__Zurich, common::window())
+        });
 }

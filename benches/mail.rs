@@ -23,10 +23,13 @@ fn main() {
         return;
     }
     let top = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let catalog =
-        mechcal::load::deadlines::load(&top.join("deadlines"), chrono_tz::Tz::Europe__Zurich)
-            .catalog
-            .unwrap();
+    let catalog = mechcal::load::deadlines::load(
+        &top.join("deadlines"),
+        chrono_tz::Tz::Europe__Zurich,
+        mechcal::model::schedule::Window::around("2027-06-01T00:00:00Z".parse().unwrap(), 365, 730),
+    )
+    .catalog
+    .unwrap();
     let d = catalog
         .get("example-cedaw-alternative-report-2027")
         .unwrap();

@@ -32,7 +32,7 @@ fn catalog() -> (tempfile::TempDir, Catalog) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("deadlines");
     common::generate(&root, 1_000);
-    let catalog = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich)
+    let catalog = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich, common::window())
         .catalog
         .expect("valid data");
     (tmp, catalog)
@@ -84,6 +84,32 @@ fn subscribers(n: usize) -> Vec<Subscriber> {
 #[divan::bench(sample_count = 20)]
 fn plan_10k_subscribers_1k_deadlines(bencher: divan::Bencher) {
     let (_tmp, catalog) = catalog();
+    let subs = subscribers(10_000);
+    let now: DateTime<Utc> = "2027-06-01T06:00:00Z".parse().unwrap();
+    let ledger = Ledger::default();
+    let planned = plan::plan(&catalog, &subs, &ledger, &HashSet::new(), now);
+    assert!(!planned.messages.is_empty());
+    bencher.bench(|| {
+        plan::plan(
+            &catalog,
+            &subs,
+            &ledger,
+            &HashSet::new(),
+            divan::black_box(now),
+        )
+    });
+}
+
+/// Issue 13: 10,000 entries of which a third have 3 milestones and a tenth
+/// repeat yearly (about 20,000 items), the same subscribers and day.
+#[divan::bench(sample_count = 20)]
+fn plan_10k_subscribers_10k_entries_with_schedules(bencher: divan::Bencher) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("deadlines");
+    common::generate_with_schedules(&root, 10_000);
+    let catalog = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich, common::window())
+        .catalog
+        .expect("valid data");
     let subs = subscribers(10_000);
     let now: DateTime<Utc> = "2027-06-01T06:00:00Z".parse().unwrap();
     let ledger = Ledger::default();

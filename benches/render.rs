@@ -59,10 +59,22 @@ fn main() {
         return;
     }
     let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    compare(top, false);
+    // Issue 13: a third of the entries with 3 milestones, a tenth yearly.
+    compare(top, true);
+}
+
+/// Renders the generated repository (with schedules or not) with mechcal
+/// and with Python icalendar, and prints both and their ratio.
+fn compare(top: &Path, schedules: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("deadlines");
-    common::generate(&root, FILES * PER_FILE);
-    let catalog = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich)
+    if schedules {
+        common::generate_with_schedules(&root, FILES * PER_FILE);
+    } else {
+        common::generate(&root, FILES * PER_FILE);
+    }
+    let catalog = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich, common::window())
         .catalog
         .expect("valid data");
     let versions = Versions::default();
@@ -78,7 +90,7 @@ fn main() {
 
     let bytes = feed::render(&catalog, &filter, &opts, &versions);
     let events = bytes.matches("BEGIN:VEVENT").count();
-    assert_eq!(events, FILES * PER_FILE);
+    assert_eq!(events, catalog.deadlines().len());
     let rust: Vec<f64> = (0..RUNS)
         .map(|_| {
             let t = Instant::now();
@@ -114,7 +126,15 @@ fn main() {
     let python = report["median_seconds"].as_f64().unwrap();
     assert_eq!(report["events"].as_u64().unwrap() as usize, events);
 
-    println!("render {events} events ({} bytes):", bytes.len());
+    let what = if schedules {
+        format!(
+            "{} entries with milestones and yearly dates",
+            FILES * PER_FILE
+        )
+    } else {
+        format!("{} entries", FILES * PER_FILE)
+    };
+    println!("render {events} events of {what} ({} bytes):", bytes.len());
     println!(
         "  mechcal feed::render   median {:8.2} ms ({RUNS} runs)",
         rust * 1e3

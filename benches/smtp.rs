@@ -73,10 +73,13 @@ fn main() {
         start_server("tls", &[format!("implicit:{}", certs.display())]);
 
     // Real reminder messages, built by mechcal from the sample data.
-    let catalog =
-        mechcal::load::deadlines::load(&top.join("deadlines"), chrono_tz::Tz::Europe__Zurich)
-            .catalog
-            .unwrap();
+    let catalog = mechcal::load::deadlines::load(
+        &top.join("deadlines"),
+        chrono_tz::Tz::Europe__Zurich,
+        mechcal::model::schedule::Window::around("2027-06-01T00:00:00Z".parse().unwrap(), 365, 730),
+    )
+    .catalog
+    .unwrap();
     let d = catalog
         .get("example-cedaw-alternative-report-2027")
         .unwrap();

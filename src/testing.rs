@@ -3,11 +3,13 @@
 
 use std::path::PathBuf;
 
+use chrono::DateTime;
 use chrono_tz::Tz;
 
 use crate::load::deadlines::{self, Source, Sources};
 use crate::load::diagnostic;
 use crate::model::catalog::Catalog;
+use crate::model::schedule::Window;
 
 pub const REGISTRY: &str = r#"
 [mechanisms.cerd]
@@ -26,7 +28,24 @@ ru = "Женщины"
 [topics.discrimination]
 en = "Discrimination"
 ru = "Дискриминация"
+
+[kinds.submission]
+en = "Stakeholder submission"
+ru = "Представление заинтересованных сторон"
+
+[kinds.loi]
+en = "List of issues"
+
+[kinds.session]
+en = "Session"
+remind = false
 "#;
+
+/// Where tests' yearly dates have occurrences: 2020 to 2035.
+pub const WINDOW: Window = Window {
+    start: DateTime::from_timestamp_nanos(1_577_836_800_000_000_000),
+    end: DateTime::from_timestamp_nanos(2_082_758_399_000_000_000),
+};
 
 /// A catalog from `(relative path, text)` deadline files; panics on any error.
 pub fn catalog(files: &[(&str, &str)]) -> Catalog {
@@ -42,6 +61,7 @@ pub fn catalog(files: &[(&str, &str)]) -> Catalog {
             diags: Vec::new(),
         },
         Tz::Europe__Zurich,
+        WINDOW,
     );
     match loaded.catalog {
         Some(c) => c,

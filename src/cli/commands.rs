@@ -28,7 +28,7 @@ pub fn serve(
     logging::init(log_format);
     #[allow(clippy::disallowed_methods)] // the edge: the server's clock
     let clock: http::Clock = Arc::new(Utc::now);
-    let inputs = load(config, Some(Addresses::Masked), err)?;
+    let inputs = load(config, Some(Addresses::Masked), clock(), err)?;
     let runtime = current_thread_runtime()?;
     runtime.block_on(async {
         let stop = crate::daemon::stop_signal();
@@ -45,7 +45,7 @@ pub fn render(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<Exit, Error> {
-    let inputs = load(config, None, err)?;
+    let inputs = load(config, None, now, err)?;
     let state = inputs.config.state.path.clone();
     let mut snapshot = http::Snapshot::record(Arc::new(inputs.config), inputs.catalog, now)?;
     // A static copy cannot take sign-ups (its form tokens would expire).
@@ -75,7 +75,7 @@ pub fn list(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<Exit, Error> {
-    let inputs = load(config, None, err)?;
+    let inputs = load(config, None, now, err)?;
     let filter = Filter { topics, mechanisms };
     check_filter(&inputs.catalog, &filter)?;
     let text = listing::render(&inputs.catalog, &ListOptions { filter, all }, now);
@@ -115,7 +115,7 @@ pub fn remind(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<Exit, Error> {
-    let inputs = load(config, Some(addresses(show_emails)), err)?;
+    let inputs = load(config, Some(addresses(show_emails)), now, err)?;
     let subs = inputs.require_subscribers()?.to_vec();
     logging::init(log_format);
     let runtime = current_thread_runtime()?;
@@ -158,7 +158,7 @@ pub fn remind_dry_run(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<Exit, Error> {
-    let inputs = load(config, Some(addresses(show_emails)), err)?;
+    let inputs = load(config, Some(addresses(show_emails)), now, err)?;
     let subs = inputs.require_subscribers()?;
     // Without a state database, it plans against an empty ledger instead
     // of creating one.
@@ -192,7 +192,7 @@ pub fn subscribers(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<Exit, Error> {
-    let inputs = load(config, Some(addresses(show_emails)), err)?;
+    let inputs = load(config, Some(addresses(show_emails)), now, err)?;
     let subs = inputs.require_subscribers()?;
     let text = listing::subscribers(&inputs.catalog, subs, show_emails, now);
     let _ = out.write_all(text.as_bytes());

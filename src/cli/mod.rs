@@ -374,16 +374,18 @@ fn resolve_config(config: Option<&Path>, dir: Option<&Path>) -> Result<Config, L
 
 /// The config's files loaded whole (see [`crate::load::everything`]); the
 /// warnings on the way go to `err`.
+/// Yearly dates have their occurrences around `at` (the command's `--now`).
 fn load(
     config: Option<&Path>,
     subscribers: Option<subscribers::Addresses>,
+    at: chrono::DateTime<chrono::Utc>,
     err: &mut dyn std::io::Write,
 ) -> Result<crate::load::Inputs, Error> {
     // Keys are judged by the real clock here (a pass judges them again at
     // its own time, `--now` included); an expired one is a warning.
     #[allow(clippy::disallowed_methods)]
     let keys = crate::load::Keys::serving(chrono::Utc::now());
-    let inputs = crate::load::everything(resolve_config(config, None)?, subscribers, keys)?;
+    let inputs = crate::load::everything_at(resolve_config(config, None)?, subscribers, keys, at)?;
     let _ = err.write_all(crate::load::diagnostic::render_human(&inputs.warnings).as_bytes());
     Ok(inputs)
 }

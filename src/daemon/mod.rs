@@ -84,6 +84,13 @@ impl Error {
 /// A stop signal ends the process within this time.
 pub const STOP_WITHIN: Duration = Duration::from_secs(10);
 
+/// How often the data is reloaded without a change when it has yearly
+/// dates: their occurrences depend on the day (`[calendar]
+/// horizon_days` ahead, `keep_past_days` back), so a year enters and
+/// leaves the calendar without any file changing. An unchanged result is
+/// not swapped in.
+pub const WINDOW_RELOAD: Duration = Duration::from_secs(3600);
+
 /// What the reminder schedule runs with; replaced by a config reload.
 pub struct Settings {
     pub config: Arc<Config>,
@@ -162,6 +169,27 @@ impl Daemon {
             Ok(task) => *current = Some((dir, task)),
             Err(e) => {
                 tracing::warn!("{e}; changes to the deadline directory will not be picked up")
+            }
+        }
+    }
+
+    /// Reloads the data every [`WINDOW_RELOAD`] while it has yearly dates.
+    async fn follow_window(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(WINDOW_RELOAD) => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+            let yearly = self
+                .app
+                .snapshot()
+                .catalog
+                .deadlines()
+                .iter()
+                .any(|d| d.repeat.is_some());
+            if yearly {
+                let d = self.clone();
+                let _ = tokio::task::spawn_blocking(move || d.reload_data_blocking()).await;
             }
         }
     }
@@ -283,6 +311,7 @@ pub async fn run(
     let reminders = tokio::spawn(daemon.clone().remind(stopped.clone(), stop_flag.clone()));
     let git = tokio::spawn(daemon.clone().follow_git(stopped.clone()));
     let alerts = tokio::spawn(daemon.clone().alert(stopped.clone()));
+    let window = tokio::spawn(daemon.clone().follow_window(stopped.clone()));
     // Installed before anything is served (see `stop_signal`).
     let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let hangups = tokio::spawn(hangups(daemon.clone(), hup));
@@ -315,6 +344,7 @@ pub async fn run(
     }
     git.abort();
     alerts.abort();
+    window.abort();
     hangups.abort();
     if let Some((_, task)) = daemon.watcher.lock().ok().and_then(|mut w| w.take()) {
         task.abort();

@@ -74,7 +74,11 @@ fn swap_in(app: &App, config: Arc<Config>, catalog: Catalog, now: DateTime<Utc>)
 pub fn reload(app: &App, now: DateTime<Utc>) -> bool {
     let current = app.snapshot();
     let config = &current.config;
-    let loaded = deadlines::load(&config.data.deadlines, config.calendar.timezone);
+    let loaded = deadlines::load(
+        &config.data.deadlines,
+        config.calendar.timezone,
+        config.calendar.window(now),
+    );
     let Some(catalog) = loaded.catalog else {
         let lines = error_lines(&loaded.diagnostics);
         log_failure("deadline repository", &lines, app.health().data.as_ref());

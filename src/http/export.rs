@@ -11,8 +11,10 @@ use super::snapshot::{render, Resource, Snapshot};
 
 /// Writes the static export into `out`: the very bytes the server serves for
 /// `/calendar.ics`, `/topics/*.ics`, `/mechanisms/*.ics`, `/deadlines/*.ics`,
-/// `/` (as `index.html`) and `/deadlines.json`, all without query. Returns
-/// the files written, relative to `out`.
+/// `/` (as `index.html`), `/deadlines/<id>` (as `deadlines/<id>/index.html`,
+/// which static servers answer for `deadlines/<id>`, ignoring `?lang=`) and
+/// `/deadlines.json`, all without query. Returns the files written,
+/// relative to `out`.
 pub fn export(snap: &Snapshot, out: &Path, now: DateTime<Utc>) -> std::io::Result<Vec<PathBuf>> {
     let alarm = snap.config.calendar.alarm;
     let lang = Lang::default();
@@ -82,6 +84,16 @@ pub fn export(snap: &Snapshot, out: &Path, now: DateTime<Utc>) -> std::io::Resul
                 id: d.id.clone(),
                 lang,
                 alarm,
+            },
+        ));
+    }
+    // Every item's page: the index links to each, past ones included.
+    for d in snap.catalog.deadlines() {
+        jobs.push((
+            format!("deadlines/{}/index.html", d.id).into(),
+            Resource::Detail {
+                id: d.id.clone(),
+                lang,
             },
         ));
     }

@@ -49,6 +49,7 @@ impl Snapshot {
         } else {
             None
         };
+        let catalog = catalog.with_history(|id| versions.was_due.get(id).copied());
         Ok(Snapshot {
             catalog: Arc::new(catalog),
             versions,

@@ -60,6 +60,14 @@ status = Статус
 tentative = папярэдне
 cancelled = адменена
 country = Краіна
+milestone = Этап
+timeline = Этапы
+opens = Адкрываецца
+open-call = адкрыта да асобнага паведамлення
+extended-from = Падоўжана з
+moved-from = Перанесена з
+repeats = Паўтараецца
+every-year = штогод
 
 ## Старонка
 

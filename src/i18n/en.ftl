@@ -64,6 +64,14 @@ status = Status
 tentative = tentative
 cancelled = cancelled
 country = Country
+milestone = Milestone
+timeline = Timeline
+opens = Opens
+open-call = open until further notice
+extended-from = Extended from
+moved-from = Moved from
+repeats = Repeats
+every-year = every year
 
 ## The page
 

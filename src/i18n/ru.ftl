@@ -59,6 +59,14 @@ status = Статус
 tentative = предварительно
 cancelled = отменено
 country = Страна
+milestone = Этап
+timeline = Этапы
+opens = Открывается
+open-call = открыто до особого уведомления
+extended-from = Продлено с
+moved-from = Перенесено с
+repeats = Повторяется
+every-year = ежегодно
 
 ## Страница
 

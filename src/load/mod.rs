@@ -133,9 +133,20 @@ pub fn everything(
     read_subscribers: Option<Addresses>,
     keys: Keys,
 ) -> Result<Inputs, LoadError> {
+    everything_at(config, read_subscribers, keys, keys.at)
+}
+
+/// [`everything`] with yearly dates' occurrences around `at` (a command's
+/// `--now`), keys being judged at `keys.at` (the real clock).
+pub fn everything_at(
+    config: Config,
+    read_subscribers: Option<Addresses>,
+    keys: Keys,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Inputs, LoadError> {
     let root = &config.data.deadlines;
     deadlines::check_dir(root).map_err(LoadError::Directory)?;
-    let loaded = deadlines::load(root, config.calendar.timezone);
+    let loaded = deadlines::load(root, config.calendar.timezone, config.calendar.window(at));
     let mut diagnostics = loaded.diagnostics;
     let Some(catalog) = loaded.catalog else {
         return Err(LoadError::Data {

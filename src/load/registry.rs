@@ -9,7 +9,7 @@ use toml::de::DeValue;
 use crate::i18n::Lang;
 use crate::load::diagnostic::{Diagnostic, SourceFile};
 use crate::load::tables::{self, Sink, Table};
-use crate::model::registry::{Mechanism, Names, Registry, Topic};
+use crate::model::registry::{Mechanism, MilestoneKind, Names, Registry, Topic};
 
 /// Parses and validates `registry.toml`. Returns the registry (possibly partial)
 /// and every problem found; the registry is usable only if there is no error.
@@ -18,10 +18,15 @@ pub fn parse(file: &SourceFile) -> (Registry, Vec<Diagnostic>) {
     let mut registry = Registry::default();
     if let Some(doc) = tables::parse_document(file, &mut sink) {
         let root = Table::new(&doc, 0..0, "the registry");
-        root.check_keys(&mut sink, &["mechanisms", "topics"]);
-        for (section, what) in [("mechanisms", "mechanism"), ("topics", "topic")] {
+        root.check_keys(&mut sink, &["mechanisms", "topics", "kinds"]);
+        for (section, what) in [
+            ("mechanisms", "mechanism"),
+            ("topics", "topic"),
+            ("kinds", "milestone kind"),
+        ] {
             let Some(table) = root.optional_table(&mut sink, section) else {
-                if root.get(section).is_none() {
+                // `[kinds]` is optional: without it, no entry has milestones.
+                if root.get(section).is_none() && section != "kinds" {
                     sink.error(0..0, format!("the registry has no `[{section}]`"))
                         .help = Some(format!("add at least one `[{section}.<slug>]` table"));
                 }
@@ -56,6 +61,18 @@ pub fn parse(file: &SourceFile) -> (Registry, Vec<Diagnostic>) {
                 if section == "mechanisms" {
                     if let Some(m) = mechanism(&mut sink, slug, &entry) {
                         registry.mechanisms.insert(slug.to_string(), m);
+                    }
+                } else if section == "kinds" {
+                    if slug.bytes().all(|b| b.is_ascii_digit()) {
+                        sink.error(
+                            key.span(),
+                            format!("milestone kind `{slug}` is a number"),
+                        )
+                        .help = Some(
+                            "item ids end in `.<kind>.<year>`: name the kind with letters, e.g. `session`".into(),
+                        );
+                    } else if let Some(k) = kind(&mut sink, slug, &entry) {
+                        registry.kinds.insert(slug.to_string(), k);
                     }
                 } else if let Some(t) = topic(&mut sink, slug, &entry) {
                     registry.topics.insert(slug.to_string(), t);
@@ -139,6 +156,31 @@ fn topic(sink: &mut Sink<'_>, slug: &str, t: &Table<'_, '_>) -> Option<Topic> {
         slug: slug.to_string(),
         en: en?,
         names,
+    })
+}
+
+fn kind(sink: &mut Sink<'_>, slug: &str, t: &Table<'_, '_>) -> Option<MilestoneKind> {
+    let mut keys = vec!["en", "remind"];
+    keys.extend(other_languages());
+    t.check_keys(sink, &keys);
+    let en = t.required_str(sink, "en", "\"Stakeholder submission\"");
+    let en = non_empty(sink, en, "en");
+    let mut names = IndexMap::new();
+    for code in other_languages() {
+        let name = t.optional_str(sink, code);
+        if let Some(name) = non_empty(sink, name, code) {
+            names.insert(code.to_string(), name);
+        }
+    }
+    let remind = match t.get("remind") {
+        None => Some(true),
+        Some(v) => tables::as_bool(sink, "`remind`", v),
+    };
+    Some(MilestoneKind {
+        slug: slug.to_string(),
+        en: en?,
+        names,
+        remind: remind?,
     })
 }
 

@@ -69,6 +69,17 @@ impl Catalog {
             }
             put("");
         }
+        put("kinds");
+        for k in registry.kinds.values() {
+            put(&k.slug);
+            put(&k.en);
+            put(if k.remind { "remind" } else { "no-remind" });
+            for (code, name) in &k.names {
+                put(code);
+                put(name);
+            }
+            put("");
+        }
         Catalog {
             registry,
             deadlines,
@@ -76,6 +87,21 @@ impl Catalog {
             files,
             version: Fingerprint(h.finalize().into()),
         }
+    }
+
+    /// Fills in `extended_from` where staff wrote none and `was` (the state
+    /// database's history) knows the due an item had before. The version
+    /// stays: history only changes when a due, and so a fingerprint, does.
+    pub fn with_history(
+        mut self,
+        was: impl Fn(&str) -> Option<crate::model::schedule::When>,
+    ) -> Catalog {
+        for d in &mut self.deadlines {
+            if d.extended_from.is_none() {
+                d.extended_from = was(&d.id);
+            }
+        }
+        self
     }
 
     pub fn registry(&self) -> &Registry {

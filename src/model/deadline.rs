@@ -23,6 +23,48 @@ pub enum Due {
     Local(NaiveDateTime),
     /// An absolute instant (written with an offset, e.g. `…T12:00:00Z`).
     Instant(DateTime<FixedOffset>),
+    /// No fixed date: open until further notice (`due = "open"`). Such an
+    /// entry never passes and is never reminded; its `due_at` is
+    /// [`Due::open_at`], after every dated entry.
+    Open,
+}
+
+impl Due {
+    /// The `due_at` of open calls: 9999-12-31, so that they sort last and
+    /// are always ahead.
+    pub fn open_at() -> DateTime<Utc> {
+        NaiveDate::from_ymd_opt(9999, 12, 31)
+            .expect("a valid date")
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+    }
+
+    /// The form the fingerprint and the state database keep: `date
+    /// 2027-03-31`, `local 2027-03-31T12:00:00`, `instant …`, `open`.
+    pub fn key(&self) -> String {
+        match self {
+            Due::Date(d) => format!("date {d}"),
+            Due::Local(t) => format!("local {}", t.format("%Y-%m-%dT%H:%M:%S%.f")),
+            Due::Instant(t) => format!("instant {}", t.to_rfc3339()),
+            Due::Open => "open".into(),
+        }
+    }
+
+    /// Reads [`Due::key`] back.
+    pub fn from_key(s: &str) -> Option<Due> {
+        if s == "open" {
+            return Some(Due::Open);
+        }
+        let (kind, value) = s.split_once(' ')?;
+        match kind {
+            "date" => value.parse().ok().map(Due::Date),
+            "local" => NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(Due::Local),
+            "instant" => DateTime::parse_from_rfc3339(value).ok().map(Due::Instant),
+            _ => None,
+        }
+    }
 }
 
 /// How sure the deadline is.
@@ -96,10 +138,30 @@ impl fmt::Debug for Fingerprint {
     }
 }
 
-/// A validated deadline.
+/// A validated deadline: one dated item of the calendar. An entry with a
+/// single `due` is one item; an entry with milestones is one item per
+/// milestone, and a yearly date one item per year (see [`Deadline::id`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Deadline {
+    /// The item's id: the entry's id, then `.<kind>` for a milestone and
+    /// `.<year>` for an occurrence of a yearly date (`upr-blr-4.submission`,
+    /// `odihr-hate-crime.2027`). Feeds' UIDs and the reminder ledger use it.
     pub id: String,
+    /// The entry's id, as written (`[[deadline]] id`).
+    pub entry: String,
+    /// The milestone this item is, for entries with milestones.
+    pub milestone: Option<crate::model::schedule::Milestone>,
+    /// The year of this occurrence, for yearly dates.
+    pub year: Option<i32>,
+    /// The rule occurrences follow, for yearly dates.
+    pub repeat: Option<crate::model::schedule::Yearly>,
+    /// When submissions open (a portal, a call), if known.
+    pub opens: Option<crate::model::schedule::When>,
+    /// The date this one replaces, as staff wrote it (`extended_from`).
+    pub extended_from: Option<crate::model::schedule::When>,
+    /// Whether subscribers are reminded of it (not of sessions, which are
+    /// for information, nor of open calls).
+    pub remind: bool,
     pub title: String,
     pub mechanism: String,
     pub topics: Vec<String>,
@@ -127,6 +189,7 @@ impl Deadline {
     pub fn due_date(&self) -> NaiveDate {
         match self.due {
             Due::Date(d) => d,
+            Due::Open => self.due_at.date_naive(),
             _ => self.due_at.with_timezone(&self.timezone).date_naive(),
         }
     }
@@ -141,6 +204,11 @@ impl Deadline {
     /// Not yet passed at `now` (whatever its status).
     pub fn is_ahead(&self, now: DateTime<Utc>) -> bool {
         self.due_at > now
+    }
+
+    /// Open until further notice (no date).
+    pub fn is_open(&self) -> bool {
+        self.due == Due::Open
     }
 
     /// Ahead of `now` and not cancelled.
@@ -166,12 +234,7 @@ impl Deadline {
         let mut topics = self.topics.clone();
         topics.sort();
         field("topics", &topics.join("\n"));
-        let due = match self.due {
-            Due::Date(d) => format!("date {d}"),
-            Due::Local(t) => format!("local {}", t.format("%Y-%m-%dT%H:%M:%S%.f")),
-            Due::Instant(t) => format!("instant {}", t.to_rfc3339()),
-        };
-        field("due", &due);
+        field("due", &self.due.key());
         field("timezone", self.timezone.name());
         field("country", self.country.as_deref().unwrap_or(""));
         field("body", self.body.as_deref().unwrap_or(""));
@@ -201,6 +264,34 @@ impl Deadline {
         for (name, value) in self.requirements.fields() {
             field(name, &value);
         }
+        // The same for the schedule: only what is set.
+        if self.entry != self.id {
+            field("entry", &self.entry);
+        }
+        if let Some(m) = &self.milestone {
+            field("kind", &m.kind);
+            if let Some(label) = &m.label {
+                field("label", label);
+            }
+        }
+        if let Some(year) = self.year {
+            field("year", &year.to_string());
+        }
+        if let Some(r) = &self.repeat {
+            field("repeat", "yearly");
+            if let Some(until) = r.until {
+                field("until", &until.to_string());
+            }
+        }
+        if let Some(o) = &self.opens {
+            field("opens", &o.written.key());
+        }
+        if let Some(e) = &self.extended_from {
+            field("extended_from", &e.written.key());
+        }
+        if !self.remind {
+            field("remind", "false");
+        }
         Fingerprint(h.finalize().into())
     }
 }
@@ -213,6 +304,13 @@ pub(crate) mod tests {
     pub(crate) fn sample() -> Deadline {
         let mut d = Deadline {
             id: "cerd-blr-2024".into(),
+            entry: "cerd-blr-2024".into(),
+            milestone: None,
+            year: None,
+            repeat: None,
+            opens: None,
+            extended_from: None,
+            remind: true,
             title: "Альтернативный доклад…".into(),
             mechanism: "cerd".into(),
             topics: vec!["racial-discrimination".into(), "discrimination".into()],
@@ -252,7 +350,7 @@ pub(crate) mod tests {
     #[test]
     fn fingerprint_changes_with_every_field() {
         let a = sample();
-        let edits: [fn(&mut Deadline); 21] = [
+        let edits: [fn(&mut Deadline); 29] = [
             |d| d.title.push('!'),
             |d| d.mechanism = "cedaw".into(),
             |d| d.topics.pop().map(drop).unwrap_or(()),
@@ -274,6 +372,29 @@ pub(crate) mod tests {
             |d| d.requirements.public = Some(crate::model::requirements::Public::No),
             |d| d.requirements.verified = NaiveDate::from_ymd_opt(2026, 11, 30),
             |d| d.requirements.source = Some("https://x.org/".into()),
+            |d| d.due = Due::Open,
+            |d| d.entry = "cerd".into(),
+            |d| {
+                d.milestone = Some(crate::model::schedule::Milestone {
+                    kind: "loi".into(),
+                    label: None,
+                })
+            },
+            |d| d.year = Some(2024),
+            |d| d.repeat = Some(crate::model::schedule::Yearly { until: None }),
+            |d| {
+                d.opens = Some(crate::model::schedule::When {
+                    written: Due::Date(NaiveDate::from_ymd_opt(2024, 6, 1).unwrap()),
+                    at: Utc.with_ymd_and_hms(2024, 5, 31, 22, 0, 0).unwrap(),
+                })
+            },
+            |d| d.remind = false,
+            |d| {
+                d.extended_from = Some(crate::model::schedule::When {
+                    written: Due::Date(NaiveDate::from_ymd_opt(2024, 6, 30).unwrap()),
+                    at: Utc.with_ymd_and_hms(2024, 6, 30, 22, 0, 0).unwrap(),
+                })
+            },
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut b = a.clone();

@@ -5,3 +5,4 @@ pub mod catalog;
 pub mod deadline;
 pub mod registry;
 pub mod requirements;
+pub mod schedule;

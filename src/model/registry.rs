@@ -68,11 +68,35 @@ impl Topic {
     }
 }
 
-/// Mechanisms and topics in the order the registry lists them.
+/// A kind of milestone (`[kinds.submission]`): named like a topic, and
+/// reminded of unless `remind = false` (sessions are for information).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MilestoneKind {
+    pub slug: String,
+    pub en: String,
+    pub names: IndexMap<String, String>,
+    /// Whether milestones of this kind are reminded of by default.
+    pub remind: bool,
+}
+
+impl MilestoneKind {
+    /// The kind's name in `lang`, falling back to English.
+    pub fn name(&self, lang: &str) -> &str {
+        if self.names.is_empty() || lang == "en" {
+            return &self.en;
+        }
+        self.names.get(lang).map_or(&self.en, String::as_str)
+    }
+}
+
+/// Mechanisms, topics and milestone kinds in the order the registry lists
+/// them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Registry {
     pub mechanisms: IndexMap<String, Mechanism>,
     pub topics: IndexMap<String, Topic>,
+    /// Optional: a registry without `[kinds]` allows no milestones.
+    pub kinds: IndexMap<String, MilestoneKind>,
 }
 
 impl Registry {
@@ -82,6 +106,14 @@ impl Registry {
 
     pub fn topic(&self, slug: &str) -> Option<&Topic> {
         self.topics.get(slug)
+    }
+
+    pub fn kind(&self, slug: &str) -> Option<&MilestoneKind> {
+        self.kinds.get(slug)
+    }
+
+    pub fn kind_slugs(&self) -> impl Iterator<Item = &str> + Clone {
+        self.kinds.keys().map(String::as_str)
     }
 
     /// A topic's name in `lang`, or its slug if the registry lacks it.

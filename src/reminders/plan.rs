@@ -176,7 +176,13 @@ pub fn plan(
 
     let mut items: Vec<Vec<(DateTime<Utc>, Item)>> = vec![Vec::new(); subscribers.len()];
     let mut skipped = Vec::new();
-    for d in catalog.deadlines().iter().filter(|d| d.is_ahead(now)) {
+    // Sessions and other items for information (`remind = false`) and open
+    // calls (which have no date) are never reminded of.
+    for d in catalog
+        .deadlines()
+        .iter()
+        .filter(|d| d.remind && d.is_ahead(now))
+    {
         let own = d.remind_days.as_deref();
         let mut due_now = [false; 366];
         for &k in own.unwrap_or(&offsets) {

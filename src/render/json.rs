@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::model::catalog::{Catalog, Filter};
 use crate::model::deadline::{Deadline, Due, SubmitTo};
+use crate::model::schedule::When;
 use crate::render::feed::{self, FeedOptions, Versions};
 
 use super::links::Links;
@@ -31,14 +32,31 @@ struct Calendar<'a> {
 
 #[derive(Serialize)]
 struct Entry<'a> {
+    /// The item's id: the entry's, then `.<kind>` for a milestone and
+    /// `.<year>` for a yearly date's occurrence.
     id: &'a str,
+    /// The entry (`[[deadline]] id`) the item belongs to.
+    entry: &'a str,
     uid: String,
     title: &'a str,
     summary: String,
     status: &'static str,
     mechanism: Named<'a>,
     topics: Vec<Named<'a>>,
+    /// The milestone this item is, if the entry has several.
+    milestone: Option<MilestoneJson<'a>>,
     due: DueJson,
+    /// When submissions open, if known.
+    opens: Option<WhenJson>,
+    /// The date an extended (or moved) due replaces.
+    extended_from: Option<WhenJson>,
+    /// `yearly` for a date that comes back every year; `year` is then this
+    /// occurrence's, and `until` the last day one may fall on.
+    repeat: Option<&'static str>,
+    year: Option<i32>,
+    until: Option<String>,
+    /// Whether subscribers are reminded of it (not of sessions nor open calls).
+    remind: bool,
     country: Option<&'a str>,
     body: Option<&'a str>,
     url: Option<&'a str>,
@@ -60,13 +78,32 @@ struct Named<'a> {
 }
 
 #[derive(Serialize)]
+struct MilestoneJson<'a> {
+    kind: &'a str,
+    label: Option<&'a str>,
+    /// The label, or the kind's name in the feed's language.
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct WhenJson {
+    /// The calendar date in the item's zone.
+    date: String,
+    /// The instant, UTC (the start of the day for an all-day `opens`, the
+    /// end of it for an all-day `extended_from`).
+    instant: String,
+    written: String,
+}
+
+#[derive(Serialize)]
 struct DueJson {
-    /// `date` (all day), `local` (wall-clock time in `timezone`) or `instant`.
+    /// `date` (all day), `local` (wall-clock time in `timezone`),
+    /// `instant`, or `open` (until further notice: no date nor instant).
     kind: &'static str,
     /// The calendar date in `timezone`.
-    date: String,
+    date: Option<String>,
     /// The instant it passes, UTC.
-    instant: String,
+    instant: Option<String>,
     /// As written: `2027-03-31T12:00:00` for `local`, with offset for `instant`.
     written: String,
     timezone: &'static str,
@@ -159,26 +196,49 @@ fn entry<'a>(
             full_name: None,
         })
         .collect();
-    let (kind, written) = match d.due {
-        Due::Date(date) => ("date", date.to_string()),
-        Due::Local(t) => ("local", t.format("%Y-%m-%dT%H:%M:%S").to_string()),
-        Due::Instant(t) => ("instant", t.to_rfc3339()),
+    let kind = match d.due {
+        Due::Date(_) => "date",
+        Due::Local(_) => "local",
+        Due::Instant(_) => "instant",
+        Due::Open => "open",
+    };
+    let written = written_form(&d.due);
+    let open = d.is_open();
+    let when = |w: &When| WhenJson {
+        date: match w.written {
+            Due::Date(day) => day.to_string(),
+            _ => w.at.with_timezone(&d.timezone).date_naive().to_string(),
+        },
+        instant: w.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        written: written_form(&w.written),
     };
     Entry {
         id: &d.id,
+        entry: &d.entry,
         uid: format!("{}@{}", d.id, opts.domain),
         title: &d.title,
         summary: feed::summary(catalog, d, lang),
         status: d.status.as_str(),
         mechanism,
         topics,
+        milestone: d.milestone.as_ref().map(|m| MilestoneJson {
+            kind: &m.kind,
+            label: m.label.as_deref(),
+            name: feed::milestone_name(catalog, d, lang).unwrap_or(&m.kind),
+        }),
         due: DueJson {
             kind,
-            date: d.due_date().to_string(),
-            instant: d.due_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            date: (!open).then(|| d.due_date().to_string()),
+            instant: (!open).then(|| d.due_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             written,
             timezone: d.timezone.name(),
         },
+        opens: d.opens.as_ref().map(when),
+        extended_from: d.extended_from.as_ref().map(when),
+        repeat: d.repeat.map(|_| "yearly"),
+        year: d.year,
+        until: d.repeat.and_then(|r| r.until).map(|u| u.to_string()),
+        remind: d.remind,
         country: d.country.as_deref(),
         body: d.body.as_deref(),
         url: d.url.as_deref(),
@@ -214,5 +274,15 @@ fn entry<'a>(
             ics: links.one(&d.id, Some(lang)),
             page: links.detail(&d.id, Some(lang)),
         },
+    }
+}
+
+/// A date as written in the file.
+fn written_form(due: &Due) -> String {
+    match due {
+        Due::Date(date) => date.to_string(),
+        Due::Local(t) => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        Due::Instant(t) => t.to_rfc3339(),
+        Due::Open => "open".into(),
     }
 }

@@ -20,9 +20,14 @@ pub fn render(catalog: &Catalog, opts: &ListOptions, now: DateTime<Utc>) -> Stri
         .filter(|d| opts.all || d.is_upcoming(now))
         .map(|d| {
             let mechanism = crate::render::feed::mechanism_name(catalog, d, crate::i18n::Lang::EN);
+            let lang = crate::i18n::Lang::EN;
+            let title = match crate::render::feed::milestone_name(catalog, d, lang) {
+                Some(name) => format!("{name} — {}", d.title),
+                None => d.title.clone(),
+            };
             let title = match d.status {
-                Status::Confirmed => d.title.clone(),
-                other => format!("{} [{}]", d.title, other.as_str()),
+                Status::Confirmed => title,
+                other => format!("{title} [{}]", other.as_str()),
             };
             [due_text(d), left_text(d, now), mechanism.to_string(), title]
         })
@@ -58,6 +63,7 @@ pub fn render(catalog: &Catalog, opts: &ListOptions, now: DateTime<Utc>) -> Stri
 pub fn due_text(d: &Deadline) -> String {
     match d.due {
         Due::Date(date) => date.to_string(),
+        Due::Open => "open".into(),
         Due::Local(_) | Due::Instant(_) => d
             .due_at
             .with_timezone(&d.timezone)
@@ -68,6 +74,9 @@ pub fn due_text(d: &Deadline) -> String {
 
 /// "today", "in 3 days", "2 days ago".
 pub fn left_text(d: &Deadline, now: DateTime<Utc>) -> String {
+    if d.is_open() {
+        return "until further notice".into();
+    }
     match d.days_left(now) {
         0 if d.is_ahead(now) => "today".into(),
         0 => "passed today".into(),

@@ -68,6 +68,8 @@ h2{font-size:1.15rem;margin:1.5rem 0 .5rem;border-bottom:1px solid var(--line)}
 nav p{margin:.25rem 0}
 nav a,nav strong{margin-right:.6rem;white-space:nowrap}
 ul.deadlines{list-style:none;padding:0;margin:0}
+ol.timeline li.past{color:var(--muted)}
+ol.timeline li.next{font-weight:600}
 ul.deadlines li{padding:.6rem 0;border-bottom:1px solid var(--line)}
 .when{font-weight:600}
 .left{color:var(--muted);margin-left:.4rem}
@@ -341,6 +343,78 @@ fn status_badge(d: &Deadline, lang: Lang) -> String {
     format!("<span class=\"status\">{}</span>", esc(&word))
 }
 
+/// "in 3 days", or nothing for an open call (its date says it is open).
+fn left(d: &Deadline, lang: Lang, now: DateTime<Utc>) -> String {
+    if d.is_open() {
+        String::new()
+    } else {
+        lang.days_left(d.days_left(now))
+    }
+}
+
+/// The title, after the milestone's name if the item is one.
+fn title(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
+    match feed::milestone_name(catalog, d, lang) {
+        Some(name) => format!("{name} — {}", d.title),
+        None => d.title.clone(),
+    }
+}
+
+/// The entry's milestones, soonest first: past ones struck, the next one
+/// (or `d` itself, if all are past) highlighted, `d` marked as this page.
+fn timeline(
+    out: &mut String,
+    catalog: &Catalog,
+    d: &Deadline,
+    lang: Lang,
+    now: DateTime<Utc>,
+    links: &Links,
+) {
+    let mut steps: Vec<&Deadline> = catalog
+        .deadlines()
+        .iter()
+        .filter(|o| o.entry == d.entry && o.milestone.is_some())
+        .collect();
+    if steps.len() < 2 {
+        return;
+    }
+    steps.sort_by_key(|o| o.due_at);
+    let next = steps.iter().position(|o| o.is_upcoming(now));
+    let _ = writeln!(
+        out,
+        "<h3>{}</h3>\n<ol class=\"timeline\">",
+        esc(&lang.text("timeline"))
+    );
+    for (i, o) in steps.iter().enumerate() {
+        let name = feed::milestone_name(catalog, o, lang).unwrap_or_default();
+        let text = format!(
+            "{} — {}",
+            esc(&feed::due_short(o, o.timezone, lang)),
+            user(name)
+        );
+        let text = if o.id == d.id {
+            format!("<span aria-current=\"page\">{text}</span>")
+        } else {
+            format!(
+                "<a href=\"{}\">{text}</a>",
+                esc(&links.detail(&o.id, Some(lang)))
+            )
+        };
+        let class = match (o.is_ahead(now), Some(i) == next) {
+            (_, true) => " class=\"next\"",
+            (false, _) => " class=\"past\"",
+            _ => "",
+        };
+        let text = if o.is_ahead(now) {
+            text
+        } else {
+            format!("<s>{text}</s>")
+        };
+        let _ = writeln!(out, "<li{class}>{text}{}</li>", status_badge(o, lang));
+    }
+    out.push_str("</ol>\n");
+}
+
 fn item(
     out: &mut String,
     catalog: &Catalog,
@@ -360,10 +434,10 @@ fn item(
         out,
         "<li{class}><span class=\"when\">{}</span><span class=\"left\">{}</span><br>\n<span class=\"mech\">{}</span> <a class=\"title\" href=\"{}\">{}</a>{}<br>\n",
         esc(&feed::due_short(d, d.timezone, lang)),
-        esc(&lang.days_left(d.days_left(now))),
+        esc(&left(d, lang, now)),
         user(mech),
         esc(&links.detail(&d.id, Some(lang))),
-        user(&d.title),
+        user(&title(catalog, d, lang)),
         status_badge(d, lang),
     );
     for slug in &d.topics {
@@ -397,20 +471,34 @@ pub fn detail(
         "<p><a href=\"{}\">← {}</a></p>\n<h1>{}{}</h1>\n<dl>\n",
         esc(&links.page(&Filter::default(), Some(lang))),
         esc(&t("back")),
-        user(&d.title),
+        user(&title(catalog, d, lang)),
         status_badge(d, lang)
     );
     let mut row = |label: &str, html: String| {
         let _ = writeln!(out, "<dt>{}</dt><dd>{html}</dd>", esc(label));
     };
+    if let Some(opens) = &d.opens {
+        row(&t("opens"), esc(&feed::when_words(opens, d, lang)));
+    }
     row(
         &t("due"),
         format!(
             "{} <span class=\"left\">{}</span>",
             esc(&feed::due_words(d, lang)),
-            esc(&lang.days_left(d.days_left(now)))
+            esc(&left(d, lang, now))
         ),
     );
+    if let Some(from) = &d.extended_from {
+        let label = if from.at < d.due_at {
+            t("extended-from")
+        } else {
+            t("moved-from")
+        };
+        row(&label, esc(&feed::when_words(from, d, lang)));
+    }
+    if d.repeat.is_some() {
+        row(&t("repeats"), esc(&t("every-year")));
+    }
     if let Some(m) = reg.mechanism(&d.mechanism) {
         let label = format!("{} ({})", m.full_name(code), m.name(code));
         row(
@@ -466,6 +554,7 @@ pub fn detail(
         .collect();
     row(&t("topics"), topics);
     out.push_str("</dl>\n");
+    timeline(&mut out, catalog, d, lang, now, links);
     // The requirements as a checklist to go through before sending.
     let requirements = crate::render::requirements::lines(&d.requirements, lang);
     if !requirements.is_empty() {

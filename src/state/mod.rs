@@ -111,6 +111,13 @@ const MIGRATIONS: &[&str] = &[
         at    TEXT NOT NULL
     ) STRICT;
     CREATE INDEX key_notices_email ON key_notices (email);",
+    // 5: each entry's due as last seen (`Due::key` form, and its instant),
+    // and the one before it changed: what "extended from" says when staff
+    // wrote no `extended_from`. Rows of older releases start without.
+    "ALTER TABLE entries ADD COLUMN due TEXT;
+    ALTER TABLE entries ADD COLUMN due_at TEXT;
+    ALTER TABLE entries ADD COLUMN was_due TEXT;
+    ALTER TABLE entries ADD COLUMN was_due_at TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

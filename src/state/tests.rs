@@ -1,6 +1,7 @@
 //! The state database against real SQLite files.
 
 use super::*;
+use crate::model::deadline::Due;
 use crate::reminders::plan::{Delivery, Key, Kind};
 use crate::render::feed::EntryVersion;
 use crate::testing;
@@ -472,4 +473,67 @@ mod subscriptions {
             assert!(!files_hold(&path, &t), "{:?}", String::from_utf8_lossy(&t));
         }
     }
+}
+
+#[test]
+fn a_changed_due_is_remembered_as_extended_from() {
+    let mut state = Database::in_memory().unwrap();
+    let with_due = |due: &str| {
+        testing::catalog(&[(
+            "a.toml",
+            &format!("[[deadline]]\nid = \"a\"\ntitle = \"A\"\nmechanism = \"upr\"\ntopics = [\"women\"]\ndue = {due}\n"),
+        )])
+    };
+    let v = state
+        .sync(&with_due("2027-03-31"), "s", at("2026-01-01T00:00:00Z"))
+        .unwrap();
+    assert!(v.was_due.is_empty(), "a first sight has no history");
+    // Extended by a month: the old date is kept, and fills `extended_from`.
+    let later = with_due("2027-04-30");
+    let v = state.sync(&later, "s", at("2026-02-01T00:00:00Z")).unwrap();
+    let was = v.was_due["a"];
+    assert_eq!(was.written, Due::Date("2027-03-31".parse().unwrap()));
+    let shown = later.with_history(|id| v.was_due.get(id).copied());
+    assert_eq!(shown.get("a").unwrap().extended_from, Some(was));
+    // It survives a reopen, and an unrelated sync changes nothing.
+    let v2 = state
+        .sync(&with_due("2027-04-30"), "s", at("2026-03-01T00:00:00Z"))
+        .unwrap();
+    assert_eq!(v2.was_due, v.was_due);
+    // Moved earlier again: the history says from the extended date.
+    let v3 = state
+        .sync(
+            &with_due("2027-04-15T12:00:00"),
+            "s",
+            at("2026-04-01T00:00:00Z"),
+        )
+        .unwrap();
+    assert_eq!(
+        v3.was_due["a"].written,
+        Due::Date("2027-04-30".parse().unwrap())
+    );
+    // An open call has no date to be extended from.
+    let v4 = state
+        .sync(&with_due("\"open\""), "s", at("2026-05-01T00:00:00Z"))
+        .unwrap();
+    assert!(!v4.was_due.contains_key("a"));
+}
+
+#[test]
+fn rows_of_schema_4_read_without_a_due() {
+    let mut state = Database::in_memory().unwrap();
+    state
+        .conn
+        .execute(
+            "INSERT INTO entries (id, fingerprint, sequence, changed_at) VALUES ('a', 'x', 3, '2026-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+    let row = state.row("a").unwrap().unwrap();
+    assert_eq!((row.sequence, row.due, row.was_due), (3, None, None));
+    // The first sync records the due without inventing a history.
+    let c = testing::catalog(&[("a.toml", &entry("a", "A"))]);
+    let v = state.sync(&c, "s", at("2026-02-01T00:00:00Z")).unwrap();
+    assert!(v.was_due.is_empty());
+    assert!(state.row("a").unwrap().unwrap().due.is_some());
 }

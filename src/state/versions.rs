@@ -11,6 +11,8 @@ use rusqlite::params;
 
 use super::{format_time, parse_time, Database, StateError};
 use crate::model::catalog::Catalog;
+use crate::model::deadline::Due;
+use crate::model::schedule::When;
 use crate::render::feed::{EntryVersion, Versions};
 
 /// Everything the feeds need from the database.
@@ -32,6 +34,10 @@ pub struct Row {
     pub sequence: u32,
     pub changed_at: DateTime<Utc>,
     pub removed_at: Option<DateTime<Utc>>,
+    /// The due last seen (`None` in rows of releases before schema 5).
+    pub due: Option<When>,
+    /// The due before the last change of it, if it changed.
+    pub was_due: Option<When>,
 }
 
 impl Database {
@@ -55,7 +61,7 @@ impl Database {
     pub(super) fn rows(&self) -> Result<HashMap<String, Row>, StateError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, fingerprint, sequence, changed_at, removed_at FROM entries")?;
+            .prepare("SELECT id, fingerprint, sequence, changed_at, removed_at, due, due_at, was_due, was_due_at FROM entries")?;
         let raw = stmt
             .query_map([], |r| {
                 Ok((
@@ -64,21 +70,43 @@ impl Database {
                     r.get::<_, u32>(2)?,
                     r.get::<_, String>(3)?,
                     r.get::<_, Option<String>>(4)?,
+                    [
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                        r.get::<_, Option<String>>(7)?,
+                        r.get::<_, Option<String>>(8)?,
+                    ],
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
+        // A due that does not read back (written by a newer release) is
+        // left out: it only words "extended from".
+        let when =
+            |key: &Option<String>, at: &Option<String>| -> Result<Option<When>, StateError> {
+                Ok(match (key.as_deref().and_then(Due::from_key), at) {
+                    (Some(written), Some(at)) => Some(When {
+                        written,
+                        at: parse_time(at)?,
+                    }),
+                    _ => None,
+                })
+            };
         raw.into_iter()
-            .map(|(id, fingerprint, sequence, changed, removed)| {
-                Ok((
-                    id,
-                    Row {
-                        fingerprint,
-                        sequence,
-                        changed_at: parse_time(&changed)?,
-                        removed_at: removed.as_deref().map(parse_time).transpose()?,
-                    },
-                ))
-            })
+            .map(
+                |(id, fingerprint, sequence, changed, removed, [due, due_at, was, was_at])| {
+                    Ok((
+                        id,
+                        Row {
+                            fingerprint,
+                            sequence,
+                            changed_at: parse_time(&changed)?,
+                            removed_at: removed.as_deref().map(parse_time).transpose()?,
+                            due: when(&due, &due_at)?,
+                            was_due: when(&was, &was_at)?,
+                        },
+                    ))
+                },
+            )
             .collect()
     }
 
@@ -114,10 +142,12 @@ impl Database {
         }
         {
             let mut upsert = tx.prepare(
-                "INSERT INTO entries (id, fingerprint, sequence, changed_at, removed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO entries (id, fingerprint, sequence, changed_at, removed_at,
+                     due, due_at, was_due, was_due_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (id) DO UPDATE SET fingerprint = ?2, sequence = ?3,
-                     changed_at = ?4, removed_at = ?5",
+                     changed_at = ?4, removed_at = ?5, due = ?6, due_at = ?7,
+                     was_due = ?8, was_due_at = ?9",
             )?;
             for (id, row) in &after.rows {
                 if before.rows.get(id) != Some(row) {
@@ -127,6 +157,10 @@ impl Database {
                         row.sequence,
                         format_time(row.changed_at),
                         row.removed_at.map(format_time),
+                        row.due.map(|w| w.written.key()),
+                        row.due.map(|w| format_time(w.at)),
+                        row.was_due.map(|w| w.written.key()),
+                        row.was_due.map(|w| format_time(w.at)),
                     ])?;
                 }
             }
@@ -150,7 +184,8 @@ impl Database {
 /// an entry whose fingerprint changed (or that comes back after removal)
 /// gets the next sequence and `changed_at = now`; entries no longer in the
 /// catalog are marked removed at `now` (once), which also moves
-/// `last_removal` forward. Pure.
+/// `last_removal` forward. A due that changed is kept as `was_due` (the
+/// "extended from" of feeds and pages). Pure.
 pub fn advance(
     before: &Recorded,
     catalog: &Catalog,
@@ -160,6 +195,21 @@ pub fn advance(
     let mut after = before.rows.clone();
     for d in catalog.deadlines() {
         let fingerprint = d.fingerprint.to_string();
+        let due = When {
+            written: d.due,
+            at: d.due_at,
+        };
+        if let Some(row) = after.get_mut(&d.id) {
+            match row.due {
+                // Open calls have no date to be extended from.
+                Some(old) if old.written != due.written && old.written != Due::Open => {
+                    row.was_due = (d.due != Due::Open).then_some(old);
+                    row.due = Some(due);
+                }
+                Some(_) => {}
+                None => row.due = Some(due),
+            }
+        }
         match after.get_mut(&d.id) {
             None => {
                 after.insert(
@@ -169,6 +219,8 @@ pub fn advance(
                         sequence: 0,
                         changed_at: now,
                         removed_at: None,
+                        due: Some(due),
+                        was_due: None,
                     },
                 );
             }
@@ -217,6 +269,12 @@ fn versions(snapshot: &Recorded) -> Versions {
                     },
                 )
             })
+            .collect(),
+        was_due: snapshot
+            .rows
+            .iter()
+            .filter(|(_, r)| r.removed_at.is_none())
+            .filter_map(|(id, r)| Some((id.clone(), r.was_due?)))
             .collect(),
         last_removal: snapshot.last_removal,
         settings_changed_at: snapshot.settings.as_ref().map(|(_, t)| *t),

@@ -66,29 +66,36 @@ done
 quiet="--disable-features=AutofillServerCommunication"
 export MECHCAL_CHROMIUM_FLAGS="$quiet"
 
-shoot() { # name width lang
-    local name=$1 width=$2 lang=$3
+shoot() { # name width lang [path]
+    local name=$1 width=$2 lang=$3 path=${4:-}
     chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
         --disable-component-update --no-first-run --disable-sync --disable-quic "$quiet" \
         --user-data-dir="$work/profile-$name" --hide-scrollbars \
         --log-net-log="$work/$name.netlog.json" \
         --window-size="$width,2400" --screenshot="$out/$name.png" \
-        "${url}?lang=$lang" >/dev/null 2>&1
+        "${url}${path}?lang=$lang" >/dev/null 2>&1
     chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
         --disable-component-update --no-first-run --disable-sync --disable-quic "$quiet" \
         --user-data-dir="$work/profile-$name-dom" --enable-logging=stderr --v=0 \
-        --dump-dom "${url}?lang=$lang" \
+        --dump-dom "${url}${path}?lang=$lang" \
         > "$out/$name.dom.html" 2> "$work/$name.console.log"
 }
 shoot phone-ru 390 ru
 shoot desktop-en 1280 en
+# An entry with milestones: its timeline, the extension, the requirements.
+shoot milestone-en 1280 en deadlines/example-upr-review.submission
 
 python3 - "$out" "$work" "$url" <<'PY'
 import json, pathlib, sys, urllib.parse
 out, work, url = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
 problems = []
 for name, must in [("phone-ru", ["Подписаться на этот календарь", "Декабрь 2026"]),
-                   ("desktop-en", ["Subscribe to this calendar", "December 2026", "Past deadlines"])]:
+                   ("desktop-en", ["Subscribe to this calendar", "December 2026", "Past deadlines",
+                                   "Stakeholder submission — Example: UPR review of Belarus",
+                                   "open until further notice"]),
+                   ("milestone-en", ["Timeline", "Extended from", "25 March 2027", "Opens",
+                                     'aria-current="page"', "Review in the Working Group",
+                                     "Adoption of the outcome", "Requirements"])]:
     png = out / f"{name}.png"
     if not png.exists() or png.stat().st_size < 5000:
         problems.append(f"{name}: no screenshot")
@@ -126,7 +133,7 @@ for name, must in [("phone-ru", ["Подписаться на этот кале�
 if problems:
     print("\n".join(problems))
     sys.exit(1)
-print("browser: 2 passed, 0 failed (screenshots in target/browser/)")
+print("browser: 3 passed, 0 failed (screenshots in target/browser/)")
 PY
 
 command -v sqlite3 >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq sqlite3 >/dev/null; }

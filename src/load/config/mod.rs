@@ -26,6 +26,14 @@ pub const SAMPLE: &str = include_str!("../../../config/mechcal.toml");
 /// Reminder passes run at 08:00 every day by default.
 pub const DEFAULT_SCHEDULE: &str = "0 0 8 * * *";
 
+/// Yearly dates are listed two years ahead by default.
+pub const DEFAULT_HORIZON_DAYS: u32 = 730;
+
+/// The shortest and longest `horizon_days`: at least a year, so that the
+/// next occurrence of a yearly date is always listed (and reminded of,
+/// reminder offsets being at most 365 days).
+pub const HORIZON_DAYS: std::ops::RangeInclusive<u32> = 366..=3650;
+
 /// The default zone: Geneva time, where most UN mechanisms sit.
 pub const DEFAULT_TIMEZONE: Tz = Tz::Europe__Zurich;
 
@@ -60,10 +68,20 @@ pub struct CalendarConfig {
     pub base_url: String,
     /// Entries due more than this many days ago are left out of feeds.
     pub keep_past_days: u32,
+    /// How far ahead yearly dates are listed, in days (at least a year,
+    /// so that every reminder offset has its occurrence).
+    pub horizon_days: u32,
     /// How often clients should poll a feed.
     pub refresh: Duration,
     /// The alarm built into feed events, unless a feed asks otherwise.
     pub alarm: Option<Alarm>,
+}
+
+impl CalendarConfig {
+    /// Where yearly dates have their occurrences at `now`.
+    pub fn window(&self, now: chrono::DateTime<chrono::Utc>) -> crate::model::schedule::Window {
+        crate::model::schedule::Window::around(now, self.keep_past_days, self.horizon_days)
+    }
 }
 
 /// `[state]`: the SQLite state database.
@@ -272,6 +290,7 @@ impl Config {
                 timezone: DEFAULT_TIMEZONE,
                 base_url: "http://127.0.0.1:8080/".into(),
                 keep_past_days: 365,
+                horizon_days: DEFAULT_HORIZON_DAYS,
                 refresh: Duration::hours(6),
                 alarm: Alarm::parse("-P1D"),
             },
@@ -321,12 +340,13 @@ impl Config {
     pub fn render_fingerprint(&self) -> String {
         let c = &self.calendar;
         format!(
-            "{}|{}|{}|{}|{}|{}|{:?}",
+            "{}|{}|{}|{}|{}|{}|{}|{:?}",
             env!("CARGO_PKG_VERSION"),
             c.name,
             c.domain,
             c.base_url,
             c.keep_past_days,
+            c.horizon_days,
             c.refresh.num_seconds(),
             c.alarm.map(|a| a.0.num_seconds()),
         )

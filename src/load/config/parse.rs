@@ -219,6 +219,7 @@ fn calendar(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut CalendarConfig) {
             "timezone",
             "base_url",
             "keep_past_days",
+            "horizon_days",
             "refresh",
             "alarm",
         ],
@@ -268,6 +269,24 @@ fn calendar(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut CalendarConfig) {
                 Ok(n) if n <= 3650 => out.keep_past_days = n,
                 _ => {
                     sink.error(v.span(), "`keep_past_days` must be between 0 and 3650");
+                }
+            }
+        }
+    }
+    if let Some(v) = t.get("horizon_days") {
+        if let Some(n) = tables::as_integer(sink, "`horizon_days`", v) {
+            match u32::try_from(n) {
+                Ok(n) if super::HORIZON_DAYS.contains(&n) => out.horizon_days = n,
+                _ => {
+                    sink.error(
+                        v.span(),
+                        format!(
+                            "`horizon_days` must be between {} and {}",
+                            super::HORIZON_DAYS.start(),
+                            super::HORIZON_DAYS.end()
+                        ),
+                    )
+                    .help = Some("yearly dates are listed this many days ahead: at least a year, so that the next one is always there".into());
                 }
             }
         }

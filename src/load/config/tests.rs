@@ -185,6 +185,10 @@ fn errors() {
             "[calendar]\ndomain = \"x.org\"\nkeep_past_days = -1\n",
         ),
         (
+            "bad_horizon_days",
+            "[calendar]\ndomain = \"x.org\"\nhorizon_days = 100\n",
+        ),
+        (
             "bad_listen",
             "[calendar]\ndomain = \"x.org\"\n[server]\nlisten = \"localhost:8080\"\n",
         ),

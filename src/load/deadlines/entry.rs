@@ -9,12 +9,14 @@ use crate::load::tables::{self, Sink, Table, Value};
 use crate::load::{country, suggest, values, zone};
 use crate::model::deadline::{Deadline, Due, Fingerprint, Origin, Status, SubmitTo};
 use crate::model::registry::Registry;
+use crate::model::schedule::Window;
 
 use crate::load::text::{check_description, single_line};
 
-/// Every key a deadline may have (the last eight are its submission
-/// requirements, see [`super::requirements`]).
-pub const KEYS: [&str; 21] = [
+/// Every key a deadline may have (the eight after `remind_days` are its
+/// submission requirements, see [`super::requirements`]; the last six its
+/// schedule, see [`super::schedule`]).
+pub const KEYS: [&str; 27] = [
     "id",
     "title",
     "mechanism",
@@ -36,6 +38,12 @@ pub const KEYS: [&str; 21] = [
     "public",
     "verified",
     "source",
+    "milestone",
+    "opens",
+    "repeat",
+    "until",
+    "extended_from",
+    "remind",
 ];
 
 /// The largest reminder offset, in days.
@@ -51,6 +59,8 @@ pub struct Context<'r> {
     /// it are not reported (they may be in one of its broken tables).
     pub registry_ok: bool,
     pub default_tz: Tz,
+    /// Where yearly dates are expanded into occurrences.
+    pub window: Window,
 }
 
 /// What validating one table found.
@@ -58,8 +68,9 @@ pub struct Checked {
     /// The entry's id, if the id itself is valid (even when other fields are
     /// not), so that duplicates are found in the same run.
     pub id: Option<Spanned<String>>,
-    /// The deadline, only if the entry has no error.
-    pub deadline: Option<Deadline>,
+    /// The entry's items (one, or one per milestone; a yearly one not yet
+    /// expanded into years), only if the entry has no error.
+    pub deadlines: Vec<Deadline>,
 }
 
 /// Validates one deadline table, reporting every problem into `sink`.
@@ -88,19 +99,9 @@ pub fn validate(
         .and_then(|v| check_topics(sink, ctx, v));
     let timezone = match t.optional_str(sink, "timezone") {
         None => Some(ctx.default_tz),
-        Some(name) => match zone::parse(name.get_ref()) {
-            Ok(tz) => Some(tz),
-            Err(e) => {
-                sink.error(name.span(), e.message).help = e.help;
-                None
-            }
-        },
+        Some(name) => check_timezone(sink, &name),
     };
-    let due = t.required(sink, "due", "2027-01-15");
-    let due = match (due, timezone) {
-        (Some(v), Some(tz)) => check_due(sink, v, tz),
-        _ => None,
-    };
+    let schedule = super::schedule::check(sink, ctx, t, timezone);
     let country = t.optional_str(sink, "country").and_then(|c| {
         if country::is_code(c.get_ref()) {
             Some(c.into_inner())
@@ -132,13 +133,7 @@ pub fn validate(
         .filter(|text| !text.is_empty());
     let status = match t.optional_str(sink, "status") {
         None => Some(Status::Confirmed),
-        Some(s) => Status::parse(s.get_ref()).or_else(|| {
-            let help = suggest::did_you_mean(s.get_ref(), Status::NAMES)
-                .unwrap_or_else(|| format!("`status` is one of {}", tables::list(Status::NAMES)));
-            sink.error(s.span(), format!("unknown status `{}`", s.get_ref()))
-                .help = Some(help);
-            None
-        }),
+        Some(s) => check_status(sink, &s),
     };
     let remind_days = match t.get("remind_days") {
         None => Some(None),
@@ -153,7 +148,7 @@ pub fn validate(
         title,
         mechanism,
         topics,
-        due,
+        schedule,
         timezone,
         country,
         body,
@@ -165,10 +160,10 @@ pub fn validate(
         requirements,
     };
     Checked {
-        deadline: if has_errors {
-            None
+        deadlines: if has_errors {
+            Vec::new()
         } else {
-            fields.into_deadline(origin)
+            fields.into_deadlines(origin, &ctx.window)
         },
         id,
     }
@@ -181,7 +176,7 @@ struct Fields {
     title: Option<String>,
     mechanism: Option<String>,
     topics: Option<Vec<String>>,
-    due: Option<(Due, DateTime<Utc>)>,
+    schedule: Option<Vec<super::schedule::Item>>,
     timezone: Option<Tz>,
     country: Option<String>,
     body: Option<String>,
@@ -194,13 +189,18 @@ struct Fields {
 }
 
 impl Fields {
-    fn into_deadline(self, origin: Origin) -> Option<Deadline> {
+    /// One deadline per scheduled item; none if any field is missing.
+    fn into_deadlines(self, origin: Origin, window: &Window) -> Vec<Deadline> {
+        self.into_items(origin, window).unwrap_or_default()
+    }
+
+    fn into_items(self, origin: Origin, window: &Window) -> Option<Vec<Deadline>> {
         let Fields {
             id,
             title,
             mechanism,
             topics,
-            due,
+            schedule,
             timezone,
             country,
             body,
@@ -211,14 +211,21 @@ impl Fields {
             remind_days,
             requirements,
         } = self;
-        let (due, due_at) = due?;
-        let mut deadline = Deadline {
-            id: id?,
+        let entry = id?;
+        let base = Deadline {
+            id: entry.clone(),
+            entry,
+            milestone: None,
+            year: None,
+            repeat: None,
+            opens: None,
+            extended_from: None,
+            remind: true,
             title: title?,
             mechanism: mechanism?,
             topics: topics?,
-            due,
-            due_at,
+            due: Due::Open,
+            due_at: Due::open_at(),
             timezone: timezone?,
             country,
             body,
@@ -231,9 +238,36 @@ impl Fields {
             origin,
             fingerprint: Fingerprint([0; 32]),
         };
-        deadline.fingerprint = deadline.fingerprint_of();
-        Some(deadline)
+        let items = schedule?;
+        Some(
+            items
+                .iter()
+                .flat_map(|item| item.apply(&base, window))
+                .collect(),
+        )
     }
+}
+
+/// A zone name (`Europe/Zurich`), with help for near misses.
+pub(crate) fn check_timezone(sink: &mut Sink<'_>, name: &Spanned<String>) -> Option<Tz> {
+    match zone::parse(name.get_ref()) {
+        Ok(tz) => Some(tz),
+        Err(e) => {
+            sink.error(name.span(), e.message).help = e.help;
+            None
+        }
+    }
+}
+
+/// `confirmed`, `tentative` or `cancelled`, with "did you mean".
+pub(crate) fn check_status(sink: &mut Sink<'_>, s: &Spanned<String>) -> Option<Status> {
+    Status::parse(s.get_ref()).or_else(|| {
+        let help = suggest::did_you_mean(s.get_ref(), Status::NAMES)
+            .unwrap_or_else(|| format!("`status` is one of {}", tables::list(Status::NAMES)));
+        sink.error(s.span(), format!("unknown status `{}`", s.get_ref()))
+            .help = Some(help);
+        None
+    })
 }
 
 fn error_count(sink: &Sink<'_>) -> usize {
@@ -276,7 +310,7 @@ fn check_mechanism(sink: &mut Sink<'_>, ctx: &Context<'_>, m: Spanned<String>) -
     None
 }
 
-fn unknown_help<'a>(
+pub(crate) fn unknown_help<'a>(
     name: &str,
     known: impl Iterator<Item = &'a str> + Clone,
     what: &str,
@@ -361,34 +395,61 @@ pub(crate) fn slug_list<'a>(
     ok.then_some(slugs)
 }
 
-/// Reads `due` and computes its instant in `tz`.
-fn check_due(sink: &mut Sink<'_>, v: &Value<'_>, tz: Tz) -> Option<(Due, DateTime<Utc>)> {
+/// Which instant an all-day date stands for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DayEdge {
+    /// The end of the day (a deadline: due by then).
+    End,
+    /// The start of the day (when a portal opens).
+    Start,
+}
+
+/// Reads `due` (or another date key: `opens`, `extended_from`) and computes
+/// its instant in `tz`. `due = "open"` is an open call where `open_ok`.
+pub(crate) fn check_due(
+    sink: &mut Sink<'_>,
+    key: &str,
+    v: &Value<'_>,
+    tz: Tz,
+    edge: DayEdge,
+    open_ok: bool,
+) -> Option<(Due, DateTime<Utc>)> {
     let dt = match v.get_ref() {
         DeValue::Datetime(dt) => dt,
+        DeValue::String(s) if open_ok && s == "open" => return Some((Due::Open, Due::open_at())),
         DeValue::String(s) => {
             let help = match date_in_string(s) {
-                Some(fixed) => format!("write it without quotes: `due = {fixed}`"),
-                None => "write a date without quotes, `due = 2027-01-15`, or a date and time, `due = 2027-01-15T18:00:00`".into(),
+                Some(fixed) => format!("write it without quotes: `{key} = {fixed}`"),
+                None if open_ok && s.trim().eq_ignore_ascii_case("open") => {
+                    format!("write `{key} = \"open\"` (in lower case) for a call open until further notice")
+                }
+                None if open_ok => format!("write a date without quotes, `{key} = 2027-01-15`, a date and time, `{key} = 2027-01-15T18:00:00`, or `{key} = \"open\"` for a call open until further notice"),
+                None => format!("write a date without quotes, `{key} = 2027-01-15`, or a date and time, `{key} = 2027-01-15T18:00:00`"),
             };
-            sink.error(v.span(), "`due` must be a TOML date, not a string")
-                .help = Some(help);
+            sink.error(
+                v.span(),
+                format!("`{key}` must be a TOML date, not a string"),
+            )
+            .help = Some(help);
             return None;
         }
         other => {
             sink.error(
                 v.span(),
                 format!(
-                    "`due` must be a date or date-time, found {}",
+                    "`{key}` must be a date or date-time, found {}",
                     tables::type_name(other)
                 ),
             )
-            .help = Some("write `due = 2027-01-15` or `due = 2027-01-15T18:00:00`".into());
+            .help = Some(format!(
+                "write `{key} = 2027-01-15` or `{key} = 2027-01-15T18:00:00`"
+            ));
             return None;
         }
     };
     let Some(d) = dt.date else {
-        sink.error(v.span(), "`due` is a time of day without a date")
-            .help = Some("write the date too: `due = 2027-01-15T18:00:00`".into());
+        sink.error(v.span(), format!("`{key}` is a time of day without a date"))
+            .help = Some(format!("write the date too: `{key} = 2027-01-15T18:00:00`"));
         return None;
     };
     let date = NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day));
@@ -401,13 +462,16 @@ fn check_due(sink: &mut Sink<'_>, v: &Value<'_>, tz: Tz) -> Option<(Due, DateTim
         )
     });
     let (Some(date), Some(time)) = (date, time.unwrap_or(Some(NaiveTime::MIN))) else {
-        sink.error(v.span(), "`due` is not a valid date or time");
+        sink.error(v.span(), format!("`{key}` is not a valid date or time"));
         return None;
     };
     match (dt.time, dt.offset) {
+        (None, _) if edge == DayEdge::Start => {
+            Some((Due::Date(date), zone::start_of_day(tz, date)))
+        }
         (None, _) => {
             let Some(next) = date.succ_opt() else {
-                sink.error(v.span(), "`due` is out of range");
+                sink.error(v.span(), format!("`{key}` is out of range"));
                 return None;
             };
             Some((Due::Date(date), zone::start_of_day(tz, next)))
@@ -426,7 +490,7 @@ fn check_due(sink: &mut Sink<'_>, v: &Value<'_>, tz: Tz) -> Option<(Due, DateTim
                         ),
                     )
                     .help = Some(format!(
-                        "pick a time outside the gap, e.g. `due = {}`",
+                        "pick a time outside the gap, e.g. `{key} = {}`",
                         gap.suggestion.format("%Y-%m-%dT%H:%M:%S")
                     ));
                     None
@@ -443,7 +507,7 @@ fn check_due(sink: &mut Sink<'_>, v: &Value<'_>, tz: Tz) -> Option<(Due, DateTim
             match at {
                 Some(at) => Some((Due::Instant(at), at.with_timezone(&Utc))),
                 None => {
-                    sink.error(v.span(), "`due` has an invalid UTC offset");
+                    sink.error(v.span(), format!("`{key}` has an invalid UTC offset"));
                     None
                 }
             }

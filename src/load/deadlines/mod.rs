@@ -9,6 +9,7 @@
 pub(crate) mod entry;
 pub(crate) mod requirements;
 pub(crate) mod scan;
+pub(crate) mod schedule;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,6 +22,7 @@ use crate::load::registry;
 use crate::load::tables::{self, Sink, Table};
 use crate::model::catalog::Catalog;
 use crate::model::deadline::{Deadline, Origin};
+use crate::model::schedule::Window;
 
 pub use entry::{KEYS as DEADLINE_KEYS, MAX_ID_CHARS, MAX_REMIND_DAYS};
 pub use scan::{decode, io_reason, scan, Source, Sources};
@@ -46,13 +48,15 @@ impl Loaded {
 }
 
 /// Reads and validates the repository at `root`. Deadlines without a
-/// `timezone` are in `default_tz`.
-pub fn load(root: &Path, default_tz: Tz) -> Loaded {
-    validate(scan(root), default_tz)
+/// `timezone` are in `default_tz`; yearly dates have their occurrences
+/// inside `window`.
+pub fn load(root: &Path, default_tz: Tz, window: Window) -> Loaded {
+    validate(scan(root), default_tz, window)
 }
 
-/// Validates what [`scan`] read. Pure: no I/O, no clock.
-pub fn validate(sources: Sources, default_tz: Tz) -> Loaded {
+/// Validates what [`scan`] read. Pure: no I/O, no clock (`window` says
+/// which years of yearly dates to list).
+pub fn validate(sources: Sources, default_tz: Tz, window: Window) -> Loaded {
     let mut diags = sources.diags;
     let (registry, registry_ok) = match &sources.registry {
         Some(src) => {
@@ -68,6 +72,7 @@ pub fn validate(sources: Sources, default_tz: Tz) -> Loaded {
         registry: &registry,
         registry_ok,
         default_tz,
+        window,
     };
 
     let mut deadlines: Vec<Deadline> = Vec::new();
@@ -88,7 +93,7 @@ pub fn validate(sources: Sources, default_tz: Tz) -> Loaded {
                 }
                 seen.insert(id.get_ref().clone(), file.place(id.span().start));
             }
-            deadlines.extend(checked.deadline);
+            deadlines.extend(checked.deadlines);
         }
         diags.extend(sink.diags);
     }
@@ -194,6 +199,8 @@ fn deadline_file(
     out
 }
 
+#[cfg(test)]
+mod schedule_tests;
 #[cfg(test)]
 mod tests;
 

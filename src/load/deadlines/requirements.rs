@@ -181,7 +181,7 @@ fn submit_via(sink: &mut Sink<'_>, v: &Value<'_>) -> Option<Vec<SubmitVia>> {
 }
 
 /// A TOML date (`verified = 2026-11-30`), without a time.
-fn date(sink: &mut Sink<'_>, key: &str, v: &Value<'_>) -> Option<NaiveDate> {
+pub(crate) fn date(sink: &mut Sink<'_>, key: &str, v: &Value<'_>) -> Option<NaiveDate> {
     let example = format!("write the day without quotes: `{key} = 2026-11-30`");
     let DeValue::Datetime(dt) = v.get_ref() else {
         sink.error(

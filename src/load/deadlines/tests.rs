@@ -49,7 +49,11 @@ fn sources(registry: &str, files: &[(&str, &str)]) -> Sources {
 }
 
 fn load_files(files: &[(&str, &str)]) -> Loaded {
-    validate(sources(REGISTRY, files), Tz::Europe__Zurich)
+    validate(
+        sources(REGISTRY, files),
+        Tz::Europe__Zurich,
+        crate::testing::WINDOW,
+    )
 }
 
 fn render(loaded: &Loaded) -> String {
@@ -409,6 +413,7 @@ fn registry_errors() {
         let loaded = validate(
             sources(&registry, &[("a.toml", &entry_with("", None))]),
             Tz::Europe__Zurich,
+            crate::testing::WINDOW,
         );
         assert!(loaded.catalog.is_none(), "{name}");
         insta::assert_snapshot!(name, render(&loaded), &registry);
@@ -424,6 +429,7 @@ fn broken_registry_does_not_cascade_into_unknown_names() {
     let loaded = validate(
         sources(&registry, &[("a.toml", &entry)]),
         Tz::Europe__Zurich,
+        crate::testing::WINDOW,
     );
     assert_eq!(loaded.errors(), 1, "{}", render(&loaded));
 }

@@ -371,3 +371,70 @@ fn kinds_round_trip() {
     }
     assert_eq!(Kind::parse("remind:x"), None);
 }
+
+/// A plan's items as "id kind" strings, all messages together.
+fn items(p: &Plan) -> Vec<String> {
+    p.messages
+        .iter()
+        .flat_map(|m| m.items.iter())
+        .map(|i| format!("{} {}", i.key.deadline, i.key.kind))
+        .collect()
+}
+
+#[test]
+fn milestones_are_reminded_each_and_sessions_never() {
+    let text = "[[deadline]]\nid = \"upr\"\ntitle = \"Belarus\"\nmechanism = \"upr\"\ntopics = [\"women\"]\n\
+        [[deadline.milestone]]\nkind = \"submission\"\ndue = 2027-03-31\n\
+        [[deadline.milestone]]\nkind = \"loi\"\ndue = 2027-04-30\n\
+        [[deadline.milestone]]\nkind = \"session\"\ndue = 2027-05-31\n";
+    let cat = testing::catalog(&[("a.toml", text)]);
+    let subs = vec![subscriber("s@example.org")];
+    let run = |now: &str| {
+        items(&plan(
+            &cat,
+            &subs,
+            &Ledger::default(),
+            &HashSet::new(),
+            at(now),
+        ))
+    };
+    // 30 days before each: the submission, then the list of issues; the
+    // session (its kind says `remind = false`) never, not even on its day.
+    assert_eq!(run("2027-03-01T08:00:00Z"), ["upr.submission remind:30"]);
+    // A missed run: each milestone its own smallest due offset.
+    assert_eq!(
+        run("2027-03-31T08:00:00Z"),
+        ["upr.submission remind:1", "upr.loi remind:30"]
+    );
+    assert!(
+        run("2027-05-30T08:00:00Z").is_empty(),
+        "no session reminder"
+    );
+}
+
+#[test]
+fn a_yearly_date_is_reminded_every_year_and_an_open_call_never() {
+    let text =
+        "[[deadline]]\nid = \"hcr\"\ntitle = \"HCR\"\nmechanism = \"upr\"\ntopics = [\"women\"]\n\
+        due = 2027-04-30\nrepeat = \"yearly\"\n\
+        [[deadline]]\nid = \"open\"\ntitle = \"Open\"\nmechanism = \"upr\"\ntopics = [\"women\"]\n\
+        due = \"open\"\nopens = 2027-01-01\n";
+    let cat = testing::catalog(&[("a.toml", text)]);
+    let subs = vec![subscriber("s@example.org")];
+    let run = |now: &str| {
+        items(&plan(
+            &cat,
+            &subs,
+            &Ledger::default(),
+            &HashSet::new(),
+            at(now),
+        ))
+    };
+    assert_eq!(run("2027-04-29T08:00:00Z"), ["hcr.2027 remind:1"]);
+    assert_eq!(run("2028-04-29T08:00:00Z"), ["hcr.2028 remind:1"]);
+    assert_eq!(run("2031-03-31T08:00:00Z"), ["hcr.2031 remind:30"]);
+    // The open call: never, whatever the day.
+    for now in ["2027-01-01T08:00:00Z", "2030-06-01T08:00:00Z"] {
+        assert!(!run(now).iter().any(|i| i.starts_with("open")), "{now}");
+    }
+}

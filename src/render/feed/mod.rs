@@ -18,6 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::i18n::Lang;
 use crate::model::catalog::{Catalog, Filter};
 use crate::model::deadline::{Deadline, Due, Status};
+use crate::model::schedule::When;
 use crate::render::ical::Writer;
 
 /// When an entry's content last changed, and how often it has.
@@ -32,6 +33,9 @@ pub struct EntryVersion {
 pub struct Versions {
     pub entries: HashMap<String, EntryVersion>,
     pub last_removal: Option<DateTime<Utc>>,
+    /// The due each entry had before its last change of due, as the state
+    /// database saw it (for "extended from" where staff wrote none).
+    pub was_due: HashMap<String, When>,
     /// When the settings that shape rendered output (names, alarm, retention)
     /// last changed.
     pub settings_changed_at: Option<DateTime<Utc>>,
@@ -164,7 +168,7 @@ pub fn render(
 ) -> String {
     let mut w = Writer::with_capacity(size_estimate(catalog, filter, opts.cutoff));
     begin_calendar(&mut w, opts);
-    for d in entries(catalog, filter, opts.cutoff) {
+    for d in entries(catalog, filter, opts.cutoff).filter(|d| in_calendar(d)) {
         event(&mut w, catalog, d, opts, versions.get(&d.id));
     }
     w.raw("END", "VCALENDAR");
@@ -197,7 +201,7 @@ pub fn render_some(
 ) -> String {
     let mut w = Writer::new();
     begin_calendar(&mut w, opts);
-    for d in deadlines {
+    for d in deadlines.iter().filter(|d| in_calendar(d)) {
         event(&mut w, catalog, d, opts, versions.get(&d.id));
     }
     w.raw("END", "VCALENDAR");
@@ -227,13 +231,21 @@ fn begin_calendar(w: &mut Writer, opts: &FeedOptions) {
     w.raw("X-PUBLISHED-TTL", &refresh);
 }
 
-/// `[CERD] Альтернативный доклад…`, marked when tentative.
+/// `[CERD] Альтернативный доклад…`, or `[UPR] Stakeholder submission —
+/// Belarus` for a milestone; marked when tentative, and for an open call.
 pub fn summary(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
     let mechanism = mechanism_name(catalog, d, lang);
-    match d.status {
-        Status::Tentative => format!("[{mechanism}] {} ({})", d.title, lang.labels().tentative),
-        _ => format!("[{mechanism}] {}", d.title),
+    let mut out = match milestone_name(catalog, d, lang) {
+        Some(name) => format!("[{mechanism}] {name} — {}", d.title),
+        None => format!("[{mechanism}] {}", d.title),
+    };
+    if d.status == Status::Tentative {
+        let _ = write!(out, " ({})", lang.labels().tentative);
     }
+    if d.is_open() {
+        let _ = write!(out, " ({})", lang.text("open-call"));
+    }
+    out
 }
 
 /// The mechanism's short name (`CERD`) in `lang`, or its slug if the
@@ -254,17 +266,48 @@ pub fn due_words(d: &Deadline, lang: Lang) -> String {
             lang.labels().end_of_day,
             d.timezone.name()
         ),
-        Due::Local(_) | Due::Instant(_) => {
-            let local = d.due_at.with_timezone(&d.timezone);
-            format!(
-                "{}, {} ({}, UTC{})",
-                lang.date(local.date_naive()),
-                local.format("%H:%M %Z"),
-                d.timezone.name(),
-                local.format("%:z"),
-            )
-        }
+        Due::Open => lang.text("open-call").into_owned(),
+        Due::Local(_) | Due::Instant(_) => timed_words(d.due_at, d.timezone, lang),
     }
+}
+
+/// `31 March 2027, 12:00 CEST (Europe/Zurich, UTC+02:00)`.
+fn timed_words(at: DateTime<Utc>, tz: chrono_tz::Tz, lang: Lang) -> String {
+    let local = at.with_timezone(&tz);
+    format!(
+        "{}, {} ({}, UTC{})",
+        lang.date(local.date_naive()),
+        local.format("%H:%M %Z"),
+        tz.name(),
+        local.format("%:z"),
+    )
+}
+
+/// Another date of `d` (when it opens, what it was extended from) in
+/// words: the day of an all-day one, a timed one as [`due_words`] does.
+pub fn when_words(w: &When, d: &Deadline, lang: Lang) -> String {
+    match w.written {
+        Due::Date(date) => lang.date(date),
+        _ => timed_words(w.at, d.timezone, lang),
+    }
+}
+
+/// The milestone's name: its label, or its kind's name in `lang`.
+pub fn milestone_name<'a>(catalog: &'a Catalog, d: &'a Deadline, lang: Lang) -> Option<&'a str> {
+    let m = d.milestone.as_ref()?;
+    Some(match &m.label {
+        Some(label) => label,
+        None => catalog
+            .registry()
+            .kind(&m.kind)
+            .map_or(m.kind.as_str(), |k| k.name(lang.code())),
+    })
+}
+
+/// Whether `d` has a place in a calendar: an open call only on the day it
+/// opens, if known.
+pub fn in_calendar(d: &Deadline) -> bool {
+    !d.is_open() || d.opens.is_some()
 }
 
 /// When `d` is due, short, for a reader in `tz`: the date of an all-day
@@ -273,6 +316,7 @@ pub fn due_words(d: &Deadline, lang: Lang) -> String {
 pub fn due_short(d: &Deadline, tz: chrono_tz::Tz, lang: Lang) -> String {
     match d.due {
         Due::Date(date) => lang.date(date),
+        Due::Open => lang.text("open-call").into_owned(),
         Due::Local(_) | Due::Instant(_) => {
             let local = d.due_at.with_timezone(&tz);
             format!(
@@ -302,7 +346,29 @@ pub fn description(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
     if let Some(body) = &d.body {
         let _ = writeln!(out, "{body}");
     }
+    if let Some(name) = milestone_name(catalog, d, lang) {
+        let _ = writeln!(out, "{}: {name}", lang.text("milestone"));
+    }
+    if let Some(opens) = &d.opens {
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            lang.text("opens"),
+            when_words(opens, d, lang)
+        );
+    }
     let _ = writeln!(out, "{}: {}", t.due, due_words(d, lang));
+    if let Some(from) = &d.extended_from {
+        let label = if from.at < d.due_at {
+            lang.text("extended-from")
+        } else {
+            lang.text("moved-from")
+        };
+        let _ = writeln!(out, "{label}: {}", when_words(from, d, lang));
+    }
+    if d.repeat.is_some() {
+        let _ = writeln!(out, "{}: {}", lang.text("repeats"), lang.text("every-year"));
+    }
     if d.status != Status::Confirmed {
         let status = if d.status == Status::Tentative {
             &t.tentative
@@ -345,12 +411,22 @@ fn event(
     w.utc("DTSTAMP", version.changed_at);
     w.utc("LAST-MODIFIED", version.changed_at);
     w.raw("SEQUENCE", &version.sequence.to_string());
-    match d.due {
-        Due::Date(date) => {
+    match (d.due, &d.opens) {
+        (Due::Date(date), _) => {
             w.date("DTSTART", date);
             w.date("DTEND", date.succ_opt().unwrap_or(date));
         }
-        Due::Local(_) | Due::Instant(_) => {
+        // An open call is shown on the day it opens (see `in_calendar`).
+        (Due::Open, opens) => {
+            let date = opens.map_or(d.due_at, |o| o.at);
+            let date = match opens.map(|o| o.written) {
+                Some(Due::Date(day)) => day,
+                _ => date.with_timezone(&d.timezone).date_naive(),
+            };
+            w.date("DTSTART", date);
+            w.date("DTEND", date.succ_opt().unwrap_or(date));
+        }
+        (Due::Local(_) | Due::Instant(_), _) => {
             w.utc("DTSTART", d.due_at);
             w.utc("DTEND", d.due_at);
         }
@@ -375,7 +451,8 @@ fn event(
     );
     w.raw("TRANSP", "TRANSPARENT");
     w.raw("CLASS", "PUBLIC");
-    if let (Some(alarm), false) = (opts.alarm, d.status == Status::Cancelled) {
+    // Only for what is acted on: not sessions (`remind = false`) nor open calls.
+    if let (Some(alarm), false, true) = (opts.alarm, d.status == Status::Cancelled, d.remind) {
         w.raw("BEGIN", "VALARM");
         // A fixed UID (RFC 9074), so that the alarm is the same on every render.
         w.raw("UID", &format!("{}-alarm@{}", d.id, opts.domain));

@@ -7,12 +7,25 @@ fn list_upcoming_as_a_table() {
     let out = mechcal(&root(), &["list", "--now", NOW]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     insta::assert_snapshot!(text(&out.stdout), @r"
-    DUE                    LEFT         MECHANISM              TITLE
-    2026-12-10             in 17 days   OSCE Moscow Mechanism  Пример: сведения для миссии Московского механизма ОБСЕ [tentative]
-    2027-01-15             in 53 days   CEDAW                  Пример: альтернативный доклад в КЛДЖ
-    2027-02-01 23:59 +03   in 70 days   Special Procedures     Example: call for input on freedom of association in exile
-    2027-03-31 12:00 CEST  in 128 days  UPR                    Пример: доклад заинтересованных сторон для УПО
-    2027-04-15             in 143 days  ODIHR hate crime       Example: hate crime data for the ODIHR annual report
+    DUE                    LEFT                  MECHANISM              TITLE
+    2026-12-01             in 8 days             CRC                    CRC: input for the February pre-sessional working group [tentative]
+    2026-12-10             in 17 days            OSCE Moscow Mechanism  Пример: сведения для миссии Московского механизма ОБСЕ [tentative]
+    2027-01-15             in 53 days            CEDAW                  Пример: альтернативный доклад в КЛДЖ
+    2027-02-01 23:59 +03   in 70 days            Special Procedures     Example: call for input on freedom of association in exile
+    2027-03-31 12:00 CEST  in 128 days           UPR                    Пример: доклад заинтересованных сторон для УПО
+    2027-04-01             in 129 days           CRC                    CRC: input for the June pre-sessional working group [tentative]
+    2027-04-08 12:00 CEST  in 136 days           UPR                    Stakeholder submission — Example: UPR review of Belarus [tentative]
+    2027-04-15             in 143 days           ODIHR hate crime       Example: hate crime data for the ODIHR annual report
+    2027-04-30             in 158 days           ODIHR hate crime       Hate crime information for the previous year (ODIHR annual hate crime report) [tentative]
+    2027-08-01             in 251 days           CRC                    CRC: input for the October pre-sessional working group [tentative]
+    2027-08-20             in 270 days           UPR                    Application to speak at the pre-session — Example: UPR review of Belarus [tentative]
+    2027-11-05             in 347 days           UPR                    Review in the Working Group — Example: UPR review of Belarus [tentative]
+    2027-12-01             in 373 days           CRC                    CRC: input for the February pre-sessional working group [tentative]
+    2028-03-20             in 483 days           UPR                    Adoption of the outcome — Example: UPR review of Belarus [tentative]
+    2028-04-01             in 495 days           CRC                    CRC: input for the June pre-sessional working group [tentative]
+    2028-04-30             in 524 days           ODIHR hate crime       Hate crime information for the previous year (ODIHR annual hate crime report) [tentative]
+    2028-08-01             in 617 days           CRC                    CRC: input for the October pre-sessional working group [tentative]
+    open                   until further notice  Special Procedures     Example: testimonies on enforced disappearances, open until further notice
     ");
 }
 
@@ -31,6 +44,10 @@ fn list_filters_and_all() {
     2025-03-13             620 days ago  UPR        Доклад для Универсальн…
     2027-01-15             in 53 days    CEDAW      Пример: альтернативный доклад в КЛДЖ
     2027-03-31 12:00 CEST  in 128 days   UPR        Пример: доклад заинтересованных сторон для УПО
+    2027-04-08 12:00 CEST  in 136 days   UPR        Stakeholder submission — Example: UPR review of Belarus [tentative]
+    2027-08-20             in 270 days   UPR        Application to speak at the pre-session — Example: UPR review of Belarus [tentative]
+    2027-11-05             in 347 days   UPR        Review in the Working Group — Example: UPR review of Belarus [tentative]
+    2028-03-20             in 483 days   UPR        Adoption of the outcome — Example: UPR review of Belarus [tentative]
     ");
     // Topics OR'ed, AND'ed with mechanisms.
     let out = mechcal(

@@ -81,7 +81,7 @@ fn sample_repository_checks_clean() {
     let warnings = if open { ", 1 warning" } else { "" };
     assert_eq!(
         text(&out.stdout),
-        format!("ok: 12 deadlines in 6 files, 5 upcoming; 4 subscribers{warnings}\n")
+        format!("ok: 29 deadlines in 9 files, 18 upcoming; 4 subscribers{warnings}\n")
     );
     assert_eq!(out.status.code(), Some(0));
 }
@@ -92,9 +92,11 @@ fn sample_repository_json_summary() {
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], true);
-    assert_eq!(v["summary"]["deadlines"], 12);
-    assert_eq!(v["summary"]["files"], 6);
-    assert_eq!(v["summary"]["upcoming"], 5);
+    // 29 items: 14 entries, one with 4 milestones, four yearly (3 years each
+    // inside the window around NOW).
+    assert_eq!(v["summary"]["deadlines"], 29);
+    assert_eq!(v["summary"]["files"], 9);
+    assert_eq!(v["summary"]["upcoming"], 18);
     assert_eq!(v["summary"]["subscribers"], 4);
     assert_eq!(v["errors"], 0);
     for d in v["diagnostics"].as_array().unwrap() {
@@ -174,7 +176,7 @@ fn planted_mistakes_are_all_reported_at_their_places() {
         assert!(stderr.contains(help), "missing {help:?} in\n{stderr}");
     }
     assert!(
-        stderr.ends_with("error: 6 errors in deadlines (7 deadline files read)\n"),
+        stderr.ends_with("error: 6 errors in deadlines (10 deadline files read)\n"),
         "{stderr}"
     );
     assert_eq!(text(&out.stdout), "");
@@ -445,7 +447,7 @@ fn check_without_config_uses_defaults_for_a_named_directory() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "ok: 12 deadlines in 6 files, 5 upcoming\n"
+        "ok: 29 deadlines in 9 files, 18 upcoming\n"
     );
 }
 

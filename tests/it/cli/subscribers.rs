@@ -28,7 +28,7 @@ fn subscribers_are_checked_and_listed() {
     assert_eq!(text(&out.stderr), "");
     assert_eq!(
         text(&out.stdout),
-        "ok: 12 deadlines in 6 files, 5 upcoming; 3 subscribers\n"
+        "ok: 29 deadlines in 9 files, 18 upcoming; 3 subscribers\n"
     );
 
     let out = mechcal(dir, &["--config", cfg, "subscribers", "--now", NOW]);
@@ -42,8 +42,8 @@ fn subscribers_are_checked_and_listed() {
     insta::assert_snapshot!(listing, @"
     NAME                                       EMAIL             TOPICS                MECHANISMS               DAYS     ZONE            LANG  DIGEST  UPCOMING
     Example: a women's rights CSO              w***@example.org  women,discrimination  all                      30,7,1   Europe/Vilnius  ru    yes     2
-    Example: a lawyer following treaty bodies  l***@example.org  all                   cedaw,cerd,crpd,cat,crc  60,14,3  Europe/Zurich   en    no      1
-    Example: everything, in English            a***@example.org  all                   all                      30,7,1   Europe/Zurich   en    yes     5
+    Example: a lawyer following treaty bodies  l***@example.org  all                   cedaw,cerd,crpd,cat,crc  60,14,3  Europe/Zurich   en    no      7
+    Example: everything, in English            a***@example.org  all                   all                      30,7,1   Europe/Zurich   en    yes     18
     3 subscribers
     ");
     let out = mechcal(dir, &["--config", cfg, "subscribers", "--show-emails"]);

@@ -14,6 +14,13 @@ fn an_old_ledger_is_keyed_and_nobody_is_reminded_twice() {
         &dir.join("state.sqlite"),
         fs::read(root().join("tests/fixtures/state-0.1-clear-addresses.sqlite")).unwrap(),
     );
+    // The data the old release ran on: the sample without what was added
+    // since (its yearly dates and milestones, which have reminders of
+    // their own).
+    let old_data = dir.join("deadlines");
+    copy_dir(&root().join("deadlines"), &old_data);
+    fs::remove_dir_all(old_data.join("recurring")).unwrap();
+    fs::remove_file(old_data.join("examples/upr-milestones.toml")).unwrap();
     let config = dir.join("mechcal.toml");
     fs::write(
         &config,
@@ -21,7 +28,7 @@ fn an_old_ledger_is_keyed_and_nobody_is_reminded_twice() {
             "[calendar]\ndomain = \"calendar.example.org\"\n[data]\ndeadlines = \"{}\"\n\
              [state]\npath = \"state.sqlite\"\n[reminders]\nsubscribers = \"subscribers.toml\"\n\
              [mail]\nmaildir = \"maildir\"\n",
-            root().join("deadlines").display()
+            old_data.display()
         ),
     )
     .unwrap();

@@ -37,7 +37,11 @@ fn config(state: &Path) -> Config {
 
 /// A snapshot of `deadlines` synced into the state database at `at`.
 fn snapshot(config: &Config, deadlines: &Path, at: DateTime<Utc>) -> Snapshot {
-    let loaded = mechcal::load::deadlines::load(deadlines, config.calendar.timezone);
+    let loaded = mechcal::load::deadlines::load(
+        deadlines,
+        config.calendar.timezone,
+        config.calendar.window(at),
+    );
     let catalog = loaded.catalog.expect("valid data");
     let versions = Database::open(&config.state.path)
         .unwrap()
@@ -164,8 +168,20 @@ async fn every_route_answers_with_its_content_type() {
 async fn filters_select_the_right_events() {
     let (_tmp, s) = sample_server().await;
     let all = s.get("/calendar.ics").await.text().await.unwrap();
-    // Within the 365-day window: the 6 examples (the cancelled one included).
-    assert_eq!(uids(&all).len(), 6, "{all}");
+    // Within the 365-day window: the 6 examples (the cancelled one
+    // included), the UPR example's 4 milestones, the open call (on the day
+    // it opened), and 3 occurrences each of the 4 yearly dates.
+    assert_eq!(uids(&all).len(), 6 + 4 + 1 + 12, "{all}");
+    for uid in [
+        "example-upr-review.submission",
+        "example-upr-review.adoption",
+        "example-open-call-testimonies",
+        "crc-input-february-pre-session.2025",
+        "crc-input-february-pre-session.2027",
+        "odihr-hate-crime-report.2028",
+    ] {
+        assert!(uids(&all).contains(&uid.to_string()), "{uid}");
+    }
     assert!(all.contains("STATUS:CANCELLED"));
     let women = s
         .get("/calendar.ics?topic=women")
@@ -184,8 +200,11 @@ async fn filters_select_the_right_events() {
     assert_eq!(
         uids(&either),
         [
+            "odihr-hate-crime-report.2026",
             "example-cedaw-alternative-report-2027",
-            "example-odihr-hate-crime-2027"
+            "example-odihr-hate-crime-2027",
+            "odihr-hate-crime-report.2027",
+            "odihr-hate-crime-report.2028",
         ]
     );
     // Topics AND mechanisms.
@@ -250,14 +269,28 @@ async fn filters_select_the_right_events() {
     assert_eq!(
         ids,
         [
+            "odihr-hate-crime-report.2026",
             "example-cedaw-alternative-report-2027",
-            "example-odihr-hate-crime-2027"
+            "example-odihr-hate-crime-2027",
+            "odihr-hate-crime-report.2027",
+            "odihr-hate-crime-report.2028",
         ]
     );
-    assert_eq!(json["deadlines"][0]["due"]["kind"], "date");
+    assert_eq!(json["deadlines"][1]["due"]["kind"], "date");
     assert_eq!(
-        json["deadlines"][0]["due"]["instant"],
+        json["deadlines"][1]["due"]["instant"],
         "2027-01-15T23:00:00Z"
+    );
+    // A yearly date's occurrence: its entry, year and rule.
+    let d = &json["deadlines"][0];
+    assert_eq!(
+        (&d["entry"], &d["year"], &d["repeat"], &d["remind"]),
+        (
+            &serde_json::json!("odihr-hate-crime-report"),
+            &serde_json::json!(2026),
+            &serde_json::json!("yearly"),
+            &serde_json::json!(true)
+        )
     );
 }
 
