@@ -186,6 +186,18 @@ impl Lines<'_> {
                 .to_string();
             out.push((lang.text("mail-was"), was));
         }
+        if let Some(opens) = &d.opens {
+            out.push((lang.text("opens"), feed::when_words(opens, d, lang)));
+        }
+        // Staff's own `extended_from` (a moved notice says it already).
+        if let (Some(from), None) = (&d.extended_from, item.moved_from) {
+            let label = if from.at < d.due_at {
+                "extended-from"
+            } else {
+                "moved-from"
+            };
+            out.push((lang.text(label), feed::when_words(from, d, lang)));
+        }
         if let Some(to) = &d.submit_to {
             out.push((lang.text("submit-to"), to.to_string()));
         }

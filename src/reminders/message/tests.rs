@@ -508,6 +508,19 @@ fn a_reminder_lists_the_submission_requirements() {
     assert!(!plain_part(&plain).contains("Word limit"));
 }
 
+#[test]
+fn a_reminder_says_when_the_call_opened_and_what_it_was_extended_from() {
+    let (raw, _) = formatted_entry(
+        Lang::EN,
+        "Report",
+        "opens = 2027-05-01\nextended_from = 2027-06-30\n",
+    );
+    let text = plain_part(&raw);
+    for line in ["Opens: 1 May 2027", "Extended from: 30 June 2027"] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+}
+
 /// The text/plain part of a formatted message, decoded (lettre writes
 /// non-ASCII text as base64).
 fn plain_part(raw: &str) -> String {
