@@ -50,6 +50,17 @@ impl Due {
         }
     }
 
+    /// As written in a file: `2027-03-31`, `2027-03-31T12:00:00`,
+    /// `2027-03-31T12:00:00+02:00`, `open`.
+    pub fn written(&self) -> String {
+        match self {
+            Due::Date(d) => d.to_string(),
+            Due::Local(t) => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            Due::Instant(t) => t.to_rfc3339(),
+            Due::Open => "open".into(),
+        }
+    }
+
     /// Reads [`Due::key`] back.
     pub fn from_key(s: &str) -> Option<Due> {
         if s == "open" {

@@ -202,7 +202,7 @@ fn entry<'a>(
         Due::Instant(_) => "instant",
         Due::Open => "open",
     };
-    let written = written_form(&d.due);
+    let written = d.due.written();
     let open = d.is_open();
     let when = |w: &When| WhenJson {
         date: match w.written {
@@ -210,7 +210,7 @@ fn entry<'a>(
             _ => w.at.with_timezone(&d.timezone).date_naive().to_string(),
         },
         instant: w.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        written: written_form(&w.written),
+        written: w.written.written(),
     };
     Entry {
         id: &d.id,
@@ -274,15 +274,5 @@ fn entry<'a>(
             ics: links.one(&d.id, Some(lang)),
             page: links.detail(&d.id, Some(lang)),
         },
-    }
-}
-
-/// A date as written in the file.
-fn written_form(due: &Due) -> String {
-    match due {
-        Due::Date(date) => date.to_string(),
-        Due::Local(t) => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
-        Due::Instant(t) => t.to_rfc3339(),
-        Due::Open => "open".into(),
     }
 }

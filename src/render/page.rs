@@ -488,13 +488,8 @@ pub fn detail(
             esc(&left(d, lang, now))
         ),
     );
-    if let Some(from) = &d.extended_from {
-        let label = if from.at < d.due_at {
-            t("extended-from")
-        } else {
-            t("moved-from")
-        };
-        row(&label, esc(&feed::when_words(from, d, lang)));
+    if let Some((label, when)) = feed::extension(d, lang) {
+        row(&label, esc(&when));
     }
     if d.repeat.is_some() {
         row(&t("repeats"), esc(&t("every-year")));

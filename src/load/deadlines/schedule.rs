@@ -273,8 +273,8 @@ fn dates(
                     v.span(),
                     format!(
                         "`opens` ({}) is not before `due` ({})",
-                        shown(&written),
-                        shown(&due.written)
+                        written.written(),
+                        due.written.written()
                     ),
                 )
                 .help = Some("a call opens before it closes: check both dates".into());
@@ -307,8 +307,8 @@ fn dates(
                     v.span(),
                     format!(
                         "`extended_from` ({}) is not before `due` ({})",
-                        shown(&written),
-                        shown(&due.written)
+                        written.written(),
+                        due.written.written()
                     ),
                 )
                 .help = Some("`extended_from` is the earlier date that `due` replaces; a date moved earlier needs no key (it is shown as moved)".into());
@@ -421,16 +421,6 @@ fn dates(
         }),
         remind,
     })
-}
-
-/// How messages show a date as written.
-fn shown(due: &Due) -> String {
-    match due {
-        Due::Date(d) => d.to_string(),
-        Due::Local(t) => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
-        Due::Instant(t) => t.to_rfc3339(),
-        Due::Open => "open".into(),
-    }
 }
 
 /// The calendar date as written (in the offset given, for an instant).

@@ -190,13 +190,8 @@ impl Lines<'_> {
             out.push((lang.text("opens"), feed::when_words(opens, d, lang)));
         }
         // Staff's own `extended_from` (a moved notice says it already).
-        if let (Some(from), None) = (&d.extended_from, item.moved_from) {
-            let label = if from.at < d.due_at {
-                "extended-from"
-            } else {
-                "moved-from"
-            };
-            out.push((lang.text(label), feed::when_words(from, d, lang)));
+        if let (Some(extension), None) = (feed::extension(d, lang), item.moved_from) {
+            out.push(extension);
         }
         if let Some(to) = &d.submit_to {
             out.push((lang.text("submit-to"), to.to_string()));

@@ -292,6 +292,18 @@ pub fn when_words(w: &When, d: &Deadline, lang: Lang) -> String {
     }
 }
 
+/// "Extended from" and the earlier date, or "Moved from" and the later one
+/// the due replaced, if `d` has one (`extended_from`, or the history).
+pub fn extension(d: &Deadline, lang: Lang) -> Option<(std::borrow::Cow<'static, str>, String)> {
+    let from = d.extended_from.as_ref()?;
+    let label = if from.at < d.due_at {
+        "extended-from"
+    } else {
+        "moved-from"
+    };
+    Some((lang.text(label), when_words(from, d, lang)))
+}
+
 /// The milestone's name: its label, or its kind's name in `lang`.
 pub fn milestone_name<'a>(catalog: &'a Catalog, d: &'a Deadline, lang: Lang) -> Option<&'a str> {
     let m = d.milestone.as_ref()?;
@@ -358,13 +370,8 @@ pub fn description(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
         );
     }
     let _ = writeln!(out, "{}: {}", t.due, due_words(d, lang));
-    if let Some(from) = &d.extended_from {
-        let label = if from.at < d.due_at {
-            lang.text("extended-from")
-        } else {
-            lang.text("moved-from")
-        };
-        let _ = writeln!(out, "{label}: {}", when_words(from, d, lang));
+    if let Some((label, when)) = extension(d, lang) {
+        let _ = writeln!(out, "{label}: {when}");
     }
     if d.repeat.is_some() {
         let _ = writeln!(out, "{}: {}", lang.text("repeats"), lang.text("every-year"));
