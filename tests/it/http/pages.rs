@@ -232,4 +232,29 @@ async fn static_export_writes_the_served_bytes() {
         let served = s.get(path).await.bytes().await.unwrap();
         assert_eq!(std::fs::read(out.join(file)).unwrap(), served, "{file}");
     }
+    // Every item's page, as `deadlines/<id>/index.html`: the index's
+    // links (`…/deadlines/<id>?lang=en`) all have their file.
+    let file = "deadlines/example-upr-review.submission/index.html";
+    let served = s
+        .get("/deadlines/example-upr-review.submission")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(out.join(file)).unwrap(), served, "{file}");
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let base = "http://127.0.0.1:8080/deadlines/";
+    let mut links = 0;
+    for part in index.split(base).skip(1) {
+        let id = part.split(['?', '"']).next().unwrap();
+        if id.ends_with(".ics") {
+            continue;
+        }
+        links += 1;
+        assert!(
+            out.join("deadlines").join(id).join("index.html").exists(),
+            "no page for the link to {id}"
+        );
+    }
+    assert!(links >= 20, "{links} detail links");
 }
