@@ -64,8 +64,8 @@ fn main() {
             s.openpgp = cert.clone();
             let item = Item {
                 key: Key {
-                    subscriber: s.key.clone(),
-                    deadline: d.id.clone(),
+                    subscriber: s.key.as_str().into(),
+                    deadline: d.id.as_str().into(),
                     due_at: d.due_at,
                     kind: Kind::Remind(7),
                 },

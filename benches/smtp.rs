@@ -114,8 +114,8 @@ fn main() {
             };
             let item = Item {
                 key: Key {
-                    subscriber: s.key.clone(),
-                    deadline: d.id.clone(),
+                    subscriber: s.key.as_str().into(),
+                    deadline: d.id.as_str().into(),
                     due_at: d.due_at,
                     kind: Kind::Remind(7),
                 },

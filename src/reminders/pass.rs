@@ -313,7 +313,7 @@ pub async fn run<T: Transport>(
         }
         let subscriber = keys
             .first()
-            .and_then(|k| by_email.get(&k.subscriber))
+            .and_then(|k| by_email.get(&*k.subscriber))
             .copied();
         let items: Vec<Item> = keys
             .iter()
@@ -361,31 +361,38 @@ pub async fn run<T: Transport>(
         }
     }
 
-    // 2. This pass's plan.
+    // 2. This pass's plan, subscriber by subscriber: their skips, then
+    // their messages. (A stop between two leaves the rest to the next pass,
+    // which plans it again from the ledger.)
     let ledger = state.ledger()?;
-    let planned = plan::plan(pass.catalog, pass.subscribers, &ledger, &opted_out, now);
-    if !planned.skipped.is_empty() {
-        state.record(&planned.skipped, Delivery::Skipped, None, None, now)?;
-        outcome.skipped += planned.skipped.len();
-    }
-    for m in &planned.messages {
+    for part in plan::Planner::new(pass.catalog, pass.subscribers, &ledger, &opted_out, now) {
         if pass.stopping() {
             outcome.interrupted = true;
             break;
         }
-        let keys: Vec<&Key> = m.items.iter().map(|i| &i.key).collect();
-        let message_id = message::message_id(&keys, pass.domain);
-        send_message(
-            pass,
-            state,
-            transport,
-            m.subscriber,
-            &m.items,
-            &message_id,
-            now,
-            &mut outcome,
-        )
-        .await?;
+        if !part.skipped.is_empty() {
+            state.record(&part.skipped, Delivery::Skipped, None, None, now)?;
+            outcome.skipped += part.skipped.len();
+        }
+        for m in &part.messages {
+            if pass.stopping() {
+                outcome.interrupted = true;
+                return Ok(outcome);
+            }
+            let keys: Vec<&Key> = m.items.iter().map(|i| &i.key).collect();
+            let message_id = message::message_id(&keys, pass.domain);
+            send_message(
+                pass,
+                state,
+                transport,
+                m.subscriber,
+                &m.items,
+                &message_id,
+                now,
+                &mut outcome,
+            )
+            .await?;
+        }
     }
     Ok(outcome)
 }

@@ -24,6 +24,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -68,8 +69,8 @@ impl Kind {
 pub struct Key {
     /// The subscriber's key ([`Subscriber::key`]: a keyed hash of the
     /// address).
-    pub subscriber: String,
-    pub deadline: String,
+    pub subscriber: Arc<str>,
+    pub deadline: Arc<str>,
     /// The deadline's due instant when the row was made.
     pub due_at: DateTime<Utc>,
     pub kind: Kind,
@@ -128,7 +129,8 @@ pub struct Message {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     pub messages: Vec<Message>,
-    /// Reminders to record as skipped without sending.
+    /// Reminders to record as skipped without sending, by subscriber, then
+    /// deadline (soonest first).
     pub skipped: Vec<Key>,
 }
 
@@ -141,10 +143,8 @@ pub fn due_from(d: &Deadline, k: u16) -> DateTime<Utc> {
 
 /// Plans one run. `opted_out` holds lower-case addresses.
 ///
-/// Deadlines are the outer loop: a deadline with no offset due now and no
-/// ledger row is skipped for all subscribers at once, which keeps a run over
-/// thousands of subscribers cheap.
-// Over 100 lines: the planner's rules in the order README states them ("When reminders are due"), one after another.
+/// The whole plan at once ([`Planner`] gives it subscriber by subscriber,
+/// as a pass sends it).
 pub fn plan(
     catalog: &Catalog,
     subscribers: &[Subscriber],
@@ -152,155 +152,252 @@ pub fn plan(
     opted_out: &HashSet<String>,
     now: DateTime<Utc>,
 ) -> Plan {
-    // The ledger's rows by (address, deadline).
-    let mut by_pair: HashMap<(&str, &str), Vec<(&Key, Delivery)>> = HashMap::new();
-    for (k, s) in &ledger.rows {
-        by_pair
-            .entry((k.subscriber.as_str(), k.deadline.as_str()))
-            .or_default()
-            .push((k, *s));
+    let mut plan = Plan::default();
+    for part in Planner::new(catalog, subscribers, ledger, opted_out, now) {
+        plan.messages.extend(part.messages);
+        plan.skipped.extend(part.skipped);
     }
-    let in_ledger: HashSet<&str> = ledger.rows.keys().map(|k| k.deadline.as_str()).collect();
-    let active: Vec<(usize, &Subscriber, String)> = subscribers
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (i, s, s.key.clone()))
-        .filter(|(_, _, email)| !opted_out.contains(email))
-        .collect();
-    let mut offsets: Vec<u16> = subscribers
-        .iter()
-        .flat_map(|s| s.remind_days.iter().copied())
-        .collect();
-    offsets.sort_unstable();
-    offsets.dedup();
+    plan
+}
 
-    let names = Names::of(catalog);
-    let filters: Vec<Option<Bits>> = active
-        .iter()
-        .map(|(_, s, _)| names.filter(&s.filter.topics, &s.filter.mechanisms))
-        .collect();
+/// One run's plan, one subscriber's part at a time: each part holds that
+/// subscriber's messages and skips, in subscriber order, and subscribers
+/// with nothing to send or skip are passed over. A pass sends each part
+/// as it comes, so a catch-up over thousands of subscribers and deadlines
+/// (over a million items) never has to be held in memory at once.
+///
+/// The deadlines that may concern anyone now (an offset due, or a ledger
+/// row) are found once, soonest first; each subscriber then walks only
+/// those, and every message comes out in order without sorting.
+pub struct Planner<'a> {
+    subscribers: std::iter::Enumerate<std::slice::Iter<'a, Subscriber>>,
+    opted_out: &'a HashSet<String>,
+    /// The ledger's rows by (address, deadline).
+    by_pair: HashMap<(&'a str, &'a str), Vec<(&'a Key, Delivery)>>,
+    names: Names<'a>,
+    candidates: Vec<Candidate<'a>>,
+    /// One buffer for every subscriber's items, each message then
+    /// allocated at its size.
+    items: Vec<Item>,
+}
 
-    let mut items: Vec<Vec<(DateTime<Utc>, Item)>> = vec![Vec::new(); subscribers.len()];
-    let mut skipped = Vec::new();
-    // Sessions and other items for information (`remind = false`) and open
-    // calls (which have no date) are never reminded of.
-    for d in catalog
-        .deadlines()
-        .iter()
-        .filter(|d| d.remind && d.is_ahead(now))
-    {
-        let own = d.remind_days.as_deref();
-        let mut due_now = [false; 366];
-        for &k in own.unwrap_or(&offsets) {
-            due_now[usize::from(k)] = due_from(d, k) <= now;
+impl<'a> Planner<'a> {
+    pub fn new(
+        catalog: &'a Catalog,
+        subscribers: &'a [Subscriber],
+        ledger: &'a Ledger,
+        opted_out: &'a HashSet<String>,
+        now: DateTime<Utc>,
+    ) -> Planner<'a> {
+        let mut by_pair: HashMap<(&str, &str), Vec<(&Key, Delivery)>> = HashMap::new();
+        for (k, s) in &ledger.rows {
+            by_pair
+                .entry((&*k.subscriber, &*k.deadline))
+                .or_default()
+                .push((k, *s));
         }
-        let has_rows = in_ledger.contains(d.id.as_str());
-        if !due_now.contains(&true) && !has_rows {
-            continue;
+        let in_ledger: HashSet<&str> = ledger.rows.keys().map(|k| &*k.deadline).collect();
+        let mut offsets: Vec<u16> = subscribers
+            .iter()
+            .flat_map(|s| s.remind_days.iter().copied())
+            .collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        let names = Names::of(catalog);
+        let candidates = Candidate::all(catalog, &names, &offsets, &in_ledger, now);
+        Planner {
+            subscribers: subscribers.iter().enumerate(),
+            opted_out,
+            by_pair,
+            names,
+            candidates,
+            items: Vec::new(),
         }
-        let bits = names.deadline(d);
-        for ((index, s, email), filter) in active.iter().zip(&filters) {
-            let matches = match (filter, &bits) {
+    }
+
+    /// Subscriber `s`'s part (possibly empty).
+    fn part(&mut self, index: usize, s: &Subscriber) -> Plan {
+        let mut part = Plan::default();
+        if self.opted_out.contains(&s.key) {
+            return part;
+        }
+        // Keys share their strings: a catch-up makes millions of them.
+        let email: Arc<str> = Arc::from(s.key.as_str());
+        let filter = self.names.filter(&s.filter.topics, &s.filter.mechanisms);
+        for c in &self.candidates {
+            let matches = match (&filter, &c.bits) {
                 (Some(f), Some(b)) => f.matches(b),
-                _ => s.filter.matches(d),
+                _ => s.filter.matches(c.deadline),
             };
             if !matches {
                 continue;
             }
             // (One hash lookup per deadline rather than per pair when the
             // ledger knows nothing of it, as for most of a catch-up.)
-            let rows: &[(&Key, Delivery)] = if has_rows {
-                by_pair
-                    .get(&(email.as_str(), d.id.as_str()))
+            let rows: &[(&Key, Delivery)] = if c.has_rows {
+                self.by_pair
+                    .get(&(&*email, c.deadline.id.as_str()))
                     .map_or(&[], Vec::as_slice)
             } else {
                 &[]
             };
-            let final_here = |kind: Kind| {
-                rows.iter()
-                    .any(|(k, st)| k.due_at == d.due_at && k.kind == kind && st.is_final())
-            };
-            let sent = || {
-                rows.iter().filter_map(|(k, st)| match (k.kind, st) {
-                    (Kind::Remind(days), Delivery::Sent) => Some((k.due_at, days)),
-                    _ => None,
-                })
-            };
-            let key = |kind| Key {
-                subscriber: email.clone(),
-                deadline: d.id.clone(),
-                due_at: d.due_at,
-                kind,
-            };
-            let item = |kind, moved_from| Item {
-                key: key(kind),
-                days_left: d.days_left(now),
-                moved_from,
-            };
-            if d.status == Status::Cancelled {
-                if sent().next().is_some() && !final_here(Kind::Cancelled) {
-                    items[*index].push((d.due_at, item(Kind::Cancelled, None)));
-                }
-                continue;
-            }
-            // The offsets due now and not yet final (no allocation: this
-            // runs for every subscriber a due deadline concerns).
-            let due = || {
-                own.unwrap_or(&s.remind_days)
-                    .iter()
-                    .copied()
-                    .filter(|&k| due_now[usize::from(k)] && !final_here(Kind::Remind(k)))
-            };
-            // Reminded of another due instant, and not yet of this one.
-            let moved_from = sent()
-                .filter(|(at, _)| *at != d.due_at)
-                .map(|(at, _)| at)
-                .max()
-                .filter(|_| !sent().any(|(at, _)| at == d.due_at));
-            if let Some(from) = moved_from.filter(|_| !final_here(Kind::Moved)) {
-                items[*index].push((d.due_at, item(Kind::Moved, Some(from))));
-                // The notice gives the new date: reminders due now would repeat it.
-                skipped.extend(due().map(|k| key(Kind::Remind(k))));
-                continue;
-            }
-            let smallest_sent = sent()
-                .filter(|(at, _)| *at == d.due_at)
-                .map(|(_, k)| k)
-                .min();
-            let send = due().min().filter(|&k| smallest_sent.is_none_or(|s| k < s));
-            for k in due() {
-                if Some(k) != send {
-                    skipped.push(key(Kind::Remind(k)));
-                }
-            }
-            if let Some(k) = send {
-                items[*index].push((d.due_at, item(Kind::Remind(k), None)));
-            }
+            c.decide(s, &email, rows, &mut self.items, &mut part.skipped);
         }
-    }
-
-    let mut messages = Vec::new();
-    for (index, mut list) in items.into_iter().enumerate() {
-        if list.is_empty() {
-            continue;
+        if self.items.is_empty() {
+            return part;
         }
-        list.sort_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
-        let list: Vec<Item> = list.into_iter().map(|(_, i)| i).collect();
-        if subscribers[index].digest {
-            messages.push(Message {
+        if s.digest {
+            part.messages.push(Message {
                 subscriber: index,
-                items: list,
+                items: self.items.drain(..).collect(),
             });
         } else {
-            messages.extend(list.into_iter().map(|i| Message {
+            part.messages.extend(self.items.drain(..).map(|i| Message {
                 subscriber: index,
                 items: vec![i],
             }));
         }
+        part
     }
-    // Keys are unique: an unstable sort gives the one order, faster.
-    skipped.sort_unstable();
-    Plan { messages, skipped }
+}
+
+impl Iterator for Planner<'_> {
+    type Item = Plan;
+
+    fn next(&mut self) -> Option<Plan> {
+        while let Some((index, s)) = self.subscribers.next() {
+            let part = self.part(index, s);
+            if !part.messages.is_empty() || !part.skipped.is_empty() {
+                return Some(part);
+            }
+        }
+        None
+    }
+}
+
+/// A deadline that may concern someone in this run, with what every
+/// subscriber's decision about it shares.
+struct Candidate<'a> {
+    deadline: &'a Deadline,
+    id: Arc<str>,
+    bits: Option<Bits>,
+    /// Whether the reminder `k` days before is due now, by `k`.
+    due_now: [bool; 366],
+    has_rows: bool,
+    days_left: i64,
+}
+
+impl<'a> Candidate<'a> {
+    /// Soonest first (then by id: the order of a message's items). Sessions
+    /// and other items for information (`remind = false`) and open calls
+    /// (which have no date) are never reminded of; a deadline with no offset
+    /// due now and no ledger row concerns nobody.
+    fn all(
+        catalog: &'a Catalog,
+        names: &Names,
+        offsets: &[u16],
+        in_ledger: &HashSet<&str>,
+        now: DateTime<Utc>,
+    ) -> Vec<Candidate<'a>> {
+        let mut all: Vec<Candidate> = catalog
+            .deadlines()
+            .iter()
+            .filter(|d| d.remind && d.is_ahead(now))
+            .filter_map(|d| {
+                let mut due_now = [false; 366];
+                for &k in d.remind_days.as_deref().unwrap_or(offsets) {
+                    due_now[usize::from(k)] = due_from(d, k) <= now;
+                }
+                let has_rows = in_ledger.contains(d.id.as_str());
+                (due_now.contains(&true) || has_rows).then(|| Candidate {
+                    deadline: d,
+                    id: Arc::from(d.id.as_str()),
+                    bits: names.deadline(d),
+                    due_now,
+                    has_rows,
+                    days_left: d.days_left(now),
+                })
+            })
+            .collect();
+        all.sort_by(|a, b| (a.deadline.due_at, &a.id).cmp(&(b.deadline.due_at, &b.id)));
+        all
+    }
+
+    /// The rules, in the order README states them ("When reminders are
+    /// due"), for subscriber `s` whose ledger rows about this deadline are
+    /// `rows`: at most one item, and the reminders to skip.
+    fn decide(
+        &self,
+        s: &Subscriber,
+        email: &Arc<str>,
+        rows: &[(&Key, Delivery)],
+        items: &mut Vec<Item>,
+        skipped: &mut Vec<Key>,
+    ) {
+        let d = self.deadline;
+        let final_here = |kind: Kind| {
+            rows.iter()
+                .any(|(k, st)| k.due_at == d.due_at && k.kind == kind && st.is_final())
+        };
+        let sent = || {
+            rows.iter().filter_map(|(k, st)| match (k.kind, st) {
+                (Kind::Remind(days), Delivery::Sent) => Some((k.due_at, days)),
+                _ => None,
+            })
+        };
+        let key = |kind| Key {
+            subscriber: email.clone(),
+            deadline: self.id.clone(),
+            due_at: d.due_at,
+            kind,
+        };
+        let item = |kind, moved_from| Item {
+            key: key(kind),
+            days_left: self.days_left,
+            moved_from,
+        };
+        if d.status == Status::Cancelled {
+            if sent().next().is_some() && !final_here(Kind::Cancelled) {
+                items.push(item(Kind::Cancelled, None));
+            }
+            return;
+        }
+        // The offsets due now and not yet final (no allocation: this runs
+        // for every subscriber a due deadline concerns).
+        let due = || {
+            d.remind_days
+                .as_deref()
+                .unwrap_or(&s.remind_days)
+                .iter()
+                .copied()
+                .filter(|&k| self.due_now[usize::from(k)] && !final_here(Kind::Remind(k)))
+        };
+        // Reminded of another due instant, and not yet of this one.
+        let moved_from = sent()
+            .filter(|(at, _)| *at != d.due_at)
+            .map(|(at, _)| at)
+            .max()
+            .filter(|_| !sent().any(|(at, _)| at == d.due_at));
+        if let Some(from) = moved_from.filter(|_| !final_here(Kind::Moved)) {
+            items.push(item(Kind::Moved, Some(from)));
+            // The notice gives the new date: reminders due now would repeat it.
+            skipped.extend(due().map(|k| key(Kind::Remind(k))));
+            return;
+        }
+        let smallest_sent = sent()
+            .filter(|(at, _)| *at == d.due_at)
+            .map(|(_, k)| k)
+            .min();
+        let send = due().min().filter(|&k| smallest_sent.is_none_or(|s| k < s));
+        skipped.extend(
+            due()
+                .filter(|&k| Some(k) != send)
+                .map(|k| key(Kind::Remind(k))),
+        );
+        if let Some(k) = send {
+            items.push(item(Kind::Remind(k), None));
+        }
+    }
 }
 
 /// A filter, or a deadline's topics and mechanism, as bit sets over the

@@ -39,8 +39,8 @@ impl Database {
                 _ => Delivery::Failed,
             };
             let key = Key {
-                subscriber: email,
-                deadline,
+                subscriber: email.into(),
+                deadline: deadline.into(),
                 due_at: parse_time(&due_at)?,
                 kind,
             };
@@ -116,8 +116,8 @@ impl Database {
         let mut groups: Vec<(String, Vec<Key>)> = Vec::new();
         for (id, email, deadline, due_at, kind) in raw {
             let key = Key {
-                subscriber: email,
-                deadline,
+                subscriber: email.into(),
+                deadline: deadline.into(),
                 due_at: parse_time(&due_at)?,
                 kind: Kind::parse(&kind).ok_or(StateError::BadKind(kind))?,
             };

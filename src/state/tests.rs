@@ -453,7 +453,7 @@ mod subscriptions {
         db.confirm(&id, false, now).unwrap();
         db.record(
             &[Key {
-                subscriber: id.clone(),
+                subscriber: id.as_str().into(),
                 deadline: "d".into(),
                 due_at: now,
                 kind: Kind::Remind(7),

@@ -348,7 +348,7 @@ fn dst_weeks_and_subscriber_zones() {
     ] {
         let p = plan(&cat, &subs, &Ledger::default(), &HashSet::new(), at(now));
         for m in &p.messages {
-            let ids: Vec<&str> = m.items.iter().map(|i| i.key.deadline.as_str()).collect();
+            let ids: Vec<&str> = m.items.iter().map(|i| &*i.key.deadline).collect();
             assert_eq!(ids, expected_ids, "{now}");
         }
         assert_eq!(
@@ -437,4 +437,59 @@ fn a_yearly_date_is_reminded_every_year_and_an_open_call_never() {
     for now in ["2027-01-01T08:00:00Z", "2030-06-01T08:00:00Z"] {
         assert!(!run(now).iter().any(|i| i.starts_with("open")), "{now}");
     }
+}
+
+#[test]
+fn the_planner_gives_the_plan_one_subscriber_at_a_time() {
+    let text = [
+        deadline("a", "2027-01-15", ""),
+        deadline("b", "2027-01-10", ""),
+        deadline("c", "2027-02-01", ""),
+    ]
+    .concat();
+    let cat = testing::catalog(&[("a.toml", &text)]);
+    let mut quiet = subscriber("quiet@example.org");
+    quiet.filter.topics = vec!["children".into()];
+    let mut single = subscriber("single@example.org");
+    single.digest = false;
+    let gone = subscriber("gone@example.org");
+    let subs = vec![
+        subscriber("first@example.org"),
+        quiet,
+        single,
+        gone,
+        subscriber("last@example.org"),
+    ];
+    let opted_out: HashSet<String> = ["gone@example.org".to_string()].into();
+    // A missed month: every offset of a and b is due, c's 30 days too.
+    let now = at("2027-01-09T08:00:00Z");
+    let ledger = Ledger::default();
+    let parts: Vec<Plan> = Planner::new(&cat, &subs, &ledger, &opted_out, now).collect();
+    let who: Vec<Vec<usize>> = parts
+        .iter()
+        .map(|p| p.messages.iter().map(|m| m.subscriber).collect())
+        .collect();
+    // Nobody with nothing to do (a filter that matches nothing, an opt-out),
+    // one message per deadline for a subscriber without digests.
+    assert_eq!(who, [vec![0], vec![2, 2, 2], vec![4]]);
+    for p in &parts {
+        let index = p.messages[0].subscriber;
+        assert!(p.skipped.iter().all(|k| *k.subscriber == subs[index].key));
+    }
+    // The parts together are the whole plan, soonest deadline first.
+    let whole = plan(&cat, &subs, &ledger, &opted_out, now);
+    let joined = Plan {
+        messages: parts.iter().flat_map(|p| p.messages.clone()).collect(),
+        skipped: parts.iter().flat_map(|p| p.skipped.clone()).collect(),
+    };
+    assert_eq!(joined, whole);
+    assert_eq!(
+        items(&whole)[..3],
+        ["b remind:1", "a remind:7", "c remind:30"]
+    );
+    assert_eq!(
+        whole.skipped.len(),
+        3 * 3,
+        "30 and 7 days of b, 30 of a, each"
+    );
 }

@@ -181,7 +181,7 @@ fn remind_delivers_once_recovers_and_respects_opt_outs() {
     let address_key =
         mechcal::subscriptions::AddressKey::load(&dir.join("var/address.key")).unwrap();
     let key = Key {
-        subscriber: address_key.id("all-deadlines@example.org"),
+        subscriber: address_key.id("all-deadlines@example.org").into(),
         deadline: "example-odihr-hate-crime-2027".into(),
         due_at: "2027-04-15T22:00:00Z".parse().unwrap(),
         kind: Kind::Remind(7),

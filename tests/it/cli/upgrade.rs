@@ -56,7 +56,7 @@ fn an_old_ledger_is_keyed_and_nobody_is_reminded_twice() {
             .rows
             .iter()
             .filter(|(k, d)| {
-                k.subscriber == key.id(email) && **d == mechcal::reminders::plan::Delivery::Sent
+                *k.subscriber == *key.id(email) && **d == mechcal::reminders::plan::Delivery::Sent
             })
             .count()
     };
