@@ -143,12 +143,12 @@ impl<'a, 'i> Table<'a, 'i> {
         example: &str,
     ) -> Option<Spanned<String>> {
         self.required(sink, key, example)
-            .and_then(|v| as_str(sink, &format!("`{key}`"), v))
+            .and_then(|v| string_named(sink, || format!("`{key}`"), v))
     }
 
     pub fn optional_str(&self, sink: &mut Sink<'_>, key: &str) -> Option<Spanned<String>> {
         self.get(key)
-            .and_then(|v| as_str(sink, &format!("`{key}`"), v))
+            .and_then(|v| string_named(sink, || format!("`{key}`"), v))
     }
 
     /// An optional table-valued key (`[calendar]`), as a [`Table`].
@@ -187,7 +187,18 @@ impl<'a, 'i> Table<'a, 'i> {
 /// strings keep the line endings of the file they were written in).
 /// `what` names the value in messages: "`title`", "each of `topics`".
 pub fn as_str(sink: &mut Sink<'_>, what: &str, value: &Value<'_>) -> Option<Spanned<String>> {
+    string_named(sink, || what.to_string(), value)
+}
+
+/// [`as_str`] with the value's name made only for an error (thousands of
+/// strings are read per load, and nearly all are strings).
+pub fn string_named(
+    sink: &mut Sink<'_>,
+    what: impl FnOnce() -> String,
+    value: &Value<'_>,
+) -> Option<Spanned<String>> {
     match value.get_ref() {
+        DeValue::String(s) if !s.contains('\r') => Some(Spanned::new(value.span(), s.to_string())),
         DeValue::String(s) => Some(Spanned::new(
             value.span(),
             s.replace("\r\n", "\n").replace('\r', "\n"),
@@ -195,7 +206,7 @@ pub fn as_str(sink: &mut Sink<'_>, what: &str, value: &Value<'_>) -> Option<Span
         other => {
             sink.error(
                 value.span(),
-                format!("{what} must be a string, found {}", type_name(other)),
+                format!("{} must be a string, found {}", what(), type_name(other)),
             );
             None
         }

@@ -23,11 +23,39 @@ pub struct Catalog {
     version: Fingerprint,
 }
 
+/// Puts `items[order[i]]` at `i` for every `i`, in place: each cycle of
+/// the permutation is followed once, by swaps (no copy of the whole list).
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..order.len() {
+        let mut at = start;
+        // A placed position points at itself.
+        while order[at] != at {
+            let from = std::mem::replace(&mut order[at], at);
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
+}
+
 impl Catalog {
     /// Builds a catalog from validated parts. `files` is the number of deadline
     /// files they came from.
-    pub fn new(registry: Registry, mut deadlines: Vec<Deadline>, files: usize) -> Catalog {
-        deadlines.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
+    pub fn new(registry: Registry, deadlines: Vec<Deadline>, files: usize) -> Catalog {
+        // Sorted as (due, id, index) keys, then moved once: a deadline is
+        // over 600 bytes, and a sort that compared and moved them would
+        // reach all over memory for every step.
+        let mut order: Vec<(DateTime<Utc>, &str, usize)> = deadlines
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.due_at, d.id.as_str(), i))
+            .collect();
+        order.sort_unstable();
+        let order: Vec<usize> = order.into_iter().map(|(_, _, i)| i).collect();
+        let mut deadlines = deadlines;
+        permute(&mut deadlines, order);
         let by_id = deadlines
             .iter()
             .enumerate()
@@ -156,6 +184,36 @@ impl Filter {
 mod tests {
     use super::*;
     use crate::model::deadline::tests::sample;
+
+    #[test]
+    fn permute_follows_every_cycle() {
+        // Identity, one swap, a 3-cycle with a fixed point, two cycles.
+        for order in [
+            vec![0, 1, 2, 3],
+            vec![1, 0, 2, 3],
+            vec![2, 1, 3, 0],
+            vec![3, 2, 1, 0],
+            vec![1, 2, 0, 4, 3],
+        ] {
+            let mut items: Vec<char> = "abcde"[..order.len()].chars().collect();
+            let expected: Vec<char> = order.iter().map(|&i| items[i]).collect();
+            permute(&mut items, order.clone());
+            assert_eq!(items, expected, "{order:?}");
+        }
+    }
+
+    #[test]
+    fn deadlines_are_sorted_by_due_then_id() {
+        let mut a = sample();
+        let mut b = sample();
+        let mut c = sample();
+        (a.id, b.id, c.id) = ("a".into(), "b".into(), "c".into());
+        c.due_at -= chrono::Duration::days(1);
+        let cat = Catalog::new(Registry::default(), vec![b, c, a], 1);
+        let ids: Vec<&str> = cat.deadlines().iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["c", "a", "b"]);
+        assert_eq!(cat.get("b").map(|d| d.id.as_str()), Some("b"));
+    }
 
     #[test]
     fn filter_table() {

@@ -374,7 +374,7 @@ pub(crate) fn slug_list<'a>(
     let mut slugs: Vec<String> = Vec::with_capacity(items.len());
     let mut ok = true;
     for item in items {
-        let Some(s) = tables::as_str(sink, &format!("each of `{}`", what.key), item) else {
+        let Some(s) = tables::string_named(sink, || format!("each of `{}`", what.key), item) else {
             ok = false;
             continue;
         };

@@ -75,15 +75,32 @@ pub fn validate(sources: Sources, default_tz: Tz, window: Window) -> Loaded {
         window,
     };
 
-    let mut deadlines: Vec<Deadline> = Vec::new();
-    // id → where it was first defined, for duplicate reports.
-    let mut seen: HashMap<String, String> = HashMap::new();
-    for src in &sources.files {
+    // Files are independent until ids meet: they are checked on every core,
+    // then joined in the order read (the same result on any machine).
+    let checked = on_all_cores(&sources.files, |src| {
         let file = SourceFile::new(&src.display, src.text.as_str());
         let mut sink = Sink::new(&file);
-        for checked in deadline_file(&mut sink, &ctx, src) {
-            if let Some(id) = checked.id {
-                if let Some(first) = seen.get(id.get_ref()) {
+        let checked = deadline_file(&mut sink, &ctx, src);
+        let diags = sink.diags;
+        (file, checked, diags)
+    });
+    let items = checked
+        .iter()
+        .flat_map(|(_, c, _)| c)
+        .map(|c| c.deadlines.len())
+        .sum();
+    let (files, checked): (Vec<SourceFile>, Vec<_>) =
+        checked.into_iter().map(|(f, c, d)| (f, (c, d))).unzip();
+    let mut deadlines: Vec<Deadline> = Vec::with_capacity(items);
+    // id → where it was first defined (file, offset), for duplicate reports.
+    let mut seen: HashMap<String, (usize, usize)> = HashMap::with_capacity(items);
+    for (index, (entries, file_diags)) in checked.into_iter().enumerate() {
+        let mut sink = Sink::new(&files[index]);
+        sink.diags = file_diags;
+        for c in entries {
+            if let Some(id) = &c.id {
+                if let Some(&(file, at)) = seen.get(id.get_ref()) {
+                    let first = files[file].place(at);
                     sink.error(id.span(), format!("duplicate deadline id `{}`", id.get_ref()))
                         .help = Some(format!(
                         "`{}` is first defined at {first}; ids must be unique across the repository",
@@ -91,9 +108,9 @@ pub fn validate(sources: Sources, default_tz: Tz, window: Window) -> Loaded {
                     ));
                     continue;
                 }
-                seen.insert(id.get_ref().clone(), file.place(id.span().start));
+                seen.insert(id.get_ref().clone(), (index, id.span().start));
             }
-            deadlines.extend(checked.deadlines);
+            deadlines.extend(c.deadlines);
         }
         diags.extend(sink.diags);
     }
@@ -106,6 +123,32 @@ pub fn validate(sources: Sources, default_tz: Tz, window: Window) -> Loaded {
         diagnostics: diags,
         files,
     }
+}
+
+/// `f` of every item, in order, on all cores (but one thread per 64 items
+/// at most: a small repository is not worth a thread).
+fn on_all_cores<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(items.len() / 64).max(1);
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(results) => results,
+                // A panic in validation is a bug; keep its message and place.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// The valid deadlines of one file, each with the span of its id.
