@@ -3,6 +3,9 @@
 //! a third have 3 milestones and a tenth repeat yearly (issue 13: the same
 //! target).
 //!
+//! With the allocator as `mechcal check` has it (`serve`, which gives
+//! freed pages back at once, reloads slower: README says by how much).
+//!
 //! Run: `cargo bench --bench load`
 
 use std::path::PathBuf;

@@ -15,6 +15,8 @@ use mechcal::model::catalog::{Catalog, Filter};
 use mechcal::reminders::plan::{self, Delivery, Ledger};
 
 fn main() {
+    // Passes run in `serve`: its allocator settings.
+    mechcal::os::allocator::for_serving();
     divan::main();
 }
 

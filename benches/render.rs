@@ -58,6 +58,8 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
+    // Feeds are rendered by `serve`: its allocator settings.
+    mechcal::os::allocator::for_serving();
     let top = Path::new(env!("CARGO_MANIFEST_DIR"));
     compare(top, false);
     // Issue 13: a third of the entries with 3 milestones, a tenth yearly.

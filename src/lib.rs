@@ -46,7 +46,7 @@ pub mod load;
 pub(crate) mod metrics;
 pub mod model;
 pub mod openpgp;
-pub(crate) mod os;
+pub mod os;
 pub mod reminders;
 pub mod render;
 pub mod state;

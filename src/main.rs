@@ -1,11 +1,11 @@
-// mimalloc gives freed memory back to the system within moments, where
-// glibc's malloc keeps the multi-megabyte buffers of whole-feed renderings
-// (made and dropped as the byte-bounded cache evicts them) in its arenas:
-// with glibc, serve's memory only ever grew to the high-water mark of the
-// renderings in flight. benches/memory.sh measures both.
+// jemalloc, built (.cargo/config.toml) with a background thread that gives
+// freed pages back to the system after jemalloc's usual decay: a one-shot
+// command (`check`, `remind`, `export`) then reuses them, and loads 10,000
+// deadlines in about half the time it takes when every free goes back to
+// the system at once (benches/load.rs).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() {
-    std::process::exit(mechcal::cli::main().code());
+    std::process::exit(mechcal::cli::main(mechcal::os::allocator::for_serving).code());
 }

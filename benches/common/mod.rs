@@ -4,6 +4,11 @@
 use std::path::Path;
 use std::process::Command;
 
+// The binary's allocator (src/main.rs), with its settings
+// (.cargo/config.toml): the figures are those of what ships.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Writes a repository of `count` deadlines (10 per file) at `root`.
 pub fn generate(root: &Path, count: usize) {
     run(root, count, false);

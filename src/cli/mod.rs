@@ -233,8 +233,9 @@ impl Error {
 }
 
 /// Runs the command line of this process: the one place that prints an
-/// error and picks the exit code.
-pub fn main() -> Exit {
+/// error and picks the exit code. `serving` is called before `serve`
+/// starts (the binary tunes its allocator there).
+pub fn main(serving: fn()) -> Exit {
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) => {
@@ -246,6 +247,9 @@ pub fn main() -> Exit {
             };
         }
     };
+    if matches!(args.command, Command::Serve { .. }) {
+        serving();
+    }
     #[allow(clippy::disallowed_methods)] // the edge: the one place that reads the clock
     let clock = Utc::now();
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());

@@ -1,5 +1,6 @@
 //! The operating system's edges used by several layers: systemd
-//! credentials and files of personal data.
+//! credentials, files of personal data, the allocator.
 
+pub mod allocator;
 pub(crate) mod credentials;
 pub(crate) mod private;
