@@ -1,6 +1,6 @@
 // jemalloc, built (.cargo/config.toml) with a background thread that gives
 // freed pages back to the system after jemalloc's usual decay: a one-shot
-// command (`check`, `remind`, `export`) then reuses them, and loads 10,000
+// command (`check`, `remind`, `render`) then reuses them, and loads 10,000
 // deadlines in about half the time it takes when every free goes back to
 // the system at once (benches/load.rs).
 #[global_allocator]
