@@ -129,8 +129,12 @@ pub fn validate(sources: Sources, default_tz: Tz, window: Window) -> Loaded {
 /// at most: a small repository is not worth a thread).
 fn on_all_cores<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.min(items.len() / 64).max(1);
-    if threads == 1 {
+    on_threads(items, cores.min(items.len() / 64), f)
+}
+
+/// `f` of every item, in order, on `threads` threads.
+fn on_threads<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if threads <= 1 || items.len() < 2 {
         return items.iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(threads);

@@ -379,6 +379,49 @@ fn duplicate_ids_name_both_places() {
 }
 
 #[test]
+fn work_on_threads_comes_back_in_order() {
+    let items: Vec<usize> = (0..301).collect();
+    let once: Vec<usize> = items.iter().map(|i| i * 3).collect();
+    for threads in [0, 1, 2, 3, 7, 400] {
+        assert_eq!(on_threads(&items, threads, |i| i * 3), once, "{threads}");
+    }
+    assert!(on_threads(&[] as &[usize], 2, |i| *i).is_empty());
+}
+
+/// Enough files for every core: the duplicate is found across the files
+/// that different threads checked, and the report is in file order.
+#[test]
+fn a_large_repository_reports_as_a_small_one() {
+    let texts: Vec<(String, String)> = (0..400)
+        .map(|i| {
+            let id = if i == 390 { 3 } else { i };
+            let text = entry_with("", None).replace("cerd-alt-2024", &format!("d-{id}"));
+            let text = if i == 200 {
+                text.replace("mechanism = \"cerd\"", "mechanism = \"cerdd\"")
+            } else {
+                text
+            };
+            (format!("{i:03}.toml"), text)
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = texts.iter().map(|(p, t)| (&p[..], &t[..])).collect();
+    let loaded = load_files(&files);
+    let places: Vec<String> = loaded.diagnostics.iter().map(|d| d.place()).collect();
+    assert_eq!(
+        places,
+        ["deadlines/200.toml:4:13", "deadlines/390.toml:2:6"]
+    );
+    assert!(render(&loaded).contains("`d-3` is first defined at deadlines/003.toml:2:6"));
+    // Without the errors: every entry, sorted.
+    let files: Vec<(&str, &str)> = files
+        .into_iter()
+        .filter(|(p, _)| !["200.toml", "390.toml"].contains(p))
+        .collect();
+    let catalog = load_files(&files).catalog.expect("valid");
+    assert_eq!(catalog.deadlines().len(), 398);
+}
+
+#[test]
 fn empty_file_is_a_warning_not_an_error() {
     let loaded = load_files(&[("empty.toml", ""), ("comments.toml", "# nothing yet\n")]);
     assert_eq!(loaded.errors(), 0);
