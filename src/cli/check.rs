@@ -90,6 +90,7 @@ impl Report<'_> {
                 let summary = self.valid.map(|(c, subscribers)| {
                     serde_json::json!({
                         "deadlines": c.deadlines().len(),
+                        "entries": c.entries(),
                         "files": c.files(),
                         "upcoming": c.upcoming(now),
                         "subscribers": subscribers,
@@ -115,10 +116,18 @@ impl Report<'_> {
                         let subs = subscribers
                             .map(|n| format!("; {}", count(n, "subscriber")))
                             .unwrap_or_default();
+                        // Entries, as staff wrote them; their dates (each
+                        // milestone and year) when there are more.
+                        let (entries, items) = (c.entries(), c.deadlines().len());
+                        let dates = if items == entries {
+                            String::from(",")
+                        } else {
+                            format!(": {},", count(items, "date"))
+                        };
                         let _ = writeln!(
                             out,
-                            "ok: {} in {}, {} upcoming{subs}{warnings}",
-                            count(c.deadlines().len(), "deadline"),
+                            "ok: {} in {}{dates} {} upcoming{subs}{warnings}",
+                            count(entries, "deadline"),
                             count(c.files(), "file"),
                             c.upcoming(now),
                         );

@@ -159,6 +159,14 @@ impl Catalog {
         self.deadlines.iter().filter(move |d| filter.matches(d))
     }
 
+    /// How many entries the items come from (an entry with milestones or a
+    /// yearly date makes several items).
+    pub fn entries(&self) -> usize {
+        let entries: std::collections::HashSet<&str> =
+            self.deadlines.iter().map(|d| d.entry.as_str()).collect();
+        entries.len()
+    }
+
     /// How many deadlines are still ahead at `now` and not cancelled.
     pub fn upcoming(&self, now: DateTime<Utc>) -> usize {
         self.deadlines.iter().filter(|d| d.is_upcoming(now)).count()

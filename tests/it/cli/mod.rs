@@ -81,7 +81,7 @@ fn sample_repository_checks_clean() {
     let warnings = if open { ", 1 warning" } else { "" };
     assert_eq!(
         text(&out.stdout),
-        format!("ok: 29 deadlines in 9 files, 18 upcoming; 4 subscribers{warnings}\n")
+        format!("ok: 18 deadlines in 9 files: 29 dates, 18 upcoming; 4 subscribers{warnings}\n")
     );
     assert_eq!(out.status.code(), Some(0));
 }
@@ -94,7 +94,9 @@ fn sample_repository_json_summary() {
     assert_eq!(v["ok"], true);
     // 29 items: 14 entries, one with 4 milestones, four yearly (3 years each
     // inside the window around NOW).
+    // Items (each milestone and year), and the entries they come from.
     assert_eq!(v["summary"]["deadlines"], 29);
+    assert_eq!(v["summary"]["entries"], 18);
     assert_eq!(v["summary"]["files"], 9);
     assert_eq!(v["summary"]["upcoming"], 18);
     assert_eq!(v["summary"]["subscribers"], 4);
@@ -447,7 +449,7 @@ fn check_without_config_uses_defaults_for_a_named_directory() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "ok: 29 deadlines in 9 files, 18 upcoming\n"
+        "ok: 18 deadlines in 9 files: 29 dates, 18 upcoming\n"
     );
 }
 

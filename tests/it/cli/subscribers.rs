@@ -28,7 +28,7 @@ fn subscribers_are_checked_and_listed() {
     assert_eq!(text(&out.stderr), "");
     assert_eq!(
         text(&out.stdout),
-        "ok: 29 deadlines in 9 files, 18 upcoming; 3 subscribers\n"
+        "ok: 18 deadlines in 9 files: 29 dates, 18 upcoming; 3 subscribers\n"
     );
 
     let out = mechcal(dir, &["--config", cfg, "subscribers", "--now", NOW]);
