@@ -132,17 +132,35 @@ fn on_all_cores<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
     on_threads(items, cores.min(items.len() / 64), f)
 }
 
-/// `f` of every item, in order, on `threads` threads.
+/// `f` of every item, in order, on `threads` threads. The items are taken
+/// in small blocks as threads come free, so a thread that the machine slows
+/// down (another process, a busy neighbour on a VM) does not hold up the
+/// others: with halves fixed in advance, one thread often finished a third
+/// later than the other.
 fn on_threads<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     if threads <= 1 || items.len() < 2 {
         return items.iter().map(f).collect();
     }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+    // Blocks small enough to even out, large enough that taking one costs
+    // nothing next to the work in it.
+    let block = (items.len() / (threads * 16)).clamp(1, 16);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Vec<R>)> = std::thread::scope(|scope| {
+        let (f, next) = (&f, &next);
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let start = next.fetch_add(block, std::sync::atomic::Ordering::Relaxed);
+                        if start >= items.len() {
+                            break mine;
+                        }
+                        let part = &items[start..(start + block).min(items.len())];
+                        mine.push((start, part.iter().map(f).collect::<Vec<R>>()));
+                    }
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -152,7 +170,9 @@ fn on_threads<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R
                 Err(panic) => std::panic::resume_unwind(panic),
             })
             .collect()
-    })
+    });
+    done.sort_unstable_by_key(|(start, _)| *start);
+    done.into_iter().flat_map(|(_, results)| results).collect()
 }
 
 /// The valid deadlines of one file, each with the span of its id.
