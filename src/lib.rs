@@ -33,6 +33,9 @@
 //!   stored subscribers with the file's.
 //! - [`openpgp`] — subscribers' public keys (checked as of `now`) and
 //!   PGP/MIME sealing of their mail.
+//! - [`watch`] — checking the pages deadlines link to: visible text and
+//!   its fingerprint, changed lines, what a check means, the HTTP edge, a
+//!   pass, `mechcal watch`'s report.
 //! - [`metrics`] — counters and the `/metrics` text.
 //! - [`os`] — systemd credentials, files of personal data (0600/0700).
 //! - [`cli`] — the command line; [`exit`] — the exit codes.
@@ -51,6 +54,7 @@ pub mod reminders;
 pub mod render;
 pub mod state;
 pub mod subscriptions;
+pub mod watch;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -156,6 +156,21 @@ pub struct Metrics {
     mail_send: Histogram,
     git_fetches_ok: AtomicU64,
     git_fetches_failed: AtomicU64,
+    watch: std::sync::Mutex<WatchCounts>,
+}
+
+/// What the watch passes of `[watch]` counted.
+#[derive(Default)]
+struct WatchCounts {
+    passes: u64,
+    pass_errors: u64,
+    /// Checks by what answered (`2xx`, `304`, `4xx`, `5xx`, `error`).
+    checks: std::collections::BTreeMap<&'static str, u64>,
+    /// Entry links with a problem after the last pass, by kind.
+    problems: Vec<(crate::watch::judge::Kind, usize)>,
+    mailed: u64,
+    last_pass: Option<DateTime<Utc>>,
+    last_took: Duration,
 }
 
 /// What the served data looks like at the moment of a scrape.
@@ -223,6 +238,23 @@ impl Metrics {
         for t in &o.send_times {
             self.mail_send.observe(*t);
         }
+    }
+
+    /// Adds up a watch pass (`None`: it could not run) finished at `at`.
+    pub fn watch_pass(&self, report: Option<&crate::watch::Report>, at: DateTime<Utc>) {
+        let Ok(mut w) = self.watch.lock() else { return };
+        w.passes += 1;
+        let Some(r) = report else {
+            w.pass_errors += 1;
+            return;
+        };
+        for (class, n) in &r.outcomes {
+            *w.checks.entry(class).or_default() += n;
+        }
+        w.problems = r.by_kind();
+        w.mailed += r.mailed as u64;
+        w.last_pass = Some(at);
+        w.last_took = r.took;
     }
 
     pub fn git_fetch(&self, ok: bool) {
@@ -478,7 +510,91 @@ impl Metrics {
             "mechcal_git_fetches_total{{result=\"failed\"}} {}",
             self.git_fetches_failed.load(Relaxed)
         );
+        if let Ok(w) = self.watch.lock() {
+            self.render_watch(&mut out, &w, head);
+        }
         out
+    }
+
+    fn render_watch(
+        &self,
+        out: &mut String,
+        w: &WatchCounts,
+        head: fn(&mut String, &str, &str, &str),
+    ) {
+        head(
+            out,
+            "mechcal_watch_passes_total",
+            "counter",
+            "Watch passes run ([watch]), and those that could not run.",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_watch_passes_total{{result=\"ok\"}} {}",
+            w.passes - w.pass_errors
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_watch_passes_total{{result=\"failed\"}} {}",
+            w.pass_errors
+        );
+        head(
+            out,
+            "mechcal_watch_checks_total",
+            "counter",
+            "Watched URLs checked, by what answered.",
+        );
+        for class in ["2xx", "304", "4xx", "5xx", "error"] {
+            let n = w.checks.get(class).copied().unwrap_or(0);
+            let _ = writeln!(out, "mechcal_watch_checks_total{{answer=\"{class}\"}} {n}");
+        }
+        head(
+            out,
+            "mechcal_watch_problems",
+            "gauge",
+            "Entry links with a problem after the last watch pass, by kind.",
+        );
+        for kind in crate::watch::judge::Kind::ALL {
+            let n = w
+                .problems
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map_or(0, |(_, n)| *n);
+            let _ = writeln!(
+                out,
+                "mechcal_watch_problems{{kind=\"{}\"}} {n}",
+                kind.as_str()
+            );
+        }
+        head(
+            out,
+            "mechcal_watch_alerts_mailed_total",
+            "counter",
+            "Watch problems mailed to staff.",
+        );
+        let _ = writeln!(out, "mechcal_watch_alerts_mailed_total {}", w.mailed);
+        head(
+            out,
+            "mechcal_watch_last_pass_time_seconds",
+            "gauge",
+            "When the last watch pass finished (Unix time; 0: none since start).",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_watch_last_pass_time_seconds {}",
+            w.last_pass.map_or(0, |t| t.timestamp())
+        );
+        head(
+            out,
+            "mechcal_watch_last_pass_duration_seconds",
+            "gauge",
+            "How long the last watch pass took.",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_watch_last_pass_duration_seconds {}",
+            w.last_took.as_secs_f64()
+        );
     }
 }
 
@@ -528,6 +644,15 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
+        let mut watched = crate::watch::Report {
+            mailed: 2,
+            took: Duration::from_millis(1500),
+            ..Default::default()
+        };
+        watched.outcomes.insert("2xx", 5);
+        watched.outcomes.insert("error", 1);
+        m.watch_pass(Some(&watched), at);
+        m.watch_pass(None, at);
         let text = m.render(&Gauges {
             deadlines: 42,
             catalog_version: "abc123",
@@ -557,6 +682,13 @@ mod tests {
         has("mechcal_render_cache_bytes 4096");
         has("mechcal_catalog_degraded 1");
         has("mechcal_last_reload_time_seconds 1795435200");
+        has("mechcal_watch_passes_total{result=\"ok\"} 1");
+        has("mechcal_watch_passes_total{result=\"failed\"} 1");
+        has("mechcal_watch_checks_total{answer=\"2xx\"} 5");
+        has("mechcal_watch_checks_total{answer=\"error\"} 1");
+        has("mechcal_watch_problems{kind=\"gone\"} 0");
+        has("mechcal_watch_alerts_mailed_total 2");
+        has("mechcal_watch_last_pass_duration_seconds 1.5");
         // Every sample belongs to a family announced before it.
         let mut declared = std::collections::HashSet::new();
         for line in text.lines() {

@@ -363,3 +363,51 @@ pub fn dkim_record(config: Option<&Path>, out: &mut dyn std::io::Write) -> Resul
     let _ = writeln!(out, "; value: {}", d.record_value());
     Ok(Exit::Ok)
 }
+
+/// `mechcal watch`: one pass over the pages the entries link to; exit 1
+/// when a link has a problem.
+pub fn watch(
+    config: Option<&Path>,
+    now: DateTime<Utc>,
+    format: super::Format,
+    only: Option<&str>,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> Result<Exit, Error> {
+    let inputs = load(config, None, now, err)?;
+    let Some(targets) = crate::watch::targets(&inputs.catalog, only, now) else {
+        let name = only.unwrap_or_default();
+        let mut entries: Vec<&str> = inputs
+            .catalog
+            .deadlines()
+            .iter()
+            .map(|d| d.entry.as_str())
+            .collect();
+        entries.dedup();
+        return Err(Error::UnknownName {
+            what: "entry",
+            name: name.to_string(),
+            help: crate::load::suggest::did_you_mean(name, entries.iter().copied())
+                .unwrap_or_else(|| "`mechcal list --all` shows the entries' ids".into()),
+        });
+    };
+    let mut db = Database::open(&inputs.config.state.path)?;
+    let runtime = current_thread_runtime()?;
+    let report = runtime.block_on(crate::watch::pass(
+        &inputs.config,
+        &targets,
+        &mut db,
+        now,
+        only.is_none(),
+    ))?;
+    let text = match format {
+        super::Format::Human => crate::watch::report::human(&report),
+        super::Format::Json => crate::watch::report::json(&report),
+    };
+    let _ = out.write_all(text.as_bytes());
+    Ok(if report.problems() > 0 {
+        Exit::Invalid
+    } else {
+        Exit::Ok
+    })
+}

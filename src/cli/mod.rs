@@ -118,6 +118,19 @@ pub enum Command {
         #[arg(long)]
         show_emails: bool,
     },
+    /// Check the pages deadlines link to (`url`, `source`): one pass, a
+    /// table of links with their problems; exit 1 when there are problems
+    Watch {
+        /// Judge as of this instant (RFC 3339) instead of now
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+        /// How to print the report
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Check only this entry's links (its id; past or not)
+        #[arg(long, value_name = "ID")]
+        only: Option<String>,
+    },
     /// Print the sample config file
     DefaultConfig,
     /// Print the DNS TXT record to publish for `[mail.dkim]`'s key
@@ -190,6 +203,8 @@ pub enum Error {
     Reminders(#[from] SetupError),
     #[error("error: cannot start the async runtime: {0}\n")]
     Runtime(std::io::Error),
+    #[error("error: {0}\n")]
+    Watch(#[from] crate::watch::PassError),
     #[error("error: cannot write to {}: {}\n", .dir.display(), crate::load::deadlines::io_reason(.source))]
     Export {
         dir: PathBuf,
@@ -225,6 +240,7 @@ impl Error {
             Error::Reminders(_)
             | Error::State(_)
             | Error::Runtime(_)
+            | Error::Watch(_)
             | Error::Export { .. }
             | Error::UnknownName { .. }
             | Error::NoDkim => Exit::Usage,
@@ -284,6 +300,14 @@ pub fn run(
             Ok(Exit::Ok)
         }
         Command::DkimRecord => commands::dkim_record(config, out),
+        Command::Watch { now, format, only } => commands::watch(
+            config,
+            now.unwrap_or(clock),
+            format,
+            only.as_deref(),
+            out,
+            err,
+        ),
         Command::Check {
             dir,
             format,

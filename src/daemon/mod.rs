@@ -22,13 +22,15 @@
 //!
 //! Files: `schedule` (reminder passes), `alerts` (staff mail), `git`
 //! (following the data remote), `reload` (watching and reloading),
-//! `systemd` (notify and watchdog), `logging`.
+//! `sources` (checking the pages deadlines link to), `systemd` (notify and
+//! watchdog), `logging`.
 
 mod alerts;
 pub(crate) mod git;
 pub(crate) mod logging;
 pub(crate) mod reload;
 mod schedule;
+mod sources;
 mod systemd;
 
 use std::future::Future;
@@ -312,6 +314,7 @@ pub async fn run(
     let git = tokio::spawn(daemon.clone().follow_git(stopped.clone()));
     let alerts = tokio::spawn(daemon.clone().alert(stopped.clone()));
     let window = tokio::spawn(daemon.clone().follow_window(stopped.clone()));
+    let sources = tokio::spawn(daemon.clone().watch_sources(stopped.clone()));
     // Installed before anything is served (see `stop_signal`).
     let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let hangups = tokio::spawn(hangups(daemon.clone(), hup));
@@ -345,6 +348,7 @@ pub async fn run(
     git.abort();
     alerts.abort();
     window.abort();
+    sources.abort();
     hangups.abort();
     if let Some((_, task)) = daemon.watcher.lock().ok().and_then(|mut w| w.take()) {
         task.abort();

@@ -17,7 +17,8 @@
 //!
 //! Files: this one opens and migrates; `versions` (entries' versions for
 //! the feeds), `ledger` (reminders sent, skipped, failed; opt-outs),
-//! `subscriptions` (sign-ups; keying the ledger; forgetting a subscriber).
+//! `subscriptions` (sign-ups; keying the ledger; forgetting a subscriber),
+//! `watch` (watched pages and the problems staff are mailed about).
 
 use std::path::{Path, PathBuf};
 
@@ -27,8 +28,10 @@ use rusqlite::{Connection, OptionalExtension};
 mod ledger;
 mod subscriptions;
 mod versions;
+mod watch;
 
 pub use subscriptions::SignUp;
+pub use watch::WatchAlert;
 
 pub use versions::{advance, Recorded, Row};
 
@@ -118,6 +121,36 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE entries ADD COLUMN due_at TEXT;
     ALTER TABLE entries ADD COLUMN was_due TEXT;
     ALTER TABLE entries ADD COLUMN was_due_at TEXT;",
+    // 6: watched pages (`[watch]`): per URL what its last check saw and
+    // the bounded visible text it is compared with; and the problems
+    // staff are to be (or were) mailed about, once each.
+    "CREATE TABLE watched (
+        url           TEXT PRIMARY KEY NOT NULL,
+        checked_at    TEXT NOT NULL,
+        status        INTEGER,
+        final_url     TEXT,
+        error         TEXT,
+        failures      INTEGER NOT NULL DEFAULT 0,
+        failing_since TEXT,
+        answered_at   TEXT,
+        etag          TEXT,
+        last_modified TEXT,
+        fingerprint   TEXT,
+        text          TEXT,
+        cut           INTEGER NOT NULL DEFAULT 0,
+        changed_at    TEXT,
+        excerpt       TEXT
+    ) STRICT;
+    CREATE TABLE watch_alerts (
+        url     TEXT NOT NULL,
+        key     TEXT NOT NULL,
+        entries TEXT NOT NULL,
+        message TEXT NOT NULL,
+        excerpt TEXT,
+        seen_at TEXT NOT NULL,
+        sent_at TEXT,
+        PRIMARY KEY (url, key)
+    ) STRICT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

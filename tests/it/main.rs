@@ -13,6 +13,8 @@
 //! - `smtp` — reminders through a real SMTP server (Python aiosmtpd), with
 //!   faults, TLS and kill -9.
 //! - `support` — helpers (repository paths, copies, the test venv).
+//! - `watch` — `mechcal watch` and the daemon's watch pass against a web
+//!   site on loopback written in the test.
 
 mod cli;
 mod daemon;
@@ -23,3 +25,4 @@ mod signup;
 mod smtp;
 mod spam;
 mod support;
+mod watch;

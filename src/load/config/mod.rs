@@ -11,6 +11,9 @@
 
 mod parse;
 mod reminders;
+mod watch;
+
+pub use watch::show as show_duration;
 
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
@@ -49,8 +52,59 @@ pub struct Config {
     pub subscriptions: SubscriptionsConfig,
     pub mail: MailConfig,
     /// `[alerts] staff`: who is mailed when the data, the config or the git
-    /// sync goes wrong (through `[mail]`).
+    /// sync goes wrong (through `[mail]`), and when a watched page is gone
+    /// or changed (`[watch]`).
     pub alerts: Vec<String>,
+    pub watch: WatchConfig,
+}
+
+/// The shortest and longest `[watch] interval`.
+pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+pub const MAX_INTERVAL: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
+/// `[watch]`: checking the pages deadlines link to (`url`, `source`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchConfig {
+    /// Whether `serve` checks them every `interval` (`mechcal watch` runs
+    /// a pass whatever this says).
+    pub enabled: bool,
+    pub interval: std::time::Duration,
+    /// Bounds each request, redirects and body included.
+    pub timeout: std::time::Duration,
+    /// Bytes of a body read at most (after decompression); the rest is
+    /// not read.
+    pub max_body: usize,
+    /// The least time between two requests to one host.
+    pub host_delay: std::time::Duration,
+    /// Hosts checked at the same time (one request at a time each).
+    pub hosts_at_once: usize,
+    /// Failed checks in a row (5xx, timeouts…) that make a problem.
+    pub failures: u32,
+    /// Named in the User-Agent: an e-mail address or a page.
+    pub contact: Option<String>,
+    /// A proxy for every request (`socks5h://…` for Tor); without it the
+    /// `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` variables apply.
+    pub proxy: Option<String>,
+    /// Whether URLs and redirects may lead to loopback, private and
+    /// link-local addresses (tests; an intranet).
+    pub allow_private: bool,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            enabled: false,
+            interval: std::time::Duration::from_secs(6 * 3600),
+            timeout: std::time::Duration::from_secs(30),
+            max_body: 2 << 20,
+            host_delay: std::time::Duration::from_secs(2),
+            hosts_at_once: 8,
+            failures: 3,
+            contact: None,
+            proxy: None,
+            allow_private: false,
+        }
+    }
 }
 
 /// `[calendar]`: how the calendar names itself.
@@ -332,6 +386,7 @@ impl Config {
                 dkim: None,
             },
             alerts: Vec::new(),
+            watch: WatchConfig::default(),
         }
     }
 

@@ -60,6 +60,7 @@ impl Config {
                 "subscriptions",
                 "mail",
                 "alerts",
+                "watch",
             ],
         );
 
@@ -197,6 +198,9 @@ impl Config {
                     }
                 }
             }
+        }
+        if let Some(w) = root.optional_table(&mut sink, "watch") {
+            super::watch::watch(&mut sink, &w, &mut config.watch);
         }
         // The schedule's zone defaults to the calendar's, whichever is read first.
         config.reminders.timezone = reminders_tz.unwrap_or(config.calendar.timezone);

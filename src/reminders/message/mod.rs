@@ -26,6 +26,9 @@ use crate::render::page::esc;
 
 pub mod key;
 pub mod signup;
+mod watch;
+
+pub use watch::watch_alert;
 
 /// What every message shares.
 pub struct Letterhead<'a> {

@@ -7,6 +7,7 @@ mod maildir;
 mod smtp;
 
 pub use maildir::Maildir;
+pub(crate) use smtp::tls_client_config;
 pub use smtp::Smtp;
 
 use std::path::PathBuf;

@@ -196,7 +196,7 @@ impl Smtp {
 
 /// rustls with the system's CA certificates (`SSL_CERT_FILE` and
 /// `SSL_CERT_DIR` replace them), as lettre's STARTTLS uses.
-fn tls_client_config() -> Result<Arc<rustls::ClientConfig>, SetupError> {
+pub(crate) fn tls_client_config() -> Result<Arc<rustls::ClientConfig>, SetupError> {
     let mut roots = rustls::RootCertStore::empty();
     let found = rustls_native_certs::load_native_certs();
     for cert in found.certs {

@@ -1,0 +1,582 @@
+//! Watching the sources (`[watch]`) against a real HTTP server on
+//! loopback, written here: pages whose text changes, whose markup or
+//! token alone changes, 404, a redirect to another host, a loop, a hang,
+//! 50 MB, 304 and gzip. `mechcal watch` and the daemon's scheduled pass
+//! must report exactly the expected problems, and staff must get each
+//! problem by mail once.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support as common;
+
+/// The test's web site: `version` switches the pages to their second text.
+struct Site {
+    addr: String,
+    version: Arc<AtomicUsize>,
+    /// Requests answered 304, and all requests, by path.
+    hits: Arc<std::sync::Mutex<HashMap<String, (usize, usize)>>>,
+}
+
+impl Site {
+    fn start() -> Site {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let version = Arc::new(AtomicUsize::new(0));
+        let hits = Arc::new(std::sync::Mutex::new(HashMap::new()));
+        let (v, h, port) = (version.clone(), hits.clone(), addr.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (v, h, port) = (v.clone(), h.clone(), port.clone());
+                std::thread::spawn(move || serve(stream, &v, &h, &port));
+            }
+        });
+        Site {
+            addr,
+            version,
+            hits,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn hits(&self, path: &str) -> (usize, usize) {
+        self.hits
+            .lock()
+            .unwrap()
+            .get(path)
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+fn serve(
+    mut stream: TcpStream,
+    version: &AtomicUsize,
+    hits: &std::sync::Mutex<HashMap<String, (usize, usize)>>,
+    addr: &str,
+) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut first = String::new();
+    if reader.read_line(&mut first).is_err() {
+        return;
+    }
+    let mut headers = HashMap::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let path = first.split(' ').nth(1).unwrap_or("/").to_string();
+    let v = version.load(Ordering::SeqCst);
+    let page = |body: &str| {
+        format!("<!DOCTYPE html><html><head><title>t</title></head><body>{body}</body></html>")
+    };
+    let (status, extra, body): (&str, String, Vec<u8>) = match path.as_str() {
+        "/text" => (
+            "200 OK",
+            String::new(),
+            page(if v == 0 {
+                "<h1>Call for input</h1><p>Deadline: 31 March 2027</p><p>Word limit: 2,500</p>"
+            } else {
+                "<h1>Call for input</h1><p>Deadline: 30 April 2027</p><p>Word limit: 2,500</p>"
+            })
+            .into_bytes(),
+        ),
+        "/markup" => (
+            "200 OK",
+            String::new(),
+            format!(
+                "<html><body class=\"v{v}\"><script>var token = \"{}\";</script>\
+                 <input type=\"hidden\" name=\"csrf\" value=\"tok-{v}-{}\">\
+                 <div><p>Submissions by 1 May 2027.</p></div></body></html>",
+                v * 7919,
+                v * 31
+            )
+            .into_bytes(),
+        ),
+        "/gone" => (
+            "404 Not Found",
+            String::new(),
+            page("Not found").into_bytes(),
+        ),
+        "/elsewhere" => (
+            "302 Found",
+            format!(
+                "Location: http://localhost:{}/landing\r\n",
+                addr.rsplit(':').next().unwrap()
+            ),
+            Vec::new(),
+        ),
+        "/landing" => (
+            "200 OK",
+            String::new(),
+            page("<p>The new home of the call</p>").into_bytes(),
+        ),
+        "/loop-a" => ("302 Found", "Location: /loop-b\r\n".into(), Vec::new()),
+        "/loop-b" => ("302 Found", "Location: /loop-a\r\n".into(), Vec::new()),
+        "/flaky" => (
+            "503 Service Unavailable",
+            String::new(),
+            page("busy").into_bytes(),
+        ),
+        "/hang" => {
+            std::thread::sleep(Duration::from_secs(30));
+            return;
+        }
+        "/huge" => {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 52428800\r\nConnection: close\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes());
+            let chunk = vec![b'x'; 64 << 10];
+            let mut sent = 0;
+            while sent < 50 << 20 {
+                if stream.write_all(&chunk).is_err() {
+                    break;
+                }
+                sent += chunk.len();
+            }
+            count(hits, &path, false);
+            return;
+        }
+        "/etag" => {
+            let fresh = headers.get("if-none-match").is_some_and(|e| e == "\"v1\"");
+            count(hits, &path, fresh);
+            if fresh {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n",
+                );
+                return;
+            }
+            (
+                "200 OK",
+                "ETag: \"v1\"\r\n".into(),
+                page("<p>Unchanged page</p>").into_bytes(),
+            )
+        }
+        "/gzip" => {
+            let text = page(if v == 0 {
+                "<p>Compressed call page, due 1 June 2027</p>"
+            } else {
+                "<p>Compressed call page, due 15 June 2027</p>"
+            });
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(text.as_bytes()).unwrap();
+            (
+                "200 OK",
+                "Content-Encoding: gzip\r\n".into(),
+                gz.finish().unwrap(),
+            )
+        }
+        _ => ("404 Not Found", String::new(), Vec::new()),
+    };
+    if path != "/etag" {
+        count(hits, &path, false);
+    }
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(&body);
+}
+
+fn count(hits: &std::sync::Mutex<HashMap<String, (usize, usize)>>, path: &str, not_modified: bool) {
+    let mut h = hits.lock().unwrap();
+    let e = h.entry(path.to_string()).or_default();
+    e.0 += usize::from(not_modified);
+    e.1 += 1;
+}
+
+/// A deadline repository whose entries link to the site's pages, and a
+/// config for it in `dir` (mail to `dir/maildir`, staff alerted).
+fn setup(dir: &Path, site: &Site, watch: &str) -> PathBuf {
+    let data = dir.join("deadlines");
+    fs::create_dir_all(&data).unwrap();
+    fs::copy(
+        common::root().join("deadlines/registry.toml"),
+        data.join("registry.toml"),
+    )
+    .unwrap();
+    let mut toml = String::new();
+    for (id, path, extra) in [
+        ("watch-text", "/text", "verified = 2026-12-01\n"),
+        ("watch-markup", "/markup", ""),
+        ("watch-gone", "/gone", ""),
+        ("watch-elsewhere", "/elsewhere", ""),
+        ("watch-loop", "/loop-a", ""),
+        ("watch-flaky", "/flaky", ""),
+        ("watch-hang", "/hang", ""),
+        ("watch-huge", "/huge", ""),
+        ("watch-etag", "/etag", ""),
+        ("watch-gzip", "/gzip", ""),
+    ] {
+        toml.push_str(&format!(
+            "[[deadline]]\nid = \"{id}\"\ntitle = \"Watched {id}\"\nmechanism = \"cedaw\"\n\
+             topics = [\"women\"]\ndue = 2099-01-15\nurl = \"{}\"\n{extra}\n",
+            site.url(path)
+        ));
+    }
+    fs::write(data.join("watched.toml"), toml).unwrap();
+    let config = dir.join("mechcal.toml");
+    fs::write(
+        &config,
+        format!(
+            "[calendar]\ndomain = \"calendar.example.org\"\n\
+             [data]\ndeadlines = \"deadlines\"\n[state]\npath = \"state.sqlite\"\n\
+             [mail]\ntransport = \"maildir\"\nmaildir = \"maildir\"\n\
+             [alerts]\nstaff = [\"calendar-team@example.org\"]\n\
+             [watch]\ncontact = \"calendar-team@example.org\"\ntimeout = \"1s\"\n\
+             host_delay = \"0ms\"\nallow_private = true\nmax_body_kib = 2048\n{watch}"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// `mechcal watch --format json`: exit code and report.
+fn watch(config: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .arg("--config")
+        .arg(config)
+        .arg("watch")
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), json)
+}
+
+/// `id -> (status, problem kind or "-")` of a report.
+fn table(report: &serde_json::Value) -> HashMap<String, (String, String)> {
+    report["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                (
+                    r["status"].as_str().unwrap().to_string(),
+                    r["problem"]["kind"].as_str().unwrap_or("-").to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn expect(report: &serde_json::Value, want: &[(&str, &str, &str)]) {
+    let got = table(report);
+    for (id, status, kind) in want {
+        let (s, k) = &got[*id];
+        assert_eq!(
+            (s.as_str(), k.as_str()),
+            (*status, *kind),
+            "{id}: {report:#}"
+        );
+    }
+    assert_eq!(got.len(), want.len(), "{report:#}");
+}
+
+/// The staff mails in the maildir, oldest first, as Python's e-mail
+/// parser reads them (headers unfolded, the body decoded).
+fn mails(dir: &Path) -> Vec<String> {
+    let new = dir.join("maildir/new");
+    let mut files: Vec<PathBuf> = fs::read_dir(&new)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    files.sort_by_key(|p| fs::metadata(p).unwrap().modified().unwrap());
+    files
+        .iter()
+        .map(|p| {
+            let out = Command::new("python3")
+                .arg("-c")
+                .arg(
+                    "import email, email.policy, sys\n\
+                     m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
+                     print('Subject:', m['Subject']); print('Auto-Submitted:', m['Auto-Submitted']); print(m.get_content())\n",
+                )
+                .arg(p)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        })
+        .collect()
+}
+
+/// Three passes of `mechcal watch` as the pages change between them.
+#[test]
+fn watch_reports_each_problem_and_mails_it_once() {
+    let site = Site::start();
+    let t = tempfile::tempdir().unwrap();
+    let config = setup(t.path(), &site, "");
+    let now = ["--now", "2027-01-10T06:00:00Z"];
+
+    // 1: the baseline. Gone, moved and the loop are problems at once;
+    // the hang and the 503 are not yet (1 failure of 3).
+    let (code, r) = watch(&config, &now);
+    assert_eq!(code, 1);
+    expect(
+        &r,
+        &[
+            ("watch-text", "200", "-"),
+            ("watch-markup", "200", "-"),
+            ("watch-gone", "404", "gone"),
+            ("watch-elsewhere", "200", "moved"),
+            ("watch-loop", "loop", "loop"),
+            ("watch-flaky", "503", "-"),
+            ("watch-hang", "timeout", "-"),
+            ("watch-huge", "200, cut at the body limit", "-"),
+            ("watch-etag", "200", "-"),
+            ("watch-gzip", "200", "-"),
+        ],
+    );
+    let moved = r["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "watch-elsewhere")
+        .unwrap();
+    assert_eq!(
+        moved["final_url"].as_str().unwrap(),
+        site.url("/landing").replace("127.0.0.1", "localhost")
+    );
+    assert_eq!(r["summary"]["mailed"], 3);
+    let m = mails(t.path());
+    assert_eq!(m.len(), 1, "one mail for the first pass");
+    assert!(
+        m[0].contains("Subject: mechcal (calendar.example.org): 3 deadline links to look at (gone, loop, moved)"),
+        "{}",
+        m[0]
+    );
+    for needle in [
+        "== gone: ",
+        "== moved: ",
+        "== loop: ",
+        "watch-gone",
+        "Auto-Submitted: auto-generated",
+    ] {
+        assert!(m[0].contains(needle), "{needle}: {}", m[0]);
+    }
+
+    // 2: the text and the gzip page change; the markup page changes only
+    // its markup and token; the ETag page answers 304.
+    site.version.store(1, Ordering::SeqCst);
+    let now = ["--now", "2027-01-11T06:00:00Z"];
+    let (code, r) = watch(&config, &now);
+    assert_eq!(code, 1);
+    expect(
+        &r,
+        &[
+            ("watch-text", "200", "changed"),
+            ("watch-markup", "200", "-"),
+            ("watch-gone", "404", "gone"),
+            ("watch-elsewhere", "200", "moved"),
+            ("watch-loop", "loop", "loop"),
+            ("watch-flaky", "503", "-"),
+            ("watch-hang", "timeout", "-"),
+            ("watch-huge", "200, cut at the body limit", "-"),
+            ("watch-etag", "304", "-"),
+            ("watch-gzip", "200", "changed"),
+        ],
+    );
+    assert_eq!(
+        site.hits("/etag"),
+        (1, 2),
+        "the second request was conditional"
+    );
+    let text = r["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "watch-text")
+        .unwrap();
+    assert_eq!(
+        text["problem"]["excerpt"].as_str().unwrap(),
+        "- Deadline: **31 March 2027**\n+ Deadline: **30 April 2027**\n"
+    );
+    let gz = r["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "watch-gzip")
+        .unwrap();
+    assert!(
+        gz["problem"]["excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("+ Compressed call page, due **15 June 2027**"),
+        "{gz}"
+    );
+    assert_eq!(r["summary"]["mailed"], 2, "only the two changes are new");
+    let m = mails(t.path());
+    assert_eq!(m.len(), 2);
+    assert!(m[1].contains("Deadline: **30 April 2027**"), "{}", m[1]);
+    assert!(
+        !m[1].contains("== gone"),
+        "gone was mailed already: {}",
+        m[1]
+    );
+
+    // 3: the third failure in a row of the hang and the 503. The text
+    // page's change stays a problem (verified before it); the gzip page's
+    // entry has no `verified`, so only the pass that saw it shows it.
+    let now = ["--now", "2027-01-12T06:00:00Z"];
+    let (code, r) = watch(&config, &now);
+    assert_eq!(code, 1);
+    expect(
+        &r,
+        &[
+            ("watch-text", "200", "changed"),
+            ("watch-markup", "200", "-"),
+            ("watch-gone", "404", "gone"),
+            ("watch-elsewhere", "200", "moved"),
+            ("watch-loop", "loop", "loop"),
+            ("watch-flaky", "503", "failing"),
+            ("watch-hang", "timeout", "failing"),
+            ("watch-huge", "200, cut at the body limit", "-"),
+            ("watch-etag", "304", "-"),
+            ("watch-gzip", "200", "-"),
+        ],
+    );
+    assert_eq!(r["summary"]["mailed"], 2);
+    let hang = r["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "watch-hang")
+        .unwrap();
+    assert_eq!(
+        hang["problem"]["message"],
+        "no answer within 1 s (3 checks in a row, since 2027-01-10 06:00 UTC)"
+    );
+
+    // 4: nothing new: no mail.
+    let (_, r) = watch(&config, &["--now", "2027-01-13T06:00:00Z"]);
+    assert_eq!(r["summary"]["mailed"], 0);
+    assert_eq!(mails(t.path()).len(), 3, "each problem mailed once");
+
+    // The entry verified after the change: no longer a problem.
+    let file = t.path().join("deadlines/watched.toml");
+    let text = fs::read_to_string(&file)
+        .unwrap()
+        .replace("verified = 2026-12-01", "verified = 2027-01-11");
+    fs::write(&file, text).unwrap();
+    let (_, r) = watch(
+        &config,
+        &["--now", "2027-01-13T07:00:00Z", "--only", "watch-text"],
+    );
+    expect(&r, &[("watch-text", "200", "-")]);
+}
+
+#[test]
+fn dns_tls_and_private_addresses() {
+    let site = Site::start();
+    let t = tempfile::tempdir().unwrap();
+    let config = setup(t.path(), &site, "");
+    let data = t.path().join("deadlines/watched.toml");
+    fs::write(
+        &data,
+        format!(
+            "[[deadline]]\nid = \"no-such-host\"\ntitle = \"A\"\nmechanism = \"cedaw\"\ntopics = [\"women\"]\n\
+             due = 2099-01-15\nurl = \"http://mechcal-watch-test.invalid/call\"\n\n\
+             [[deadline]]\nid = \"not-tls\"\ntitle = \"B\"\nmechanism = \"cedaw\"\ntopics = [\"women\"]\n\
+             due = 2099-01-15\nurl = \"https://{}/text\"\n",
+            site.addr
+        ),
+    )
+    .unwrap();
+    let (code, r) = watch(&config, &[]);
+    assert_eq!(code, 1);
+    expect(
+        &r,
+        &[("no-such-host", "dns", "dns"), ("not-tls", "tls", "tls")],
+    );
+
+    // Without `allow_private`, a loopback URL (by address or by name) is
+    // refused before anything is sent.
+    let strict = fs::read_to_string(&config)
+        .unwrap()
+        .replace("allow_private = true", "");
+    fs::write(&config, strict).unwrap();
+    fs::write(
+        &data,
+        format!(
+            "[[deadline]]\nid = \"by-address\"\ntitle = \"A\"\nmechanism = \"cedaw\"\ntopics = [\"women\"]\n\
+             due = 2099-01-15\nurl = \"{}\"\n\n\
+             [[deadline]]\nid = \"by-name\"\ntitle = \"B\"\nmechanism = \"cedaw\"\ntopics = [\"women\"]\n\
+             due = 2099-01-15\nurl = \"http://localhost:{}/text\"\n",
+            site.url("/text"),
+            site.addr.rsplit(':').next().unwrap()
+        ),
+    )
+    .unwrap();
+    let before = site.hits("/text").1;
+    let (code, r) = watch(&config, &[]);
+    assert_eq!(code, 1);
+    expect(
+        &r,
+        &[
+            ("by-address", "refused", "refused"),
+            ("by-name", "dns", "dns"),
+        ],
+    );
+    assert_eq!(site.hits("/text").1, before, "nothing reached the server");
+}
+
+#[test]
+fn usage_errors() {
+    let site = Site::start();
+    let t = tempfile::tempdir().unwrap();
+    let config = setup(t.path(), &site, "");
+    let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .arg("--config")
+        .arg(&config)
+        .args(["watch", "--only", "watch-txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error: unknown entry `watch-txt`"), "{err}");
+    assert!(err.contains("did you mean `watch-text`?"), "{err}");
+    // `[watch] enabled` without a contact is a config error with its place.
+    let bad = t.path().join("bad.toml");
+    fs::write(
+        &bad,
+        fs::read_to_string(&config).unwrap().replace(
+            "contact = \"calendar-team@example.org\"",
+            "enabled = true\ninterval = \"1m\"",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .arg("--config")
+        .arg(&bad)
+        .arg("watch")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`[watch]` needs a `contact`"), "{err}");
+    assert!(
+        err.contains("`interval` must be a duration between 5m and 7d"),
+        "{err}"
+    );
+}
