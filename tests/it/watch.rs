@@ -134,6 +134,16 @@ fn serve(
             String::new(),
             page("busy").into_bytes(),
         ),
+        "/busy-1" => (
+            "429 Too Many Requests",
+            "Retry-After: 1\r\n".into(),
+            page("slow down").into_bytes(),
+        ),
+        "/busy-long" => (
+            "429 Too Many Requests",
+            "Retry-After: 3600\r\n".into(),
+            page("come back later").into_bytes(),
+        ),
         "/hang" => {
             std::thread::sleep(Duration::from_secs(30));
             return;
@@ -579,4 +589,107 @@ fn usage_errors() {
         err.contains("`interval` must be a duration between 5m and 7d"),
         "{err}"
     );
+}
+
+/// Entries of `(id, path)` on the site, replacing the repository's.
+fn entries_on(dir: &Path, site: &Site, entries: &[(&str, &str)]) {
+    let mut toml = String::new();
+    for (id, path) in entries {
+        toml.push_str(&format!(
+            "[[deadline]]\nid = \"{id}\"\ntitle = \"Watched {id}\"\nmechanism = \"cedaw\"\n\
+             topics = [\"women\"]\ndue = 2099-01-15\nurl = \"{}\"\n\n",
+            site.url(path)
+        ));
+    }
+    fs::write(dir.join("deadlines/watched.toml"), toml).unwrap();
+}
+
+/// `Retry-After` holds back the host's next request; past a minute, the
+/// host's remaining URLs wait for the next pass.
+#[test]
+fn retry_after_is_honoured() {
+    let site = Site::start();
+    let t = tempfile::tempdir().unwrap();
+    let config = setup(t.path(), &site, "");
+    // One host: its URLs go in URL order, /busy-1 before /text.
+    entries_on(t.path(), &site, &[("busy", "/busy-1"), ("after", "/text")]);
+    let start = std::time::Instant::now();
+    let (_, r) = watch(&config, &[]);
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "{:?} {r:#}",
+        start.elapsed()
+    );
+    expect(&r, &[("busy", "429", "-"), ("after", "200", "-")]);
+
+    entries_on(
+        t.path(),
+        &site,
+        &[("busy", "/busy-long"), ("after", "/text")],
+    );
+    let before = site.hits("/text").1;
+    let start = std::time::Instant::now();
+    let (_, r) = watch(&config, &[]);
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
+    expect(
+        &r,
+        &[
+            ("busy", "429", "-"),
+            ("after", "not checked (Retry-After)", "-"),
+        ],
+    );
+    assert_eq!(r["summary"]["left"], 1);
+    assert_eq!(site.hits("/text").1, before, "the host was not asked again");
+}
+
+/// The daemon's scheduled pass: staff mailed once, `/metrics` counts it,
+/// `/healthz` stays ok; a restart does not check again before `interval`.
+#[test]
+fn the_daemon_watches_on_its_schedule() {
+    use crate::daemon::{eventually, health, metric, Serve};
+    let site = Site::start();
+    let t = tempfile::tempdir().unwrap();
+    let config = setup(t.path(), &site, "enabled = true\ninterval = \"6h\"\n");
+    entries_on(t.path(), &site, &[("gone", "/gone"), ("fine", "/text")]);
+    let serve = Serve::start(&config, &[], &[]);
+    eventually("a watch pass", Duration::from_secs(20), || {
+        serve.log().contains("watch pass done")
+    });
+    assert_eq!(
+        metric(&serve, "mechcal_watch_passes_total{result=\"ok\"}"),
+        1
+    );
+    assert_eq!(metric(&serve, "mechcal_watch_problems{kind=\"gone\"}"), 1);
+    assert_eq!(
+        metric(&serve, "mechcal_watch_checks_total{answer=\"2xx\"}"),
+        1
+    );
+    assert_eq!(
+        metric(&serve, "mechcal_watch_checks_total{answer=\"4xx\"}"),
+        1
+    );
+    assert_eq!(metric(&serve, "mechcal_watch_alerts_mailed_total"), 1);
+    assert_eq!(
+        health(&serve)["status"],
+        "ok",
+        "watching never degrades /healthz"
+    );
+    let m = mails(t.path());
+    assert_eq!(m.len(), 1);
+    assert!(m[0].contains("== gone: "), "{}", m[0]);
+    drop(serve);
+
+    // Restarted: the last pass was just now, so none runs (and nothing is mailed).
+    let serve = Serve::start(&config, &[], &[]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        metric(&serve, "mechcal_watch_passes_total{result=\"ok\"}"),
+        0
+    );
+    assert!(!serve.log().contains("watch pass done"));
+    assert_eq!(mails(t.path()).len(), 1);
 }

@@ -41,7 +41,7 @@ fn sample_config(dir: &Path, extra: &str) -> PathBuf {
 }
 
 /// Polls `ok` until it holds; fails after `limit`.
-fn eventually(what: &str, limit: Duration, ok: impl Fn() -> bool) {
+pub(crate) fn eventually(what: &str, limit: Duration, ok: impl Fn() -> bool) {
     let start = Instant::now();
     while !ok() {
         assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
@@ -50,14 +50,14 @@ fn eventually(what: &str, limit: Duration, ok: impl Fn() -> bool) {
 }
 
 /// A running `mechcal serve`, killed on drop if still running.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
     addr: String,
     log: Arc<Mutex<String>>,
 }
 
 impl Serve {
-    fn start(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
+    pub(crate) fn start(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
         let mut child = common::serve_command(config)
             .args(args)
             .envs(env.iter().copied())
@@ -90,12 +90,12 @@ impl Serve {
         serve
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
     /// One HTTP/1.0 exchange: the whole response.
-    fn get(&self, path: &str) -> String {
+    pub(crate) fn get(&self, path: &str) -> String {
         self.request(&format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n"))
     }
 
@@ -138,7 +138,7 @@ impl Drop for Serve {
     }
 }
 
-fn health(serve: &Serve) -> serde_json::Value {
+pub(crate) fn health(serve: &Serve) -> serde_json::Value {
     let r = serve.get("/healthz");
     serde_json::from_str(&r[r.find("\r\n\r\n").unwrap() + 4..]).unwrap()
 }
@@ -162,7 +162,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn metric(serve: &Serve, series: &str) -> u64 {
+pub(crate) fn metric(serve: &Serve, series: &str) -> u64 {
     let m = serve.get("/metrics");
     m.lines()
         .find_map(|l| l.strip_prefix(series))
