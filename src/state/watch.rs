@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::{format_time, parse_time, Database, StateError};
+use crate::watch::fetch::Validators;
 use crate::watch::judge::{Problem, UrlState};
 
 /// A problem to mail staff about (or mailed already).
@@ -69,6 +70,24 @@ impl Database {
         s.answered_at = time(answered)?;
         s.changed_at = time(changed)?;
         Ok(Some(s))
+    }
+
+    /// The validators of `url`'s last answer, for a conditional GET.
+    pub fn watch_validators(&self, url: &str) -> Result<Validators, StateError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT etag, last_modified FROM watched WHERE url = ?1",
+                [url],
+                |r| {
+                    Ok(Validators {
+                        etag: r.get(0)?,
+                        last_modified: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
     }
 
     /// When the last watch pass checked a URL (`None`: never).

@@ -109,17 +109,9 @@ pub async fn pass(
     let started = std::time::Instant::now();
     let watch = &config.watch;
     let fetcher = Arc::new(Fetcher::new(watch, &config.calendar.base_url)?);
-    let mut previous: Vec<Option<UrlState>> = Vec::with_capacity(targets.len());
     let mut by_host: BTreeMap<String, Vec<Job>> = BTreeMap::new();
     for (index, t) in targets.iter().enumerate() {
-        let before = db.watched(&t.url)?;
-        let validators = before
-            .as_ref()
-            .map_or_else(Validators::default, |s| Validators {
-                etag: s.etag.clone(),
-                last_modified: s.last_modified.clone(),
-            });
-        previous.push(before);
+        let validators = db.watch_validators(&t.url)?;
         by_host
             .entry(judge::host(&t.url).unwrap_or_default())
             .or_default()
@@ -143,25 +135,32 @@ pub async fn pass(
     }
     drop(tx);
     let mut report = Report::default();
+    // Each URL's stored state is read when its result comes and kept
+    // without its text afterwards: memory does not grow with the texts of
+    // all the URLs checked.
     let mut states: Vec<Option<UrlState>> = vec![None; targets.len()];
     let mut left = vec![false; targets.len()];
     while let Some((index, fetched)) = rx.recv().await {
-        let Some(fetched) = fetched else {
-            report.left += 1;
-            left[index] = true;
-            states[index] = previous[index].take();
-            continue;
+        let url = &targets[index].url;
+        let previous = db.watched(url)?;
+        let mut state = match fetched {
+            None => {
+                report.left += 1;
+                left[index] = true;
+                previous
+            }
+            Some(fetched) => {
+                report.checked += 1;
+                *report.outcomes.entry(outcome_class(&fetched)).or_default() += 1;
+                let state = judge::observe(previous.as_ref(), url, fetched.observation, now);
+                db.record_watched(&state)?;
+                Some(state)
+            }
         };
-        report.checked += 1;
-        *report.outcomes.entry(outcome_class(&fetched)).or_default() += 1;
-        let state = judge::observe(
-            previous[index].as_ref(),
-            &targets[index].url,
-            fetched.observation,
-            now,
-        );
-        db.record_watched(&state)?;
-        states[index] = Some(state);
+        if let Some(s) = &mut state {
+            s.text = None;
+        }
+        states[index] = state;
     }
     while workers.join_next().await.is_some() {}
     let rules = Rules {
