@@ -23,6 +23,19 @@ fn sample_config_parses() {
     // The sample shows the sign-up flow; the production sample keeps it closed.
     assert!(c.subscriptions.open);
     assert_eq!(c.state.key_file, PathBuf::from("var/address.key"));
+    // Watching is off in the sample (it sends requests to the pages' sites).
+    assert!(!c.watch.enabled);
+    assert_eq!(
+        c.watch.contact.as_deref(),
+        Some("calendar-team@example.org")
+    );
+    assert_eq!(
+        c.watch,
+        WatchConfig {
+            contact: c.watch.contact.clone(),
+            ..WatchConfig::default()
+        }
+    );
     let prod = parse(include_str!("../../../systemd/mechcal.toml")).unwrap();
     assert!(!prod.subscriptions.open);
     assert_eq!(prod.subscriptions.trusted_proxies.len(), 2);
@@ -123,6 +136,32 @@ fn the_systemd_config_parses() {
 }
 
 #[test]
+fn watch_durations_and_proxy() {
+    let c = parse(
+        "[calendar]\ndomain = \"x.org\"\n[watch]\nenabled = true\ncontact = \"https://x.org/contact\"\n\
+         interval = \"90m\"\ntimeout = 45\nhost_delay = \"250ms\"\nmax_body_kib = 512\n\
+         proxy = \"socks5h://127.0.0.1:9050\"\nallow_private = true\n",
+    )
+    .unwrap();
+    let w = &c.watch;
+    assert!(w.enabled && w.allow_private);
+    assert_eq!(w.interval, std::time::Duration::from_secs(5400));
+    assert_eq!(w.timeout, std::time::Duration::from_secs(45));
+    assert_eq!(w.host_delay, std::time::Duration::from_millis(250));
+    assert_eq!(w.max_body, 512 << 10);
+    assert_eq!(w.proxy.as_deref(), Some("socks5h://127.0.0.1:9050"));
+    for (d, text) in [
+        (250, "250ms"),
+        (30_000, "30s"),
+        (300_000, "5m"),
+        (21_600_000, "6h"),
+        (604_800_000, "7d"),
+    ] {
+        assert_eq!(show_duration(std::time::Duration::from_millis(d)), text);
+    }
+}
+
+#[test]
 fn normalize_table() {
     for (input, expected) in [
         ("config/../deadlines", "deadlines"),
@@ -219,6 +258,22 @@ fn errors() {
         (
             "unknown_state_key",
             "[calendar]\ndomain = \"x.org\"\n[state]\ndb = \"x\"\n",
+        ),
+        (
+            "watch_without_contact",
+            "[calendar]\ndomain = \"x.org\"\n[watch]\nenabled = true\n",
+        ),
+        (
+            "watch_values",
+            "[calendar]\ndomain = \"x.org\"\n[watch]\ninterval = \"1m\"\ntimeout = \"30 seconds\"\nhost_delay = -1\nmax_body_kib = 0\nhosts_at_once = 65\nfailures = 0\nenabled = \"yes\"\n",
+        ),
+        (
+            "watch_contact_and_proxy",
+            "[calendar]\ndomain = \"x.org\"\n[watch]\ncontact = \"staff at example.org\"\nproxy = \"tor://127.0.0.1:9050\"\n",
+        ),
+        (
+            "watch_unknown_key",
+            "[calendar]\ndomain = \"x.org\"\n[watch]\ndelay = \"2s\"\n",
         ),
     ];
     for (name, text) in cases {

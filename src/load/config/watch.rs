@@ -91,7 +91,7 @@ pub(super) fn watch(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut WatchConfi
         } else {
             sink.error(
                 v.span(),
-                format!("`contact` must be an e-mail address or an https link, not `{c}`"),
+                format!("`contact` must be an e-mail address or an http(s) link, not `{c}`"),
             )
             .help = Some("site owners read it in the User-Agent to reach you, e.g. `contact = \"calendar-team@example.org\"`".into());
         }
