@@ -81,7 +81,16 @@ fn serve(
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
-    let path = first.split(' ').nth(1).unwrap_or("/").to_string();
+    let target = first.split(' ').nth(1).unwrap_or("/");
+    // A forward proxy's request names the whole URL: the site answers it
+    // as its own path, and counts it under `proxy:`.
+    let path = match target.strip_prefix("http://") {
+        Some(rest) => {
+            count(hits, "proxy:", false);
+            rest.find('/').map_or("/", |i| &rest[i..]).to_string()
+        }
+        None => target.to_string(),
+    };
     let v = version.load(Ordering::SeqCst);
     let page = |body: &str| {
         format!("<!DOCTYPE html><html><head><title>t</title></head><body>{body}</body></html>")
@@ -128,6 +137,11 @@ fn serve(
             page("<p>The new home of the call</p>").into_bytes(),
         ),
         "/loop-a" => ("302 Found", "Location: /loop-b\r\n".into(), Vec::new()),
+        "/to-ftp" => (
+            "302 Found",
+            "Location: ftp://files.example.org/call.pdf\r\n".into(),
+            Vec::new(),
+        ),
         "/loop-b" => ("302 Found", "Location: /loop-a\r\n".into(), Vec::new()),
         "/flaky" => (
             "503 Service Unavailable",
@@ -692,4 +706,27 @@ fn the_daemon_watches_on_its_schedule() {
     );
     assert!(!serve.log().contains("watch pass done"));
     assert_eq!(mails(t.path()).len(), 1);
+}
+
+/// `[watch] proxy`: every request goes through it, host names included
+/// (this one resolves nowhere but at the proxy).
+#[test]
+fn checks_go_through_the_configured_proxy() {
+    let site = Site::start();
+    let t = tempfile::tempdir().unwrap();
+    let config = setup(
+        t.path(),
+        &site,
+        &format!("proxy = \"http://{}\"\n", site.addr),
+    );
+    fs::write(
+        t.path().join("deadlines/watched.toml"),
+        "[[deadline]]\nid = \"behind-proxy\"\ntitle = \"A\"\nmechanism = \"cedaw\"\ntopics = [\"women\"]\n\
+         due = 2099-01-15\nurl = \"http://calls.mechcal-watch-test.invalid/text\"\n",
+    )
+    .unwrap();
+    let (code, r) = watch(&config, &[]);
+    assert_eq!(code, 0, "{r:#}");
+    expect(&r, &[("behind-proxy", "200", "-")]);
+    assert_eq!(site.hits("proxy:").1, 1);
 }
