@@ -222,6 +222,7 @@ pub fn form_token(page: &str) -> String {
 }
 
 pub fn client() -> reqwest::blocking::Client {
+    crate::support::rustls_provider();
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -102,3 +102,36 @@ pub fn serve_command(config: &Path) -> Command {
         .args(["serve", "--listen", "127.0.0.1:0"]);
     command
 }
+
+/// A mail file as Python's e-mail parser reads it: every header (unfolded,
+/// decoded) as `Name: value`, then the body decoded.
+pub fn read_mail(path: &Path) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import email, email.policy, sys\n\
+             m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
+             [print(f'{k}: {v}') for k, v in m.items()]\n\
+             print(m.get_content())\n",
+        )
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Makes ring the process's rustls provider, once. reqwest is built
+/// without a provider of its own (mechcal gives its client a ring
+/// configuration; aws-lc would be a second C library), so a test's plain
+/// `reqwest::Client` needs one installed before it is built.
+pub fn rustls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}

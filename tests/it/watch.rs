@@ -321,28 +321,21 @@ fn expect(report: &serde_json::Value, want: &[(&str, &str, &str)]) {
 /// The staff mails in the maildir, oldest first, as Python's e-mail
 /// parser reads them (headers unfolded, the body decoded).
 fn mails(dir: &Path) -> Vec<String> {
-    let new = dir.join("maildir/new");
-    let mut files: Vec<PathBuf> = fs::read_dir(&new)
+    let mut files: Vec<PathBuf> = fs::read_dir(dir.join("maildir/new"))
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
     files.sort_by_key(|p| fs::metadata(p).unwrap().modified().unwrap());
-    files
+    files.iter().map(|p| common::read_mail(p)).collect()
+}
+
+/// The row of entry `id` in a report.
+fn row<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["urls"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|p| {
-            let out = Command::new("python3")
-                .arg("-c")
-                .arg(
-                    "import email, email.policy, sys\n\
-                     m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
-                     print('Subject:', m['Subject']); print('Auto-Submitted:', m['Auto-Submitted']); print(m.get_content())\n",
-                )
-                .arg(p)
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8(out.stdout).unwrap()
-        })
-        .collect()
+        .find(|u| u["id"] == id)
+        .unwrap_or_else(|| panic!("no row {id}: {report:#}"))
 }
 
 /// Three passes of `mechcal watch` as the pages change between them.
@@ -372,12 +365,7 @@ fn watch_reports_each_problem_and_mails_it_once() {
             ("watch-gzip", "200", "-"),
         ],
     );
-    let moved = r["urls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["id"] == "watch-elsewhere")
-        .unwrap();
+    let moved = row(&r, "watch-elsewhere");
     assert_eq!(
         moved["final_url"].as_str().unwrap(),
         site.url("/landing").replace("127.0.0.1", "localhost")
@@ -426,22 +414,12 @@ fn watch_reports_each_problem_and_mails_it_once() {
         (1, 2),
         "the second request was conditional"
     );
-    let text = r["urls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["id"] == "watch-text")
-        .unwrap();
+    let text = row(&r, "watch-text");
     assert_eq!(
         text["problem"]["excerpt"].as_str().unwrap(),
         "- Deadline: **31 March 2027**\n+ Deadline: **30 April 2027**\n"
     );
-    let gz = r["urls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["id"] == "watch-gzip")
-        .unwrap();
+    let gz = row(&r, "watch-gzip");
     assert!(
         gz["problem"]["excerpt"]
             .as_str()
@@ -481,12 +459,7 @@ fn watch_reports_each_problem_and_mails_it_once() {
         ],
     );
     assert_eq!(r["summary"]["mailed"], 2);
-    let hang = r["urls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["id"] == "watch-hang")
-        .unwrap();
+    let hang = row(&r, "watch-hang");
     assert_eq!(
         hang["problem"]["message"],
         "no answer within 1 s (3 checks in a row, since 2027-01-10 06:00 UTC)"

@@ -118,13 +118,12 @@ pub fn alert(
         problem.help(),
     );
     let body = subscribers::mask_fingerprints(&body);
-    let builder = Message::builder()
-        .from(from.clone())
-        .subject(format!(
-            "mechcal ({domain}): reminders held, an OpenPGP key expired"
-        ))
-        .message_id(Some(message_id.to_string()))
-        .date(SystemTime::from(now))
-        .raw_header(auto_submitted());
-    super::to_staff(builder, staff, body)
+    super::to_staff(
+        from,
+        staff,
+        format!("mechcal ({domain}): reminders held, an OpenPGP key expired"),
+        message_id.to_string(),
+        now,
+        body,
+    )
 }

@@ -526,24 +526,35 @@ pub fn alert(
          `systemctl reload mechcal` after fixing the config. /healthz shows the\n\
          current state. This mail is sent once per distinct set of problems.\n",
     );
-    let builder = Message::builder()
+    to_staff(
+        from,
+        staff,
+        subject,
+        format!("<alert-{hex}@{domain}>"),
+        now,
+        body,
+    )
+}
+
+/// A plain-text, auto-generated staff mail (alerts, notices) from `from`
+/// to every one of `staff`.
+pub(super) fn to_staff(
+    from: &Mailbox,
+    staff: &[String],
+    subject: String,
+    message_id: String,
+    now: DateTime<Utc>,
+    body: String,
+) -> Result<Message, MessageError> {
+    let mut builder = Message::builder()
         .from(from.clone())
         .subject(subject)
-        .message_id(Some(format!("<alert-{hex}@{domain}>")))
+        .message_id(Some(message_id))
         .date(SystemTime::from(now))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".into(),
         ));
-    to_staff(builder, staff, body)
-}
-
-/// A plain-text staff mail: `builder` addressed to every one of `staff`.
-pub(super) fn to_staff(
-    mut builder: lettre::message::MessageBuilder,
-    staff: &[String],
-    body: String,
-) -> Result<Message, MessageError> {
     for to in staff {
         builder = builder.to(to.parse().map_err(|source| MessageError::Address {
             address: to.clone(),

@@ -3,10 +3,8 @@
 //! page. One message for all the problems not mailed yet.
 
 use std::fmt::Write as _;
-use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
-use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::Mailbox;
 use lettre::Message;
 use sha2::{Digest, Sha256};
@@ -82,14 +80,12 @@ pub fn watch_alert(
          mailed once; a changed page stays listed there until the entry's\n\
          `verified` date is on or after the change.\n",
     );
-    let builder = Message::builder()
-        .from(from.clone())
-        .subject(subject)
-        .message_id(Some(format!("<watch-{hex}@{domain}>")))
-        .date(SystemTime::from(now))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("Auto-Submitted"),
-            "auto-generated".into(),
-        ));
-    to_staff(builder, staff, body)
+    to_staff(
+        from,
+        staff,
+        subject,
+        format!("<watch-{hex}@{domain}>"),
+        now,
+        body,
+    )
 }

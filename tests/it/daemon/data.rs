@@ -233,22 +233,7 @@ fn staff_are_alerted_once_per_distinct_set_of_errors() {
         .collect();
     assert_eq!(mails.len(), 1);
     // Read through Python's e-mail parser (unfolded, decoded).
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import email, email.policy, sys\n\
-             m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)\n\
-             print('To:', m['To']); print('Subject:', m['Subject']); print(m.get_content())\n",
-        )
-        .arg(&mails[0])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mail = String::from_utf8(out.stdout).unwrap();
+    let mail = common::read_mail(&mails[0]);
     assert!(mail.contains("To: ops@example.org"), "{mail}");
     assert!(
         mail.contains(

@@ -44,6 +44,7 @@ fn runs_until_its_shutdown_future_and_returns_ok() {
                 let _ = stopped.await;
             },
         ));
+        crate::support::rustls_provider();
         let client = reqwest::Client::new();
         let mut page = None;
         for _ in 0..200 {

@@ -76,10 +76,13 @@ impl Server {
             .await
             .unwrap();
         });
+        crate::support::rustls_provider();
         Server {
             base: format!("http://{addr}"),
             app,
-            client: reqwest::Client::new(),
+            // A plain client: these tests ask for gzip themselves and read
+            // what the server sends (reqwest's gzip is on for `[watch]`).
+            client: reqwest::Client::builder().no_gzip().build().unwrap(),
             _stop: tx,
         }
     }

@@ -33,6 +33,7 @@ async fn unsubscribe_confirms_then_records_and_reveals_nothing_for_bad_tokens() 
         http::Limits::default(),
         std::future::pending(),
     ));
+    crate::support::rustls_provider();
     let client = reqwest::Client::new();
     let token = secret.token("Anna@Example.org");
 
