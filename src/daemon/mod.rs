@@ -116,6 +116,9 @@ pub struct Daemon {
     fetch_now: tokio::sync::Notify,
     /// Wakes the alert task after a reload or a git step.
     health_changed: tokio::sync::Notify,
+    /// Wakes the watch task after a config reload (`[watch]` may have
+    /// been turned on or off, or its interval changed).
+    reconfigured: tokio::sync::Notify,
 }
 
 impl Daemon {
@@ -134,6 +137,7 @@ impl Daemon {
             watcher: Mutex::new(None),
             fetch_now: tokio::sync::Notify::new(),
             health_changed: tokio::sync::Notify::new(),
+            reconfigured: tokio::sync::Notify::new(),
         })
     }
 
@@ -230,6 +234,7 @@ impl Daemon {
         }
         notify(&[sd_notify::NotifyState::Ready], false);
         self.health_changed.notify_one();
+        self.reconfigured.notify_one();
         // "Reload the deadline repository" includes following its remote.
         self.fetch_now.notify_one();
     }

@@ -1,5 +1,6 @@
 //! `[watch]` in the daemon: a watch pass every `interval` while `enabled`
-//! (the config is read again before each, so SIGHUP turns it on or off).
+//! (a SIGHUP that reloads the config turns it on or off, or changes the
+//! interval, at once).
 //! The first pass comes `interval` after the last one recorded in the
 //! state database, so restarts do not check every page again; a staff
 //! mail that did not go out is tried again every [`super::ALERT_RETRY`].
@@ -13,9 +14,6 @@ use tokio::sync::watch;
 use super::{Daemon, ALERT_RETRY};
 use crate::state::Database;
 
-/// How often a daemon with `[watch]` off looks whether a reload turned it on.
-const OFF_POLL: Duration = Duration::from_secs(60);
-
 impl Daemon {
     pub async fn watch_sources(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
         loop {
@@ -26,15 +24,12 @@ impl Daemon {
                     .unwrap_or(None);
                 until_next(last, (self.clock)(), config.watch.interval)
             } else {
-                OFF_POLL
+                Duration::MAX
             };
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
+                () = self.reconfigured.notified() => continue,
                 _ = stopped.wait_for(|s| *s) => return,
-            }
-            let config = self.config();
-            if !config.watch.enabled {
-                continue;
             }
             let mut unsent = self.watch_pass(&config).await;
             while unsent {

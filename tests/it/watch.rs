@@ -703,3 +703,105 @@ fn checks_go_through_the_configured_proxy() {
     expect(&r, &[("behind-proxy", "200", "-")]);
     assert_eq!(site.hits("proxy:").1, 1);
 }
+
+/// `[watch]` turned on by a config reload (SIGHUP) starts watching at once.
+#[test]
+fn a_reload_turns_watching_on() {
+    use crate::daemon::{eventually, metric, Serve};
+    let site = Site::start();
+    let t = tempfile::tempdir().unwrap();
+    let config = setup(t.path(), &site, "enabled = false\n");
+    entries_on(t.path(), &site, &[("fine", "/text")]);
+    let serve = Serve::start(&config, &[], &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        metric(&serve, "mechcal_watch_passes_total{result=\"ok\"}"),
+        0
+    );
+    let on = fs::read_to_string(&config)
+        .unwrap()
+        .replace("enabled = false", "enabled = true");
+    fs::write(&config, on).unwrap();
+    serve.signal("HUP");
+    eventually("a watch pass after SIGHUP", Duration::from_secs(20), || {
+        serve.log().contains("watch pass done")
+    });
+    assert_eq!(
+        metric(&serve, "mechcal_watch_passes_total{result=\"ok\"}"),
+        1
+    );
+    assert_eq!(site.hits("/text").1, 1);
+}
+
+/// A SOCKS5 proxy on loopback (no authentication, CONNECT only) that
+/// sends every connection to `to`, and records the host names asked for.
+fn socks5(to: String) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let names = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = names.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let (to, seen) = (to.clone(), seen.clone());
+            std::thread::spawn(move || {
+                use std::io::Read as _;
+                let mut greeting = [0u8; 2];
+                client.read_exact(&mut greeting).unwrap();
+                let mut methods = vec![0u8; greeting[1] as usize];
+                client.read_exact(&mut methods).unwrap();
+                client.write_all(&[5, 0]).unwrap();
+                let mut head = [0u8; 4];
+                client.read_exact(&mut head).unwrap();
+                assert_eq!(head[1], 1, "CONNECT");
+                let name = match head[3] {
+                    3 => {
+                        let mut len = [0u8; 1];
+                        client.read_exact(&mut len).unwrap();
+                        let mut host = vec![0u8; len[0] as usize];
+                        client.read_exact(&mut host).unwrap();
+                        String::from_utf8(host).unwrap()
+                    }
+                    1 => {
+                        let mut ip = [0u8; 4];
+                        client.read_exact(&mut ip).unwrap();
+                        std::net::Ipv4Addr::from(ip).to_string()
+                    }
+                    other => panic!("address type {other}"),
+                };
+                let mut port = [0u8; 2];
+                client.read_exact(&mut port).unwrap();
+                seen.lock().unwrap().push(name);
+                let server = TcpStream::connect(&to).unwrap();
+                client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).unwrap();
+                let (mut a, mut b) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut a, &mut b);
+                });
+                let (mut b, mut a) = (server, client);
+                let _ = std::io::copy(&mut b, &mut a);
+            });
+        }
+    });
+    (addr, names)
+}
+
+/// `proxy = "socks5h://…"` (Tor's way): the name is resolved by the proxy,
+/// never here.
+#[test]
+fn checks_go_through_a_socks5_proxy_with_its_names() {
+    let site = Site::start();
+    let (proxy, names) = socks5(site.addr.clone());
+    let t = tempfile::tempdir().unwrap();
+    let config = setup(t.path(), &site, &format!("proxy = \"socks5h://{proxy}\"\n"));
+    fs::write(
+        t.path().join("deadlines/watched.toml"),
+        "[[deadline]]\nid = \"through-tor\"\ntitle = \"A\"\nmechanism = \"cedaw\"\ntopics = [\"women\"]\n\
+         due = 2099-01-15\nurl = \"http://calls.mechcal-watch-test.invalid/text\"\n",
+    )
+    .unwrap();
+    let (code, r) = watch(&config, &[]);
+    assert_eq!(code, 0, "{r:#}");
+    expect(&r, &[("through-tor", "200", "-")]);
+    assert_eq!(*names.lock().unwrap(), ["calls.mechcal-watch-test.invalid"]);
+}

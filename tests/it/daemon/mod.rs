@@ -108,7 +108,7 @@ impl Serve {
         out
     }
 
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let ok = Command::new("kill")
             .args(["-s", name, &self.child.id().to_string()])
             .status()
