@@ -252,7 +252,7 @@ pub struct Rules {
     /// Failures in a row that make a problem (`[watch] failures`).
     pub failures: u32,
     /// For messages.
-    pub timeout_seconds: u64,
+    pub timeout: std::time::Duration,
 }
 
 /// The problem `s` shows for an entry checked by staff on `verified`.
@@ -266,7 +266,10 @@ pub fn problem(s: &UrlState, verified: Option<NaiveDate>, rules: Rules) -> Optio
     if let Some(error) = &s.error {
         let (slug, text) = error.split_once(": ").unwrap_or((error, ""));
         let text = if slug == "timeout" {
-            format!("no answer within {} s", rules.timeout_seconds)
+            format!(
+                "no answer within {}",
+                crate::load::config::show_duration(rules.timeout)
+            )
         } else {
             text.to_string()
         };

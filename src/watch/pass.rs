@@ -165,7 +165,7 @@ pub async fn pass(
     while workers.join_next().await.is_some() {}
     let rules = Rules {
         failures: watch.failures,
-        timeout_seconds: watch.timeout.as_secs(),
+        timeout: watch.timeout,
     };
     let alerting = !config.alerts.is_empty();
     for ((t, state), left) in targets.iter().zip(&states).zip(left) {

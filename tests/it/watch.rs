@@ -462,7 +462,7 @@ fn watch_reports_each_problem_and_mails_it_once() {
     let hang = row(&r, "watch-hang");
     assert_eq!(
         hang["problem"]["message"],
-        "no answer within 1 s (3 checks in a row, since 2027-01-10 06:00 UTC)"
+        "no answer within 1s (3 checks in a row, since 2027-01-10 06:00 UTC)"
     );
 
     // 4: nothing new: no mail.

@@ -40,7 +40,7 @@ fn failed(f: Failure) -> Observation {
 
 const RULES: Rules = Rules {
     failures: 3,
-    timeout_seconds: 30,
+    timeout: std::time::Duration::from_secs(30),
 };
 
 /// The states after each observation in turn, from a URL never checked (day 1, 2, …).
@@ -140,7 +140,7 @@ fn gone_at_once_other_failures_after_three_in_a_row() {
     ]);
     assert_eq!(
         problem(&timeouts[2], None, RULES).unwrap().message,
-        "no answer within 30 s (3 checks in a row, since 2027-03-01 06:00 UTC)"
+        "no answer within 30s (3 checks in a row, since 2027-03-01 06:00 UTC)"
     );
 }
 
