@@ -4,6 +4,9 @@
 //! only when `/metrics` is asked for. Gauges that describe the served data
 //! (catalog size and version, reloads) are read from the snapshot and the
 //! health record at that moment, so they cannot drift from `/healthz`.
+//!
+//! Files: this one (requests, connections, reminders, git, the text);
+//! `watch` (the watch passes' counters and their families).
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
@@ -13,6 +16,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::reminders::Outcome;
+
+mod watch;
 
 /// The routes requests are counted by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,21 +161,7 @@ pub struct Metrics {
     mail_send: Histogram,
     git_fetches_ok: AtomicU64,
     git_fetches_failed: AtomicU64,
-    watch: std::sync::Mutex<WatchCounts>,
-}
-
-/// What the watch passes of `[watch]` counted.
-#[derive(Default)]
-struct WatchCounts {
-    passes: u64,
-    pass_errors: u64,
-    /// Checks by what answered (`2xx`, `304`, `4xx`, `5xx`, `error`).
-    checks: std::collections::BTreeMap<&'static str, u64>,
-    /// Entry links with a problem after the last pass, by kind.
-    problems: Vec<(crate::watch::judge::Kind, usize)>,
-    mailed: u64,
-    last_pass: Option<DateTime<Utc>>,
-    last_took: Duration,
+    watch: std::sync::Mutex<watch::WatchCounts>,
 }
 
 /// What the served data looks like at the moment of a scrape.
@@ -238,23 +229,6 @@ impl Metrics {
         for t in &o.send_times {
             self.mail_send.observe(*t);
         }
-    }
-
-    /// Adds up a watch pass (`None`: it could not run) finished at `at`.
-    pub fn watch_pass(&self, report: Option<&crate::watch::Report>, at: DateTime<Utc>) {
-        let Ok(mut w) = self.watch.lock() else { return };
-        w.passes += 1;
-        let Some(r) = report else {
-            w.pass_errors += 1;
-            return;
-        };
-        for (class, n) in &r.outcomes {
-            *w.checks.entry(class).or_default() += n;
-        }
-        w.problems = r.by_kind();
-        w.mailed += r.mailed as u64;
-        w.last_pass = Some(at);
-        w.last_took = r.took;
     }
 
     pub fn git_fetch(&self, ok: bool) {
@@ -511,200 +485,11 @@ impl Metrics {
             self.git_fetches_failed.load(Relaxed)
         );
         if let Ok(w) = self.watch.lock() {
-            self.render_watch(&mut out, &w, head);
+            w.render(&mut out, head);
         }
         out
-    }
-
-    fn render_watch(
-        &self,
-        out: &mut String,
-        w: &WatchCounts,
-        head: fn(&mut String, &str, &str, &str),
-    ) {
-        head(
-            out,
-            "mechcal_watch_passes_total",
-            "counter",
-            "Watch passes run ([watch]), and those that could not run.",
-        );
-        let _ = writeln!(
-            out,
-            "mechcal_watch_passes_total{{result=\"ok\"}} {}",
-            w.passes - w.pass_errors
-        );
-        let _ = writeln!(
-            out,
-            "mechcal_watch_passes_total{{result=\"failed\"}} {}",
-            w.pass_errors
-        );
-        head(
-            out,
-            "mechcal_watch_checks_total",
-            "counter",
-            "Watched URLs checked, by what answered.",
-        );
-        for class in ["2xx", "304", "4xx", "5xx", "error"] {
-            let n = w.checks.get(class).copied().unwrap_or(0);
-            let _ = writeln!(out, "mechcal_watch_checks_total{{answer=\"{class}\"}} {n}");
-        }
-        head(
-            out,
-            "mechcal_watch_problems",
-            "gauge",
-            "Entry links with a problem after the last watch pass, by kind.",
-        );
-        for kind in crate::watch::judge::Kind::ALL {
-            let n = w
-                .problems
-                .iter()
-                .find(|(k, _)| *k == kind)
-                .map_or(0, |(_, n)| *n);
-            let _ = writeln!(
-                out,
-                "mechcal_watch_problems{{kind=\"{}\"}} {n}",
-                kind.as_str()
-            );
-        }
-        head(
-            out,
-            "mechcal_watch_alerts_mailed_total",
-            "counter",
-            "Watch problems mailed to staff.",
-        );
-        let _ = writeln!(out, "mechcal_watch_alerts_mailed_total {}", w.mailed);
-        head(
-            out,
-            "mechcal_watch_last_pass_time_seconds",
-            "gauge",
-            "When the last watch pass finished (Unix time; 0: none since start).",
-        );
-        let _ = writeln!(
-            out,
-            "mechcal_watch_last_pass_time_seconds {}",
-            w.last_pass.map_or(0, |t| t.timestamp())
-        );
-        head(
-            out,
-            "mechcal_watch_last_pass_duration_seconds",
-            "gauge",
-            "How long the last watch pass took.",
-        );
-        let _ = writeln!(
-            out,
-            "mechcal_watch_last_pass_duration_seconds {}",
-            w.last_took.as_secs_f64()
-        );
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_are_told_apart_by_pattern() {
-        for (path, route) in [
-            ("/", Route::Index),
-            ("/calendar.ics", Route::Calendar),
-            ("/topics/torture.ics", Route::Topic),
-            ("/mechanisms/upr.ics", Route::Mechanism),
-            ("/deadlines/x.ics", Route::Deadline),
-            ("/deadlines/x", Route::Deadline),
-            ("/deadlines.json", Route::Json),
-            ("/healthz", Route::Health),
-            ("/metrics", Route::Metrics),
-            ("/unsubscribe", Route::Unsubscribe),
-            ("/wp-login.php", Route::Other),
-            ("/calendar.ics/", Route::Other),
-        ] {
-            assert_eq!(Route::of(path), route, "{path}");
-        }
-    }
-
-    #[test]
-    fn exposition() {
-        let m = Metrics::default();
-        let (one, two) = (m.request_counts(), m.request_counts());
-        one.add(Route::Calendar, 200);
-        one.add(Route::Calendar, 304);
-        two.add(Route::Calendar, 304);
-        two.add(Route::Topic, 404);
-        one.add(Route::Other, 500);
-        m.pass(Some(&Outcome {
-            sent: 2,
-            skipped: 1,
-            send_times: vec![Duration::from_millis(3), Duration::from_millis(40)],
-            ..Outcome::default()
-        }));
-        m.pass(None);
-        m.git_fetch(true);
-        m.git_fetch(false);
-        m.git_fetch(false);
-        let at = DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let mut watched = crate::watch::Report {
-            mailed: 2,
-            took: Duration::from_millis(1500),
-            ..Default::default()
-        };
-        watched.outcomes.insert("2xx", 5);
-        watched.outcomes.insert("error", 1);
-        m.watch_pass(Some(&watched), at);
-        m.watch_pass(None, at);
-        let text = m.render(&Gauges {
-            deadlines: 42,
-            catalog_version: "abc123",
-            reloads_ok: 3,
-            reloads_failed: 1,
-            last_reload: Some(at),
-            degraded: true,
-            started: at,
-            cache_entries: 3,
-            cache_bytes: 4096,
-            cache_budget: 64 << 20,
-        });
-        // Only the lines with data; the full text is in the snapshot.
-        let has = |line: &str| assert!(text.lines().any(|l| l == line), "{line}\n{text}");
-        has("mechcal_http_requests_total{route=\"/calendar.ics\",code=\"2xx\"} 1");
-        has("mechcal_http_requests_total{route=\"/calendar.ics\",code=\"304\"} 2");
-        has("mechcal_http_requests_total{route=\"/topics/{topic}\",code=\"4xx\"} 1");
-        has("mechcal_http_requests_total{route=\"other\",code=\"5xx\"} 1");
-        has("mechcal_reminders_total{result=\"sent\"} 2");
-        has("mechcal_reminder_pass_errors_total 1");
-        has("mechcal_mail_send_seconds_bucket{le=\"0.005\"} 1");
-        has("mechcal_mail_send_seconds_bucket{le=\"0.05\"} 2");
-        has("mechcal_mail_send_seconds_count 2");
-        has("mechcal_mail_send_seconds_sum 0.043");
-        has("mechcal_git_fetches_total{result=\"failed\"} 2");
-        has("mechcal_catalog_deadlines 42");
-        has("mechcal_render_cache_bytes 4096");
-        has("mechcal_catalog_degraded 1");
-        has("mechcal_last_reload_time_seconds 1795435200");
-        has("mechcal_watch_passes_total{result=\"ok\"} 1");
-        has("mechcal_watch_passes_total{result=\"failed\"} 1");
-        has("mechcal_watch_checks_total{answer=\"2xx\"} 5");
-        has("mechcal_watch_checks_total{answer=\"error\"} 1");
-        has("mechcal_watch_problems{kind=\"gone\"} 0");
-        has("mechcal_watch_alerts_mailed_total 2");
-        has("mechcal_watch_last_pass_duration_seconds 1.5");
-        // Every sample belongs to a family announced before it.
-        let mut declared = std::collections::HashSet::new();
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("# TYPE ") {
-                declared.insert(rest.split(' ').next().unwrap().to_string());
-            } else if !line.starts_with('#') {
-                let name = line.split(['{', ' ']).next().unwrap();
-                let family = name
-                    .strip_suffix("_bucket")
-                    .or(name.strip_suffix("_sum"))
-                    .or(name.strip_suffix("_count"))
-                    .filter(|f| declared.contains(*f))
-                    .unwrap_or(name);
-                assert!(declared.contains(family), "{line}");
-            }
-        }
-        insta::assert_snapshot!(text.replace(env!("CARGO_PKG_VERSION"), "VERSION"));
-    }
-}
+mod tests;
