@@ -81,6 +81,9 @@ fn serve(
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
+    if let Some(agent) = headers.get("user-agent") {
+        count(hits, &format!("user-agent:{agent}"), false);
+    }
     let target = first.split(' ').nth(1).unwrap_or("/");
     // A forward proxy's request names the whole URL: the site answers it
     // as its own path, and counts it under `proxy:`.
@@ -371,6 +374,21 @@ fn watch_reports_each_problem_and_mails_it_once() {
         site.url("/landing").replace("127.0.0.1", "localhost")
     );
     assert_eq!(r["summary"]["mailed"], 3);
+    let agents: Vec<String> = site
+        .hits
+        .lock()
+        .unwrap()
+        .keys()
+        .filter_map(|k| k.strip_prefix("user-agent:").map(str::to_string))
+        .collect();
+    assert_eq!(
+        agents,
+        [format!(
+            "mechcal/{} (deadline calendar; +http://127.0.0.1:8080/; calendar-team@example.org)",
+            env!("CARGO_PKG_VERSION")
+        )],
+        "every request names the service and the contact"
+    );
     let m = mails(t.path());
     assert_eq!(m.len(), 1, "one mail for the first pass");
     assert!(
