@@ -101,10 +101,7 @@ pub fn plain(text: &str) -> String {
 
 /// The fingerprint of a text (or of a file's bytes): hex SHA-256, 32 digits.
 pub fn fingerprint(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::reminders::tokens::hex(&Sha256::digest(bytes)[..16])
 }
 
 /// `text` cut to at most `max` bytes, at a line end where one is near

@@ -426,23 +426,37 @@ fn git_config(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> Option<GitConfig> {
 
 /// `300`, `"300s"`, `"5m"`, `"1h"` → seconds, within 1 s ..= 1 day.
 fn parse_interval(v: &toml::de::DeValue<'_>) -> Option<u64> {
-    let secs = match v {
-        toml::de::DeValue::Integer(i) if i.radix() == 10 => {
-            i.as_str().replace('_', "").parse::<u64>().ok()?
-        }
+    let d = duration(
+        v,
+        &[("", 1000), ("s", 1000), ("m", 60_000), ("h", 3_600_000)],
+    )?;
+    let secs = d.as_secs();
+    (1..=86_400).contains(&secs).then_some(secs)
+}
+
+/// A duration as staff write it: a whole number of seconds, or a string
+/// of digits and one of `units` (its size in milliseconds; `""` for a
+/// bare number in a string).
+pub(super) fn duration(
+    v: &toml::de::DeValue<'_>,
+    units: &[(&str, u64)],
+) -> Option<std::time::Duration> {
+    let ms = match v {
+        toml::de::DeValue::Integer(i) if i.radix() == 10 => i
+            .as_str()
+            .replace('_', "")
+            .parse::<u64>()
+            .ok()?
+            .checked_mul(1000)?,
         toml::de::DeValue::String(s) => {
             let s = s.trim();
             let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
             let (digits, unit) = s.split_at(split);
             let n: u64 = digits.parse().ok()?;
-            n.checked_mul(match unit.trim() {
-                "" | "s" => 1,
-                "m" => 60,
-                "h" => 3600,
-                _ => return None,
-            })?
+            let size = units.iter().find(|(u, _)| *u == unit.trim())?.1;
+            n.checked_mul(size)?
         }
         _ => return None,
     };
-    (1..=86_400).contains(&secs).then_some(secs)
+    Some(std::time::Duration::from_millis(ms))
 }

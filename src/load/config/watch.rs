@@ -127,30 +127,17 @@ fn is_web_link(s: &str) -> bool {
 
 /// `"250ms"`, `"30s"`, `"5m"`, `"6h"`, `"1d"`, or a number of seconds.
 fn span(v: &toml::de::DeValue<'_>) -> Option<Duration> {
-    match v {
-        toml::de::DeValue::Integer(i) if i.radix() == 10 => i
-            .as_str()
-            .replace('_', "")
-            .parse::<u64>()
-            .ok()
-            .map(Duration::from_secs),
-        toml::de::DeValue::String(s) => {
-            let s = s.trim();
-            let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-            let (digits, unit) = s.split_at(split);
-            let n: u64 = digits.parse().ok()?;
-            let ms = n.checked_mul(match unit.trim() {
-                "ms" => 1,
-                "" | "s" => 1000,
-                "m" => 60_000,
-                "h" => 3_600_000,
-                "d" => 86_400_000,
-                _ => return None,
-            })?;
-            Some(Duration::from_millis(ms))
-        }
-        _ => None,
-    }
+    super::parse::duration(
+        v,
+        &[
+            ("ms", 1),
+            ("", 1000),
+            ("s", 1000),
+            ("m", 60_000),
+            ("h", 3_600_000),
+            ("d", 86_400_000),
+        ],
+    )
 }
 
 /// A duration as staff write it: `250ms`, `30s`, `5m`, `6h`, `7d`.

@@ -28,16 +28,12 @@ pub fn watch_alert(
         hash.update(a.key.as_bytes());
         hash.update(b"\n");
     }
-    let hex: String = hash.finalize()[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = crate::reminders::tokens::hex(&hash.finalize()[..12]);
     let kinds: Vec<&str> = {
         let mut k: Vec<&str> = alerts
             .iter()
             .map(|a| a.key.split(':').next().unwrap_or(""))
             .collect();
-        k.dedup();
         k.sort_unstable();
         k.dedup();
         k
