@@ -277,7 +277,7 @@ pub(super) async fn manage_post(
             if let Err(e) = done {
                 return unavailable(&e);
             }
-            tracing::info!(email = %crate::load::subscribers::mask(p.email()), action = %fields.action, "preference page");
+            tracing::info!("preference page changed");
             return match r.db(|db| db.opted_out()) {
                 Ok(o) => render(&app, &key, &p, o.contains(&key), None, None, now),
                 Err(e) => unavailable(&e),
@@ -307,7 +307,7 @@ pub(super) async fn manage_post(
     if let Err(e) = r.db(|db| db.save_subscription(&r.key, &stored, now)) {
         return unavailable(&e);
     }
-    tracing::info!(email = %crate::load::subscribers::mask(p.email()), action = %fields.action, "preference page");
+    tracing::info!("preference page changed");
     let p = match p {
         Person::SignUp(_) => Person::SignUp(stored),
         Person::File { subscriber, .. } => Person::File {

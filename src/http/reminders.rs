@@ -171,3 +171,12 @@ impl Reminders {
             .map(Person::SignUp))
     }
 }
+
+#[cfg(test)]
+impl Reminders {
+    /// Holds the state database: whatever needs it waits until the guard
+    /// is dropped (tests prove what does not need it).
+    pub(super) fn hold_database(&self) -> std::sync::MutexGuard<'_, Database> {
+        self.state.lock().unwrap()
+    }
+}

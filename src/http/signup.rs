@@ -214,62 +214,28 @@ pub(super) async fn signup_post(
             "signup-error-busy",
         );
     }
+    // Every valid post does the same work before the answer: the key,
+    // the sealed row (a confirmed or file subscriber's is thrown away),
+    // and a job handed over. What the address is — new, pending,
+    // confirmed, in the file — is looked up only after the answer.
     let key = r.key.id(&email);
     let hours = config.subscriptions.confirm_hours;
-    let expires = now + Duration::hours(i64::from(hours));
     let mail_lang = Lang::parse(&choice.language).unwrap_or(lang);
-    let outcome = if r.in_file(&key) {
-        Ok(None)
-    } else {
-        let sealed = Sealed {
-            email: email.clone(),
-            choice,
-        };
-        let json = serde_json::to_vec(&sealed).expect("plain data serialises");
-        let sealed = r.key.seal(&key, &json);
-        // Lapsed sign-ups go as new ones come (and at every pass).
-        r.db(|db| {
-            db.expire_sign_ups(now)?;
-            db.sign_up(&key, &sealed, expires, now)
-        })
-        .map(Some)
+    let json = serde_json::to_vec(&Sealed {
+        email: email.clone(),
+        choice,
+    })
+    .expect("plain data serialises");
+    let job = Job {
+        sealed: r.key.seal(&key, &json),
+        key,
+        email,
+        lang: mail_lang,
+        expires: now + Duration::hours(i64::from(hours)),
+        now,
     };
-    let base = &config.calendar.base_url;
-    let mail = match outcome {
-        Err(e) => return unavailable("cannot store a sign-up", &e),
-        Ok(Some(crate::state::SignUp::New | crate::state::SignUp::Pending)) => {
-            let token = links::make(
-                &r.secret,
-                Purpose::Confirm,
-                &key,
-                u64::try_from(expires.timestamp()).unwrap_or(0),
-            );
-            let generation = match r.person(&key) {
-                Ok(p) => p.map_or(0, |p| p.generation()),
-                Err(e) => return unavailable("cannot read a sign-up", &e),
-            };
-            let manage = crate::reminders::pass::manage_url(base, &r.secret, &key, generation);
-            Some((
-                Kind::Confirm,
-                format!("{base}subscribe/confirm?token={token}"),
-                Some(manage),
-            ))
-        }
-        // Confirmed already, or in the subscribers file: their preference
-        // page (the link of their current generation).
-        Ok(_) => match r.person(&key) {
-            Ok(Some(p)) => Some((
-                Kind::Known,
-                crate::reminders::pass::manage_url(base, &r.secret, &key, p.generation()),
-                None,
-            )),
-            _ => None,
-        },
-    };
-    if let Some((kind, link, manage)) = mail {
-        let links = Links { link, manage };
-        queue_mail(&app, r, key, email, mail_lang, kind, links, now);
-    }
+    let app2 = app.clone();
+    tokio::spawn(async move { after_answer(app2, job).await });
     html(
         StatusCode::OK,
         page::simple(
@@ -281,57 +247,110 @@ pub(super) async fn signup_post(
     )
 }
 
-/// Sends a sign-up mail after the answer, unless the address was mailed
-/// within the hour or a mail to it is on its way. The limit is recorded
-/// once the transport took the mail: a crash before leaves a sign-up that
-/// can simply be submitted again.
-#[allow(clippy::too_many_arguments)]
-fn queue_mail(
-    app: &Arc<App>,
-    r: &Reminders,
+/// What a valid sign-up post leaves to do once it has been answered.
+struct Job {
     key: String,
     email: String,
+    /// The address and choice, sealed for `key`.
+    sealed: Vec<u8>,
     lang: Lang,
-    kind: Kind,
-    links: Links,
+    expires: DateTime<Utc>,
     now: DateTime<Utc>,
-) {
-    match r.db(|db| db.may_mail(&key, now)) {
-        Ok(true) => {}
-        Ok(false) => return,
-        Err(e) => {
-            tracing::error!("cannot read the sign-up mail limit: {e}");
+}
+
+/// Stores the sign-up (durably: the transaction commits before any mail
+/// leaves), then mails the address's owner where they stand. Runs after
+/// the answer; a failure is logged without naming the address, and the
+/// person can simply submit the form again.
+async fn after_answer(app: Arc<App>, job: Job) {
+    let worker = app.clone();
+    let recorded = tokio::task::spawn_blocking(move || record(&worker, job)).await;
+    let (job, mail) = match recorded {
+        Ok(Ok(Some(done))) => done,
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => {
+            tracing::error!("cannot store a sign-up: {e}");
             return;
         }
+        Err(e) => {
+            tracing::error!("a sign-up's task failed: {e}");
+            return;
+        }
+    };
+    let Some(r) = &app.reminders else { return };
+    let config = app.snapshot().config.clone();
+    let sent = send(r, &config, &job.email, job.lang, mail.0, &mail.1, job.now).await;
+    match sent {
+        Ok(()) => {
+            if let Err(e) = r.db(|db| db.mailed(&job.key, job.now)) {
+                tracing::error!("cannot record a sign-up mail: {e}");
+            }
+            tracing::info!("sign-up mail sent");
+        }
+        Err(e) => tracing::warn!("sign-up mail not sent: {e}"),
+    }
+    match r.sending.lock() {
+        Ok(mut s) => s.remove(&job.key),
+        Err(poisoned) => poisoned.into_inner().remove(&job.key),
+    };
+}
+
+/// The database side of a sign-up: stores it (unless the address is in
+/// the subscribers file or confirmed already) and decides the mail, if
+/// the per-address limit allows one and none is on its way (then the key
+/// is marked as being mailed).
+fn record(app: &App, job: Job) -> Result<Option<(Job, (Kind, Links))>, crate::state::StateError> {
+    let Some(r) = &app.reminders else {
+        return Ok(None);
+    };
+    let base = app.snapshot().config.calendar.base_url.clone();
+    let (key, now) = (job.key.as_str(), job.now);
+    let outcome = if r.in_file(key) {
+        None
+    } else {
+        // Lapsed sign-ups go as new ones come (and at every pass).
+        Some(r.db(|db| {
+            db.expire_sign_ups(now)?;
+            db.sign_up(key, &job.sealed, job.expires, now)
+        })?)
+    };
+    let person = r.person(key)?;
+    let mail = match (outcome, person) {
+        (Some(crate::state::SignUp::New | crate::state::SignUp::Pending), Some(p)) => {
+            let token = links::make(
+                &r.secret,
+                Purpose::Confirm,
+                key,
+                u64::try_from(job.expires.timestamp()).unwrap_or(0),
+            );
+            let manage = crate::reminders::pass::manage_url(&base, &r.secret, key, p.generation());
+            (
+                Kind::Confirm,
+                Links {
+                    link: format!("{base}subscribe/confirm?token={token}"),
+                    manage: Some(manage),
+                },
+            )
+        }
+        // Confirmed already, or in the subscribers file: their preference
+        // page (the link of their current generation).
+        (_, Some(p)) => (
+            Kind::Known,
+            Links {
+                link: crate::reminders::pass::manage_url(&base, &r.secret, key, p.generation()),
+                manage: None,
+            },
+        ),
+        (_, None) => return Ok(None),
+    };
+    if !r.db(|db| db.may_mail(key, now))? {
+        return Ok(None);
     }
     let fresh = match r.sending.lock() {
-        Ok(mut s) => s.insert(key.clone()),
-        Err(poisoned) => poisoned.into_inner().insert(key.clone()),
+        Ok(mut s) => s.insert(job.key.clone()),
+        Err(poisoned) => poisoned.into_inner().insert(job.key.clone()),
     };
-    if !fresh {
-        return;
-    }
-    let app = app.clone();
-    tokio::spawn(async move {
-        let Some(r) = &app.reminders else { return };
-        let config = app.snapshot().config.clone();
-        let sent = send(r, &config, &email, lang, kind, &links, now).await;
-        match sent {
-            Ok(()) => {
-                if let Err(e) = r.db(|db| db.mailed(&key, now)) {
-                    tracing::error!("cannot record a sign-up mail: {e}");
-                }
-                tracing::info!(to = %crate::load::subscribers::mask(&email), kind = ?kind, "sign-up mail sent");
-            }
-            Err(e) => {
-                tracing::warn!(to = %crate::load::subscribers::mask(&email), "sign-up mail not sent: {e}");
-            }
-        }
-        match r.sending.lock() {
-            Ok(mut s) => s.remove(&key),
-            Err(poisoned) => poisoned.into_inner().remove(&key),
-        };
-    });
+    Ok(fresh.then_some((job, mail)))
 }
 
 /// A sign-up mail's links, owned (they travel to the task that sends).
@@ -470,7 +489,7 @@ pub(super) async fn confirm_post(
         tell_staff(&app, r, now);
         lang.text("confirmed-approval-text").into_owned()
     } else {
-        tracing::info!(email = %address, "sign-up confirmed");
+        tracing::info!("sign-up confirmed");
         lang.format("confirmed-text", &[("address", address.into())])
     };
     html(
@@ -561,3 +580,7 @@ pub(super) async fn privacy(State(app): State<Arc<App>>, uri: Uri, headers: Head
         ),
     )
 }
+
+#[cfg(test)]
+#[path = "signup_tests.rs"]
+mod tests;

@@ -117,7 +117,7 @@ pub(super) async fn unsubscribe_post(
         if let Err(e) = r.db(|db| db.opt_out(&key, now)) {
             return unavailable("cannot record an opt-out", &e);
         }
-        tracing::info!(email = %address.as_deref().unwrap_or("-"), "unsubscribed");
+        tracing::info!("unsubscribed");
     }
     let title = lang.text("unsubscribed-title");
     let text = lang.format(
