@@ -18,10 +18,10 @@ use crate::render::{page, signup};
 use crate::state::StateError;
 use crate::subscriptions::form::{self, FieldError};
 use crate::subscriptions::links::{self, Purpose};
-use crate::subscriptions::{Choice, Sealed, Status, Stored};
+use crate::subscriptions::Status;
 
 use super::pages::not_found;
-use super::reminders::{Person, Reminders};
+use super::reminders::{current, row, Person, Reminders};
 use super::response::{self, header_lang, html, message_page};
 use super::signup::{read_form, same_origin};
 use super::unsubscribe::token_of;
@@ -41,61 +41,16 @@ fn unavailable(e: &StateError) -> Response {
 }
 
 /// The person the request's link names, if it is a preference link of
-/// their current generation.
+/// their current link value.
 fn verified(r: &Reminders, uri: &Uri) -> Result<Option<(String, Person)>, StateError> {
     let Some(link) = token_of(uri).and_then(|t| links::verify(&r.secret, Purpose::Manage, &t))
     else {
         return Ok(None);
     };
+    // 0 is no value: a person without a row has no link that works.
     Ok(r.person(&link.id)?
-        .filter(|p| p.generation() == link.n)
+        .filter(|p| link.n != 0 && p.link_value() == link.n)
         .map(|p| (link.id, p)))
-}
-
-/// The person's settings as the page shows them: (choice, pause).
-fn current(p: &Person) -> (Choice, Option<DateTime<Utc>>) {
-    match p {
-        Person::SignUp(s) => (s.sealed.choice.clone(), s.paused_until),
-        Person::File { subscriber, stored } => {
-            let mut c = Choice {
-                topics: subscriber.filter.topics.clone(),
-                mechanisms: subscriber.filter.mechanisms.clone(),
-                language: subscriber.language.code().to_string(),
-                remind_days: subscriber.remind_days.clone(),
-                digest: subscriber.digest,
-                discreet: subscriber.discreet,
-                openpgp_key: String::new(),
-            };
-            if let Some(s) = stored {
-                c.language = s.sealed.choice.language.clone();
-                if !s.sealed.choice.remind_days.is_empty() {
-                    c.remind_days = s.sealed.choice.remind_days.clone();
-                }
-                c.discreet = s.sealed.choice.discreet;
-            }
-            (c, stored.as_ref().and_then(|s| s.paused_until))
-        }
-    }
-}
-
-/// The row to write for `p` (a subscribers-file person gets one on
-/// their first change).
-fn row(p: &Person, now: DateTime<Utc>) -> Stored {
-    match p {
-        Person::SignUp(s) => s.clone(),
-        Person::File { subscriber, stored } => stored.clone().unwrap_or_else(|| Stored {
-            id: subscriber.key.clone(),
-            status: Status::File,
-            sealed: Sealed {
-                email: subscriber.email.clone(),
-                choice: current(p).0,
-            },
-            created_at: now,
-            expires_at: None,
-            paused_until: None,
-            generation: 0,
-        }),
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -116,7 +71,7 @@ fn render(
         return invalid(lang);
     };
     let base = &snap.config.calendar.base_url;
-    let url = crate::reminders::pass::manage_url(base, &r.secret, key, p.generation());
+    let url = crate::reminders::pass::manage_url(base, &r.secret, key, p.link_value());
     let action = format!(
         "{}?{}",
         snap.links().path("manage"),
@@ -284,12 +239,12 @@ pub(super) async fn manage_post(
             };
         }
         "rotate" => {
-            stored.generation += 1;
+            stored.link_value = links::fresh_value();
             new_link = Some(crate::reminders::pass::manage_url(
                 &snap.config.calendar.base_url,
                 &r.secret,
                 &key,
-                stored.generation,
+                stored.link_value,
             ));
             ""
         }

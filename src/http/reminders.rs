@@ -11,7 +11,9 @@ use crate::reminders::tokens::{Directory, Secret};
 use crate::reminders::transport::{Mailer, SetupError};
 use crate::state::{Database, StateError};
 use crate::subscriptions::limits::ClientLimits;
-use crate::subscriptions::{AddressKey, Status, Stored};
+use chrono::{DateTime, Utc};
+
+use crate::subscriptions::{AddressKey, Choice, Status, Stored};
 
 /// The reminder endpoints' state (present when reminders are on).
 pub struct Reminders {
@@ -70,11 +72,53 @@ impl Person {
         }
     }
 
-    pub(super) fn generation(&self) -> u64 {
+    pub(super) fn link_value(&self) -> u64 {
         match self {
-            Person::File { stored, .. } => stored.as_ref().map_or(0, |s| s.generation),
-            Person::SignUp(s) => s.generation,
+            Person::File { stored, .. } => stored.as_ref().map_or(0, |s| s.link_value),
+            Person::SignUp(s) => s.link_value,
         }
+    }
+}
+
+/// The person's settings as the page shows them: (choice, pause).
+pub(super) fn current(p: &Person) -> (Choice, Option<DateTime<Utc>>) {
+    match p {
+        Person::SignUp(s) => (s.sealed.choice.clone(), s.paused_until),
+        Person::File { subscriber, stored } => {
+            let mut c = Choice {
+                topics: subscriber.filter.topics.clone(),
+                mechanisms: subscriber.filter.mechanisms.clone(),
+                language: subscriber.language.code().to_string(),
+                remind_days: subscriber.remind_days.clone(),
+                digest: subscriber.digest,
+                discreet: subscriber.discreet,
+                openpgp_key: String::new(),
+            };
+            if let Some(s) = stored.as_ref().filter(|s| s.sealed.choice.chosen()) {
+                c.language = s.sealed.choice.language.clone();
+                if !s.sealed.choice.remind_days.is_empty() {
+                    c.remind_days = s.sealed.choice.remind_days.clone();
+                }
+                c.discreet = s.sealed.choice.discreet;
+            }
+            (c, stored.as_ref().and_then(|s| s.paused_until))
+        }
+    }
+}
+
+/// The row to write for `p` (a subscribers-file person gets one on
+/// their first change, or the first time a link of theirs is made, with
+/// a fresh link value).
+pub(super) fn row(p: &Person, now: DateTime<Utc>) -> Stored {
+    match p {
+        Person::SignUp(s) => s.clone(),
+        Person::File { subscriber, stored } => stored.clone().unwrap_or_else(|| {
+            crate::subscriptions::file_row(
+                subscriber,
+                crate::subscriptions::links::fresh_value(),
+                now,
+            )
+        }),
     }
 }
 
@@ -154,6 +198,31 @@ impl Reminders {
     pub(super) fn legacy_key(&self, token: &str) -> Option<String> {
         let email = self.with_file(|f| self.secret.verify(token, &f.legacy))?;
         Some(self.key.id(&email))
+    }
+
+    /// Who `key` is, as [`Reminders::person`], ready for links to be made:
+    /// a subscribers-file person without a row gets one now (sealed, with
+    /// a fresh link value), so that no link is ever made without a value
+    /// stored to check it against.
+    pub(super) fn person_with_links(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Person>, StateError> {
+        match self.person(key)? {
+            Some(p @ Person::File { stored: None, .. }) => {
+                let stored = row(&p, now);
+                self.db(|db| db.save_subscription(&self.key, &stored, now))?;
+                let Person::File { subscriber, .. } = p else {
+                    unreachable!("matched above")
+                };
+                Ok(Some(Person::File {
+                    subscriber,
+                    stored: Some(stored),
+                }))
+            }
+            p => Ok(p),
+        }
     }
 
     /// Who `key` is: the file's (the file wins) or a sign-up (confirmed or

@@ -21,7 +21,7 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::i18n::Lang;
-use crate::reminders::message::signup::{self as mail, Kind};
+use crate::reminders::message::signup as mail;
 use crate::reminders::transport::Transport;
 use crate::render::{page, signup};
 use crate::subscriptions::form::{self, FieldError, Fields};
@@ -29,7 +29,7 @@ use crate::subscriptions::links::{self, Purpose};
 use crate::subscriptions::{limits, Sealed};
 
 use super::pages::not_found;
-use super::reminders::Reminders;
+use super::reminders::{Person, Reminders};
 use super::response::{header_lang, html, message_page, unavailable};
 use super::server::Peer;
 use super::unsubscribe::token_of;
@@ -259,9 +259,9 @@ struct Job {
 }
 
 /// Stores the sign-up (durably: the transaction commits before any mail
-/// leaves), then mails the address's owner where they stand. Runs after
-/// the answer; a failure is logged without naming the address, and the
-/// person can simply submit the form again.
+/// leaves), then mails the address's owner. Runs after the answer; a
+/// failure is logged without naming the address, and the person can
+/// simply submit the form again.
 async fn after_answer(app: Arc<App>, job: Job) {
     let worker = app.clone();
     let recorded = tokio::task::spawn_blocking(move || record(&worker, job)).await;
@@ -279,8 +279,7 @@ async fn after_answer(app: Arc<App>, job: Job) {
     };
     let Some(r) = &app.reminders else { return };
     let config = app.snapshot().config.clone();
-    let sent = send(r, &config, &job.email, job.lang, mail.0, &mail.1, job.now).await;
-    match sent {
+    match send(r, &config, &job, &mail).await {
         Ok(()) => {
             if let Err(e) = r.db(|db| db.mailed(&job.key, job.now)) {
                 tracing::error!("cannot record a sign-up mail: {e}");
@@ -295,11 +294,19 @@ async fn after_answer(app: Arc<App>, job: Job) {
     };
 }
 
+/// What a sign-up mails: its one link, and the key it is encrypted to.
+struct Mail {
+    link: String,
+    openpgp: Option<Arc<crate::openpgp::Cert>>,
+}
+
 /// The database side of a sign-up: stores it (unless the address is in
 /// the subscribers file or confirmed already) and decides the mail, if
 /// the per-address limit allows one and none is on its way (then the key
-/// is marked as being mailed).
-fn record(app: &App, job: Job) -> Result<Option<(Job, (Kind, Links))>, crate::state::StateError> {
+/// is marked as being mailed). New, pending or known, the mail carries
+/// one link at one path: a confirmation, or — for someone who already
+/// gets reminders — their preference link, which that path forwards.
+fn record(app: &App, job: Job) -> Result<Option<(Job, Mail)>, crate::state::StateError> {
     let Some(r) = &app.reminders else {
         return Ok(None);
     };
@@ -311,37 +318,30 @@ fn record(app: &App, job: Job) -> Result<Option<(Job, (Kind, Links))>, crate::st
         // Lapsed sign-ups go as new ones come (and at every pass).
         Some(r.db(|db| {
             db.expire_sign_ups(now)?;
-            db.sign_up(key, &job.sealed, job.expires, now)
+            db.sign_up(key, &job.sealed, job.expires, links::fresh_value(), now)
         })?)
     };
-    let person = r.person(key)?;
-    let mail = match (outcome, person) {
-        (Some(crate::state::SignUp::New | crate::state::SignUp::Pending), Some(p)) => {
-            let token = links::make(
-                &r.secret,
-                Purpose::Confirm,
-                key,
-                u64::try_from(job.expires.timestamp()).unwrap_or(0),
-            );
-            let manage = crate::reminders::pass::manage_url(&base, &r.secret, key, p.generation());
-            (
-                Kind::Confirm,
-                Links {
-                    link: format!("{base}subscribe/confirm?token={token}"),
-                    manage: Some(manage),
-                },
-            )
+    let Some(person) = r.person_with_links(key, now)? else {
+        return Ok(None);
+    };
+    let purpose = match outcome {
+        Some(crate::state::SignUp::New | crate::state::SignUp::Pending) => Purpose::Confirm,
+        _ => Purpose::Manage,
+    };
+    let token = links::make(&r.secret, purpose, key, person.link_value());
+    // Whoever has a key gets this mail encrypted, or not at all.
+    let openpgp = match &person {
+        Person::File { subscriber, .. } => subscriber.openpgp.clone(),
+        Person::SignUp(s) if !s.sealed.choice.openpgp_key.is_empty() => {
+            match crate::openpgp::Cert::read(s.sealed.choice.openpgp_key.as_bytes(), now) {
+                Ok(cert) => Some(Arc::new(cert)),
+                Err(e) => {
+                    tracing::warn!("sign-up mail not sent: the stored OpenPGP key cannot be read ({e})");
+                    return Ok(None);
+                }
+            }
         }
-        // Confirmed already, or in the subscribers file: their preference
-        // page (the link of their current generation).
-        (_, Some(p)) => (
-            Kind::Known,
-            Links {
-                link: crate::reminders::pass::manage_url(&base, &r.secret, key, p.generation()),
-                manage: None,
-            },
-        ),
-        (_, None) => return Ok(None),
+        Person::SignUp(_) => None,
     };
     if !r.db(|db| db.may_mail(key, now))? {
         return Ok(None);
@@ -350,23 +350,18 @@ fn record(app: &App, job: Job) -> Result<Option<(Job, (Kind, Links))>, crate::st
         Ok(mut s) => s.insert(job.key.clone()),
         Err(poisoned) => poisoned.into_inner().insert(job.key.clone()),
     };
+    let mail = Mail {
+        link: format!("{base}subscribe/confirm?token={token}"),
+        openpgp,
+    };
     Ok(fresh.then_some((job, mail)))
-}
-
-/// A sign-up mail's links, owned (they travel to the task that sends).
-struct Links {
-    link: String,
-    manage: Option<String>,
 }
 
 async fn send(
     r: &Reminders,
     config: &crate::load::config::Config,
-    email: &str,
-    lang: Lang,
-    kind: Kind,
-    links: &Links,
-    now: DateTime<Utc>,
+    job: &Job,
+    mail: &Mail,
 ) -> Result<(), String> {
     let from = config
         .mail
@@ -374,19 +369,16 @@ async fn send(
         .parse()
         .map_err(|e: lettre::address::AddressError| e.to_string())?;
     let nonce = random_hex();
-    let message = mail::build(
-        kind,
+    let message = crate::reminders::message::signup::build(
         &from,
-        email,
-        lang,
-        &mail::Links {
-            main: &links.link,
-            manage: links.manage.as_deref(),
-        },
+        &job.email,
+        job.lang,
+        &mail.link,
         config.subscriptions.confirm_hours,
         &config.calendar.domain,
         &nonce,
-        now,
+        mail.openpgp.as_deref(),
+        job.now,
     )
     .map_err(|e| e.to_string())?;
     let mailer = r.mailer(&config.mail).map_err(|e| e.to_string())?;
@@ -401,11 +393,37 @@ pub(super) fn random_hex() -> String {
     crate::reminders::tokens::hex(&bytes)
 }
 
-/// The confirmation link's subscriber key, if the link is valid and
-/// unexpired.
-fn confirm_key(r: &Reminders, uri: &Uri, now: DateTime<Utc>) -> Option<String> {
-    let link = links::verify(&r.secret, Purpose::Confirm, &token_of(uri)?)?;
-    (i64::try_from(link.n).ok()? > now.timestamp()).then_some(link.id)
+/// What a link to `/subscribe/confirm` names: the sign-up mail carries
+/// one link at this one path, whatever the address was.
+enum Confirming {
+    /// A pending sign-up's confirmation: its key and link value.
+    SignUp { key: String, value: u64 },
+    /// Somebody who already gets reminders: their preference link, which
+    /// is forwarded to the preference page (that checks it).
+    Known(String),
+}
+
+fn confirming(r: &Reminders, uri: &Uri) -> Option<Confirming> {
+    let token = token_of(uri)?;
+    if let Some(link) = links::verify(&r.secret, Purpose::Confirm, &token) {
+        return (link.n != 0).then_some(Confirming::SignUp {
+            key: link.id,
+            value: link.n,
+        });
+    }
+    links::verify(&r.secret, Purpose::Manage, &token).map(|_| Confirming::Known(token))
+}
+
+/// To the preference page, with the preference link's token.
+fn to_manage(app: &App, token: &str) -> Response {
+    let location = format!("{}?token={token}", app.snapshot().links().path("manage"));
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::REFERRER_POLICY, "no-referrer")
+        .body(Body::empty())
+        .expect("a valid redirect")
 }
 
 fn invalid_confirm(lang: Lang) -> Response {
@@ -429,9 +447,18 @@ pub(super) async fn confirm_page(
     };
     let now = (app.clock)();
     let lang = header_lang(&headers);
-    let stored = confirm_key(r, &uri, now)
-        .and_then(|k| r.db(|db| db.subscription(&r.key, &k)).ok().flatten());
-    let Some(stored) = stored else {
+    let (key, value) = match confirming(r, &uri) {
+        Some(Confirming::SignUp { key, value }) => (key, value),
+        Some(Confirming::Known(token)) => return to_manage(&app, &token),
+        None => return invalid_confirm(lang),
+    };
+    // Only the sign-up this link was made for, while it waits.
+    let stored = r.db(|db| db.subscription(&r.key, &key)).ok().flatten();
+    let Some(stored) = stored.filter(|s| {
+        s.status == crate::subscriptions::Status::Pending
+            && s.link_value == value
+            && s.expires_at.is_some_and(|t| t > now)
+    }) else {
         return invalid_confirm(lang);
     };
     let lang = Lang::parse(&stored.sealed.choice.language).unwrap_or(lang);
@@ -441,13 +468,21 @@ pub(super) async fn confirm_page(
         uri.query().unwrap_or("")
     );
     let address = crate::load::subscribers::mask(&stored.sealed.email);
+    // The sign-up can be changed, or deleted, before it is confirmed.
+    let manage = crate::reminders::pass::manage_url(
+        &app.snapshot().config.calendar.base_url,
+        &r.secret,
+        &key,
+        value,
+    );
     html(
         StatusCode::OK,
-        signup::button_page(
+        signup::button_page_with_link(
             &lang.text("confirm-title"),
             &lang.format("confirm-text", &[("address", address.into())]),
             &action,
             &lang.text("confirm-button"),
+            Some((&manage, &lang.text("confirm-manage"))),
             lang,
         ),
     )
@@ -470,16 +505,24 @@ pub(super) async fn confirm_post(
     if !same_origin(&headers, &config.calendar.base_url) {
         return invalid_confirm(lang);
     }
-    let Some(key) = confirm_key(r, &uri, now) else {
-        return invalid_confirm(lang);
+    let (key, value) = match confirming(r, &uri) {
+        Some(Confirming::SignUp { key, value }) => (key, value),
+        Some(Confirming::Known(token)) => return to_manage(&app, &token),
+        None => return invalid_confirm(lang),
     };
     let approval = config.subscriptions.approval == crate::load::config::Approval::Staff;
     let done = r.db(|db| {
-        db.confirm(&key, approval, now)?;
+        db.confirm(&key, value, approval, now)?;
         db.subscription(&r.key, &key)
     });
+    // Pressed twice, it says the same again; a link of an earlier,
+    // deleted sign-up of the address confirms nothing.
     let stored = match done {
-        Ok(Some(s)) if s.status != crate::subscriptions::Status::Pending => s,
+        Ok(Some(s))
+            if s.status != crate::subscriptions::Status::Pending && s.link_value == value =>
+        {
+            s
+        }
         Ok(_) => return invalid_confirm(lang),
         Err(e) => return unavailable("cannot confirm a sign-up", &e),
     };

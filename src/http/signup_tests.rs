@@ -54,10 +54,10 @@ fn app(dir: &Path) -> Arc<App> {
             choice,
         })
         .unwrap();
-        db.sign_up(&id, &key.seal(&id, &json), at + Duration::hours(48), at)
+        db.sign_up(&id, &key.seal(&id, &json), at + Duration::hours(48), 77, at)
             .unwrap();
         if confirm {
-            db.confirm(&id, false, at).unwrap();
+            db.confirm(&id, 77, false, at).unwrap();
         }
     };
     store(&mut db, "pending@example.org", choice(), false);

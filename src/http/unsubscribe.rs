@@ -47,10 +47,19 @@ async fn verified<'a>(
     let Some(r) = &app.reminders else {
         return Err(not_found(uri.clone()).await);
     };
-    let key = token_of(uri).and_then(|t| {
-        links::verify(&r.secret, Purpose::Unsubscribe, &t)
-            .map(|l| l.id)
-            .or_else(|| r.legacy_key(&t))
+    // A signed link works while it carries its person's current link
+    // value (never 0); tokens of older mails name the file's people.
+    let current = |l: links::Link| match r.person(&l.id) {
+        Ok(Some(p)) if l.n != 0 && p.link_value() == l.n => Some(l.id),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::error!("cannot read a subscription: {e}");
+            None
+        }
+    };
+    let key = token_of(uri).and_then(|t| match links::verify(&r.secret, Purpose::Unsubscribe, &t) {
+        Some(l) => current(l),
+        None => r.legacy_key(&t),
     });
     match key {
         Some(key) => Ok((lang, r, key)),

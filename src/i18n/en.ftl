@@ -162,19 +162,17 @@ signup-error-form = The form was open too long or did not come from this site. P
 signup-error-busy = Too many sign-ups come from your network. Please try again in an hour.
 confirm-title = Confirm your reminders
 confirm-text = Press the button to start deadline reminders to { $address }.
+confirm-manage = Change your choice, or delete this request
 confirm-button = Confirm
 confirmed-title = Reminders confirmed
 confirmed-text = { $address } will get deadline reminders. Every reminder has a link to change or stop them.
 confirmed-approval-text = Thank you. The calendar's staff will look at your sign-up; reminders start once they approve it.
 confirm-invalid-title = Link not valid
 confirm-invalid-text = This confirmation link is not valid or has expired. Please sign up again on the page.
-confirm-mail-subject = Confirm your deadline reminders
-confirm-mail-text = Somebody, probably you, asked for deadline reminders at this address. To confirm, open this link within { $hours } hours and press the button:
-confirm-mail-ignore = If it was not you, ignore this message: nothing more will be sent, and the request is deleted.
-confirm-mail-manage = To change your choice before confirming, or to delete this request now:
-known-mail-subject = Your deadline reminders
-known-mail-text = Somebody, probably you, asked for deadline reminders at this address, which already gets them. To change what you get, pause or stop them:
-known-mail-ignore = If it was not you, ignore this message: nothing has changed.
+signup-mail-subject = Your deadline reminders
+signup-mail-text = Somebody, probably you, asked for deadline reminders at this address. Open this link to confirm them, or, if this address gets them already, to change, pause or stop them:
+signup-mail-ignore = If it was not you, ignore this message: nothing changes, and a request that is not confirmed within { $hours } hours is deleted.
+signup-mail-encrypted = Encrypted message
 
 ## The preference page
 

@@ -116,7 +116,7 @@ impl Runner {
         if expired > 0 {
             tracing::info!(count = expired, "unconfirmed sign-ups expired");
         }
-        let subscribers = current_subscribers(
+        let mut subscribers = current_subscribers(
             &self.state,
             &self.key,
             &self.subscribers,
@@ -124,6 +124,13 @@ impl Runner {
             c,
             now,
         )?;
+        // The file's people without a row get one, so that the links in
+        // their mails are bound to a stored random value like everyone's.
+        for s in subscribers.iter_mut().filter(|s| s.link_value == 0) {
+            let row = crate::subscriptions::file_row(s, links::fresh_value(), now);
+            self.state.save_subscription(&self.key, &row, now)?;
+            s.link_value = row.link_value;
+        }
         let feed = FeedOptions {
             name: c.calendar.name.clone(),
             domain: c.calendar.domain.clone(),
@@ -272,19 +279,21 @@ pub struct Outcome {
     pub interrupted: bool,
 }
 
-/// The one-click unsubscribe link of the subscriber `key`.
-pub fn unsubscribe_url(base_url: &str, secret: &Secret, key: &str) -> String {
+/// The one-click unsubscribe link of the subscriber `key` whose links are
+/// bound to `value`.
+pub fn unsubscribe_url(base_url: &str, secret: &Secret, key: &str, value: u64) -> String {
     format!(
         "{base_url}unsubscribe?token={}",
-        links::make(secret, Purpose::Unsubscribe, key, 0)
+        links::make(secret, Purpose::Unsubscribe, key, value)
     )
 }
 
-/// The preference-page link of the subscriber `key` at `generation`.
-pub fn manage_url(base_url: &str, secret: &Secret, key: &str, generation: u64) -> String {
+/// The preference-page link of the subscriber `key` whose links are bound
+/// to `value`.
+pub fn manage_url(base_url: &str, secret: &Secret, key: &str, value: u64) -> String {
     format!(
         "{base_url}manage?token={}",
-        links::make(secret, Purpose::Manage, key, generation)
+        links::make(secret, Purpose::Manage, key, value)
     )
 }
 
@@ -417,7 +426,7 @@ async fn tell_key_problem<T: Transport>(
     if state.key_noticed(&id)? {
         return Ok(());
     }
-    let manage = manage_url(pass.base_url, pass.secret, &s.key, s.generation);
+    let manage = manage_url(pass.base_url, pass.secret, &s.key, s.link_value);
     let notice_id = format!("<key.{}@{}>", &id[..id.len().min(32)], pass.domain);
     let notice = message::key::notice(
         pass.from,
@@ -498,8 +507,8 @@ async fn send_message<T: Transport>(
         .iter()
         .filter_map(|i| pass.catalog.get(&i.key.deadline).map(|d| (i, d)))
         .collect();
-    let url = unsubscribe_url(pass.base_url, pass.secret, &s.key);
-    let manage = manage_url(pass.base_url, pass.secret, &s.key, s.generation);
+    let url = unsubscribe_url(pass.base_url, pass.secret, &s.key, s.link_value);
+    let manage = manage_url(pass.base_url, pass.secret, &s.key, s.link_value);
     let head = Letterhead {
         from: pass.from,
         domain: pass.domain,

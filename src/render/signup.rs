@@ -224,11 +224,26 @@ pub fn signup_page(
 
 /// A page with a heading, text and one button posting back to `action`.
 pub fn button_page(title: &str, text: &str, action: &str, button: &str, lang: Lang) -> String {
-    let form = format!(
+    button_page_with_link(title, text, action, button, None, lang)
+}
+
+/// [`button_page`] with a link below the button: `(href, text)`.
+pub fn button_page_with_link(
+    title: &str,
+    text: &str,
+    action: &str,
+    button: &str,
+    link: Option<(&str, &str)>,
+    lang: Lang,
+) -> String {
+    let mut form = format!(
         "<form method=\"post\" action=\"{}\"><button type=\"submit\">{}</button></form>\n",
         esc(action),
         esc(button)
     );
+    if let Some((href, text)) = link {
+        form.push_str(&format!("<p><a href=\"{}\">{}</a></p>\n", esc(href), esc(text)));
+    }
     page::simple(title, text, &form, lang)
 }
 

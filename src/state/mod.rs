@@ -151,6 +151,12 @@ const MIGRATIONS: &[&str] = &[
         sent_at TEXT,
         PRIMARY KEY (url, key)
     ) STRICT;",
+    // 7: a subscription's links are bound to a random value of its row
+    // (`generation`, the name it had as a counter): new on every sign-up,
+    // rotation and deletion, so that no revoked link ever comes back.
+    // Rows of older releases get one (their links in old mails stop
+    // working; the next mail carries a working one).
+    "UPDATE subscriptions SET generation = (random() & 9223372036854775807) | 1;",
 ];
 
 #[derive(Debug, thiserror::Error)]

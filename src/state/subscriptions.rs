@@ -103,14 +103,17 @@ impl Database {
     }
 
     /// Stores a sign-up for `id` with `sealed` (the address and choice
-    /// sealed for `id`) until `expires_at`, unless one is already
-    /// confirmed. One row per address, however many sign-ups race: the
-    /// check and the write are one transaction.
+    /// sealed for `id`) until `expires_at`, its links bound to `value`
+    /// (a pending one keeps its own: the link already mailed stays
+    /// good), unless one is already confirmed. One row per address,
+    /// however many sign-ups race: the check and the write are one
+    /// transaction.
     pub fn sign_up(
         &mut self,
         id: &str,
         sealed: &[u8],
         expires_at: DateTime<Utc>,
+        value: u64,
         now: DateTime<Utc>,
     ) -> Result<SignUp, StateError> {
         let tx = self
@@ -126,9 +129,9 @@ impl Database {
         let outcome = match status.as_deref() {
             None => {
                 tx.execute(
-                    "INSERT INTO subscriptions (id, status, sealed, created_at, updated_at, expires_at)
-                     VALUES (?1, 'pending', ?2, ?3, ?3, ?4)",
-                    params![id, sealed, format_time(now), format_time(expires_at)],
+                    "INSERT INTO subscriptions (id, status, sealed, created_at, updated_at, expires_at, generation)
+                     VALUES (?1, 'pending', ?2, ?3, ?3, ?4, ?5)",
+                    params![id, sealed, format_time(now), format_time(expires_at), value_sql(value)],
                 )?;
                 SignUp::New
             }
@@ -169,13 +172,15 @@ impl Database {
         Ok(())
     }
 
-    /// Confirms the pending sign-up `id`: active, or waiting for staff
-    /// when `approval`; an earlier opt-out of the address is lifted (the
-    /// confirmation is a new, explicit consent). `None` when there is no
-    /// pending sign-up (expired, confirmed already, deleted).
+    /// Confirms the pending sign-up `id` whose links are bound to
+    /// `value`: active, or waiting for staff when `approval`; an earlier
+    /// opt-out of the address is lifted (the confirmation is a new,
+    /// explicit consent). `None` when there is no such pending sign-up
+    /// (expired, confirmed already, deleted, or signed up again since).
     pub fn confirm(
         &mut self,
         id: &str,
+        value: u64,
         approval: bool,
         now: DateTime<Utc>,
     ) -> Result<Option<Status>, StateError> {
@@ -187,8 +192,8 @@ impl Database {
         let tx = self.conn.transaction()?;
         let n = tx.execute(
             "UPDATE subscriptions SET status = ?2, expires_at = NULL, updated_at = ?3
-             WHERE id = ?1 AND status = 'pending' AND expires_at > ?3",
-            params![id, status.as_str(), format_time(now)],
+             WHERE id = ?1 AND status = 'pending' AND expires_at > ?3 AND generation = ?4",
+            params![id, status.as_str(), format_time(now), value_sql(value)],
         )?;
         if n == 1 {
             tx.execute("DELETE FROM opt_outs WHERE email = ?1", [id])?;
@@ -270,7 +275,7 @@ impl Database {
                 format_time(now),
                 stored.expires_at.map(format_time),
                 stored.paused_until.map(format_time),
-                i64::try_from(stored.generation).unwrap_or(i64::MAX),
+                value_sql(stored.link_value),
             ],
         )?;
         Ok(())
@@ -330,6 +335,11 @@ impl Database {
     }
 }
 
+/// A link value as SQLite's signed integer (values are below 2^63).
+fn value_sql(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 type RawRow = (
     String,
     String,
@@ -362,7 +372,7 @@ fn open_row(key: &AddressKey, r: RawRow) -> Result<Stored, StateError> {
         created_at: parse_time(&created_at)?,
         expires_at: expires_at.as_deref().map(parse_time).transpose()?,
         paused_until: paused_until.as_deref().map(parse_time).transpose()?,
-        generation: u64::try_from(generation).unwrap_or(0),
+        link_value: u64::try_from(generation).unwrap_or(0),
         id,
     })
 }

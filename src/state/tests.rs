@@ -321,22 +321,28 @@ mod subscriptions {
         let id = k.id("anna@example.org");
         let expires = now + chrono::Duration::hours(48);
         assert_eq!(
-            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, now)
+            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 7, now)
                 .unwrap(),
             SignUp::New
         );
+        // Signed up again while pending: the link already mailed stays good.
         assert_eq!(
-            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, now)
+            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 9, now)
                 .unwrap(),
             SignUp::Pending
         );
         assert_eq!(db.subscriptions(&k, &[Status::Pending]).unwrap().len(), 1);
-        // Too late: nothing confirmed.
-        assert_eq!(db.confirm(&id, false, expires).unwrap(), None);
-        assert_eq!(db.confirm(&id, false, now).unwrap(), Some(Status::Active));
-        assert_eq!(db.confirm(&id, false, now).unwrap(), None, "confirmed once");
+        assert_eq!(db.subscription(&k, &id).unwrap().unwrap().link_value, 7);
+        // Too late, or another link's value: nothing confirmed.
+        assert_eq!(db.confirm(&id, 7, false, expires).unwrap(), None);
+        assert_eq!(db.confirm(&id, 9, false, now).unwrap(), None);
         assert_eq!(
-            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, now)
+            db.confirm(&id, 7, false, now).unwrap(),
+            Some(Status::Active)
+        );
+        assert_eq!(db.confirm(&id, 7, false, now).unwrap(), None, "confirmed once");
+        assert_eq!(
+            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 11, now)
                 .unwrap(),
             SignUp::Confirmed
         );
@@ -353,7 +359,7 @@ mod subscriptions {
         ));
         // Unconfirmed ones expire.
         let boris = k.id("boris@example.org");
-        db.sign_up(&boris, &sealed(&k, "boris@example.org"), expires, now)
+        db.sign_up(&boris, &sealed(&k, "boris@example.org"), expires, 5, now)
             .unwrap();
         assert_eq!(db.expire_sign_ups(expires).unwrap(), 1);
         assert!(db.subscription(&k, &boris).unwrap().is_none());
@@ -373,6 +379,24 @@ mod subscriptions {
         );
     }
 
+    /// Deleted, then signed up again by anyone: the first sign-up's value
+    /// confirms nothing (the row's value is new, not a counter restarted).
+    #[test]
+    fn a_deleted_sign_ups_link_value_does_not_come_back() {
+        let k = key();
+        let mut db = Database::in_memory().unwrap();
+        let now = at("2027-01-01T08:00:00Z");
+        let id = k.id("anna@example.org");
+        let expires = now + chrono::Duration::hours(48);
+        db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 7, now)
+            .unwrap();
+        db.forget(&id).unwrap();
+        db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 8, now)
+            .unwrap();
+        assert_eq!(db.confirm(&id, 7, false, now).unwrap(), None);
+        assert_eq!(db.subscription(&k, &id).unwrap().unwrap().status, Status::Pending);
+    }
+
     #[test]
     fn a_row_that_does_not_open_is_left_out_not_fatal() {
         let k = key();
@@ -384,6 +408,7 @@ mod subscriptions {
                 &id,
                 &sealed(&k, email),
                 now + chrono::Duration::hours(1),
+                1,
                 now,
             )
             .unwrap();
@@ -417,6 +442,7 @@ mod subscriptions {
                             &id,
                             &sealed(k, "anna@example.org"),
                             now + chrono::Duration::hours(1),
+                            1,
                             now,
                         )
                         .unwrap()
@@ -447,10 +473,11 @@ mod subscriptions {
             &id,
             &sealed(&k, email),
             now + chrono::Duration::hours(1),
+            3,
             now,
         )
         .unwrap();
-        db.confirm(&id, false, now).unwrap();
+        db.confirm(&id, 3, false, now).unwrap();
         db.record(
             &[Key {
                 subscriber: id.as_str().into(),

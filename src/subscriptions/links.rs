@@ -4,9 +4,12 @@
 //! number whose meaning depends on the purpose (a confirm link's expiry, a
 //! preference link's generation), and 128 bits of HMAC under the
 //! unsubscribe secret over all of it. A confirm link cannot be turned into
-//! a preference or unsubscribe link (the purpose is signed); a preference
-//! link stops working when its subscriber asks for a new one (the
-//! generation moves on).
+//! a preference or unsubscribe link (the purpose is signed). A
+//! subscriber's links carry a random value stored with their row
+//! ([`fresh_value`]), new on every sign-up and every new link, and gone
+//! with the row: a link works only while it matches, so a rotated or
+//! deleted subscriber's old links never come back, not even when the
+//! address signs up again.
 //!
 //! Form tokens are the same construction for the sign-up form: the hour
 //! the form was served, so a form more than [`FORM_HOURS`] old is refused.
@@ -19,11 +22,11 @@ use crate::reminders::tokens::{hex, unhex, Secret};
 /// What a link may be used for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
-    /// Activates a pending sign-up; `n` is its expiry (Unix seconds).
+    /// Activates a pending sign-up; `n` is its row's link value.
     Confirm,
-    /// Opens the preference page; `n` is the link's generation.
+    /// Opens the preference page; `n` is its row's link value.
     Manage,
-    /// One-click unsubscribe (RFC 8058); `n` is 0.
+    /// One-click unsubscribe (RFC 8058); `n` is its row's link value.
     Unsubscribe,
     /// The sign-up form's token; `n` is the hour it was served.
     Form,
@@ -96,6 +99,14 @@ pub fn verify(secret: &Secret, purpose: Purpose, token: &str) -> Option<Link> {
     let id = hex(&body[1..1 + ID_BYTES]);
     let n = u64::from_be_bytes(body[1 + ID_BYTES..].try_into().ok()?);
     Some(Link { id, n })
+}
+
+/// A fresh random value to bind a subscription's links to (never 0: a
+/// person without a row has no links that work).
+pub fn fresh_value() -> u64 {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the system's random source works");
+    (u64::from_be_bytes(bytes) & (i64::MAX as u64)) | 1
 }
 
 /// A fresh form token for a form served at `now`.

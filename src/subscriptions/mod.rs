@@ -55,6 +55,15 @@ pub struct Choice {
     pub openpgp_key: String,
 }
 
+impl Choice {
+    /// Whether this is a choice someone made: a subscribers-file person's
+    /// row made only to hold their link value has none (no language),
+    /// and the file decides all their settings.
+    pub fn chosen(&self) -> bool {
+        !self.language.is_empty()
+    }
+}
+
 /// What is sealed in a row: the address and the choice.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sealed {
@@ -72,7 +81,7 @@ pub enum Status {
     /// Gets reminders.
     Active,
     /// A subscribers-file person's own settings (language, days, link
-    /// generation); the file decides everything else.
+    /// link value); the file decides everything else.
     File,
 }
 
@@ -109,8 +118,36 @@ pub struct Stored {
     pub expires_at: Option<DateTime<Utc>>,
     /// No reminders before this.
     pub paused_until: Option<DateTime<Utc>>,
-    /// The preference link's generation.
-    pub generation: u64,
+    /// The random value the person's links are bound to
+    /// ([`links::fresh_value`]); 0 only for a row not yet written.
+    pub link_value: u64,
+}
+
+/// The row a subscribers-file person gets when they first need a link
+/// or first change a setting: their address, sealed, no choice of their
+/// own yet (see [`Choice::chosen`]: the file decides until they save
+/// one), and `value` to bind their links to.
+pub fn file_row(s: &Subscriber, value: u64, now: DateTime<Utc>) -> Stored {
+    Stored {
+        id: s.key.clone(),
+        status: Status::File,
+        sealed: Sealed {
+            email: s.email.clone(),
+            choice: Choice {
+                topics: Vec::new(),
+                mechanisms: Vec::new(),
+                language: String::new(),
+                remind_days: Vec::new(),
+                digest: s.digest,
+                discreet: false,
+                openpgp_key: String::new(),
+            },
+        },
+        created_at: now,
+        expires_at: None,
+        paused_until: None,
+        link_value: value,
+    }
 }
 
 /// Gives every subscriber its ledger key: the keyed hash of its address.
@@ -148,12 +185,14 @@ pub fn merge(
             if paused(s) {
                 continue;
             }
-            f.generation = s.generation;
-            f.language = Lang::parse(&s.sealed.choice.language).unwrap_or(f.language);
-            if !s.sealed.choice.remind_days.is_empty() {
-                f.remind_days = s.sealed.choice.remind_days.clone();
+            f.link_value = s.link_value;
+            if s.sealed.choice.chosen() {
+                f.language = Lang::parse(&s.sealed.choice.language).unwrap_or(f.language);
+                if !s.sealed.choice.remind_days.is_empty() {
+                    f.remind_days = s.sealed.choice.remind_days.clone();
+                }
+                f.discreet = s.sealed.choice.discreet;
             }
-            f.discreet = s.sealed.choice.discreet;
         }
         out.push(f);
     }
@@ -201,7 +240,7 @@ pub fn merge(
             line: 0,
             key: s.id.clone(),
             origin: Origin::SignUp,
-            generation: s.generation,
+            link_value: s.link_value,
         });
     }
     out

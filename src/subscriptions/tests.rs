@@ -30,7 +30,7 @@ fn stored(email: &str, status: Status, topics: &[&str]) -> Stored {
         created_at: at("2027-01-01T00:00:00Z"),
         expires_at: None,
         paused_until: None,
-        generation: 0,
+        link_value: 0,
     }
 }
 
@@ -68,7 +68,7 @@ fn the_file_wins_and_pauses_and_pending_ones_are_left_out() {
     paused_before.paused_until = Some(at("2027-01-15T00:00:00Z"));
     let mut own = stored("anna@example.org", Status::File, &[]);
     own.sealed.choice.language = "be".into();
-    own.generation = 3;
+    own.link_value = 3;
     let rows = vec![
         stored("Self@Example.org", Status::Active, &["women"]),
         stored("pending@example.org", Status::Pending, &[]),
@@ -95,7 +95,7 @@ fn the_file_wins_and_pauses_and_pending_ones_are_left_out() {
             "back@example.org SignUp ru [7, 1] topics=[]",
         ]
     );
-    assert_eq!(merged[0].generation, 3);
+    assert_eq!(merged[0].link_value, 3);
     assert_eq!(merged[2].key, key().id("self@example.org"));
     assert!(merged.iter().all(|s| s.key.len() == 32));
 }

@@ -56,9 +56,9 @@ pub struct Subscriber {
     pub key: String,
     /// Where the subscription comes from.
     pub origin: Origin,
-    /// The generation of the subscriber's preference link (a rotated link
-    /// invalidates the earlier ones).
-    pub generation: u64,
+    /// The random value the subscriber's links are bound to (stored with
+    /// their row; 0 while they have none, and then no link of theirs works).
+    pub link_value: u64,
 }
 
 impl Subscriber {
@@ -79,7 +79,7 @@ impl Subscriber {
             line: 1,
             key: email.to_lowercase(),
             origin: Origin::File,
-            generation: 0,
+            link_value: 0,
         }
     }
 }
@@ -413,7 +413,7 @@ pub fn parse(
                 openpgp,
                 line: file.position(span.start).line,
                 origin: Origin::File,
-                generation: 0,
+                link_value: 0,
             });
         }
     }

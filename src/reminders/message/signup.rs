@@ -1,100 +1,88 @@
-//! The mails of self-service subscriptions: the confirmation a sign-up
-//! asks for, the notice an already subscribed address gets instead, and
+//! The mails of self-service subscriptions: the one a sign-up sends, and
 //! the staff's note that sign-ups wait. Transactional: no List-Id and no
 //! List-Unsubscribe (nobody subscribed to them); plain text; in the
 //! subscriber's language. No I/O and no clock.
+//!
+//! A sign-up sends one mail whatever the address is: the same subject,
+//! text and length for a new address as for one that already gets
+//! reminders, so that whoever reads mail in transit learns nothing from
+//! it; only the link differs (it confirms a new sign-up, or leads an
+//! existing subscriber to their preference page). To a person with an
+//! OpenPGP key it is encrypted, under a neutral subject; never in clear.
 
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::Mailbox;
+use lettre::message::{Mailbox, MessageBuilder};
 use lettre::Message;
 
 use crate::i18n::Lang;
+use crate::openpgp::Cert;
 
 use super::MessageError;
 
-/// Which mail a sign-up sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// "Confirm your reminders": the link activates the sign-up.
-    Confirm,
-    /// "Your reminders": the address already gets them; the link opens
-    /// the preference page.
-    Known,
-}
-
-/// The links a sign-up mail carries: the one to follow (confirm, or the
-/// preference page), and for a confirmation the preference page too (to
-/// change the choice, or delete the request, before confirming).
-pub struct Links<'a> {
-    pub main: &'a str,
-    pub manage: Option<&'a str>,
-}
-
-/// The mail of `kind` to `to` with `links`; `nonce` makes its Message-ID
-/// (random, so that two mails to one address are not linkable by it).
+/// The sign-up mail to `to`, carrying `link`, encrypted to `openpgp` when
+/// given; `nonce` makes its Message-ID (random, so that two mails to one
+/// address are not linkable by it).
 #[allow(clippy::too_many_arguments)]
 pub fn build(
-    kind: Kind,
     from: &Mailbox,
     to: &str,
     lang: Lang,
-    links: &Links<'_>,
+    link: &str,
     confirm_hours: u32,
     domain: &str,
     nonce: &str,
+    openpgp: Option<&Cert>,
     now: DateTime<Utc>,
 ) -> Result<Message, MessageError> {
-    let address = to.parse().map_err(|source| MessageError::Address {
+    let address: lettre::Address = to.parse().map_err(|source| MessageError::Address {
         address: crate::load::subscribers::mask(to),
         source,
     })?;
-    let (subject, body) = texts(kind, lang, links, confirm_hours);
-    Message::builder()
-        .from(from.clone())
-        .to(Mailbox::new(None, address))
-        .raw_header(super::subject_header(&subject))
-        .message_id(Some(format!("<signup.{nonce}@{domain}>")))
-        .date(SystemTime::from(now))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("Auto-Submitted"),
-            "auto-generated".into(),
-        ))
+    let (subject, body) = texts(lang, link, confirm_hours);
+    let envelope = |from: Mailbox, subject: &str| -> MessageBuilder {
+        Message::builder()
+            .from(from)
+            .to(Mailbox::new(None, address.clone()))
+            .raw_header(super::subject_header(subject))
+            .message_id(Some(format!("<signup.{nonce}@{domain}>")))
+            .date(SystemTime::from(now))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".into(),
+            ))
+    };
+    let inner = envelope(from.clone(), &subject)
         .header(ContentType::TEXT_PLAIN)
         .body(body)
-        .map_err(MessageError::Build)
+        .map_err(MessageError::Build)?;
+    let Some(cert) = openpgp else {
+        return Ok(inner);
+    };
+    // Outside, only a neutral sender name and subject.
+    let outer = envelope(
+        Mailbox::new(
+            Some(lang.text("discreet-from").into_owned()),
+            from.email.clone(),
+        ),
+        &lang.text("signup-mail-encrypted"),
+    );
+    Ok(crate::openpgp::mime::seal(&inner, cert, outer)?)
 }
 
-/// The subject and text of a sign-up mail.
-pub fn texts(kind: Kind, lang: Lang, links: &Links<'_>, confirm_hours: u32) -> (String, String) {
+/// The subject and text of the sign-up mail.
+pub fn texts(lang: Lang, link: &str, confirm_hours: u32) -> (String, String) {
     let hours = &[("hours", confirm_hours.into())];
-    let link = links.main;
-    match kind {
-        Kind::Confirm => (
-            lang.text("confirm-mail-subject").into_owned(),
-            format!(
-                "{}\n\n{}\n\n{}\n{}",
-                lang.format("confirm-mail-text", hours),
-                link,
-                lang.text("confirm-mail-ignore"),
-                links
-                    .manage
-                    .map(|m| format!("\n{}\n{m}\n", lang.text("confirm-mail-manage")))
-                    .unwrap_or_default()
-            ),
+    (
+        lang.text("signup-mail-subject").into_owned(),
+        format!(
+            "{}\n\n{link}\n\n{}\n",
+            lang.text("signup-mail-text"),
+            lang.format("signup-mail-ignore", hours),
         ),
-        Kind::Known => (
-            lang.text("known-mail-subject").into_owned(),
-            format!(
-                "{}\n\n{}\n\n{}\n",
-                lang.text("known-mail-text"),
-                link,
-                lang.text("known-mail-ignore")
-            ),
-        ),
-    }
+    )
 }
 
 /// The note to `[alerts] staff` that `waiting` confirmed sign-ups wait
@@ -142,45 +130,38 @@ pub fn approval_note(
 mod tests {
     use super::*;
 
-    /// Both sign-up mails in every language: a reviewed change when a
-    /// text or a translation changes.
+    /// The sign-up mail in every language: a reviewed change when a text
+    /// or a translation changes.
     #[test]
     fn sign_up_mails_in_every_language() {
         let mut out = String::new();
         for lang in Lang::all() {
-            for kind in [Kind::Confirm, Kind::Known] {
-                let links = Links {
-                    main: "https://calendar.example.org/x?token=T",
-                    manage: (kind == Kind::Confirm)
-                        .then_some("https://calendar.example.org/manage?token=M"),
-                };
-                let (subject, body) = texts(kind, lang, &links, 48);
-                out.push_str(&format!(
-                    "== {} {kind:?}\nSubject: {subject}\n{body}\n",
-                    lang.code()
-                ));
-            }
+            let (subject, body) = texts(lang, "https://calendar.example.org/x?token=T", 48);
+            out.push_str(&format!("== {}\nSubject: {subject}\n{body}\n", lang.code()));
         }
         insta::assert_snapshot!(out);
     }
 
+    fn from() -> Mailbox {
+        "mechcal <reminders@calendar.example.org>".parse().unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2027-01-01T08:00:00Z".parse().unwrap()
+    }
+
     #[test]
     fn a_sign_up_mail_is_transactional_and_to_the_address_only() {
-        let from: Mailbox = "mechcal <reminders@calendar.example.org>".parse().unwrap();
-        let now = "2027-01-01T08:00:00Z".parse().unwrap();
         let m = build(
-            Kind::Confirm,
-            &from,
+            &from(),
             "anna@example.org",
             Lang::EN,
-            &Links {
-                main: "https://x/",
-                manage: None,
-            },
+            "https://x/",
             48,
             "calendar.example.org",
             "abc",
-            now,
+            None,
+            now(),
         )
         .unwrap();
         let text = String::from_utf8(m.formatted()).unwrap();
@@ -190,21 +171,86 @@ mod tests {
         assert!(!text.contains("List-Unsubscribe") && !text.contains("List-Id"));
         // An address that is not one is an error naming it masked.
         let e = build(
-            Kind::Confirm,
-            &from,
+            &from(),
             "anna@@example.org",
             Lang::EN,
-            &Links {
-                main: "https://x/",
-                manage: None,
-            },
+            "https://x/",
             48,
             "d",
             "n",
-            now,
+            None,
+            now(),
         )
         .unwrap_err()
         .to_string();
         assert!(e.starts_with("a***@"), "{e}");
+    }
+
+    /// A new sign-up's mail and a known subscriber's differ only in their
+    /// link's token: same subject, same text, same length.
+    #[test]
+    fn new_and_known_read_the_same() {
+        let base = "https://calendar.example.org/subscribe/confirm?token=";
+        let mail = |token: &str| {
+            let m = build(
+                &from(),
+                "anna@example.org",
+                Lang::parse("ru").unwrap(),
+                &format!("{base}{token}"),
+                48,
+                "calendar.example.org",
+                "0123456789abcdef0123456789abcdef",
+                None,
+                now(),
+            )
+            .unwrap();
+            String::from_utf8(m.formatted()).unwrap()
+        };
+        let (confirm, known) = (mail(&"C".repeat(55)), mail(&"K".repeat(55)));
+        assert_eq!(confirm.len(), known.len());
+        let (confirm_head, confirm_body) = confirm.split_once("\r\n\r\n").unwrap();
+        let (known_head, known_body) = known.split_once("\r\n\r\n").unwrap();
+        assert_eq!(confirm_head, known_head);
+        let text = |body: &str| {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(body.replace("\r\n", ""))
+                .unwrap();
+            String::from_utf8(bytes).unwrap()
+        };
+        assert_eq!(
+            text(confirm_body).replace(&"C".repeat(55), &"K".repeat(55)),
+            text(known_body)
+        );
+    }
+
+    /// To a person with a key, the mail is encrypted: outside, a neutral
+    /// subject and sender name, and neither the link nor the text.
+    #[test]
+    fn to_a_key_the_mail_is_encrypted() {
+        let cert = Cert::read(
+            include_bytes!("../../../tests/fixtures/openpgp/cv25519.asc"),
+            now(),
+        )
+        .unwrap();
+        let m = build(
+            &from(),
+            "anna@example.org",
+            Lang::EN,
+            "https://calendar.example.org/subscribe/confirm?token=SECRET",
+            48,
+            "calendar.example.org",
+            "abc",
+            Some(&cert),
+            now(),
+        )
+        .unwrap();
+        let text = String::from_utf8(m.formatted()).unwrap();
+        assert!(text.contains("multipart/encrypted"), "{text}");
+        assert!(text.contains("Subject: Encrypted message\r\n"), "{text}");
+        assert!(text.contains("From: Reminder <reminders@calendar.example.org>"), "{text}");
+        for clear in ["SECRET", "token=", "deadline reminders", "mechcal"] {
+            assert!(!text.contains(clear), "{clear} in clear: {text}");
+        }
     }
 }

@@ -91,7 +91,7 @@ fn subscriber(lang: Lang) -> Subscriber {
         line: 1,
         key: "anna@example.org".into(),
         origin: Default::default(),
-        generation: 0,
+        link_value: 0,
     }
 }
 

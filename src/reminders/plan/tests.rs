@@ -27,7 +27,7 @@ fn subscriber(email: &str) -> Subscriber {
         line: 1,
         key: email.to_lowercase(),
         origin: Default::default(),
-        generation: 0,
+        link_value: 0,
     }
 }
 
