@@ -75,7 +75,7 @@ fn subscribers(n: usize) -> Vec<Subscriber> {
                 line: i + 1,
                 key: format!("subscriber-{i}@example.org"),
                 origin: Default::default(),
-                generation: 0,
+                link_value: 0,
             }
         })
         .collect()
@@ -211,7 +211,7 @@ fn stored(n: usize) -> (mechcal::state::Database, mechcal::subscriptions::Addres
             created_at: now,
             expires_at: None,
             paused_until: None,
-            generation: 0,
+            link_value: 0,
         };
         db.save_subscription(&key, &stored, now).unwrap();
     }

@@ -64,7 +64,7 @@ for _ in $(seq 1 200); do
     sleep 0.1
 done
 stored=$(sqlite3 "$work/state.sqlite" "SELECT COUNT(*) FROM subscriptions WHERE status = 'pending'")
-mails=$(grep -l '^Subject: Confirm your deadline reminders' "$work/maildir/new/"* | wc -l)
+mails=$(grep -l '^Subject: Your deadline reminders' "$work/maildir/new/"* | wc -l)
 python3 - "$secs" "$stored" "$mails" "$requests" "$total" <<'PY'
 import sys
 secs, stored, mails, requests, total = map(float, sys.argv[1:])

@@ -110,7 +110,7 @@ fn main() {
                 line: 1,
                 key: format!("s{i}@example.org"),
                 origin: Default::default(),
-                generation: 0,
+                link_value: 0,
             };
             let item = Item {
                 key: Key {

@@ -191,7 +191,17 @@ pub(super) async fn manage_post(
         }
         "key" if !p.staff() => {
             let text = fields.openpgp_key.trim();
-            if let Err(problem) = crate::openpgp::Cert::check(text.as_bytes(), now) {
+            let cert = match crate::openpgp::Cert::check(text.as_bytes(), now) {
+                Ok(cert) => cert,
+                Err(problem) => return key_refused(page_lang, &problem),
+            };
+            // Only a key that says it is this address's: anyone holding
+            // the link must not have the mail encrypted to them.
+            if !cert.names(p.email()) {
+                let problem = crate::openpgp::KeyProblem::OtherAddress {
+                    fingerprint: cert.fingerprint.clone(),
+                    address: crate::load::subscribers::mask(p.email()),
+                };
                 return key_refused(page_lang, &problem);
             }
             stored.sealed.choice.openpgp_key = format!("{text}\n");

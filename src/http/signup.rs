@@ -336,7 +336,9 @@ fn record(app: &App, job: Job) -> Result<Option<(Job, Mail)>, crate::state::Stat
             match crate::openpgp::Cert::read(s.sealed.choice.openpgp_key.as_bytes(), now) {
                 Ok(cert) => Some(Arc::new(cert)),
                 Err(e) => {
-                    tracing::warn!("sign-up mail not sent: the stored OpenPGP key cannot be read ({e})");
+                    tracing::warn!(
+                        "sign-up mail not sent: the stored OpenPGP key cannot be read ({e})"
+                    );
                     return Ok(None);
                 }
             }

@@ -57,10 +57,13 @@ async fn verified<'a>(
             None
         }
     };
-    let key = token_of(uri).and_then(|t| match links::verify(&r.secret, Purpose::Unsubscribe, &t) {
-        Some(l) => current(l),
-        None => r.legacy_key(&t),
-    });
+    let key =
+        token_of(uri).and_then(
+            |t| match links::verify(&r.secret, Purpose::Unsubscribe, &t) {
+                Some(l) => current(l),
+                None => r.legacy_key(&t),
+            },
+        );
     match key {
         Some(key) => Ok((lang, r, key)),
         None => Err(invalid_link(lang)),

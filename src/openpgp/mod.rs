@@ -78,6 +78,12 @@ pub enum KeyProblem {
     },
     #[error("key {fingerprint} has no usable encryption subkey{}", .detail)]
     NoEncryption { fingerprint: String, detail: String },
+    #[error("key {fingerprint} is not this address's key: none of its user IDs is {address}")]
+    OtherAddress {
+        fingerprint: String,
+        /// The address, masked (`a***@example.org`).
+        address: String,
+    },
 }
 
 impl KeyProblem {
@@ -88,7 +94,8 @@ impl KeyProblem {
             | KeyProblem::Unsigned { fingerprint, .. }
             | KeyProblem::Revoked { fingerprint }
             | KeyProblem::Expired { fingerprint, .. }
-            | KeyProblem::NoEncryption { fingerprint, .. } => Some(fingerprint),
+            | KeyProblem::NoEncryption { fingerprint, .. }
+            | KeyProblem::OtherAddress { fingerprint, .. } => Some(fingerprint),
             _ => None,
         }
     }
@@ -111,6 +118,9 @@ impl KeyProblem {
             }
             KeyProblem::NoEncryption { .. } => {
                 "ask for a key with an encryption subkey (`gpg --quick-add-key FINGERPRINT cv25519 encr 2y`)"
+            }
+            KeyProblem::OtherAddress { .. } => {
+                "give the key of the address the reminders go to, or add that address to this key (`gpg --quick-add-uid FINGERPRINT 'Name <address>'`) and export it again"
             }
         };
         match self.fingerprint() {
@@ -185,6 +195,37 @@ impl Cert {
         };
         cert.evaluate(now)?;
         Ok(cert)
+    }
+
+    /// Whether one of the key's user IDs that the key itself certifies
+    /// (and has not revoked) is `email` (`Name <email>` or the bare
+    /// address; compared without regard to case). A key is accepted for
+    /// an address only if it says it is that address's key: else anyone
+    /// holding a preference link could have the mail encrypted to them.
+    pub fn names(&self, email: &str) -> bool {
+        let primary = &self.key.primary_key;
+        self.key.details.users.iter().any(|user| {
+            let Some(id) = user.id.as_str() else {
+                return false;
+            };
+            let address = match (id.rfind('<'), id.rfind('>')) {
+                (Some(start), Some(end)) if start < end => &id[start + 1..end],
+                _ => id,
+            };
+            address.trim().eq_ignore_ascii_case(email.trim())
+                && user.signatures.iter().any(|sig| {
+                    sig.typ() != Some(SignatureType::CertRevocation)
+                        && sig
+                            .verify_certification(primary, Tag::UserId, &user.id)
+                            .is_ok()
+                })
+                && !user.signatures.iter().any(|sig| {
+                    sig.typ() == Some(SignatureType::CertRevocation)
+                        && sig
+                            .verify_certification(primary, Tag::UserId, &user.id)
+                            .is_ok()
+                })
+        })
     }
 
     /// Whether the key can still be encrypted to at `now` (it may have

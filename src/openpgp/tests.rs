@@ -147,3 +147,24 @@ fn the_entity_keeps_the_content_and_protects_the_headers() {
         "bare LF in\n{entity}"
     );
 }
+
+/// A key is for the addresses its own user IDs name, whatever their case;
+/// a key of another address is not.
+#[test]
+fn a_key_names_the_addresses_of_its_user_ids() {
+    let rsa = Cert::check(&fixture("rsa.asc"), at(NOW)).unwrap();
+    assert!(rsa.names("rsa@example.org"));
+    assert!(rsa.names("RSA@Example.ORG"));
+    for other in [
+        "curve@example.org",
+        "rsa@example.org.evil",
+        "RSA Test",
+        "",
+        "example.org",
+    ] {
+        assert!(!rsa.names(other), "{other}");
+    }
+    let curve = Cert::check(&fixture("cv25519.asc"), at(NOW)).unwrap();
+    assert!(curve.names("curve@example.org"));
+    assert!(!curve.names("rsa@example.org"));
+}

@@ -242,7 +242,11 @@ pub fn button_page_with_link(
         esc(button)
     );
     if let Some((href, text)) = link {
-        form.push_str(&format!("<p><a href=\"{}\">{}</a></p>\n", esc(href), esc(text)));
+        form.push_str(&format!(
+            "<p><a href=\"{}\">{}</a></p>\n",
+            esc(href),
+            esc(text)
+        ));
     }
     page::simple(title, text, &form, lang)
 }

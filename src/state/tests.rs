@@ -340,7 +340,11 @@ mod subscriptions {
             db.confirm(&id, 7, false, now).unwrap(),
             Some(Status::Active)
         );
-        assert_eq!(db.confirm(&id, 7, false, now).unwrap(), None, "confirmed once");
+        assert_eq!(
+            db.confirm(&id, 7, false, now).unwrap(),
+            None,
+            "confirmed once"
+        );
         assert_eq!(
             db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 11, now)
                 .unwrap(),
@@ -394,7 +398,10 @@ mod subscriptions {
         db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 8, now)
             .unwrap();
         assert_eq!(db.confirm(&id, 7, false, now).unwrap(), None);
-        assert_eq!(db.subscription(&k, &id).unwrap().unwrap().status, Status::Pending);
+        assert_eq!(
+            db.subscription(&k, &id).unwrap().unwrap().status,
+            Status::Pending
+        );
     }
 
     #[test]

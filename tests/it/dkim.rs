@@ -201,9 +201,7 @@ fn sign_up_mails_and_the_staff_note_verify_too() {
         1
     );
     let got = verify(&site.maildir(), &value);
-    let confirm = got
-        .iter()
-        .find(|g| g.0.contains("Confirm your deadline reminders"));
+    let confirm = got.iter().find(|g| g.0.contains("Your deadline reminders"));
     let note = got.iter().find(|g| g.0.contains("waiting for approval"));
     for (what, g) in [("confirmation", confirm), ("staff note", note)] {
         let (subject, ok, h) = g.unwrap_or_else(|| panic!("no {what}: {got:#?}"));

@@ -416,15 +416,16 @@ fn check_refuses_an_expired_key_and_the_service_holds_its_mail() {
 /// and "stop encrypting" takes it away.
 #[test]
 fn a_sign_up_pastes_a_key_on_the_preference_page() {
-    use crate::signup::{action, database_holds, get, link, mails_to, post, sign_up, Site};
+    use crate::signup::{
+        action, confirm_and_manage, database_holds, get, mails_to, post, sign_up, Site,
+    };
     use reqwest::StatusCode;
     let site = Site::start("");
     let me = "pasted@example.org";
     let (status, _) = sign_up(&site, me, &["women"], &[]);
     assert_eq!(status, StatusCode::OK);
     let c = &mails_to(&site.maildir(), me, 1)[0];
-    let confirm = link(&c.text, &format!("{}subscribe/confirm?token=", site.base));
-    let manage = link(&c.text, &format!("{}manage?token=", site.base));
+    let (confirm, manage) = confirm_and_manage(&site, &c.text);
     let (_, page) = get(&confirm);
     post(&site, &action(&site, &page), &[]);
 
@@ -449,7 +450,18 @@ fn a_sign_up_pastes_a_key_on_the_preference_page() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(answer.contains("secret (private) key"), "{answer}");
 
+    // A good key of another address: refused (whoever holds the link
+    // cannot have the mail encrypted to themselves).
     let gpg = Gpg::new();
+    gpg.make_key("someone.else@example.org", "ed25519", "cv25519", "never");
+    let (status, answer) = post_key(&gpg.export("someone.else@example.org"), "key");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer.contains("not this address&#x27;s key") || answer.contains("not this address's key"),
+        "{answer}"
+    );
+    assert!(answer.contains("p***@example.org"), "{answer}");
+
     let fpr = gpg.make_key(me, "ed25519", "cv25519", "never");
     let armored = gpg.export(me);
     let (status, answer) = post_key(&armored, "key");

@@ -40,6 +40,12 @@ impl Drop for Site {
 impl Site {
     /// `extra` is appended to `[subscriptions]`.
     pub fn start(extra: &str) -> Site {
+        Site::start_with(extra, common::example_subscribers)
+    }
+
+    /// [`Site::start`] with the subscribers file that `subscribers`
+    /// writes at the path it is given.
+    pub fn start_with(extra: &str, subscribers: impl Fn(&Path)) -> Site {
         let mut extra = extra.to_string();
         if !extra.contains("per_client_per_hour") {
             extra = format!("per_client_per_hour = 50\n{extra}");
@@ -51,7 +57,7 @@ impl Site {
         let dir = tmp.path().to_path_buf();
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}/");
-        common::example_subscribers(&dir.join("subscribers.toml"));
+        subscribers(&dir.join("subscribers.toml"));
         let config = dir.join("mechcal.toml");
         fs::write(
             &config,
@@ -265,6 +271,21 @@ pub fn action(site: &Site, page: &str) -> String {
     )
 }
 
+/// The links of a sign-up mail's `text`: its confirmation link, and the
+/// preference link its confirm page offers (to change or delete the
+/// sign-up before confirming).
+pub fn confirm_and_manage(site: &Site, text: &str) -> (String, String) {
+    let confirm = link(text, &format!("{}subscribe/confirm?token=", site.base));
+    let (_, page) = get(&confirm);
+    let at = page.find("manage?token=").expect("a preference link") + 13;
+    let manage = format!(
+        "{}manage?token={}",
+        site.base,
+        &page[at..at + page[at..].find('"').unwrap()]
+    );
+    (confirm, manage)
+}
+
 pub fn sign_up(
     site: &Site,
     email: &str,
@@ -348,18 +369,11 @@ fn a_sign_up_is_confirmed_reminded_changed_and_deleted() {
         "transactional: {}",
         c.headers
     );
-    let url = link(&c.text, &format!("{}subscribe/confirm?token=", site.base));
     // One link only (a known address's mail has one too); the confirm
     // page links to the preference page: the sign-up can be changed, or
     // deleted, before it is confirmed.
     assert!(!c.text.contains("manage?token="), "{}", c.text);
-    let (_, page) = get(&url);
-    let at = page.find("manage?token=").expect("a preference link") + 13;
-    let early = format!(
-        "{}manage?token={}",
-        site.base,
-        &page[at..at + page[at..].find('"').unwrap()]
-    );
+    let (url, early) = confirm_and_manage(&site, &c.text);
     let (status, page) = get(&early);
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("яшчэ не пацверджана"), "{page}");
@@ -979,4 +993,119 @@ fn discreet_mails_show_nothing_at_a_glance() {
     assert!(raw
         .iter()
         .any(|m| m.contains("filename=\"deadlines.ics\"") && m.contains("[mechcal]")));
+}
+
+/// Revoked links stay revoked. A subscriber makes a new link, then
+/// deletes everything; then somebody signs the address up again. Neither
+/// the first preference link, nor the first one-click unsubscribe link,
+/// nor the first confirmation link opens or confirms the new sign-up:
+/// every link is bound to a random value of its row, and the new row has
+/// a new one.
+#[test]
+fn revoked_links_never_come_back() {
+    let site = Site::start("");
+    let me = "revoked@example.org";
+    sign_up(&site, me, &[], &[]);
+    let first = &mails_to(&site.maildir(), me, 1)[0];
+    let (confirm, manage) = confirm_and_manage(&site, &first.text);
+    let (_, page) = get(&confirm);
+    assert_eq!(post(&site, &action(&site, &page), &[]).0, StatusCode::OK);
+    site.remind("2027-01-08T09:00:00Z");
+    let got = mails_to(&site.maildir(), me, 2);
+    let reminder = got
+        .iter()
+        .find(|m| m.headers.contains("List-Unsubscribe"))
+        .unwrap();
+    let unsubscribe = link(&reminder.text, &format!("{}unsubscribe?token=", site.base));
+    let reminded_manage = link(&reminder.text, &format!("{}manage?token=", site.base));
+    assert_eq!(
+        reminded_manage, manage,
+        "one value for all of a row's links"
+    );
+    assert_eq!(get(&manage).0, StatusCode::OK);
+
+    // A new link, then "delete everything".
+    let (_, page) = post(&site, &manage, &[("action", "rotate")]);
+    let at = page.find("<code>").unwrap() + 6;
+    let fresh = page[at..at + page[at..].find("</code>").unwrap()].replace("&amp;", "&");
+    assert_eq!(get(&manage).0, StatusCode::BAD_REQUEST);
+    assert_eq!(get(&unsubscribe).0, StatusCode::BAD_REQUEST, "rotated too");
+    let (status, page) = post(&site, &fresh, &[("action", "delete")]);
+    assert_eq!(status, StatusCode::OK, "{page}");
+
+    // Somebody signs the address up again: a new confirmation mail.
+    sign_up(&site, me, &["women"], &[]);
+    let got = mails_to(&site.maildir(), me, 3);
+    assert_eq!(got.len(), 3, "{got:#?}");
+    for (what, url) in [
+        ("first preference link", &manage),
+        ("rotated preference link", &fresh),
+        ("first unsubscribe link", &unsubscribe),
+        ("first confirmation link", &confirm),
+    ] {
+        let (status, page) = get(url);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {page}");
+    }
+    // Posting the old confirmation confirms nothing; the new one's does.
+    assert_eq!(post(&site, &confirm, &[]).0, StatusCode::BAD_REQUEST);
+    let prefix = format!("{}subscribe/confirm?token=", site.base);
+    let second = got
+        .iter()
+        .flat_map(|m| m.text.lines().map(str::trim))
+        .find(|l| l.starts_with(&prefix) && *l != confirm)
+        .unwrap_or_else(|| panic!("{got:#?}"))
+        .to_string();
+    assert_eq!(get(&second).0, StatusCode::OK);
+    assert_eq!(
+        post(&site, &unsubscribe, &[]).0,
+        StatusCode::BAD_REQUEST,
+        "a late one-click of an old mail"
+    );
+}
+
+/// A sign-up of a known address sends the same mail as a new one's —
+/// same subject and text, one link at the same path, which forwards to
+/// the preference page — and a file subscriber with an OpenPGP key gets
+/// it encrypted, never in clear.
+#[test]
+fn a_known_address_gets_the_same_mail_and_a_key_holder_an_encrypted_one() {
+    // The whole sample file: its last subscriber has an OpenPGP key.
+    let site = Site::start_with("", |path| {
+        let dir = path.parent().unwrap();
+        common::copy_dir(&root().join("config/keys"), &dir.join("keys"));
+        let text = fs::read_to_string(root().join("config/subscribers.example.toml")).unwrap();
+        common::write_private(path, &text);
+    });
+    sign_up(&site, "brand-new@example.org", &[], &[]);
+    sign_up(&site, "lawyer@example.org", &[], &[]);
+    sign_up(&site, "encrypted@example.org", &[], &[]);
+    let new = &mails_to(&site.maildir(), "brand-new@example.org", 1)[0];
+    let known = &mails_to(&site.maildir(), "lawyer@example.org", 1)[0];
+    let prefix = format!("{}subscribe/confirm?token=", site.base);
+    let (new_link, known_link) = (link(&new.text, &prefix), link(&known.text, &prefix));
+    assert_eq!(new.subject, known.subject);
+    assert_eq!(new_link.len(), known_link.len());
+    assert_eq!(
+        new.text.replace(&new_link, ""),
+        known.text.replace(&known_link, "")
+    );
+    // The known address's link leads to its preference page.
+    let r = client().get(&known_link).send().unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/manage?token="), "{location}");
+    let (status, page) = get(&format!("{}{}", site.base, &location[1..]));
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("l***@example.org"), "{page}");
+
+    // The key holder's: encrypted, nothing of it in clear.
+    let raw = fs::read_dir(site.maildir())
+        .unwrap()
+        .map(|e| fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|m| m.contains("To: encrypted@example.org"))
+        .expect("a mail to the key holder");
+    assert!(raw.contains("multipart/encrypted"), "{raw}");
+    for clear in ["token=", "deadline reminders", "Your deadline"] {
+        assert!(!raw.contains(clear), "{clear} in clear: {raw}");
+    }
 }

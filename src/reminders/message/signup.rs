@@ -248,7 +248,10 @@ mod tests {
         let text = String::from_utf8(m.formatted()).unwrap();
         assert!(text.contains("multipart/encrypted"), "{text}");
         assert!(text.contains("Subject: Encrypted message\r\n"), "{text}");
-        assert!(text.contains("From: Reminder <reminders@calendar.example.org>"), "{text}");
+        assert!(
+            text.contains("From: Reminder <reminders@calendar.example.org>"),
+            "{text}"
+        );
         for clear in ["SECRET", "token=", "deadline reminders", "mechcal"] {
             assert!(!text.contains(clear), "{clear} in clear: {text}");
         }

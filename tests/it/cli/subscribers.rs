@@ -286,8 +286,10 @@ fn remind_delivers_once_recovers_and_respects_opt_outs() {
 
 /// Under systemd, the unsubscribe secret comes from the credential
 /// directory (`LoadCredential=`), ahead of the configured file, which is
-/// then neither read nor created: the links match those made with the same
-/// secret given through the environment.
+/// then neither read nor created: the links verify under that secret, as
+/// those made with it given through the environment do (each run's links
+/// carry their rows' own random values, so they are compared by the
+/// secret that signed them, not as text).
 #[test]
 fn systemd_credentials_take_precedence_over_the_secret_file() {
     let run = |env: &[(&str, &str)]| -> (Vec<String>, bool) {
@@ -341,11 +343,27 @@ fn systemd_credentials_take_precedence_over_the_secret_file() {
         "the secret file was created despite the credential"
     );
     let (from_env, _) = run(&[("MECHCAL_UNSUBSCRIBE_SECRET", "a secret of 24 bytes....")]);
-    assert_eq!(from_credential.len(), 3);
-    assert_eq!(from_credential, from_env);
     let (from_file, created) = run(&[]);
     assert!(created);
-    assert_ne!(from_file, from_credential);
+    let secret = mechcal::reminders::tokens::Secret::new(*b"a secret of 24 bytes....");
+    let signed = |links: &[String]| -> usize {
+        links
+            .iter()
+            .filter(|l| {
+                let token = l.split("token=").nth(1).unwrap().trim_end_matches('>');
+                mechcal::subscriptions::links::verify(
+                    &secret,
+                    mechcal::subscriptions::links::Purpose::Unsubscribe,
+                    token,
+                )
+                .is_some()
+            })
+            .count()
+    };
+    assert_eq!(from_credential.len(), 3);
+    assert_eq!(signed(&from_credential), 3, "{from_credential:?}");
+    assert_eq!(signed(&from_env), 3, "{from_env:?}");
+    assert_eq!(signed(&from_file), 0, "{from_file:?}");
 }
 
 /// `check` masks addresses in what it says about the subscribers file;
