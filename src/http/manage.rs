@@ -14,12 +14,14 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::i18n::Lang;
+use crate::reminders::message::signup::Notice;
 use crate::render::{page, signup};
 use crate::state::StateError;
 use crate::subscriptions::form::{self, FieldError};
 use crate::subscriptions::links::{self, Purpose};
 use crate::subscriptions::Status;
 
+use super::notice;
 use super::pages::not_found;
 use super::reminders::{current, row, Person, Reminders};
 use super::response::{self, header_lang, html, message_page};
@@ -163,6 +165,9 @@ pub(super) async fn manage_post(
     let page_lang = Lang::parse(&current(&p).0.language).unwrap_or(lang);
     let mut stored = row(&p, now);
     let mut new_link = None;
+    // The key mail goes to now: a notice of a change is encrypted to it.
+    let before = p.openpgp(now).ok().flatten();
+    let mut tell_after = None;
     let notice = match fields.action.as_str() {
         "save" => {
             let (old, _) = current(&p);
@@ -205,9 +210,13 @@ pub(super) async fn manage_post(
                 return key_refused(page_lang, &problem);
             }
             stored.sealed.choice.openpgp_key = format!("{text}\n");
+            tell_after = Some(Notice::KeyChanged(notice::short(&cert)));
             "manage-key-saved"
         }
         "key-remove" if !p.staff() => {
+            if before.is_some() {
+                tell_after = Some(Notice::KeyRemoved);
+            }
             stored.sealed.choice.openpgp_key.clear();
             "manage-key-removed"
         }
@@ -234,6 +243,10 @@ pub(super) async fn manage_post(
             "manage-resumed"
         }
         "unsubscribe" | "resubscribe" => {
+            let was_out = match r.db(|db| db.opted_out()) {
+                Ok(o) => o.contains(&key),
+                Err(e) => return unavailable(&e),
+            };
             let done = if fields.action == "unsubscribe" {
                 r.db(|db| db.opt_out(&key, now))
             } else {
@@ -241,6 +254,9 @@ pub(super) async fn manage_post(
             };
             if let Err(e) = done {
                 return unavailable(&e);
+            }
+            if fields.action == "unsubscribe" && !was_out {
+                notice::tell(&app, &p, page_lang, Notice::OptedOut, before, now);
             }
             tracing::info!("preference page changed");
             return match r.db(|db| db.opted_out()) {
@@ -262,6 +278,7 @@ pub(super) async fn manage_post(
             return match r.db(|db| db.forget(&key)) {
                 Ok(_) => {
                     tracing::info!("a subscriber deleted everything about them");
+                    notice::tell(&app, &p, page_lang, Notice::Deleted, before, now);
                     message_page(StatusCode::OK, page_lang, "deleted-title", "deleted-text")
                 }
                 Err(e) => unavailable(&e),
@@ -271,6 +288,9 @@ pub(super) async fn manage_post(
     };
     if let Err(e) = r.db(|db| db.save_subscription(&r.key, &stored, now)) {
         return unavailable(&e);
+    }
+    if let Some(what) = tell_after {
+        notice::tell(&app, &p, page_lang, what, before, now);
     }
     tracing::info!("preference page changed");
     let p = match p {
@@ -307,13 +327,7 @@ fn key_refused(lang: Lang, problem: &crate::openpgp::KeyProblem) -> Response {
 
 /// "Encrypted to key D47B…1EE0 (until 2030-01-01)", for the page.
 fn key_line(p: &Person, lang: Lang, now: DateTime<Utc>) -> Option<String> {
-    let cert = match p {
-        Person::SignUp(s) if !s.sealed.choice.openpgp_key.is_empty() => std::sync::Arc::new(
-            crate::openpgp::Cert::read(s.sealed.choice.openpgp_key.as_bytes(), now).ok()?,
-        ),
-        Person::SignUp(_) => return None,
-        Person::File { subscriber, .. } => subscriber.openpgp.clone()?,
-    };
+    let cert = p.openpgp(now).ok()??;
     let short = crate::load::subscribers::mask_fingerprints(&cert.fingerprint);
     let line = match cert.expires {
         Some(at) if at <= now => lang.format(

@@ -32,6 +32,7 @@ mod export;
 mod feeds;
 mod health;
 mod manage;
+mod notice;
 mod pages;
 pub(crate) mod query;
 mod reminders;

@@ -72,6 +72,22 @@ impl Person {
         }
     }
 
+    /// The key their mail is encrypted to, if they gave one: `Err` when a
+    /// stored key cannot be read (then nothing may be sent to them).
+    pub(super) fn openpgp(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<std::sync::Arc<crate::openpgp::Cert>>, crate::openpgp::KeyProblem> {
+        match self {
+            Person::File { subscriber, .. } => Ok(subscriber.openpgp.clone()),
+            Person::SignUp(s) if s.sealed.choice.openpgp_key.is_empty() => Ok(None),
+            Person::SignUp(s) => {
+                crate::openpgp::Cert::read(s.sealed.choice.openpgp_key.as_bytes(), now)
+                    .map(|c| Some(std::sync::Arc::new(c)))
+            }
+        }
+    }
+
     pub(super) fn link_value(&self) -> u64 {
         match self {
             Person::File { stored, .. } => stored.as_ref().map_or(0, |s| s.link_value),

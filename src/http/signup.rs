@@ -29,7 +29,7 @@ use crate::subscriptions::links::{self, Purpose};
 use crate::subscriptions::{limits, Sealed};
 
 use super::pages::not_found;
-use super::reminders::{Person, Reminders};
+use super::reminders::Reminders;
 use super::response::{header_lang, html, message_page, unavailable};
 use super::server::Peer;
 use super::unsubscribe::token_of;
@@ -330,20 +330,12 @@ fn record(app: &App, job: Job) -> Result<Option<(Job, Mail)>, crate::state::Stat
     };
     let token = links::make(&r.secret, purpose, key, person.link_value());
     // Whoever has a key gets this mail encrypted, or not at all.
-    let openpgp = match &person {
-        Person::File { subscriber, .. } => subscriber.openpgp.clone(),
-        Person::SignUp(s) if !s.sealed.choice.openpgp_key.is_empty() => {
-            match crate::openpgp::Cert::read(s.sealed.choice.openpgp_key.as_bytes(), now) {
-                Ok(cert) => Some(Arc::new(cert)),
-                Err(e) => {
-                    tracing::warn!(
-                        "sign-up mail not sent: the stored OpenPGP key cannot be read ({e})"
-                    );
-                    return Ok(None);
-                }
-            }
+    let openpgp = match person.openpgp(now) {
+        Ok(cert) => cert,
+        Err(e) => {
+            tracing::warn!("sign-up mail not sent: the stored OpenPGP key cannot be read ({e})");
+            return Ok(None);
         }
-        Person::SignUp(_) => None,
     };
     if !r.db(|db| db.may_mail(key, now))? {
         return Ok(None);

@@ -9,11 +9,12 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
 use crate::i18n::Lang;
+use crate::reminders::message::signup::Notice;
 use crate::render::page;
 use crate::subscriptions::links::{self, Purpose};
 
 use super::pages::not_found;
-use super::reminders::Reminders;
+use super::reminders::{current, Reminders};
 use super::response::{header_lang, html, message_page, unavailable};
 use super::App;
 
@@ -124,12 +125,30 @@ pub(super) async fn unsubscribe_post(
         Err(answer) => return answer,
     };
     let now = (app.clock)();
-    let address = masked(r, &key);
-    if address.is_some() {
+    let person = match r.person(&key) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("cannot read a subscription: {e}");
+            None
+        }
+    };
+    let address = person
+        .as_ref()
+        .map(|p| crate::load::subscribers::mask(p.email()));
+    if let Some(p) = &person {
+        let was_out = match r.db(|db| db.opted_out()) {
+            Ok(o) => o.contains(&key),
+            Err(e) => return unavailable("cannot record an opt-out", &e),
+        };
         if let Err(e) = r.db(|db| db.opt_out(&key, now)) {
             return unavailable("cannot record an opt-out", &e);
         }
         tracing::info!("unsubscribed");
+        if !was_out {
+            let lang = Lang::parse(&current(p).0.language).unwrap_or(lang);
+            let key = p.openpgp(now).ok().flatten();
+            super::notice::tell(&app, p, lang, Notice::OptedOut, key, now);
+        }
     }
     let title = lang.text("unsubscribed-title");
     let text = lang.format(

@@ -173,6 +173,13 @@ signup-mail-subject = Your deadline reminders
 signup-mail-text = Somebody, probably you, asked for deadline reminders at this address. Open this link to confirm them, or, if this address gets them already, to change, pause or stop them:
 signup-mail-ignore = If it was not you, ignore this message: nothing changes, and a request that is not confirmed within { $hours } hours is deleted.
 signup-mail-encrypted = Encrypted message
+notice-subject = A change to your reminder settings
+notice-key-changed = The key your deadline reminders are encrypted to was changed on your preference page. They are encrypted to key { $fingerprint } from now on.
+notice-key-removed = Your deadline reminders are no longer encrypted: the key was removed on your preference page.
+notice-opted-out = Deadline reminders to this address are stopped.
+notice-deleted = Everything about this address was deleted, as asked on its preference page. This is the last mail you get from us, and no link in our earlier mails works any more.
+notice-not-you = If this was not you, enter this address in the sign-up form at { $url }: the mail you get leads to your preference page, where you can undo it and make a new link (the old one then stops working).
+notice-not-you-deleted = If this was not you, you can sign up again at { $url }.
 
 ## The preference page
 
@@ -200,7 +207,7 @@ manage-delete-help = This deletes your address, your choices and the record of t
 manage-invalid-title = Link not valid
 manage-invalid-text = This link is not valid any more. Please use the link in your most recent reminder.
 deleted-title = Everything deleted
-deleted-text = No table of our database holds your address, or anything made from it, any more. You get no more mail from us unless you sign up again.
+deleted-text = No table of our database holds your address, or anything made from it, any more. One last mail says so, with no link in it; after it, you get no more mail from us unless you sign up again.
 
 ## The privacy statement
 

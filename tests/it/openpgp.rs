@@ -410,6 +410,9 @@ fn check_refuses_an_expired_key_and_the_service_holds_its_mail() {
     assert!(!mails[0]["outside"].as_str().unwrap().contains("CEDAW"));
 }
 
+/// The subject of the notices about a subscriber's own settings.
+const NOTICE: &str = "A change to your reminder settings";
+
 /// A self-service subscriber pastes a key on the preference page: a bad
 /// one is refused with the reason, a good one is stored sealed (the
 /// database holds no key in clear), their next reminder is encrypted,
@@ -456,10 +459,7 @@ fn a_sign_up_pastes_a_key_on_the_preference_page() {
     gpg.make_key("someone.else@example.org", "ed25519", "cv25519", "never");
     let (status, answer) = post_key(&gpg.export("someone.else@example.org"), "key");
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
-    assert!(
-        answer.contains("not this address&#x27;s key") || answer.contains("not this address's key"),
-        "{answer}"
-    );
+    assert!(answer.contains("not this address&#39;s key"), "{answer}");
     assert!(answer.contains("p***@example.org"), "{answer}");
 
     let fpr = gpg.make_key(me, "ed25519", "cv25519", "never");
@@ -475,6 +475,31 @@ fn a_sign_up_pastes_a_key_on_the_preference_page() {
         "{answer}"
     );
     assert!(!database_holds(&site.state(), b"BEGIN PGP"));
+    // The owner is told, in clear (there was no key before: whoever set
+    // this one could be the one who reads it).
+    let short = format!("{}…{}", &fpr[..4], &fpr[36..]);
+    let notices = |n: usize| -> Vec<serde_json::Value> {
+        let start = std::time::Instant::now();
+        loop {
+            let found: Vec<_> = open_all(&site.maildir(), &gpg)
+                .into_iter()
+                .filter(|m| {
+                    m["to"] == me && (m["subject"] == NOTICE || m["inner_subject"] == NOTICE)
+                })
+                .collect();
+            if found.len() >= n || start.elapsed() > std::time::Duration::from_secs(10) {
+                return found;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let first = notices(1);
+    assert_eq!(first.len(), 1, "{first:#?}");
+    assert_eq!(first[0]["encrypted"], false);
+    assert!(
+        first[0]["text"].as_str().unwrap().contains(&short),
+        "{first:#?}"
+    );
 
     site.remind("2027-01-08T09:00:00Z");
     let mails = open_all(&site.maildir(), &gpg);
@@ -492,9 +517,49 @@ fn a_sign_up_pastes_a_key_on_the_preference_page() {
         );
     }
 
+    // Somebody holding the link swaps in another key of the address: the
+    // warning is encrypted to the key the owner had, and opens with it.
+    let other = Gpg::new();
+    let other_fpr = other.make_key(me, "ed25519", "cv25519", "never");
+    let (status, answer) = post_key(&other.export(me), "key");
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let swapped = notices(2);
+    let warning = swapped
+        .iter()
+        .find(|m| m["encrypted"] == true)
+        .unwrap_or_else(|| panic!("{swapped:#?}"));
+    assert_eq!(warning["gpg_status"], 0, "{}", warning["gpg_stderr"]);
+    assert!(
+        warning["inner_text"].as_str().unwrap().contains(&format!(
+            "{}…{}",
+            &other_fpr[..4],
+            &other_fpr[36..]
+        )),
+        "{warning:#?}"
+    );
+    assert_eq!(warning["subject"], "Encrypted message");
+
     let (status, answer) = post_key("", "key-remove");
     assert_eq!(status, StatusCode::OK);
     assert!(answer.contains("no longer encrypted"), "{answer}");
+    // Told under the key it had until now (the second one).
+    let start = std::time::Instant::now();
+    while !open_all(&site.maildir(), &other)
+        .into_iter()
+        .filter(|m| m["to"] == me && m["encrypted"] == true && m["gpg_status"] == 0)
+        .any(|m| {
+            m["inner_text"]
+                .as_str()
+                .unwrap()
+                .contains("no longer encrypted")
+        })
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "no notice of the removal under the key it had"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     site.remind("2027-01-12T09:00:00Z");
     let plain: Vec<_> = open_all(&site.maildir(), &gpg)
         .into_iter()

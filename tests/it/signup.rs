@@ -489,11 +489,25 @@ fn a_sign_up_is_confirmed_reminded_changed_and_deleted() {
         );
     }
     assert_eq!(get(&fresh).0, StatusCode::BAD_REQUEST);
+    // One last mail says so, with no link that works; then nothing more.
+    let got = mails_to(&site.maildir(), me, 4);
+    let last = got
+        .iter()
+        .find(|m| m.subject == "A change to your reminder settings")
+        .unwrap_or_else(|| panic!("no deletion notice: {got:#?}"));
+    assert!(
+        last.text
+            .contains("Everything about this address was deleted"),
+        "{}",
+        last.text
+    );
+    assert!(!last.text.contains("token="), "{}", last.text);
     site.remind("2027-04-30T12:00:00Z");
+    std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
-        mails_to(&site.maildir(), me, 4).len(),
-        3,
-        "no mail after deletion"
+        mails_to(&site.maildir(), me, 5).len(),
+        4,
+        "no mail after the deletion notice"
     );
 }
 
@@ -1035,8 +1049,9 @@ fn revoked_links_never_come_back() {
 
     // Somebody signs the address up again: a new confirmation mail.
     sign_up(&site, me, &["women"], &[]);
-    let got = mails_to(&site.maildir(), me, 3);
-    assert_eq!(got.len(), 3, "{got:#?}");
+    // Confirmation, reminder, deletion notice, new confirmation.
+    let got = mails_to(&site.maildir(), me, 4);
+    assert_eq!(got.len(), 4, "{got:#?}");
     for (what, url) in [
         ("first preference link", &manage),
         ("rotated preference link", &fresh),

@@ -37,24 +37,45 @@ pub fn build(
     openpgp: Option<&Cert>,
     now: DateTime<Utc>,
 ) -> Result<Message, MessageError> {
+    let (subject, body) = texts(lang, link, confirm_hours);
+    transactional(
+        from, to, lang, &subject, body, "signup", domain, nonce, openpgp, now,
+    )
+}
+
+/// A plain-text transactional mail to `to` (Message-ID `<{kind}.{nonce}@
+/// {domain}>`), encrypted to `openpgp` under a neutral subject and sender
+/// name when given.
+#[allow(clippy::too_many_arguments)]
+fn transactional(
+    from: &Mailbox,
+    to: &str,
+    lang: Lang,
+    subject: &str,
+    body: String,
+    kind: &str,
+    domain: &str,
+    nonce: &str,
+    openpgp: Option<&Cert>,
+    now: DateTime<Utc>,
+) -> Result<Message, MessageError> {
     let address: lettre::Address = to.parse().map_err(|source| MessageError::Address {
         address: crate::load::subscribers::mask(to),
         source,
     })?;
-    let (subject, body) = texts(lang, link, confirm_hours);
     let envelope = |from: Mailbox, subject: &str| -> MessageBuilder {
         Message::builder()
             .from(from)
             .to(Mailbox::new(None, address.clone()))
             .raw_header(super::subject_header(subject))
-            .message_id(Some(format!("<signup.{nonce}@{domain}>")))
+            .message_id(Some(format!("<{kind}.{nonce}@{domain}>")))
             .date(SystemTime::from(now))
             .raw_header(HeaderValue::new(
                 HeaderName::new_from_ascii_str("Auto-Submitted"),
                 "auto-generated".into(),
             ))
     };
-    let inner = envelope(from.clone(), &subject)
+    let inner = envelope(from.clone(), subject)
         .header(ContentType::TEXT_PLAIN)
         .body(body)
         .map_err(MessageError::Build)?;
@@ -83,6 +104,71 @@ pub fn texts(lang: Lang, link: &str, confirm_hours: u32) -> (String, String) {
             lang.format("signup-mail-ignore", hours),
         ),
     )
+}
+
+/// What a notice tells a subscriber about their own settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// The key their mail is encrypted to changed; the new one's short
+    /// fingerprint (`D47B…1EE0`).
+    KeyChanged(String),
+    /// The key was removed: their mail goes in clear from now on.
+    KeyRemoved,
+    /// Their reminders are stopped (preference page or one-click).
+    OptedOut,
+    /// Everything about them was deleted: the last mail, with no link
+    /// that works (the sign-up form's address only).
+    Deleted,
+}
+
+/// The short notice to `to` that `what` happened to their settings, in
+/// `lang`, encrypted to `openpgp` when given (for a key change: the old
+/// key, so that whoever changed it cannot read the warning); `signup_url`
+/// is the public sign-up form, where the owner gets their link again.
+#[allow(clippy::too_many_arguments)]
+pub fn notice(
+    from: &Mailbox,
+    to: &str,
+    lang: Lang,
+    what: &Notice,
+    signup_url: &str,
+    domain: &str,
+    nonce: &str,
+    openpgp: Option<&Cert>,
+    now: DateTime<Utc>,
+) -> Result<Message, MessageError> {
+    let body = notice_text(lang, what, signup_url);
+    let subject = lang.text("notice-subject").into_owned();
+    transactional(
+        from, to, lang, &subject, body, "notice", domain, nonce, openpgp, now,
+    )
+}
+
+/// The text of a notice.
+pub fn notice_text(lang: Lang, what: &Notice, signup_url: &str) -> String {
+    let url = &[("url", signup_url.into())];
+    let (first, then) = match what {
+        Notice::KeyChanged(fingerprint) => (
+            lang.format(
+                "notice-key-changed",
+                &[("fingerprint", fingerprint.clone().into())],
+            ),
+            lang.format("notice-not-you", url),
+        ),
+        Notice::KeyRemoved => (
+            lang.text("notice-key-removed").into_owned(),
+            lang.format("notice-not-you", url),
+        ),
+        Notice::OptedOut => (
+            lang.text("notice-opted-out").into_owned(),
+            lang.format("notice-not-you", url),
+        ),
+        Notice::Deleted => (
+            lang.text("notice-deleted").into_owned(),
+            lang.format("notice-not-you-deleted", url),
+        ),
+    };
+    format!("{first}\n\n{then}\n")
 }
 
 /// The note to `[alerts] staff` that `waiting` confirmed sign-ups wait
@@ -140,6 +226,39 @@ mod tests {
             out.push_str(&format!("== {}\nSubject: {subject}\n{body}\n", lang.code()));
         }
         insta::assert_snapshot!(out);
+    }
+
+    /// Every notice in every language.
+    #[test]
+    fn notices_in_every_language() {
+        let mut out = String::new();
+        let kinds = [
+            Notice::KeyChanged("D47B…1EE0".into()),
+            Notice::KeyRemoved,
+            Notice::OptedOut,
+            Notice::Deleted,
+        ];
+        for lang in Lang::all() {
+            for what in &kinds {
+                let text = notice_text(lang, what, "https://calendar.example.org/subscribe");
+                out.push_str(&format!(
+                    "== {} {what:?}\nSubject: {}\n{text}\n",
+                    lang.code(),
+                    lang.text("notice-subject")
+                ));
+            }
+        }
+        insta::assert_snapshot!(out);
+    }
+
+    /// The deletion notice holds no link but the public sign-up form's.
+    #[test]
+    fn the_deletion_notice_holds_no_personal_link() {
+        for lang in Lang::all() {
+            let text = notice_text(lang, &Notice::Deleted, "https://c.example.org/subscribe");
+            assert!(!text.contains("token"), "{text}");
+            assert_eq!(text.matches("https://").count(), 1, "{text}");
+        }
     }
 
     fn from() -> Mailbox {
