@@ -299,16 +299,19 @@ async fn host(
         tokio::time::sleep_until(next).await;
         let fetched = fetcher.fetch(&job.url, &job.validators).await;
         let wait = fetched.retry_after.map_or(delay, |r| r.max(delay));
-        next = tokio::time::Instant::now() + wait;
         if tx.send((job.index, Some(fetched))).await.is_err() {
             return;
         }
         if wait > MAX_WAIT {
+            // However long the host asked for (u64::MAX seconds too): the
+            // next pass. No instant is computed from it.
             for job in jobs.by_ref() {
                 if tx.send((job.index, None)).await.is_err() {
                     return;
                 }
             }
+            return;
         }
+        next = tokio::time::Instant::now() + wait;
     }
 }

@@ -161,6 +161,11 @@ fn serve(
             "Retry-After: 3600\r\n".into(),
             page("come back later").into_bytes(),
         ),
+        "/busy-forever" => (
+            "503 Service Unavailable",
+            "Retry-After: 18446744073709551615\r\n".into(),
+            page("never").into_bytes(),
+        ),
         "/hang" => {
             std::thread::sleep(Duration::from_secs(30));
             return;
@@ -649,6 +654,21 @@ fn retry_after_is_honoured() {
     );
     assert_eq!(r["summary"]["left"], 1);
     assert_eq!(site.hits("/text").1, before, "the host was not asked again");
+
+    // An absurd wait (u64::MAX seconds) means "the next pass", not a panic.
+    entries_on(
+        t.path(),
+        &site,
+        &[("busy", "/busy-forever"), ("after", "/text")],
+    );
+    let (_, r) = watch(&config, &[]);
+    expect(
+        &r,
+        &[
+            ("busy", "503", "-"),
+            ("after", "not checked (Retry-After)", "-"),
+        ],
+    );
 }
 
 /// The daemon's scheduled pass: staff mailed once, `/metrics` counts it,
