@@ -75,6 +75,18 @@ impl Secret {
         mac.finalize().into_bytes().into()
     }
 
+    /// Whether `tag` is the first bytes (at least 16) of the HMAC of
+    /// `data` under `purpose`, compared in constant time by `hmac` itself.
+    pub(crate) fn verify_signed(&self, purpose: &[u8], data: &[u8], tag: &[u8]) -> bool {
+        if tag.len() < 16 {
+            return false;
+        }
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        mac.update(purpose);
+        mac.update(data);
+        mac.verify_truncated_left(tag).is_ok()
+    }
+
     /// The HMAC of a lower-cased address under `purpose`.
     fn tag(&self, purpose: &[u8], email: &str) -> Vec<u8> {
         self.mac(purpose, &email.to_lowercase())
