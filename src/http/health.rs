@@ -67,8 +67,16 @@ impl Degraded {
     }
 }
 
-pub(super) async fn metrics(State(app): State<Arc<App>>) -> Response {
+pub(super) async fn metrics(
+    State(app): State<Arc<App>>,
+    uri: axum::http::Uri,
+    peer: Option<axum::Extension<Peer>>,
+    headers: HeaderMap,
+) -> Response {
     let snap = app.snapshot();
+    if !sees_details(snap.config.server.metrics, peer.map(|p| p.0), &headers) {
+        return super::pages::not_found(uri).await;
+    }
     let health = app.health();
     let version = snap.catalog.version().to_string();
     let body = app.metrics.render(&crate::metrics::Gauges {
@@ -91,6 +99,7 @@ pub(super) async fn metrics(State(app): State<Arc<App>>) -> Response {
                 "text/plain; version=0.0.4; charset=utf-8",
             ),
             (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         body,
     )
@@ -158,6 +167,7 @@ pub(super) async fn healthz(
         [
             (header::CONTENT_TYPE, "application/json"),
             (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         format!("{body}\n"),
     )

@@ -272,10 +272,14 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Counted 
 
     fn call(&self, mut request: hyper::Request<hyper::body::Incoming>) -> CountedFuture {
         let route = crate::metrics::Route::of(request.uri().path());
-        // The routes that look at their client: /healthz (details for
-        // some clients only) and sign-up (rate-limited per client).
-        if let (crate::metrics::Route::Health | crate::metrics::Route::Subscribe, Some(peer)) =
-            (route, self.peer)
+        // The routes that look at their client: /healthz and /metrics
+        // (for some clients only) and sign-up (rate-limited per client).
+        if let (
+            crate::metrics::Route::Health
+            | crate::metrics::Route::Metrics
+            | crate::metrics::Route::Subscribe,
+            Some(peer),
+        ) = (route, self.peer)
         {
             request.extensions_mut().insert(peer);
         }

@@ -292,6 +292,10 @@ pub struct ServerConfig {
     pub cache_bytes: usize,
     /// Who is shown `/healthz`'s diagnostics.
     pub health_details: HealthDetails,
+    /// Who may read `/metrics` (everyone else gets a 404): its counters
+    /// move with sign-ups, mail and watch passes, which is staff's
+    /// business, not the public's.
+    pub metrics: HealthDetails,
 }
 
 /// `[server] health_details`: who sees the diagnostics on `/healthz` (they
@@ -371,6 +375,7 @@ impl Config {
                 max_connections: 4096,
                 cache_bytes: DEFAULT_CACHE_MIB << 20,
                 health_details: HealthDetails::Loopback,
+                metrics: HealthDetails::Loopback,
             },
             reminders: RemindersConfig {
                 subscribers: None,

@@ -112,6 +112,7 @@ impl Config {
                     "max_connections",
                     "cache_mib",
                     "health_details",
+                    "metrics",
                 ],
             );
             let s = &mut config.server;
@@ -127,13 +128,16 @@ impl Config {
             if let Some(n) = bounded(&mut sink, &server, "cache_mib", 1, 65_536) {
                 s.cache_bytes = (n as usize) << 20;
             }
-            if let Some(v) = server.optional_str(&mut sink, "health_details") {
-                match v.get_ref().as_ref() {
-                    "loopback" => s.health_details = HealthDetails::Loopback,
-                    "everyone" => s.health_details = HealthDetails::Everyone,
-                    "nobody" => s.health_details = HealthDetails::Nobody,
+            for key in ["health_details", "metrics"] {
+                let Some(v) = server.optional_str(&mut sink, key) else {
+                    continue;
+                };
+                let who = match v.get_ref().as_ref() {
+                    "loopback" => HealthDetails::Loopback,
+                    "everyone" => HealthDetails::Everyone,
+                    "nobody" => HealthDetails::Nobody,
                     other => {
-                        let d = sink.error(v.span(), format!("unknown `health_details` `{other}`"));
+                        let d = sink.error(v.span(), format!("unknown `{key}` `{other}`"));
                         d.help = Some(
                             crate::load::suggest::did_you_mean(
                                 other,
@@ -143,7 +147,13 @@ impl Config {
                                 "use `loopback` (the default), `everyone` or `nobody`".into()
                             }),
                         );
+                        continue;
                     }
+                };
+                if key == "metrics" {
+                    s.metrics = who;
+                } else {
+                    s.health_details = who;
                 }
             }
             if let Some(listen) = server.optional_str(&mut sink, "listen") {

@@ -65,18 +65,30 @@ fn server_limits_and_git() {
         (3, 4, 100)
     );
     assert_eq!(
-        (c.server.cache_bytes, c.server.health_details),
-        (64 << 20, HealthDetails::Loopback)
+        (
+            c.server.cache_bytes,
+            c.server.health_details,
+            c.server.metrics
+        ),
+        (64 << 20, HealthDetails::Loopback, HealthDetails::Loopback)
     );
     let tuned = parse(
-        "[calendar]\ndomain = \"x.org\"\n[server]\ncache_mib = 8\nhealth_details = \"nobody\"\n",
+        "[calendar]\ndomain = \"x.org\"\n[server]\ncache_mib = 8\nhealth_details = \"nobody\"\nmetrics = \"everyone\"\n",
     )
     .unwrap();
     assert_eq!(
-        (tuned.server.cache_bytes, tuned.server.health_details),
-        (8 << 20, HealthDetails::Nobody)
+        (
+            tuned.server.cache_bytes,
+            tuned.server.health_details,
+            tuned.server.metrics
+        ),
+        (8 << 20, HealthDetails::Nobody, HealthDetails::Everyone)
     );
-    for bad in ["cache_mib = 0", "health_details = \"loopbak\""] {
+    for bad in [
+        "cache_mib = 0",
+        "health_details = \"loopbak\"",
+        "metrics = \"loopbak\"",
+    ] {
         let text = format!("[calendar]\ndomain = \"x.org\"\n[server]\n{bad}\n");
         let err = parse(&text).unwrap_err();
         assert!(

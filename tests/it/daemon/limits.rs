@@ -238,3 +238,32 @@ fn connections_beyond_the_cap_wait_in_the_kernel_queue() {
     );
     drop(silent);
 }
+
+/// `/metrics` answers staff only: loopback clients that came through no
+/// proxy by default (a proxied request gets the 404 any unknown path
+/// gets), everyone with `[server] metrics = "everyone"`; it and
+/// `/healthz` say `nosniff`.
+#[test]
+fn metrics_are_staffs_and_health_is_not_sniffed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = sample_config(tmp.path(), "");
+    let serve = Serve::start(&config, &[], &[]);
+    let direct = serve.get("/metrics");
+    assert!(direct.starts_with("HTTP/1.0 200"), "{direct}");
+    let proxied =
+        serve.request("GET /metrics HTTP/1.0\r\nHost: x\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
+    assert!(proxied.starts_with("HTTP/1.0 404"), "{proxied}");
+    assert!(!proxied.contains("mechcal_"), "{proxied}");
+    for path in ["/metrics", "/healthz"] {
+        let r = serve.get(path).to_lowercase();
+        assert!(r.contains("x-content-type-options: nosniff"), "{path}: {r}");
+    }
+    drop(serve);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let config = sample_config(tmp.path(), "[server]\nmetrics = \"everyone\"\n");
+    let serve = Serve::start(&config, &[], &[]);
+    let proxied =
+        serve.request("GET /metrics HTTP/1.0\r\nHost: x\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
+    assert!(proxied.starts_with("HTTP/1.0 200"), "{proxied}");
+}
