@@ -196,8 +196,12 @@ pub(super) async fn signup_post(
     };
     // The per-client limit, counted only for posts that would be stored.
     let client = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0 .0);
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let client = limits::client(client, forwarded, &config.subscriptions.trusted_proxies);
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let client = limits::client(client, &forwarded, &config.subscriptions.trusted_proxies);
     let allowed = match r.limits.lock() {
         Ok(mut l) => l.allow(client, config.subscriptions.per_client_per_hour, now),
         Err(poisoned) => {
