@@ -37,6 +37,22 @@ impl fmt::Debug for AddressKey {
     }
 }
 
+/// An address as one subscriber is known by: trimmed, in lower case, its
+/// domain in the ASCII form of UTS #46 (IDNA: `bücher.de` is
+/// `xn--bcher-kva.de`, as mail servers see it). A domain that IDNA
+/// refuses is kept in lower case (the form refuses such addresses
+/// before they get here).
+pub fn canonical(email: &str) -> String {
+    let email = email.trim();
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let domain = idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_lowercase());
+            format!("{}@{domain}", local.to_lowercase())
+        }
+        None => email.to_lowercase(),
+    }
+}
+
 impl AddressKey {
     /// Derives both keys from `master` (at least 16 bytes).
     pub fn new(master: &[u8]) -> AddressKey {
@@ -62,12 +78,13 @@ impl AddressKey {
             .map(|bytes| AddressKey::new(&bytes))
     }
 
-    /// The subscriber id of `email` (compared in lower case): 32 hex
-    /// digits, the subscriber's name in the state database.
+    /// The subscriber id of `email` (compared as [`canonical`] writes it:
+    /// `Anna@Bücher.de` and `anna@xn--bcher-kva.de` are one subscriber):
+    /// 32 hex digits, the subscriber's name in the state database.
     pub fn id(&self, email: &str) -> String {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.index)
             .expect("HMAC takes keys of any length");
-        mac.update(email.trim().to_lowercase().as_bytes());
+        mac.update(canonical(email).as_bytes());
         crate::reminders::tokens::hex(&mac.finalize().into_bytes()[..ID_BYTES])
     }
 
@@ -114,6 +131,24 @@ impl AddressKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An internationalised domain keys one subscriber however it is
+    /// written: Unicode, ACE (punycode) or mixed case.
+    #[test]
+    fn idn_domains_key_one_subscriber() {
+        let k = AddressKey::new(b"0123456789abcdef0123456789abcdef");
+        let id = k.id("user@bücher.de");
+        for same in [
+            "user@xn--bcher-kva.de",
+            "USER@BÜCHER.DE",
+            " user@XN--BCHER-KVA.de ",
+        ] {
+            assert_eq!(k.id(same), id, "{same}");
+        }
+        assert_ne!(k.id("user@bucher.de"), id);
+        assert_eq!(canonical("Anna@Пример.рф"), "anna@xn--e1afmkfd.xn--p1ai");
+        assert_eq!(canonical("not an address"), "not an address");
+    }
 
     #[test]
     fn ids_are_keyed_and_case_blind() {
