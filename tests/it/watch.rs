@@ -843,3 +843,74 @@ fn checks_go_through_a_socks5_proxy_with_its_names() {
     expect(&r, &[("through-tor", "200", "-")]);
     assert_eq!(*names.lock().unwrap(), ["calls.mechcal-watch-test.invalid"]);
 }
+
+/// Through a proxy our resolver is not asked, so names are checked before
+/// the request is handed over: an internal name (`localhost`,
+/// `metadata.google.internal`) is refused by its form, a name the proxy
+/// would reach is resolved here first, and literal addresses of every
+/// special range (IPv4-compatible, mapped, NAT64, 6to4, Teredo…) are
+/// refused — the proxy sees none of them. `*_PROXY` in the environment
+/// is ignored.
+#[test]
+fn through_a_proxy_internal_names_and_special_addresses_are_refused() {
+    let site = Site::start();
+    let port = site.addr.rsplit(':').next().unwrap().to_string();
+    let t = tempfile::tempdir().unwrap();
+    let config = setup(
+        t.path(),
+        &site,
+        &format!("proxy = \"http://{}\"\n", site.addr),
+    );
+    let strict = fs::read_to_string(&config)
+        .unwrap()
+        .replace("allow_private = true", "allow_private = false");
+    fs::write(&config, strict).unwrap();
+    let targets = [
+        ("to-localhost", format!("http://localhost:{port}/text")),
+        (
+            "to-sub-localhost",
+            format!("http://a.localhost:{port}/text"),
+        ),
+        (
+            "to-metadata",
+            "http://metadata.google.internal/computeMetadata/v1/".to_string(),
+        ),
+        ("to-local", format!("http://printer.local:{port}/text")),
+        ("to-compatible", format!("http://[::7f00:1]:{port}/text")),
+        (
+            "to-mapped",
+            format!("http://[::ffff:127.0.0.1]:{port}/text"),
+        ),
+        (
+            "to-nat64",
+            "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/".to_string(),
+        ),
+        ("to-6to4", format!("http://[2002:7f00:1::1]:{port}/text")),
+        ("to-teredo", "http://[2001::1]/".to_string()),
+        ("to-benchmarking", "http://198.18.0.1/".to_string()),
+    ];
+    let mut toml = String::new();
+    for (id, url) in &targets {
+        toml.push_str(&format!(
+            "[[deadline]]\nid = \"{id}\"\ntitle = \"A\"\nmechanism = \"cedaw\"\ntopics = [\"women\"]\n\
+             due = 2099-01-15\nurl = \"{url}\"\n\n"
+        ));
+    }
+    fs::write(t.path().join("deadlines/watched.toml"), toml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .arg("--config")
+        .arg(&config)
+        .args(["watch", "--format", "json"])
+        .env("http_proxy", format!("http://{}", site.addr))
+        .env("HTTP_PROXY", format!("http://{}", site.addr))
+        .env("ALL_PROXY", format!("http://{}", site.addr))
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let want: Vec<(&str, &str, &str)> = targets
+        .iter()
+        .map(|(id, _)| (*id, "refused", "refused"))
+        .collect();
+    expect(&r, &want);
+    assert_eq!(site.hits("proxy:").1, 0, "the proxy was handed nothing");
+}
