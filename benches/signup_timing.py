@@ -95,6 +95,18 @@ for k, m in medians.items():
     print(f"{k:10} median {m:.3f} ms  (p10 {q[0] * 1000:.3f}, p90 {q[-1] * 1000:.3f}; {len(times[k])} posts)")
 spread = max(medians.values()) / min(medians.values()) - 1
 print(f"slowest median / fastest: {1 + spread:.3f} ({spread * 100:.1f} % apart; goal: under 5 %)")
+# The noise floor: the same spread with the kinds' labels shuffled among
+# all the times measured (what the spread is when kind makes no difference).
+pooled = [t for v in times.values() for t in v]
+floor = []
+for _ in range(200):
+    random.shuffle(pooled)
+    groups = [pooled[i * rounds:(i + 1) * rounds] for i in range(len(kinds))]
+    m = [statistics.median(g) for g in groups]
+    floor.append(max(m) / min(m) - 1)
+floor.sort()
+print(f"noise floor (labels shuffled, 200 draws): median {statistics.median(floor) * 100:.1f} %, "
+      f"95th percentile {floor[189] * 100:.1f} %")
 if len({b for s in bodies.values() for b in s}) != 1:
     print("the answers' bodies differ between kinds")
     sys.exit(1)
