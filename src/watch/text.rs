@@ -241,6 +241,10 @@ fn entity(s: &str) -> Option<(char, usize)> {
 }
 
 /// Lines trimmed, runs of whitespace made one space, empty lines dropped.
+/// Lines of single-spaced words, with every control, bidirectional and
+/// zero-width character written as `\u{1b}` (as diagnostics show them):
+/// a hostile page's escape sequences and reordering marks reach neither
+/// staff's terminal nor their mail as themselves.
 fn normalize(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for line in raw.lines() {
@@ -255,7 +259,7 @@ fn normalize(raw: &str) -> String {
             if n > 0 {
                 out.push(' ');
             }
-            out.push_str(w);
+            out.push_str(&crate::load::diagnostic::escape(w, usize::MAX));
         }
     }
     out
@@ -264,6 +268,20 @@ fn normalize(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ESC sequences, bidirectional overrides and zero-width characters
+    /// of a page are escaped, never passed on.
+    #[test]
+    fn hostile_characters_are_escaped() {
+        let page = "<p>Deadline \u{1b}[2J\u{1b}]0;pwned\u{7}15 May</p><p>evil\u{202e}txt.exe \u{200b}x</p>";
+        let text = visible(page);
+        assert_eq!(
+            text,
+            "Deadline \\u{1b}[2J\\u{1b}]0;pwned\\u{7}15 May\nevil\\u{202e}txt.exe \\u{200b}x"
+        );
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
+        assert_eq!(plain("a\u{9b}31m b"), "a\\u{9b}31m b");
+    }
 
     #[test]
     fn markup_scripts_and_whitespace_are_not_text() {
