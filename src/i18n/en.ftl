@@ -213,10 +213,10 @@ deleted-text = No table of our database holds your address, or anything made fro
 
 privacy-title = Privacy
 privacy-stored = What we store: your e-mail address, the topics, mechanisms, language and reminder days you chose, your OpenPGP public key if you give one, and which reminders were sent to you. Nothing else: no name, no IP address, no tracking in pages or mails, nothing loaded from other sites.
-privacy-how = How: on our server only, in a database where your address and your choices are encrypted with a key kept apart from it; the database finds you by a keyed fingerprint of your address that cannot be matched to it without that key. Our logs show a shortened form of addresses (a***@example.org) and counts, nothing more.
+privacy-how = How: on our server only, in a database where your address and your choices are encrypted with a key kept in a separate file; the database finds you by a fingerprint of your address made with that key. Whoever copies the database without the key cannot read them; whoever has both can. Our logs never name you for what you do on our pages.
 privacy-how-long = How long: a sign-up you do not confirm is deleted after { $hours } hours. A confirmed one stays until you delete it.
 privacy-delete = How to delete it: every mail from us has a link to your reminder settings, with a button that deletes everything about you at once.
-privacy-mail = What others can see: your mail provider sees that mail comes from us. Reminders are sent over encrypted connections.
+privacy-mail = What others can see: your mail provider sees that mail comes from us. Reminders are sent over encrypted connections. If you give an OpenPGP key, every mail to you is encrypted to it, and whoever reads mail on its way sees only that an encrypted message came from us.
 
 ## OpenPGP key notices ($fingerprint: 40 hex digits; $date: 2026-12-31)
 
