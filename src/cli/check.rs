@@ -33,6 +33,22 @@ pub fn run(
             return e.exit();
         }
     };
+    // A DKIM key the service could not sign with is a config error here,
+    // not a surprise at the first mail.
+    if let Some(dkim) = &config.mail.dkim {
+        if let Err(e) = crate::reminders::transport::dkim::Dkim::load(dkim) {
+            let (file, message) = match &e {
+                crate::reminders::transport::dkim::DkimError::Read { path, .. }
+                | crate::reminders::transport::dkim::DkimError::Key { path, .. } => {
+                    (path.clone(), e.to_string())
+                }
+            };
+            let d = Diagnostic::file_error(&file, message)
+                .with_help("fix `[mail.dkim] key_file` (or the credential `dkim-key`), or remove `[mail.dkim]` if the relay signs");
+            usage_failure(&[d], format, out, err);
+            return Exit::Usage;
+        }
+    }
     let root = config.data.deadlines.clone();
     let loaded = crate::load::everything(config, Some(addresses), crate::load::Keys::strict(now));
     let report = match &loaded {

@@ -219,10 +219,20 @@ fn a_dkim_key_that_cannot_be_read_stops_the_start() {
     let dir = tmp.path();
     common::example_subscribers(&dir.join("subscribers.toml"));
     fs::write(dir.join("not-a-key.pem"), "hello\n").unwrap();
+    // ring, which signs, refuses RSA keys under 2048 bits: so do check,
+    // serve and the commands, saying how to make one.
+    let small = Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(dir.join("small.pem"))
+        .arg("1024")
+        .output()
+        .unwrap();
+    assert!(small.status.success());
     let config = dir.join("mechcal.toml");
     for (file, says) in [
         ("missing.pem", "cannot read the DKIM key"),
         ("not-a-key.pem", "is not a PEM private key"),
+        ("small.pem", "fewer than 2048 bits"),
     ] {
         fs::write(
             &config,
@@ -241,6 +251,7 @@ fn a_dkim_key_that_cannot_be_read_stops_the_start() {
             (&["serve", "--listen", "127.0.0.1:0"][..], 1),
             (&["remind"], 2),
             (&["dkim-record"], 2),
+            (&["check"], 2),
         ] {
             let out = mechcal(&config, args);
             let err = String::from_utf8_lossy(&out.stderr);

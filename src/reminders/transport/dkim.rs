@@ -1,6 +1,7 @@
 //! DKIM signing (RFC 6376) of everything mechcal sends, for relays that do
-//! not sign: RSA-SHA256 (RFC 8301; 1024 bits at least, 2048 advised) or
-//! Ed25519-SHA256 (RFC 8463) keys, relaxed/relaxed canonicalisation, over
+//! not sign: RSA-SHA256 (RFC 8301; signed by `ring`, which takes keys of
+//! 2048 bits and more) or Ed25519-SHA256 (RFC 8463) keys,
+//! relaxed/relaxed canonicalisation, over
 //! the headers receivers judge by — among them `List-Id`,
 //! `List-Unsubscribe` and `List-Unsubscribe-Post`, which RFC 8058 requires
 //! to be signed before a receiver offers one-click unsubscribe.
@@ -63,9 +64,10 @@ impl std::fmt::Debug for Dkim {
     }
 }
 
-/// A key read from PEM.
+/// A key read from PEM. RSA signs through `ring` (constant-time, and no
+/// `rsa` crate with its open timing advisory, RUSTSEC-2023-0071).
 enum Key {
-    Rsa(rsa::RsaPrivateKey),
+    Rsa(ring::rsa::KeyPair),
     Ed25519(ed25519_dalek::SigningKey),
 }
 
@@ -78,24 +80,53 @@ impl Key {
         }
     }
 
-    /// The signature of a SHA-256 `hash`: RSASSA-PKCS1-v1_5, or Ed25519
-    /// over the hash (RFC 8463).
-    fn sign(&self, hash: &[u8]) -> Vec<u8> {
+    /// The signature over `data`: RSASSA-PKCS1-v1_5 with SHA-256, or
+    /// Ed25519 over its SHA-256 hash (RFC 8463).
+    fn sign(&self, data: &[u8]) -> Vec<u8> {
         match self {
-            Key::Rsa(k) => k
-                .sign(rsa::Pkcs1v15Sign::new::<Sha256>(), hash)
-                .expect("an RSA key of 1024 bits or more signs a SHA-256 hash"),
+            Key::Rsa(k) => {
+                let mut signature = vec![0; k.public().modulus_len()];
+                k.sign(
+                    &ring::signature::RSA_PKCS1_SHA256,
+                    &ring::rand::SystemRandom::new(),
+                    data,
+                    &mut signature,
+                )
+                .expect("ring signs with a key it accepted");
+                signature
+            }
             Key::Ed25519(k) => {
                 use ed25519_dalek::Signer as _;
-                k.sign(hash).to_bytes().to_vec()
+                k.sign(&Sha256::digest(data)).to_bytes().to_vec()
             }
         }
     }
 }
 
+/// The DER inside a PEM block labelled `label`, if there is one.
+fn pem_der(text: &str, label: &str) -> Option<Vec<u8>> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)? + begin.len();
+    let stop = start + text[start..].find(&end)?;
+    let b64: String = text[start..stop]
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+/// Why `ring` refused an RSA key, in words with the fix.
+fn rsa_refused(e: &ring::error::KeyRejected) -> String {
+    match e.to_string().as_str() {
+        "TooSmall" => "an RSA key of fewer than 2048 bits, which ring (the signer) refuses; make one of 2048: `openssl genrsa -out dkim.pem 2048`".into(),
+        "TooLarge" => "an RSA key of more than 8192 bits, which ring (the signer) refuses".into(),
+        other => format!("not a usable RSA key ({other})"),
+    }
+}
+
 fn parse_key(text: &str) -> Result<Key, String> {
     use ed25519_dalek::pkcs8::DecodePrivateKey as _;
-    use rsa::pkcs1::DecodeRsaPrivateKey as _;
     let text = text.trim();
     if text.contains("ENCRYPTED") {
         return Err(
@@ -103,19 +134,57 @@ fn parse_key(text: &str) -> Result<Key, String> {
         );
     }
     if text.contains("BEGIN RSA PRIVATE KEY") {
-        return rsa::RsaPrivateKey::from_pkcs1_pem(text)
+        let der = pem_der(text, "RSA PRIVATE KEY").ok_or("not a readable RSA key (bad PEM)")?;
+        return ring::rsa::KeyPair::from_der(&der)
             .map(Key::Rsa)
-            .map_err(|e| format!("not a readable RSA key ({e})"));
+            .map_err(|e| rsa_refused(&e));
     }
     if text.contains("BEGIN PRIVATE KEY") {
-        if let Ok(k) = <rsa::RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_pem(text) {
-            return Ok(Key::Rsa(k));
-        }
-        return ed25519_dalek::SigningKey::from_pkcs8_pem(text)
-            .map(Key::Ed25519)
-            .map_err(|_| "a PKCS#8 key of neither RSA nor Ed25519".into());
+        let der = pem_der(text, "PRIVATE KEY").ok_or("not a readable PKCS#8 key (bad PEM)")?;
+        return match ring::rsa::KeyPair::from_pkcs8(&der) {
+            Ok(k) => Ok(Key::Rsa(k)),
+            Err(e) if e.to_string() != "InvalidEncoding" && e.to_string() != "WrongAlgorithm" => {
+                Err(rsa_refused(&e))
+            }
+            Err(_) => ed25519_dalek::SigningKey::from_pkcs8_pem(text)
+                .map(Key::Ed25519)
+                .map_err(|_| "a PKCS#8 key of neither RSA nor Ed25519".into()),
+        };
     }
     Err("not a PEM private key".into())
+}
+
+/// DER's length octets for `n` bytes of content.
+fn der_length(n: usize) -> Vec<u8> {
+    if n < 0x80 {
+        return vec![n as u8];
+    }
+    let bytes: Vec<u8> = n
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|b| *b == 0)
+        .collect();
+    let mut out = vec![0x80 | bytes.len() as u8];
+    out.extend(bytes);
+    out
+}
+
+/// The SubjectPublicKeyInfo (what DKIM's `p=` holds, as `openssl rsa
+/// -pubout` writes it) of a PKCS#1 RSAPublicKey.
+fn rsa_spki(pkcs1: &[u8]) -> Vec<u8> {
+    // AlgorithmIdentifier { rsaEncryption, NULL }.
+    const ALGORITHM: [u8; 15] = [
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
+    let mut bits = vec![0x03];
+    bits.extend(der_length(pkcs1.len() + 1));
+    bits.push(0);
+    bits.extend_from_slice(pkcs1);
+    let mut out = vec![0x30];
+    out.extend(der_length(ALGORITHM.len() + bits.len()));
+    out.extend_from_slice(&ALGORITHM);
+    out.extend(bits);
+    out
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -144,19 +213,11 @@ impl Dkim {
         let key = parse_key(pem)?;
         let record = match &key {
             Key::Rsa(k) => {
-                use rsa::pkcs8::EncodePublicKey as _;
-                use rsa::traits::PublicKeyParts as _;
-                if k.size() * 8 < 1024 {
-                    return Err(format!(
-                        "an RSA key of {} bits (at least 1024; 2048 is advised)",
-                        k.size() * 8
-                    ));
-                }
-                let public = k
-                    .to_public_key()
-                    .to_public_key_der()
-                    .map_err(|e| format!("an RSA key whose public half cannot be written ({e})"))?;
-                format!("v=DKIM1; k=rsa; p={}", b64(public.as_bytes()))
+                use ring::signature::KeyPair as _;
+                format!(
+                    "v=DKIM1; k=rsa; p={}",
+                    b64(&rsa_spki(k.public_key().as_ref()))
+                )
             }
             Key::Ed25519(k) => format!(
                 "v=DKIM1; k=ed25519; p={}",
@@ -204,7 +265,7 @@ impl Dkim {
             data.extend(b"\r\n");
         }
         data.extend(relaxed_header("DKIM-Signature", unsigned.as_bytes()));
-        let signature = b64(&self.key.sign(&Sha256::digest(&data)));
+        let signature = b64(&self.key.sign(&data));
         let folded: Vec<&str> = signature
             .as_bytes()
             .chunks(72)
@@ -354,6 +415,58 @@ mod tests {
         ] {
             assert!(Dkim::from_pem(&config(), bad).is_err(), "{bad}");
         }
+    }
+
+    /// RSA keys as `openssl genrsa` (PKCS#1) and `openssl genpkey`
+    /// (PKCS#8) write them: read, their record's `p=` the
+    /// SubjectPublicKeyInfo that `openssl rsa -pubout` gives; a key under
+    /// 2048 bits is refused with how to make a good one.
+    #[test]
+    fn rsa_keys_through_ring() {
+        let dir = tempfile::tempdir().unwrap();
+        let openssl = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("openssl (Debian's, on every machine of this kind)");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        };
+        openssl(&["genrsa", "-traditional", "-out", "pkcs1.pem", "2048"]);
+        openssl(&[
+            "genpkey",
+            "-algorithm",
+            "rsa",
+            "-pkeyopt",
+            "rsa_keygen_bits:3072",
+            "-out",
+            "pkcs8.pem",
+        ]);
+        openssl(&["genrsa", "-traditional", "-out", "small.pem", "1024"]);
+        for name in ["pkcs1.pem", "pkcs8.pem"] {
+            let pem = std::fs::read_to_string(dir.path().join(name)).unwrap();
+            let d = Dkim::from_pem(&config(), &pem).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let spki = openssl(&["pkey", "-in", name, "-pubout", "-outform", "DER"]);
+            assert_eq!(
+                d.record_value(),
+                format!("v=DKIM1; k=rsa; p={}", b64(&spki)),
+                "{name}"
+            );
+            assert!(String::from_utf8(d.sign(b"From: a@b\r\n\r\nhi\r\n"))
+                .unwrap()
+                .contains("a=rsa-sha256"));
+        }
+        let small = std::fs::read_to_string(dir.path().join("small.pem")).unwrap();
+        let e = Dkim::from_pem(&config(), &small).err().unwrap();
+        assert!(
+            e.contains("fewer than 2048 bits") && e.contains("openssl genrsa"),
+            "{e}"
+        );
     }
 
     #[test]
