@@ -308,7 +308,7 @@ pub async fn run(
         threads,
         "listening on http://{local}/"
     );
-    let limits = http::Limits::new(&config.server);
+    let limits = http::Limits::new(&config.server).exempting(&config.subscriptions.trusted_proxies);
     let app = App::with_reminders(snapshot, clock.clone(), unsubscribe);
     let daemon = Daemon::new(app.clone(), config.file.clone(), clock, settings);
     let beats = Heartbeats::new(listeners.len());

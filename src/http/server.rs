@@ -32,6 +32,14 @@ pub struct Limits {
     /// Open connections, shared by every server thread. When all are taken,
     /// new connections wait in the kernel's accept queue.
     pub connections: Arc<Semaphore>,
+    /// Open connections one client address may hold; one more is closed
+    /// at once, so that one client cannot take the whole of `connections`.
+    pub per_client: usize,
+    /// Open connections per client address, shared by every server thread.
+    clients: Clients,
+    /// Addresses `per_client` does not apply to (reverse proxies, which
+    /// carry many clients' connections).
+    exempt: Arc<Vec<std::net::IpAddr>>,
 }
 
 impl Limits {
@@ -40,6 +48,58 @@ impl Limits {
             header_timeout: Duration::from_secs(config.header_timeout_seconds),
             write_timeout: Duration::from_secs(config.write_timeout_seconds),
             connections: Arc::new(Semaphore::new(config.max_connections)),
+            per_client: config.max_connections_per_client,
+            clients: Arc::default(),
+            exempt: Arc::default(),
+        }
+    }
+
+    /// These limits, with `per_client` not applied to `proxies`.
+    pub fn exempting(mut self, proxies: &[std::net::IpAddr]) -> Limits {
+        self.exempt = Arc::new(proxies.to_vec());
+        self
+    }
+
+    /// Counts a connection of `peer`, unless it holds `per_client` already
+    /// (then `None`: close it). The count goes down when the guard drops.
+    fn admit(&self, peer: std::net::IpAddr) -> Option<ClientSlot> {
+        let peer = peer.to_canonical();
+        if self.exempt.contains(&peer) {
+            return Some(ClientSlot(None));
+        }
+        let mut clients = match self.clients.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let n = clients.entry(peer).or_default();
+        if *n >= self.per_client {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot(Some((self.clients.clone(), peer))))
+    }
+}
+
+/// Open connections per client address.
+type Clients = Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>;
+
+/// One counted connection of a client; uncounted when dropped.
+struct ClientSlot(Option<(Clients, std::net::IpAddr)>);
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let Some((clients, peer)) = self.0.take() else {
+            return;
+        };
+        let mut clients = match clients.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(n) = clients.get_mut(&peer) {
+            *n -= 1;
+            if *n == 0 {
+                clients.remove(&peer);
+            }
         }
     }
 }
@@ -91,6 +151,11 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(slot) = limits.admit(peer.ip()) else {
+            // Over its share: closed at once, its permit free again.
+            app.metrics.connection_refused();
+            continue;
+        };
         // Small responses (304s) go out at once instead of waiting for an ACK.
         let _ = stream.set_nodelay(true);
         let io = hyper_util::rt::TokioIo::new(WriteTimeout::new(stream, limits.write_timeout));
@@ -106,6 +171,7 @@ pub async fn serve(
                 metrics.connection_failed(&e);
             }
             metrics.connection_closed();
+            drop(slot);
             drop(permit);
         });
     }

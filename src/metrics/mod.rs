@@ -151,6 +151,7 @@ pub struct Metrics {
     /// timeouts, malformed requests, resets.
     connection_errors: AtomicU64,
     header_timeouts: AtomicU64,
+    connections_refused: AtomicU64,
     reminders_sent: AtomicU64,
     reminders_failed: AtomicU64,
     reminders_skipped: AtomicU64,
@@ -204,6 +205,11 @@ impl Metrics {
 
     pub fn connection_closed(&self) {
         self.connections_open.fetch_sub(1, Relaxed);
+    }
+
+    /// A connection closed at once: its client held its share already.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Relaxed);
     }
 
     pub fn connection_failed(&self, e: &hyper::Error) {
@@ -400,6 +406,17 @@ impl Metrics {
             out,
             "mechcal_http_header_timeouts_total {}",
             self.header_timeouts.load(Relaxed)
+        );
+        head(
+            &mut out,
+            "mechcal_http_connections_refused_total",
+            "counter",
+            "Connections closed at once: their client held `max_connections_per_client` already.",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_http_connections_refused_total {}",
+            self.connections_refused.load(Relaxed)
         );
 
         head(

@@ -287,6 +287,10 @@ pub struct ServerConfig {
     pub write_timeout_seconds: u64,
     /// Connections open at once; more wait in the kernel's queue.
     pub max_connections: usize,
+    /// Connections one client address may hold open (reverse proxies in
+    /// `[subscriptions] trusted_proxies` excepted); at most
+    /// `max_connections`.
+    pub max_connections_per_client: usize,
     /// The most bytes all cached renderings (bodies, their gzip copies,
     /// their headers) take together.
     pub cache_bytes: usize,
@@ -309,6 +313,10 @@ pub enum HealthDetails {
     Everyone,
     Nobody,
 }
+
+/// The default of `[server] max_connections_per_client` (lowered to
+/// `max_connections` when that is smaller).
+pub const DEFAULT_PER_CLIENT: usize = 256;
 
 /// The default of `[server] cache_mib`.
 pub const DEFAULT_CACHE_MIB: usize = 64;
@@ -373,6 +381,7 @@ impl Config {
                 header_timeout_seconds: 10,
                 write_timeout_seconds: 30,
                 max_connections: 4096,
+                max_connections_per_client: DEFAULT_PER_CLIENT,
                 cache_bytes: DEFAULT_CACHE_MIB << 20,
                 health_details: HealthDetails::Loopback,
                 metrics: HealthDetails::Loopback,

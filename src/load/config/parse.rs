@@ -110,6 +110,7 @@ impl Config {
                     "header_timeout_seconds",
                     "write_timeout_seconds",
                     "max_connections",
+                    "max_connections_per_client",
                     "cache_mib",
                     "health_details",
                     "metrics",
@@ -124,6 +125,27 @@ impl Config {
             }
             if let Some(n) = bounded(&mut sink, &server, "max_connections", 16, 100_000) {
                 s.max_connections = n as usize;
+            }
+            let per_client = bounded(&mut sink, &server, "max_connections_per_client", 1, 100_000);
+            match per_client {
+                Some(n) if n as usize > s.max_connections => {
+                    let span = server
+                        .get("max_connections_per_client")
+                        .map_or(0..0, |v| v.span());
+                    sink.error(
+                        span,
+                        format!(
+                            "`max_connections_per_client` ({n}) is more than `max_connections` ({})",
+                            s.max_connections
+                        ),
+                    )
+                    .help = Some("a client's share must be below the whole; e.g. a quarter of `max_connections`".into());
+                }
+                Some(n) => s.max_connections_per_client = n as usize,
+                None => {
+                    s.max_connections_per_client =
+                        s.max_connections_per_client.min(s.max_connections);
+                }
             }
             if let Some(n) = bounded(&mut sink, &server, "cache_mib", 1, 65_536) {
                 s.cache_bytes = (n as usize) << 20;

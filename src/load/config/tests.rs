@@ -72,6 +72,16 @@ fn server_limits_and_git() {
         ),
         (64 << 20, HealthDetails::Loopback, HealthDetails::Loopback)
     );
+    // A client's share of connections: at most the whole, which lowers it.
+    assert_eq!(c.server.max_connections_per_client, 100);
+    let err = parse(
+        "[calendar]\ndomain = \"x.org\"\n[server]\nmax_connections = 16\nmax_connections_per_client = 32\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("`max_connections_per_client` (32) is more than `max_connections` (16)"),
+        "{err}"
+    );
     let tuned = parse(
         "[calendar]\ndomain = \"x.org\"\n[server]\ncache_mib = 8\nhealth_details = \"nobody\"\nmetrics = \"everyone\"\n",
     )

@@ -267,3 +267,65 @@ fn metrics_are_staffs_and_health_is_not_sniffed() {
         serve.request("GET /metrics HTTP/1.0\r\nHost: x\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
     assert!(proxied.starts_with("HTTP/1.0 200"), "{proxied}");
 }
+
+/// `[server] max_connections_per_client`: one client holding its share of
+/// idle connections gets its next one closed at once, while another
+/// client (127.0.0.2, another loopback address) is answered at once;
+/// `/metrics` counts the refusal; once the idle ones close, the first
+/// client is served again.
+#[test]
+fn one_client_cannot_take_every_connection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = sample_config(
+        tmp.path(),
+        "[server]\nheader_timeout_seconds = 30\nmax_connections_per_client = 4\n",
+    );
+    let serve = Serve::start(&config, &[], &[]);
+    let idle: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(&serve.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut fifth = TcpStream::connect(&serve.addr).unwrap();
+    fifth
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = fifth.write_all(b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n");
+    let mut buf = [0u8; 64];
+    let closed = match fifth.read(&mut buf) {
+        Ok(0) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        Ok(_) => false,
+    };
+    assert!(closed, "the fifth connection of one client was served");
+
+    // Another client is answered at once.
+    let other = {
+        use socket2::{Domain, Socket, Type};
+        let addr: std::net::SocketAddr = serve.addr.parse().unwrap();
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        s.bind(
+            &"127.0.0.2:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+        s.connect(&addr.into()).unwrap();
+        let mut s: TcpStream = s.into();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    assert!(other.starts_with("HTTP/1.0 200"), "{other}");
+
+    drop(idle);
+    eventually(
+        "the first client served again",
+        Duration::from_secs(5),
+        || serve.get("/healthz").starts_with("HTTP/1.0 200"),
+    );
+    assert!(metric(&serve, "mechcal_http_connections_refused_total ") >= 1);
+}
