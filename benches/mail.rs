@@ -59,6 +59,8 @@ fn main() {
     for (what, cert) in runs {
         let started = Instant::now();
         let mut bytes = 0usize;
+        let address_key =
+            mechcal::subscriptions::AddressKey::new(b"a benchmark address key of 32 b");
         for i in 0..MESSAGES {
             let mut s = Subscriber::plain(&format!("Subscriber {i}"), &format!("s{i}@example.org"));
             s.openpgp = cert.clone();
@@ -81,7 +83,7 @@ fn main() {
                 feed: &opts,
                 versions: &versions,
             };
-            let id = message::message_id(&[&item.key], "calendar.example.org");
+            let id = message::message_id(&[&item.key], "calendar.example.org", &address_key);
             let m = message::build(&catalog, &s, &[(&item, d)], &head, &id, now).unwrap();
             bytes += m.formatted().len();
         }

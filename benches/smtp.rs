@@ -59,6 +59,7 @@ fn main() {
         };
         (server, port)
     };
+    let address_key = mechcal::subscriptions::AddressKey::new(b"a benchmark address key of 32 b");
     // A test CA and certificate for the TLS run, trusted through SSL_CERT_FILE.
     let certs = tmp.path().join("certs");
     assert!(Command::new(&python)
@@ -131,7 +132,7 @@ fn main() {
                 feed: &opts,
                 versions: &versions,
             };
-            let id = message::message_id(&[&item.key], "calendar.example.org");
+            let id = message::message_id(&[&item.key], "calendar.example.org", &address_key);
             let m = message::build(&catalog, &s, &[(&item, d)], &head, &id, now).unwrap();
             (id, m)
         })

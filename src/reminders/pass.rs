@@ -389,7 +389,7 @@ pub async fn run<T: Transport>(
                 return Ok(outcome);
             }
             let keys: Vec<&Key> = m.items.iter().map(|i| &i.key).collect();
-            let message_id = message::message_id(&keys, pass.domain);
+            let message_id = message::message_id(&keys, pass.domain, pass.address_key);
             send_message(
                 pass,
                 state,

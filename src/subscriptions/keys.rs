@@ -78,6 +78,22 @@ impl AddressKey {
             .map(|bytes| AddressKey::new(&bytes))
     }
 
+    /// A keyed tag of `data` for `purpose` (e.g. a reminder's Message-ID):
+    /// HMAC-SHA256 under a key derived from the index key for that purpose
+    /// alone, so that nobody without the address key can compute it from
+    /// what a copied database or a relay's log shows.
+    pub fn tag(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        let mut derive = <HmacSha256 as Mac>::new_from_slice(&self.index)
+            .expect("HMAC takes keys of any length");
+        derive.update(b"mechcal derived key\n");
+        derive.update(purpose.as_bytes());
+        let key = derive.finalize().into_bytes();
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&key).expect("HMAC takes keys of any length");
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
     /// The subscriber id of `email` (compared as [`canonical`] writes it:
     /// `Anna@Bücher.de` and `anna@xn--bcher-kva.de` are one subscriber):
     /// 32 hex digits, the subscriber's name in the state database.

@@ -60,8 +60,11 @@ pub fn list_id(name: &str, domain: &str) -> String {
     }
 }
 
-/// `<hash@domain>` from the message's ledger keys (order does not matter).
-pub fn message_id(keys: &[&Key], domain: &str) -> String {
+/// `<tag@domain>` from the message's ledger keys (order does not matter):
+/// keyed with the address key ([`AddressKey::tag`]), so the same message
+/// sent again has the same Message-ID, and nobody without the key can
+/// recompute one from ledger rows to join a relay's log to a subscriber.
+pub fn message_id(keys: &[&Key], domain: &str, key: &crate::subscriptions::AddressKey) -> String {
     let mut parts: Vec<String> = keys
         .iter()
         .map(|k| {
@@ -75,8 +78,8 @@ pub fn message_id(keys: &[&Key], domain: &str) -> String {
         })
         .collect();
     parts.sort();
-    let hash = Sha256::digest(parts.join("\n\n").as_bytes());
-    let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let tag = key.tag("reminder message-id", parts.join("\n\n").as_bytes());
+    let hex: String = tag[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("<reminder.{hex}@{domain}>")
 }
 

@@ -137,7 +137,7 @@ fn formatted_entry(lang: Lang, title: &str, extra: &str) -> (String, String) {
         versions: &Versions::default(),
     };
     let keys: Vec<&Key> = items.iter().map(|(i, _)| &i.key).collect();
-    let id = message_id(&keys, head.domain);
+    let id = message_id(&keys, head.domain, &address_key());
     let msg = build(&cat, &subs[0], &items, &head, &id, now).unwrap();
     (
         String::from_utf8(msg.formatted()).unwrap(),
@@ -377,11 +377,38 @@ fn message_ids_depend_on_keys_not_order() {
         kind,
     };
     let (a, b) = (k(Kind::Remind(7)), k(Kind::Moved));
+    let key = address_key();
     assert_eq!(
-        message_id(&[&a, &b], "x.org"),
-        message_id(&[&b, &a], "x.org")
+        message_id(&[&a, &b], "x.org", &key),
+        message_id(&[&b, &a], "x.org", &key)
     );
-    assert_ne!(message_id(&[&a], "x.org"), message_id(&[&b], "x.org"));
+    assert_ne!(
+        message_id(&[&a], "x.org", &key),
+        message_id(&[&b], "x.org", &key)
+    );
+    // Keyed: another key gives another id, and none is the unkeyed
+    // SHA-256 of the ledger columns that anybody could compute.
+    let other = crate::subscriptions::AddressKey::new(b"another key, another server!!!!!");
+    assert_ne!(
+        message_id(&[&a], "x.org", &key),
+        message_id(&[&a], "x.org", &other)
+    );
+    let plain = format!(
+        "{}\n{}\n{}\n{}",
+        a.subscriber,
+        a.deadline,
+        a.due_at.to_rfc3339(),
+        a.kind
+    );
+    let unkeyed: String = <sha2::Sha256 as sha2::Digest>::digest(plain.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(!message_id(&[&a], "x.org", &key).contains(&unkeyed));
+}
+
+fn address_key() -> crate::subscriptions::AddressKey {
+    crate::subscriptions::AddressKey::new(b"0123456789abcdef0123456789abcdef")
 }
 
 #[test]
