@@ -278,6 +278,19 @@ pub(super) async fn manage_post(
             return match r.db(|db| db.forget(&key)) {
                 Ok(_) => {
                     tracing::info!("a subscriber deleted everything about them");
+                    // Their mails in a Maildir transport go too (the
+                    // deletion notice, written after, is the only one left).
+                    if let crate::load::config::Transport::Maildir(dir) =
+                        &snap.config.mail.transport
+                    {
+                        let gone = crate::reminders::transport::maildir::Maildir::open(dir)
+                            .and_then(|m| m.forget(p.email()));
+                        if let Err(e) = gone {
+                            tracing::error!(
+                                "cannot delete a subscriber's mails from the Maildir: {e}"
+                            );
+                        }
+                    }
                     notice::tell(&app, &p, page_lang, Notice::Deleted, before, now);
                     message_page(StatusCode::OK, page_lang, "deleted-title", "deleted-text")
                 }

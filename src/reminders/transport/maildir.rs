@@ -37,6 +37,27 @@ impl Transport for Maildir {
 }
 
 impl Maildir {
+    /// Deletes every message to `email` (its `To:`, compared as one
+    /// subscriber is: case and IDNA form aside) from `new/`, `cur/` and
+    /// `tmp/`, for "delete everything"; returns how many went.
+    pub fn forget(&self, email: &str) -> std::io::Result<usize> {
+        let wanted = crate::subscriptions::keys::canonical(email);
+        let mut n = 0;
+        for sub in ["new", "cur", "tmp"] {
+            for entry in std::fs::read_dir(self.dir.join(sub))? {
+                let path = entry?.path();
+                let Ok(bytes) = std::fs::read(&path) else {
+                    continue;
+                };
+                if recipients(&bytes).contains(&wanted) {
+                    std::fs::remove_file(&path)?;
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
+    }
+
     /// Writes the message `bytes` under `message_id`.
     pub fn send_raw(&self, message_id: &str, bytes: &[u8]) -> Result<(), SendError> {
         let name = Self::name(message_id);
@@ -49,5 +70,58 @@ impl Maildir {
             std::fs::rename(&tmp, self.dir.join("new").join(&name))
         };
         write().map_err(|e| SendError::Transient(format!("cannot write to the maildir: {e}")))
+    }
+}
+
+/// The addresses of a message's `To:` header (unfolded), canonical.
+fn recipients(message: &[u8]) -> Vec<String> {
+    let end = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(message.len());
+    let head = String::from_utf8_lossy(&message[..end])
+        .replace("\r\n ", " ")
+        .replace("\r\n\t", " ");
+    head.split("\r\n")
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim().eq_ignore_ascii_case("to").then_some(value)
+        })
+        .flat_map(|value| value.split(','))
+        .map(|a| {
+            let a = a.trim();
+            let a = match (a.rfind('<'), a.rfind('>')) {
+                (Some(s), Some(e)) if s < e => &a[s + 1..e],
+                _ => a,
+            };
+            crate::subscriptions::keys::canonical(a)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "Delete everything" takes the person's mails out of every folder,
+    /// whatever the case of their address, and leaves others' alone.
+    #[test]
+    fn forgetting_removes_a_persons_mails_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Maildir::open(dir.path()).unwrap();
+        let mail = |to: &str| {
+            format!("From: a@b\r\nTo: {to}\r\nSubject: x\r\n\r\nTo: anna@example.org\r\n")
+        };
+        m.send_raw("<1@x>", mail("anna@example.org").as_bytes())
+            .unwrap();
+        m.send_raw("<2@x>", mail("\"Anna\" <Anna@Example.ORG>").as_bytes())
+            .unwrap();
+        m.send_raw("<3@x>", mail("boris@example.org").as_bytes())
+            .unwrap();
+        std::fs::write(dir.path().join("cur/old:2,S"), mail("anna@example.org")).unwrap();
+        assert_eq!(m.forget("anna@example.org").unwrap(), 3);
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("new")).unwrap().collect();
+        assert_eq!(left.len(), 1, "boris's mail stays");
+        assert_eq!(m.forget("anna@example.org").unwrap(), 0);
     }
 }

@@ -3,7 +3,7 @@
 //! does not care which.
 
 pub mod dkim;
-mod maildir;
+pub mod maildir;
 mod smtp;
 
 pub use maildir::Maildir;
