@@ -225,11 +225,11 @@ pub(super) async fn signup_post(
     let key = r.key.id(&email);
     let hours = config.subscriptions.confirm_hours;
     let mail_lang = Lang::parse(&choice.language).unwrap_or(lang);
-    let json = serde_json::to_vec(&Sealed {
+    let json = Sealed {
         email: email.clone(),
         choice,
-    })
-    .expect("plain data serialises");
+    }
+    .padded_json();
     let job = Job {
         sealed: r.key.seal(&key, &json),
         key,

@@ -184,7 +184,7 @@ impl Database {
     pub fn opt_out(&mut self, key: &str, now: DateTime<Utc>) -> Result<(), StateError> {
         self.conn.execute(
             "INSERT INTO opt_outs (email, at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING",
-            params![key, format_time(now)],
+            params![key, super::format_hour(now)],
         )?;
         Ok(())
     }

@@ -277,6 +277,26 @@ fn format_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// `t` cut to its hour: how subscribers' own rows (sign-ups, opt-outs)
+/// keep their times, so that they cannot be matched to the second with a
+/// web server's or a relay's log. The planner needs no more.
+fn format_hour(t: DateTime<Utc>) -> String {
+    use chrono::DurationRound as _;
+    format_time(t.duration_trunc(chrono::Duration::hours(1)).unwrap_or(t))
+}
+
+/// `t` taken up to the next full hour (unless on one): for times that
+/// must not come earlier than asked (an expiry, the end of a pause).
+fn format_hour_up(t: DateTime<Utc>) -> String {
+    use chrono::DurationRound as _;
+    let down = t.duration_trunc(chrono::Duration::hours(1)).unwrap_or(t);
+    format_time(if down == t {
+        t
+    } else {
+        down + chrono::Duration::hours(1)
+    })
+}
+
 fn parse_time(s: &str) -> Result<DateTime<Utc>, StateError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
-use super::{format_time, parse_time, Database, StateError};
+use super::{format_hour, format_hour_up, format_time, parse_time, Database, StateError};
 use crate::subscriptions::{AddressKey, Sealed, Status, Stored};
 
 /// What a sign-up found.
@@ -131,14 +131,14 @@ impl Database {
                 tx.execute(
                     "INSERT INTO subscriptions (id, status, sealed, created_at, updated_at, expires_at, generation)
                      VALUES (?1, 'pending', ?2, ?3, ?3, ?4, ?5)",
-                    params![id, sealed, format_time(now), format_time(expires_at), value_sql(value)],
+                    params![id, sealed, format_hour(now), format_hour_up(expires_at), value_sql(value)],
                 )?;
                 SignUp::New
             }
             Some("pending") => {
                 tx.execute(
                     "UPDATE subscriptions SET sealed = ?2, updated_at = ?3, expires_at = ?4 WHERE id = ?1",
-                    params![id, sealed, format_time(now), format_time(expires_at)],
+                    params![id, sealed, format_hour(now), format_hour_up(expires_at)],
                 )?;
                 SignUp::Pending
             }
@@ -191,9 +191,15 @@ impl Database {
         };
         let tx = self.conn.transaction()?;
         let n = tx.execute(
-            "UPDATE subscriptions SET status = ?2, expires_at = NULL, updated_at = ?3
+            "UPDATE subscriptions SET status = ?2, expires_at = NULL, updated_at = ?5
              WHERE id = ?1 AND status = 'pending' AND expires_at > ?3 AND generation = ?4",
-            params![id, status.as_str(), format_time(now), value_sql(value)],
+            params![
+                id,
+                status.as_str(),
+                format_time(now),
+                value_sql(value),
+                format_hour(now)
+            ],
         )?;
         if n == 1 {
             tx.execute("DELETE FROM opt_outs WHERE email = ?1", [id])?;
@@ -261,7 +267,7 @@ impl Database {
         stored: &Stored,
         now: DateTime<Utc>,
     ) -> Result<(), StateError> {
-        let json = serde_json::to_vec(&stored.sealed).expect("plain data serialises");
+        let json = stored.sealed.padded_json();
         let sealed = key.seal(&stored.id, &json);
         self.conn.execute(
             "INSERT INTO subscriptions (id, status, sealed, created_at, updated_at, expires_at, paused_until, generation)
@@ -272,9 +278,9 @@ impl Database {
                 stored.id,
                 stored.status.as_str(),
                 sealed,
-                format_time(now),
-                stored.expires_at.map(format_time),
-                stored.paused_until.map(format_time),
+                format_hour(now),
+                stored.expires_at.map(format_hour_up),
+                stored.paused_until.map(format_hour_up),
                 value_sql(stored.link_value),
             ],
         )?;

@@ -383,6 +383,64 @@ mod subscriptions {
         );
     }
 
+    /// A subscriber's own rows keep their times to the hour (expiry and
+    /// pause taken up to the next hour), so they cannot be matched to the
+    /// second with a web server's or a relay's log; confirming in time
+    /// still works to the second.
+    #[test]
+    fn subscribers_rows_keep_times_to_the_hour() {
+        let k = key();
+        let mut db = Database::in_memory().unwrap();
+        let now = at("2027-01-01T10:17:23Z");
+        let id = k.id("anna@example.org");
+        db.sign_up(
+            &id,
+            &sealed(&k, "anna@example.org"),
+            now + chrono::Duration::hours(48),
+            7,
+            now,
+        )
+        .unwrap();
+        db.opt_out(&id, now).unwrap();
+        let row: (String, String, String) = db
+            .conn
+            .query_row(
+                "SELECT created_at, updated_at, expires_at FROM subscriptions WHERE id = ?1",
+                [&id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "2027-01-01T10:00:00Z".into(),
+                "2027-01-01T10:00:00Z".into(),
+                "2027-01-03T11:00:00Z".into()
+            )
+        );
+        let opted: String = db
+            .conn
+            .query_row("SELECT at FROM opt_outs WHERE email = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(opted, "2027-01-01T10:00:00Z");
+        let confirmed_at = at("2027-01-02T23:59:59Z");
+        assert_eq!(
+            db.confirm(&id, 7, false, confirmed_at).unwrap(),
+            Some(Status::Active)
+        );
+        let updated: String = db
+            .conn
+            .query_row(
+                "SELECT updated_at FROM subscriptions WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(updated, "2027-01-02T23:00:00Z");
+    }
+
     /// Deleted, then signed up again by anyone: the first sign-up's value
     /// confirms nothing (the row's value is new, not a counter restarted).
     #[test]

@@ -71,6 +71,23 @@ pub struct Sealed {
     pub choice: Choice,
 }
 
+/// The smallest size a sealed row's plain text is padded to.
+pub const SEALED_CLASS: usize = 4096;
+
+impl Sealed {
+    /// The JSON to seal, padded with spaces (which JSON readers skip) to a
+    /// size class: [`SEALED_CLASS`] bytes, or the next power of two above
+    /// it. Rows with and without an OpenPGP key (an armored Ed25519 or
+    /// RSA-4096 key is 1–3.5 KB) then seal to one size, so the database
+    /// does not show who gave a key.
+    pub fn padded_json(&self) -> Vec<u8> {
+        let mut json = serde_json::to_vec(self).expect("plain data serialises");
+        let class = json.len().next_power_of_two().max(SEALED_CLASS);
+        json.resize(class, b' ');
+        json
+    }
+}
+
 /// Where a stored subscription stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {

@@ -115,3 +115,39 @@ fn topics_gone_from_the_registry_do_not_widen_a_choice() {
         "b chose only a topic that is gone: nothing, not everything"
     );
 }
+
+/// Sealed rows with and without an OpenPGP key are one size: a copied
+/// database does not show who gave a key; each opens back whole.
+#[test]
+fn sealed_rows_are_padded_to_one_size() {
+    let key = AddressKey::new(b"0123456789abcdef0123456789abcdef");
+    let choice = Choice {
+        topics: vec!["women".into()],
+        mechanisms: vec![],
+        language: "en".into(),
+        remind_days: vec![7],
+        digest: true,
+        discreet: false,
+        openpgp_key: String::new(),
+    };
+    let plain = Sealed {
+        email: "anna@example.org".into(),
+        choice: choice.clone(),
+    };
+    let with_key = Sealed {
+        email: "boris@example.org".into(),
+        choice: Choice {
+            openpgp_key: include_str!("../../tests/fixtures/openpgp/rsa.asc").into(),
+            ..choice
+        },
+    };
+    let sizes: Vec<usize> = [&plain, &with_key]
+        .iter()
+        .map(|s| key.seal("id", &s.padded_json()).len())
+        .collect();
+    assert_eq!(sizes[0], sizes[1], "an RSA-3072 key's row shows");
+    for s in [&plain, &with_key] {
+        let opened = key.open("id", &key.seal("id", &s.padded_json())).unwrap();
+        assert_eq!(&serde_json::from_slice::<Sealed>(&opened).unwrap(), s);
+    }
+}
