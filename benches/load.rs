@@ -25,7 +25,12 @@ fn repository() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("deadlines");
     common::generate(&root, FILES * PER_FILE);
-    let loaded = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich, common::window());
+    let loaded = mechcal::load::deadlines::load(
+        &root,
+        mechcal::load::deadlines::DEFAULT_MAX_BYTES,
+        Tz::Europe__Zurich,
+        common::window(),
+    );
     assert_eq!(loaded.errors(), 0, "generated data must be valid");
     assert_eq!(
         loaded.catalog.as_ref().unwrap().deadlines().len(),
@@ -41,6 +46,7 @@ fn load_10k_deadlines_1k_files(bencher: divan::Bencher) {
     bencher.bench(|| {
         mechcal::load::deadlines::load(
             divan::black_box(&root),
+            mechcal::load::deadlines::DEFAULT_MAX_BYTES,
             Tz::Europe__Zurich,
             common::window(),
         )
@@ -51,7 +57,12 @@ fn scheduled_repository() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("deadlines");
     common::generate_with_schedules(&root, FILES * PER_FILE);
-    let loaded = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich, common::window());
+    let loaded = mechcal::load::deadlines::load(
+        &root,
+        mechcal::load::deadlines::DEFAULT_MAX_BYTES,
+        Tz::Europe__Zurich,
+        common::window(),
+    );
     assert_eq!(loaded.errors(), 0, "generated data must be valid");
     // 3,334 entries × 3 milestones, 6,666 single ones, and a tenth of
     // them yearly: about 3 occurrences each inside the window.
@@ -67,6 +78,7 @@ fn load_10k_entries_with_schedules(bencher: divan::Bencher) {
     bencher.bench(|| {
         mechcal::load::deadlines::load(
             divan::black_box(&root),
+            mechcal::load::deadlines::DEFAULT_MAX_BYTES,
             Tz::Europe__Zurich,
             common::window(),
         )

@@ -34,9 +34,14 @@ fn catalog() -> (tempfile::TempDir, Catalog) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("deadlines");
     common::generate(&root, 1_000);
-    let catalog = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich, common::window())
-        .catalog
-        .expect("valid data");
+    let catalog = mechcal::load::deadlines::load(
+        &root,
+        mechcal::load::deadlines::DEFAULT_MAX_BYTES,
+        Tz::Europe__Zurich,
+        common::window(),
+    )
+    .catalog
+    .expect("valid data");
     (tmp, catalog)
 }
 
@@ -108,9 +113,14 @@ fn scheduled() -> (tempfile::TempDir, Catalog) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("deadlines");
     common::generate_with_schedules(&root, 10_000);
-    let catalog = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich, common::window())
-        .catalog
-        .expect("valid data");
+    let catalog = mechcal::load::deadlines::load(
+        &root,
+        mechcal::load::deadlines::DEFAULT_MAX_BYTES,
+        Tz::Europe__Zurich,
+        common::window(),
+    )
+    .catalog
+    .expect("valid data");
     (tmp, catalog)
 }
 

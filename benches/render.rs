@@ -76,9 +76,14 @@ fn compare(top: &Path, schedules: bool) {
     } else {
         common::generate(&root, FILES * PER_FILE);
     }
-    let catalog = mechcal::load::deadlines::load(&root, Tz::Europe__Zurich, common::window())
-        .catalog
-        .expect("valid data");
+    let catalog = mechcal::load::deadlines::load(
+        &root,
+        mechcal::load::deadlines::DEFAULT_MAX_BYTES,
+        Tz::Europe__Zurich,
+        common::window(),
+    )
+    .catalog
+    .expect("valid data");
     let versions = Versions::default();
     let opts = FeedOptions {
         name: "Deadlines".into(),

@@ -76,6 +76,7 @@ fn main() {
     // Real reminder messages, built by mechcal from the sample data.
     let catalog = mechcal::load::deadlines::load(
         &top.join("deadlines"),
+        mechcal::load::deadlines::DEFAULT_MAX_BYTES,
         chrono_tz::Tz::Europe__Zurich,
         mechcal::model::schedule::Window::around("2027-06-01T00:00:00Z".parse().unwrap(), 365, 730),
     )

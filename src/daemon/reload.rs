@@ -76,6 +76,7 @@ pub fn reload(app: &App, now: DateTime<Utc>) -> bool {
     let config = &current.config;
     let loaded = deadlines::load(
         &config.data.deadlines,
+        config.data.max_bytes,
         config.calendar.timezone,
         config.calendar.window(now),
     );

@@ -146,7 +146,12 @@ pub fn everything_at(
 ) -> Result<Inputs, LoadError> {
     let root = &config.data.deadlines;
     deadlines::check_dir(root).map_err(LoadError::Directory)?;
-    let loaded = deadlines::load(root, config.calendar.timezone, config.calendar.window(at));
+    let loaded = deadlines::load(
+        root,
+        config.data.max_bytes,
+        config.calendar.timezone,
+        config.calendar.window(at),
+    );
     let mut diagnostics = loaded.diagnostics;
     let Some(catalog) = loaded.catalog else {
         return Err(LoadError::Data {

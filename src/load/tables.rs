@@ -48,6 +48,30 @@ impl<'s> Sink<'s> {
 /// validated further, because a half-parsed table only yields confusing
 /// follow-up errors ("missing `title`" for a title whose line was broken).
 pub fn parse_document<'i>(file: &'i SourceFile, sink: &mut Sink<'_>) -> Option<DeTable<'i>> {
+    // A file nested deeper, or holding more keys, than any staff file is
+    // refused before the parser sees it: recovering from millions of
+    // unclosed tables took a 12 MB file to a gigabyte of memory, and so
+    // did a million keys.
+    match too_big(file.text()) {
+        Some((at, Shape::Deep)) => {
+            sink.error(
+                at..at + 1,
+                format!("invalid TOML: nested more than {MAX_NESTING} levels deep"),
+            )
+            .help =
+                Some("deadline files need no nesting this deep; is this a deadline file?".into());
+            return None;
+        }
+        Some((at, Shape::Items)) => {
+            sink.error(
+                at..at + 1,
+                format!("more than {MAX_ITEMS} keys and tables in one file"),
+            )
+            .help = Some("split it into several files (a deadline has about ten keys)".into());
+            return None;
+        }
+        None => {}
+    }
     let (table, errors) = DeTable::parse_recoverable(file.text());
     if errors.is_empty() {
         return Some(table.into_inner());
@@ -59,6 +83,90 @@ pub fn parse_document<'i>(file: &'i SourceFile, sink: &mut Sink<'_>) -> Option<D
         if message.contains("recursion") {
             d.help = Some("deadline files need no nesting this deep".into());
         }
+    }
+    None
+}
+
+/// The deepest nesting of `[` and `{` a file may have (deadline files use
+/// three or four levels).
+pub const MAX_NESTING: usize = 32;
+
+/// The most items (keys, tables, arrays: `=`, `[` and `{` outside strings
+/// and comments) a file may have: ten thousand deadlines of ten keys (the
+/// parser takes about 700 bytes an item).
+pub const MAX_ITEMS: usize = 100_000;
+
+/// What makes a file too big to parse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Nested more than [`MAX_NESTING`] deep.
+    Deep,
+    /// More than [`MAX_ITEMS`] keys and tables.
+    Items,
+}
+
+/// Where `text` first nests arrays and inline tables more than
+/// [`MAX_NESTING`] deep, or has more than [`MAX_ITEMS`] keys (brackets and
+/// `=` inside strings and comments aside), if it does. One pass, no
+/// allocation.
+pub fn too_big(text: &str) -> Option<(usize, Shape)> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut items = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            q @ (b'"' | b'\'') => {
+                let triple = bytes[i..].starts_with(&[q, q, q]);
+                i += if triple { 3 } else { 1 };
+                while i < bytes.len() {
+                    if q == b'"' && bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if triple && bytes[i..].starts_with(&[q, q, q]) {
+                        i += 3;
+                        // A closing run may hold up to two more quotes.
+                        while i < bytes.len() && bytes[i] == q {
+                            i += 1;
+                        }
+                        break;
+                    }
+                    if !triple && (bytes[i] == q || bytes[i] == b'\n') {
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some((i, Shape::Deep));
+                }
+                // A table, an array or a header: an item to the parser too.
+                items += 1;
+                if items > MAX_ITEMS {
+                    return Some((i, Shape::Items));
+                }
+            }
+            b'=' => {
+                items += 1;
+                if items > MAX_ITEMS {
+                    return Some((i, Shape::Items));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
     }
     None
 }
@@ -328,5 +436,39 @@ mod tests {
         }
         assert_eq!(slugify("CERD_2024 report!"), "cerd-2024-report");
         assert_eq!(slugify("Права"), "");
+    }
+    /// Nesting and keys are counted outside strings and comments only; the
+    /// bomb of unclosed inline tables is caught where it passes the limit.
+    #[test]
+    fn nesting_depth() {
+        let deep = |n: usize| format!("x = {}", "[".repeat(n));
+        assert_eq!(too_big(&deep(MAX_NESTING)), None);
+        assert_eq!(
+            too_big(&deep(MAX_NESTING + 1)),
+            Some((4 + MAX_NESTING, Shape::Deep))
+        );
+        let bomb = format!("x = {}", "{a=".repeat(4_000_000));
+        assert_eq!(too_big(&bomb), Some((4 + 3 * MAX_NESTING, Shape::Deep)));
+        let keys = |n: usize| (0..n).map(|i| format!("k{i} = 1\n")).collect::<String>();
+        assert_eq!(too_big(&keys(MAX_ITEMS)), None);
+        assert_eq!(
+            too_big(&keys(MAX_ITEMS + 1)).map(|(_, s)| s),
+            Some(Shape::Items)
+        );
+        let headers = "[[deadline]]\n".repeat(MAX_ITEMS);
+        assert_eq!(too_big(&headers).map(|(_, s)| s), Some(Shape::Items));
+        let open = "[".repeat(100);
+        for fine in [
+            format!("a = \"{open}\""),
+            format!("a = '{open}'"),
+            format!("a = \"\"\"\n{open}\n\"\"\""),
+            format!("a = '''{open}'''"),
+            format!("# {open}\nb = 1"),
+            format!("a = \"{}\"", "=".repeat(MAX_ITEMS + 1)),
+            format!("a = \"\\\"{open}\""),
+            "[[deadline]]\nid = \"x\"\n[[deadline.milestone]]\nkind = \"a\"\n".repeat(1000),
+        ] {
+            assert_eq!(too_big(&fine), None, "{fine:.60}");
+        }
     }
 }

@@ -325,6 +325,8 @@ pub const DEFAULT_CACHE_MIB: usize = 64;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataConfig {
     pub deadlines: PathBuf,
+    /// The most bytes the repository's files may hold together.
+    pub max_bytes: u64,
     /// `[data.git]`: the daemon fetches and fast-forwards the checkout that
     /// holds `deadlines`.
     pub git: Option<GitConfig>,
@@ -362,6 +364,7 @@ impl Config {
             },
             data: DataConfig {
                 deadlines,
+                max_bytes: crate::load::deadlines::DEFAULT_MAX_BYTES,
                 git: None,
             },
             state: StateConfig {

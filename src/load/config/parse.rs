@@ -75,7 +75,11 @@ impl Config {
             None => {}
         }
         if let Some(data) = root.optional_table(&mut sink, "data") {
-            data.check_keys(&mut sink, &["deadlines", "git"]);
+            data.check_keys(&mut sink, &["deadlines", "max_bytes", "git"]);
+            // 1 MiB to 4 GiB.
+            if let Some(n) = bounded(&mut sink, &data, "max_bytes", 1 << 20, 1 << 32) {
+                config.data.max_bytes = n as u64;
+            }
             if let Some(dir) = data.optional_str(&mut sink, "deadlines") {
                 if dir.get_ref().trim().is_empty() {
                     sink.error(dir.span(), "`deadlines` must name a directory");

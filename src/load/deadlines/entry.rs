@@ -82,7 +82,9 @@ pub fn validate(
     t: &Table<'_, '_>,
     origin: Origin,
 ) -> Checked {
-    let errors_before = error_count(sink);
+    // Only this entry's diagnostics are looked at (counting all of them
+    // for every entry made a file of many broken entries quadratic).
+    let first = sink.diags.len();
     t.check_keys(sink, &KEYS);
 
     let id = t
@@ -142,7 +144,9 @@ pub fn validate(
 
     let requirements = super::requirements::check(sink, t);
 
-    let has_errors = error_count(sink) > errors_before;
+    let has_errors = sink.diags[first..]
+        .iter()
+        .any(crate::load::diagnostic::Diagnostic::is_error);
     let fields = Fields {
         id: id.as_ref().map(|id| id.get_ref().clone()),
         title,
@@ -268,10 +272,6 @@ pub(crate) fn check_status(sink: &mut Sink<'_>, s: &Spanned<String>) -> Option<S
             .help = Some(help);
         None
     })
-}
-
-fn error_count(sink: &Sink<'_>) -> usize {
-    sink.diags.iter().filter(|d| d.is_error()).count()
 }
 
 /// Whether the id is a valid slug; reports it if not.

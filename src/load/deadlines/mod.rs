@@ -25,7 +25,7 @@ use crate::model::deadline::{Deadline, Origin};
 use crate::model::schedule::Window;
 
 pub use entry::{KEYS as DEADLINE_KEYS, MAX_ID_CHARS, MAX_REMIND_DAYS};
-pub use scan::{decode, io_reason, scan, Source, Sources};
+pub use scan::{decode, io_reason, scan, scan_bounded, Source, Sources, DEFAULT_MAX_BYTES};
 
 /// The result of loading: the catalog if the data is valid, and every
 /// diagnostic (warnings may accompany a valid catalog), sorted by place.
@@ -47,11 +47,11 @@ impl Loaded {
     }
 }
 
-/// Reads and validates the repository at `root`. Deadlines without a
-/// `timezone` are in `default_tz`; yearly dates have their occurrences
-/// inside `window`.
-pub fn load(root: &Path, default_tz: Tz, window: Window) -> Loaded {
-    validate(scan(root), default_tz, window)
+/// Reads (at most `max_bytes` in all) and validates the repository at
+/// `root`. Deadlines without a `timezone` are in `default_tz`; yearly
+/// dates have their occurrences inside `window`.
+pub fn load(root: &Path, max_bytes: u64, default_tz: Tz, window: Window) -> Loaded {
+    validate(scan_bounded(root, max_bytes), default_tz, window)
 }
 
 /// Validates what [`scan`] read. Pure: no I/O, no clock (`window` says

@@ -12,6 +12,10 @@ use crate::load::diagnostic::{self, Diagnostic};
 /// against a stray dump ending up in the repository.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// The default of `[data] max_bytes`: what all the files read may hold
+/// together (a repository of ten thousand deadlines is about 5 MB).
+pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The name of the registry file at the repository root.
 pub const REGISTRY: &str = "registry.toml";
 
@@ -46,9 +50,16 @@ pub struct Sources {
 /// link that leads back to one of its own ancestors is reported and skipped;
 /// a `*.toml` that is not a regular file (a FIFO, a device, a socket) is
 /// reported and never opened.
-// Over 100 lines: one walk, one case per kind of directory entry (link, directory, file, special); the cases share the walk's state.
 pub fn scan(root: &Path) -> Sources {
+    scan_bounded(root, DEFAULT_MAX_BYTES)
+}
+
+/// [`scan`], reading at most `max_bytes` in all (`[data] max_bytes`): the
+/// file that would pass it is reported, and no file after it is read.
+// Over 100 lines: one walk, one case per kind of directory entry (link, directory, file, special); the cases share the walk's state.
+pub fn scan_bounded(root: &Path, max_bytes: u64) -> Sources {
     let mut sources = Sources::default();
+    let mut total: u64 = 0;
     let display = |rel: &Path| -> PathBuf {
         if root == Path::new(".") {
             rel.to_path_buf()
@@ -128,7 +139,21 @@ pub fn scan(root: &Path) -> Sources {
             continue;
         }
         match read(target.as_deref().unwrap_or(path), &shown) {
+            Ok(text) if total + text.len() as u64 > max_bytes => {
+                sources.diags.push(
+                    Diagnostic::file_error(
+                        &shown,
+                        format!(
+                            "the repository's files pass `[data] max_bytes` ({} MiB) here; this file and those after it were not read",
+                            max_bytes / (1024 * 1024)
+                        ),
+                    )
+                    .with_help("remove what does not belong in the deadline repository, or raise `[data] max_bytes`"),
+                );
+                break;
+            }
             Ok(text) => {
+                total += text.len() as u64;
                 let source = Source {
                     rel: rel.clone(),
                     display: shown,
@@ -202,6 +227,24 @@ fn inside(path: &Path, real_root: Option<&Path>) -> Result<PathBuf, Refused> {
         )
     })?;
     match real_root {
+        Some(root)
+            if real.starts_with(root)
+                && real
+                    .strip_prefix(root)
+                    .map(|rel| {
+                        rel.components()
+                            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+                    })
+                    .unwrap_or(false) =>
+        {
+            Err(Refused(
+                format!(
+                    "symbolic link points into a hidden part of the repository (to `{written}`, which is `{}`); not read",
+                    real.display()
+                ),
+                "hidden files and directories (`.git/` and the like) are never read: remove the link",
+            ))
+        }
         Some(root) if real.starts_with(root) => Ok(real),
         _ => Err(Refused(
             format!(

@@ -263,6 +263,20 @@ fn hostile_files_never_crash() {
     .unwrap();
     // Over the size limit.
     fs::write(dir.join("huge.toml"), vec![b'#'; 17 * 1024 * 1024]).unwrap();
+    // Under it, but made to exhaust the parser: 4 million unclosed inline
+    // tables (12 MB), and 120,000 keys (which took the server to 900 MB).
+    fs::write(
+        dir.join("nested-bomb.toml"),
+        format!("x = {}", "{a=".repeat(4_000_000)),
+    )
+    .unwrap();
+    fs::write(
+        dir.join("keys-bomb.toml"),
+        (0..120_000)
+            .map(|i| format!("k{i} = 1\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
     // A directory symlink loop, and a hidden directory that must be ignored.
     #[cfg(unix)]
     std::os::unix::fs::symlink("..", dir.join("2024/loop")).unwrap();
@@ -285,9 +299,11 @@ fn hostile_files_never_crash() {
                 + "`; skipped",
             "deadlines/bom.toml:1:1: warning: this file holds no deadlines".into(),
             "deadlines/cp1251.toml:2:10: error: file is not valid UTF-8".into(),
-            "deadlines/deep.toml:1:85: error: invalid TOML: cannot recurse further; max recursion depth met".into(),
+            "deadlines/deep.toml:1:37: error: invalid TOML: nested more than 32 levels deep".into(),
             "deadlines/empty.toml:1:1: warning: this file holds no deadlines".into(),
             "deadlines/huge.toml: error: file is too large (17 MiB; the limit is 16 MiB)".into(),
+            "deadlines/keys-bomb.toml:100001:9: error: more than 100000 keys and tables in one file".into(),
+            "deadlines/nested-bomb.toml:1:101: error: invalid TOML: nested more than 32 levels deep".into(),
         ],
         "{stderr}"
     );
@@ -315,6 +331,15 @@ fn links_out_of_the_repository_are_refused_and_never_read() {
     symlink("../outside/more", dir.join("linked")).unwrap();
     // Links that stay inside are followed as before.
     symlink("cerd.toml", dir.join("2024/alias-of-cerd.toml")).unwrap();
+    // …but not into a hidden part of the repository (`.git/` holds the
+    // remote's URL, perhaps with a token).
+    fs::create_dir_all(dir.join(".git")).unwrap();
+    fs::write(
+        dir.join(".git/config"),
+        "[remote \"origin\"]\nurl = \"https://hunter2@example.org/data.git\"\n",
+    )
+    .unwrap();
+    symlink(".git/config", dir.join("git-config.toml")).unwrap();
     // Not regular files: a device and a named pipe (reading either would
     // never end).
     symlink("/dev/zero", dir.join("zero.toml")).unwrap();
@@ -337,6 +362,7 @@ fn links_out_of_the_repository_are_refused_and_never_read() {
         heads,
         [
             "deadlines/2024/creds.toml: error: symbolic link points outside the deadline repository (to `outside/credentials`, which is `outside/credentials`); not read",
+            "deadlines/git-config.toml: error: symbolic link points into a hidden part of the repository (to `.git/config`, which is `deadlines/.git/config`); not read",
             "deadlines/linked: error: symbolic link points outside the deadline repository (to `../outside/more`, which is `outside/more`); not read",
             "deadlines/pipe.toml: warning: not a regular file (a named pipe); skipped",
             "deadlines/zero.toml: warning: not a regular file (a device); skipped",
@@ -464,4 +490,56 @@ fn missing_registry_is_reported() {
         stderr.contains("registry.toml: error: the deadline repository has no registry file"),
         "{stderr}"
     );
+}
+
+/// `[data] max_bytes` bounds what the repository's files may hold
+/// together: the file that would pass it is reported, nothing after it is
+/// read, and `check` fails.
+#[test]
+fn the_repository_is_bounded_by_max_bytes() {
+    let (tmp, dir) = sample_copy();
+    let entry = |id: &str| {
+        format!(
+            "[[deadline]]\nid = \"{id}\"\ntitle = \"Big\"\nmechanism = \"cat\"\ntopics = [\"torture\"]\ndue = 2027-06-26\ndescription = \"\"\"\n{}\n\"\"\"\n",
+            "Lorem ipsum dolor sit amet.\n".repeat(600 * 1024 / 28)
+        )
+    };
+    fs::write(dir.join("zz-big-1.toml"), entry("big-1")).unwrap();
+    fs::write(dir.join("zz-big-2.toml"), entry("big-2")).unwrap();
+    let config = tmp.path().join("mechcal.toml");
+    let write = |max: &str| {
+        fs::write(
+            &config,
+            format!(
+                "[calendar]\ndomain = \"x.org\"\n[data]\ndeadlines = \"{}\"\n{max}",
+                dir.display()
+            ),
+        )
+        .unwrap();
+    };
+    write("max_bytes = 1048576\n");
+    let out = mechcal(
+        tmp.path(),
+        &["--config", config.to_str().unwrap(), "check", "--now", NOW],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("zz-big-2.toml: error: the repository's files pass `[data] max_bytes` (1 MiB) here; this file and those after it were not read"),
+        "{stderr}"
+    );
+    // The default (64 MiB) takes them.
+    write("");
+    let out = mechcal(
+        tmp.path(),
+        &["--config", config.to_str().unwrap(), "check", "--now", NOW],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    write("max_bytes = 1000\n");
+    let out = mechcal(
+        tmp.path(),
+        &["--config", config.to_str().unwrap(), "check", "--now", NOW],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("`max_bytes` must be between 1048576 and 4294967296"));
 }

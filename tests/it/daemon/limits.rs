@@ -139,6 +139,7 @@ fn metrics_count_requests_and_parse_as_prometheus_text() {
     let today = chrono::Utc::now();
     let items = mechcal::load::deadlines::load(
         &crate::support::root().join("deadlines"),
+        mechcal::load::deadlines::DEFAULT_MAX_BYTES,
         chrono_tz::Tz::Europe__Zurich,
         mechcal::model::schedule::Window::around(today, 365, 730),
     )

@@ -39,6 +39,7 @@ fn config(state: &Path) -> Config {
 fn snapshot(config: &Config, deadlines: &Path, at: DateTime<Utc>) -> Snapshot {
     let loaded = mechcal::load::deadlines::load(
         deadlines,
+        config.data.max_bytes,
         config.calendar.timezone,
         config.calendar.window(at),
     );
