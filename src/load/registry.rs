@@ -184,28 +184,50 @@ fn kind(sink: &mut Sink<'_>, slug: &str, t: &Table<'_, '_>) -> Option<MilestoneK
     })
 }
 
-/// A single-line, non-empty display name, trimmed.
+/// A display name: by the rule of titles (one line, not blank, no control,
+/// bidirectional or zero-width character, at most 300 characters), since
+/// it reaches readers the same ways (feeds' SUMMARY, CATEGORIES and
+/// X-WR-CALNAME, mail, the page).
 fn non_empty(
     sink: &mut Sink<'_>,
     value: Option<toml::Spanned<String>>,
     key: &str,
 ) -> Option<String> {
-    let value = value?;
-    let text = value.get_ref().trim();
-    if text.is_empty() {
-        sink.error(value.span(), format!("`{key}` must not be empty"));
-        return None;
-    }
-    if text.contains(['\n', '\r']) {
-        sink.error(value.span(), format!("`{key}` must be a single line"));
-        return None;
-    }
-    Some(text.to_string())
+    super::text::single_line(sink, key, value?, true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Names reach readers as titles do (feeds' SUMMARY, CATEGORIES and
+    /// X-WR-CALNAME): a bidirectional override or a zero-width character
+    /// in one is refused, in every place a name can be.
+    #[test]
+    fn names_follow_the_rule_of_titles() {
+        for (place, name) in [
+            ("[mechanisms.un]\nname", "UN\u{202e}"),
+            (
+                "[mechanisms.un]\nname = \"UN\"\nfull_name",
+                "United\u{200b}Nations",
+            ),
+            ("[topics.women]\nen", "Wo\u{2066}men"),
+            ("[topics.women]\nru", "\u{200f}Женщины"),
+            ("[kinds.session]\nen", "Session\u{feff}"),
+        ] {
+            let mut text = format!("{place} = \"{name}\"\n");
+            if place.starts_with("[mechanisms") && !place.contains("full_name") {
+                text.push_str("full_name = \"United Nations\"\n");
+            }
+            let (_, diags) = parse(&SourceFile::new("registry.toml", text.clone()));
+            assert!(
+                diags
+                    .iter()
+                    .any(|d| d.is_error() && d.message.contains("contains U+")),
+                "{text}: {diags:?}"
+            );
+        }
+    }
 
     #[test]
     fn parses_in_order() {

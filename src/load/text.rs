@@ -94,7 +94,9 @@ pub(super) fn single_line(
 }
 
 /// A description: any text, but no control character other than line
-/// breaks and tabs (they would reach the page and mail as they are).
+/// breaks and tabs, and no bidirectional or zero-width character (they
+/// would reach the page, feeds and mail as they are, and could make the
+/// text read differently from what it is).
 pub(super) fn check_description(sink: &mut Sink<'_>, d: Spanned<String>) -> Option<String> {
     let text = d.get_ref().trim();
     if let Some(c) = text
@@ -109,6 +111,19 @@ pub(super) fn check_description(sink: &mut Sink<'_>, d: Spanned<String>) -> Opti
             ),
         )
         .help = Some("remove it; it is invisible in most editors".into());
+        return None;
+    }
+    if let Some((c, what)) = text
+        .chars()
+        .find_map(|c| hidden_char_name(c).map(|w| (c, w)))
+    {
+        sink.error(
+            d.span(),
+            format!("`description` contains U+{:04X}, {what}", c as u32),
+        )
+        .help = Some(
+            "remove it: it is invisible, and can make the text read differently in calendars, mail and the page (right-to-left text needs no such character)".into(),
+        );
         return None;
     }
     Some(text.to_string())

@@ -286,6 +286,7 @@ fn error_classes() {
         ("title_invisible_only", e("title", "title = \"\\u3164 \\u2800\"")),
         ("title_too_long", e("title", &format!("title = \"{}\"", "Доклад ".repeat(50)))),
         ("description_control_char", e("title", "title = \"R\"\ndescription = \"\"\"\nline\\u001b[2Jcleared\n\"\"\"")),
+        ("description_bidi_override", e("title", "title = \"R\"\ndescription = \"\"\"\nSubmit to \\u202Efdp.exe\n\"\"\"")),
         ("unknown_mechanism", e("mechanism", "mechanism = \"cerdd\"")),
         ("unknown_mechanism_no_near", e("mechanism", "mechanism = \"osce\"")),
         ("unknown_topic", e("topics", "topics = [\"womens\", \"discrimination\"]")),
