@@ -56,6 +56,15 @@ pub fn content_security_policy() -> &'static str {
     })
 }
 
+/// The same policy for a `<meta http-equiv>` in every page, so that the
+/// static export (`mechcal render`), served by any web server, carries it
+/// too. `frame-ancestors` is left out: browsers ignore it there (and say
+/// so); the served pages' header keeps it.
+pub fn content_security_policy_meta() -> &'static str {
+    static POLICY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    POLICY.get_or_init(|| content_security_policy().replace("; frame-ancestors 'none'", ""))
+}
+
 const STYLE: &str = "
 :root{color-scheme:light dark;--fg:#1b1b1b;--muted:#5f6368;--line:#d9d9d9;--accent:#0b57d0;--bg:#fff;--tag:#eef2f7}
 @media (prefers-color-scheme:dark){:root{--fg:#e8e8e8;--muted:#a0a4a8;--line:#3a3a3a;--accent:#8ab4f8;--bg:#121212;--tag:#23272e}}
@@ -107,8 +116,10 @@ fn head(out: &mut String, title: &str, lang: Lang) {
         out,
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"referrer\" content=\"same-origin\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+         <meta name=\"referrer\" content=\"same-origin\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{}\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         lang.code(),
+        esc(content_security_policy_meta()),
         esc(title)
     );
 }

@@ -243,6 +243,15 @@ async fn static_export_writes_the_served_bytes() {
         .unwrap();
     assert_eq!(std::fs::read(out.join(file)).unwrap(), served, "{file}");
     let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    // The export carries the pages' policy itself, whatever serves it.
+    assert!(
+        index.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#39;none&#39;; style-src &#39;sha256-"),
+        "{index}"
+    );
+    assert!(
+        !index.contains("frame-ancestors"),
+        "ignored in a meta element"
+    );
     let base = "http://127.0.0.1:8080/deadlines/";
     let mut links = 0;
     for part in index.split(base).skip(1) {
