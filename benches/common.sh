@@ -41,3 +41,37 @@ path = "state.sqlite"
 ${2:-}
 TOML
 }
+
+# `signup_site PORT [TOML]`: `serve` on 127.0.0.1:PORT over the sample
+# deadlines and subscribers file (with its OpenPGP key), sign-up open and
+# the per-client limit lifted, mail to $work/maildir, TOML appended to the
+# config; returns once it answers. Stopped with the script.
+signup_site() {
+    local port="$1"
+    cp "$top/config/subscribers.example.toml" "$work/subscribers.toml"
+    cp -r "$top/config/keys" "$work/keys"
+    chmod 600 "$work/subscribers.toml"
+    cat > "$work/mechcal.toml" <<TOML
+[calendar]
+domain = "calendar.example.org"
+base_url = "http://127.0.0.1:$port/"
+[data]
+deadlines = "$top/deadlines"
+[state]
+path = "state.sqlite"
+[reminders]
+subscribers = "subscribers.toml"
+[subscriptions]
+open = true
+per_client_per_hour = 1000000
+[mail]
+maildir = "maildir"
+${2:-}
+TOML
+    RUST_LOG=warn "$bin" --config "$work/mechcal.toml" serve --listen "127.0.0.1:$port" 2>"$work/serve.log" &
+    pids+=($!)
+    for _ in $(seq 1 100); do
+        curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
+        sleep 0.1
+    done
+}

@@ -22,38 +22,15 @@ bench_packages="sqlite3:sqlite3"
 source "$top/benches/common.sh"
 
 port=18491
-cp "$top/config/subscribers.example.toml" "$work/subscribers.toml"
-cp -r "$top/config/keys" "$work/keys"
-chmod 600 "$work/subscribers.toml"
-cat > "$work/mechcal.toml" <<TOML
-[calendar]
-domain = "calendar.example.org"
-base_url = "http://127.0.0.1:$port/"
-[data]
-deadlines = "$top/deadlines"
-[state]
-path = "state.sqlite"
-[reminders]
-subscribers = "subscribers.toml"
-[subscriptions]
-open = true
-per_client_per_hour = 1000000
-[mail]
-maildir = "maildir"
-TOML
+dkim=""
 case "${DKIM:-}" in
     rsa) openssl genrsa -out "$work/dkim.pem" 2048 2>/dev/null ;;
     ed25519) openssl genpkey -algorithm ed25519 -out "$work/dkim.pem" 2>/dev/null ;;
 esac
 if [ -n "${DKIM:-}" ]; then
-    printf '[mail.dkim]\ndomain = "calendar.example.org"\nselector = "bench"\nkey_file = "dkim.pem"\n' >> "$work/mechcal.toml"
+    dkim=$(printf '[mail.dkim]\ndomain = "calendar.example.org"\nselector = "bench"\nkey_file = "dkim.pem"\n')
 fi
-RUST_LOG=warn "$bin" --config "$work/mechcal.toml" serve --listen "127.0.0.1:$port" 2>"$work/serve.log" &
-pids+=($!)
-for _ in $(seq 1 100); do
-    curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
-    sleep 0.1
-done
+signup_site "$port" "$dkim"
 token=$(curl -sf "http://127.0.0.1:$port/subscribe" | grep -o 'name="token" value="[^"]*"' | sed 's/.*value="//; s/"$//')
 
 read -r requests secs errors < <(python3 "$top/benches/signup_client.py" "http://127.0.0.1:$port/" "$token" "$total" 16)

@@ -19,29 +19,5 @@ bench_packages="curl:curl"
 source "$top/benches/common.sh"
 
 port=18493
-cp "$top/config/subscribers.example.toml" "$work/subscribers.toml"
-cp -r "$top/config/keys" "$work/keys"
-chmod 600 "$work/subscribers.toml"
-cat > "$work/mechcal.toml" <<TOML
-[calendar]
-domain = "calendar.example.org"
-base_url = "http://127.0.0.1:$port/"
-[data]
-deadlines = "$top/deadlines"
-[state]
-path = "state.sqlite"
-[reminders]
-subscribers = "subscribers.toml"
-[subscriptions]
-open = true
-per_client_per_hour = 1000000
-[mail]
-maildir = "maildir"
-TOML
-RUST_LOG=warn "$bin" --config "$work/mechcal.toml" serve --listen "127.0.0.1:$port" 2>"$work/serve.log" &
-pids+=($!)
-for _ in $(seq 1 100); do
-    curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break
-    sleep 0.1
-done
+signup_site "$port"
 python3 "$top/benches/signup_timing.py" "http://127.0.0.1:$port/" "$work/maildir" "$rounds" "$pause"

@@ -27,6 +27,22 @@ pub fn hidden_char_name(c: char) -> Option<&'static str> {
     })
 }
 
+/// Reports the first character of `text` that reorders or hides text
+/// ([`hidden_char_name`]), if there is one; whether there was.
+fn refuse_hidden(sink: &mut Sink<'_>, key: &str, span: std::ops::Range<usize>, text: &str) -> bool {
+    let Some((c, what)) = text
+        .chars()
+        .find_map(|c| hidden_char_name(c).map(|w| (c, w)))
+    else {
+        return false;
+    };
+    sink.error(span, format!("`{key}` contains U+{:04X}, {what}", c as u32))
+        .help = Some(
+        "remove it: it is invisible, and can make the text read differently in calendars, mail and the page (right-to-left text needs no such character)".into(),
+    );
+    true
+}
+
 /// Characters that show as nothing: spaces, and fillers that render blank.
 pub(crate) fn is_invisible(c: char) -> bool {
     c.is_whitespace()
@@ -60,17 +76,7 @@ pub(super) fn single_line(
         .help = Some("remove it; it is invisible in most editors".into());
         return None;
     }
-    if let Some((c, what)) = text
-        .chars()
-        .find_map(|c| hidden_char_name(c).map(|w| (c, w)))
-    {
-        sink.error(
-            v.span(),
-            format!("`{key}` contains U+{:04X}, {what}", c as u32),
-        )
-        .help = Some(
-            "remove it: it is invisible, and can make the text read differently in calendars, mail and the page (right-to-left text needs no such character)".into(),
-        );
+    if refuse_hidden(sink, key, v.span(), text) {
         return None;
     }
     let chars = text.chars().count();
@@ -113,17 +119,7 @@ pub(super) fn check_description(sink: &mut Sink<'_>, d: Spanned<String>) -> Opti
         .help = Some("remove it; it is invisible in most editors".into());
         return None;
     }
-    if let Some((c, what)) = text
-        .chars()
-        .find_map(|c| hidden_char_name(c).map(|w| (c, w)))
-    {
-        sink.error(
-            d.span(),
-            format!("`description` contains U+{:04X}, {what}", c as u32),
-        )
-        .help = Some(
-            "remove it: it is invisible, and can make the text read differently in calendars, mail and the page (right-to-left text needs no such character)".into(),
-        );
+    if refuse_hidden(sink, "description", d.span(), text) {
         return None;
     }
     Some(text.to_string())
