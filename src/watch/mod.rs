@@ -6,11 +6,14 @@
 //!
 //! Files: `text` (a page's visible text and its fingerprint, pure),
 //! `excerpt` (changed lines with dates marked, pure), `judge` (a check's
-//! meaning: the URL's new state and its problem, pure), `fetch` (the HTTP
-//! edge: one conditional GET, redirects checked hop by hop), `pass` (one
+//! meaning: the URL's new state and its problem, pure), `address` (which
+//! addresses and names may be reached: special ranges with their RFCs,
+//! pure), `fetch` (the HTTP edge: one conditional GET, redirects checked
+//! hop by hop), `pass` (one
 //! pass: hosts in parallel, one request at a time per host, states and
 //! alerts recorded), `report` (the table and JSON of `mechcal watch`).
 
+pub mod address;
 pub mod excerpt;
 pub mod fetch;
 pub mod judge;
