@@ -23,11 +23,13 @@
 //! Files: `snapshot` (what is served and [`render`]), `cache` (the
 //! byte-bounded render cache), `query` (options and filters), `response`
 //! (headers, ETag/304, gzip), one file per group of handlers (`feeds`,
-//! `pages`, `health`, `unsubscribe`, `signup`, `manage`), `reminders` (the
-//! state those last three share), `server` (the connection loop with its
+//! `pages`, `health`, `unsubscribe`, `signup`, `confirm`, `manage`),
+//! `notice` (the notices those send), `reminders` (the state the
+//! subscribers' endpoints share), `server` (the connection loop with its
 //! timeouts), `export` (the static files of `mechcal render`).
 
 mod cache;
+mod confirm;
 mod export;
 mod feeds;
 mod health;
@@ -59,12 +61,13 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 
 use self::cache::{size_estimate, Cache, Key};
+use self::confirm::{confirm_page, confirm_post};
 use self::feeds::{calendar, mechanism_feed, topic_feed};
 use self::health::{healthz, metrics};
 use self::manage::{manage_page, manage_post};
 use self::pages::{deadline, deadlines_json, index, not_found};
 use self::response::{respond, text, Rendered};
-use self::signup::{confirm_page, confirm_post, privacy, signup_form, signup_post};
+use self::signup::{privacy, signup_form, signup_post};
 use self::unsubscribe::{unsubscribe_page, unsubscribe_post};
 
 /// How many weak references each thread's copy keeps at most.
