@@ -10,3 +10,4 @@ pub(crate) mod listing;
 pub(crate) mod page;
 pub(crate) mod requirements;
 pub(crate) mod signup;
+mod style;
