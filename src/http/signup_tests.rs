@@ -149,7 +149,7 @@ async fn every_kind_of_address_is_answered_before_the_database_is_touched() {
     // After the answer: the new address is stored, and each is mailed.
     let mail_dir = dir.path().join("maildir/new");
     let mut mailed = 0;
-    for _ in 0..100 {
+    for _ in 0..400 {
         mailed = std::fs::read_dir(&mail_dir).map_or(0, |d| d.count());
         if mailed == KINDS.len() {
             break;
