@@ -106,7 +106,7 @@ pub fn subject(catalog: &Catalog, s: &Subscriber, items: &[(&Item, &Deadline)]) 
         format!(
             "{} — {} {what} ({when})",
             feed::mechanism_name(catalog, d, lang),
-            d.title
+            feed::titled(catalog, d, lang)
         )
     };
     let text = match items {
@@ -165,7 +165,7 @@ impl Lines<'_> {
         let what = format!(
             "[{}] {}{status}",
             feed::mechanism_name(self.catalog, d, lang),
-            d.title
+            feed::titled(self.catalog, d, lang)
         );
         lang.format(
             "mail-heading",
@@ -176,15 +176,27 @@ impl Lines<'_> {
     /// The facts of one item, as (label, value) pairs.
     fn facts(&self, item: &Item, d: &Deadline) -> Vec<(Cow<'static, str>, String)> {
         let lang = self.lang;
-        let mut out = vec![(
-            lang.text("due"),
+        // The instant in the entry's own zone too, when the reader's differs
+        // (else it would say the same thing twice).
+        let timed = matches!(
+            d.due,
+            crate::model::deadline::Due::Local(_) | crate::model::deadline::Due::Instant(_)
+        );
+        let due = if timed && d.timezone == self.tz {
+            format!(
+                "{} ({})",
+                feed::due_short(d, self.tz, lang),
+                lang.days_left(item.days_left)
+            )
+        } else {
             format!(
                 "{} ({}); {}",
                 feed::due_short(d, self.tz, lang),
                 lang.days_left(item.days_left),
                 feed::due_words(d, lang)
-            ),
-        )];
+            )
+        };
+        let mut out = vec![(lang.text("due"), due)];
         if let Some(from) = item.moved_from {
             let was = from
                 .with_timezone(&self.tz)

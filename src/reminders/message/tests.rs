@@ -561,3 +561,77 @@ fn plain_part(raw: &str) -> String {
         body.to_string()
     }
 }
+
+/// A milestone's mail names the milestone (its label, or its kind's name
+/// from the registry) in the subject and the item's heading, as the feeds
+/// do; a timed due in the reader's own zone is said once.
+#[test]
+fn milestones_are_named_in_every_language() {
+    let cat = testing::catalog(&[(
+        "a.toml",
+        "[[deadline]]\nid = \"upr-5\"\ntitle = \"UPR of Belarus, 5th cycle\"\nmechanism = \"upr\"\ntopics = [\"women\"]\n\
+         [[deadline.milestone]]\nkind = \"submission\"\nlabel = \"Stakeholder submission\"\ndue = 2027-04-12T12:00:00\n\
+         [[deadline.milestone]]\nkind = \"loi\"\ndue = 2027-04-19\n",
+    )]);
+    let mut items: Vec<(Item, &Deadline)> = cat
+        .deadlines()
+        .iter()
+        .map(|d| {
+            (
+                Item {
+                    key: Key {
+                        subscriber: "anna@example.org".into(),
+                        deadline: d.id.as_str().into(),
+                        due_at: d.due_at,
+                        kind: Kind::Remind(7),
+                    },
+                    days_left: 7,
+                    moved_from: None,
+                },
+                d,
+            )
+        })
+        .collect();
+    assert_eq!(items.len(), 2);
+    items[1].0.key.kind = Kind::Cancelled;
+    let mut out = String::new();
+    for lang in Lang::all() {
+        let mut s = subscriber(lang);
+        s.timezone = Tz::Europe__Zurich;
+        let lines = Lines {
+            lang,
+            tz: s.timezone,
+            catalog: &cat,
+        };
+        for (item, d) in &items {
+            out.push_str(&format!(
+                "== {} {:?}\n{}\n{}\n",
+                lang.code(),
+                item.key.kind,
+                subject(&cat, &s, &[(item, d)]),
+                lines.heading(item, d),
+            ));
+            for (label, value) in lines.facts(item, d) {
+                out.push_str(&format!("{label}: {value}\n"));
+            }
+        }
+    }
+    assert!(
+        out.contains("Stakeholder submission — UPR of Belarus"),
+        "{out}"
+    );
+    assert!(out.contains("List of issues — UPR of Belarus"), "{out}");
+    assert!(
+        !out.contains("(Europe/Zurich, UTC+02:00)"),
+        "the same instant twice: {out}"
+    );
+    // A reader in another zone gets the entry's own too.
+    let lines = Lines {
+        lang: Lang::EN,
+        tz: Tz::Europe__Vilnius,
+        catalog: &cat,
+    };
+    let due = &lines.facts(&items[0].0, items[0].1)[0].1;
+    assert!(due.contains("(Europe/Zurich, UTC+02:00)"), "{due}");
+    insta::assert_snapshot!(out);
+}

@@ -235,10 +235,7 @@ fn begin_calendar(w: &mut Writer, opts: &FeedOptions) {
 /// Belarus` for a milestone; marked when tentative, and for an open call.
 pub fn summary(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
     let mechanism = mechanism_name(catalog, d, lang);
-    let mut out = match milestone_name(catalog, d, lang) {
-        Some(name) => format!("[{mechanism}] {name} — {}", d.title),
-        None => format!("[{mechanism}] {}", d.title),
-    };
+    let mut out = format!("[{mechanism}] {}", titled(catalog, d, lang));
     if d.status == Status::Tentative {
         let _ = write!(out, " ({})", lang.labels().tentative);
     }
@@ -246,6 +243,17 @@ pub fn summary(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
         let _ = write!(out, " ({})", lang.text("open-call"));
     }
     out
+}
+
+/// The entry's title, after its milestone's name when it is one
+/// (`Stakeholder submission — Belarus`): what feeds, pages and mail call
+/// one dated item. A yearly date needs nothing more (its date says the
+/// year).
+pub fn titled(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
+    match milestone_name(catalog, d, lang) {
+        Some(name) => format!("{name} — {}", d.title),
+        None => d.title.clone(),
+    }
 }
 
 /// The mechanism's short name (`CERD`) in `lang`, or its slug if the
