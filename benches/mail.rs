@@ -82,6 +82,7 @@ fn main() {
                 manage_url: "https://calendar.example.org/manage?token=y",
                 list_id: "<reminders.calendar.example.org>",
                 feed: &opts,
+                subject_prefix: "Deadlines",
                 versions: &versions,
             };
             let id = message::message_id(&[&item.key], "calendar.example.org", &address_key);

@@ -146,6 +146,7 @@ impl Runner {
             from: &self.from,
             domain: &c.calendar.domain,
             list_id: &list_id,
+            subject_prefix: &c.mail.subject_prefix,
             base_url: &c.calendar.base_url,
             secret: &self.secret,
             feed: &feed,
@@ -229,6 +230,8 @@ pub struct Pass<'a> {
     pub domain: &'a str,
     /// The `List-Id` of every reminder and notice.
     pub list_id: &'a str,
+    /// What subscribers' subjects start with (`[mail] subject_prefix`).
+    pub subject_prefix: &'a str,
     /// Ends in `/`; the unsubscribe links start with it.
     pub base_url: &'a str,
     pub secret: &'a Secret,
@@ -516,6 +519,7 @@ async fn send_message<T: Transport>(
         manage_url: &manage,
         list_id: pass.list_id,
         feed: pass.feed,
+        subject_prefix: pass.subject_prefix,
         versions: pass.versions,
     };
     let message = match message::build(pass.catalog, s, &with_deadlines, &head, message_id, now) {

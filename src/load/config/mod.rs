@@ -196,8 +196,13 @@ pub struct RemindersConfig {
 /// `[mail]`: how reminders leave.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MailConfig {
-    /// `From:` of every reminder.
+    /// `From:` of every reminder: by default the calendar's name at
+    /// `reminders@` its domain.
     pub from: String,
+    /// What subscribers' subjects start with, in brackets: `[mail]
+    /// subject_prefix`, by default `[calendar] name`; empty for none.
+    /// (Discreet mail shows neither.)
+    pub subject_prefix: String,
     pub transport: Transport,
     /// `[mail.dkim]`: mechcal signs what it sends.
     pub dkim: Option<DkimConfig>,
@@ -399,6 +404,7 @@ impl Config {
             },
             mail: MailConfig {
                 from: "mechcal <reminders@localhost>".into(),
+                subject_prefix: "mechcal".into(),
                 transport: Transport::Maildir(normalize(&base.join("var/maildir"))),
                 dkim: None,
             },

@@ -207,7 +207,14 @@ impl Config {
                     .help = Some("name a subscribers file in `[reminders] subscribers` (it may list nobody), or set `open = false`".into());
             }
         }
-        config.mail.from = format!("mechcal <reminders@{}>", config.calendar.domain);
+        // Mail names the calendar, never the software.
+        config.mail.from = format!("reminders@{}", config.calendar.domain)
+            .parse::<lettre::Address>()
+            .map(|a| {
+                lettre::message::Mailbox::new(Some(config.calendar.name.clone()), a).to_string()
+            })
+            .unwrap_or_else(|_| format!("reminders@{}", config.calendar.domain));
+        config.mail.subject_prefix = config.calendar.name.clone();
         if let Some(m) = root.optional_table(&mut sink, "mail") {
             mail(&mut sink, &m, base, &mut config.mail);
         }

@@ -144,6 +144,7 @@ pub(super) fn mail(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path, out: &mu
         sink,
         &[
             "from",
+            "subject_prefix",
             "transport",
             "maildir",
             "host",
@@ -169,6 +170,23 @@ pub(super) fn mail(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path, out: &mu
                     .help =
                     Some("e.g. `from = \"mechcal <reminders@calendar.example.org>\"`".into());
             }
+        }
+    }
+    if let Some(prefix) = t.optional_str(sink, "subject_prefix") {
+        let text = prefix.get_ref().trim();
+        let bad = text.chars().any(|c| {
+            c.is_control()
+                || matches!(c, '[' | ']')
+                || crate::load::text::hidden_char_name(c).is_some()
+        });
+        if bad || text.chars().count() > 40 {
+            sink.error(
+                prefix.span(),
+                "`subject_prefix` must be one line of at most 40 characters, without brackets, control or invisible characters",
+            )
+            .help = Some("e.g. `subject_prefix = \"BHR deadlines\"`; `\"\"` for none".into());
+        } else {
+            out.subject_prefix = text.to_string();
         }
     }
     if let Some(transport) = t.optional_str(sink, "transport") {

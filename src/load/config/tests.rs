@@ -36,6 +36,8 @@ fn sample_config_parses() {
             ..WatchConfig::default()
         }
     );
+    assert_eq!(c.mail.subject_prefix, "Deadlines");
+    assert_eq!(c.mail.from, "Deadlines <reminders@calendar.example.org>");
     let prod = parse(include_str!("../../../systemd/mechcal.toml")).unwrap();
     assert!(!prod.subscriptions.open);
     assert_eq!(prod.subscriptions.trusted_proxies.len(), 2);
@@ -301,5 +303,27 @@ fn errors() {
     for (name, text) in cases {
         let err = parse(text).expect_err(name);
         insta::assert_snapshot!(format!("config_{name}"), err, text);
+    }
+}
+
+/// Mail names the calendar: the default sender and subject prefix are
+/// `[calendar] name`; `[mail] subject_prefix` overrides it (empty: none),
+/// within one short line without brackets.
+#[test]
+fn mail_names_the_calendar() {
+    let c = parse("[calendar]\ndomain = \"x.org\"\nname = \"Belarus HR deadlines\"\n").unwrap();
+    assert_eq!(c.mail.from, "Belarus HR deadlines <reminders@x.org>");
+    assert_eq!(c.mail.subject_prefix, "Belarus HR deadlines");
+    let c = parse("[calendar]\ndomain = \"x.org\"\n[mail]\nsubject_prefix = \"\"\n").unwrap();
+    assert_eq!(c.mail.subject_prefix, "");
+    for bad in ["[x]", "a\\u202eb", &"x".repeat(41)] {
+        let err = parse(&format!(
+            "[calendar]\ndomain = \"x.org\"\n[mail]\nsubject_prefix = \"{bad}\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("`subject_prefix` must be one line"),
+            "{bad}: {err}"
+        );
     }
 }

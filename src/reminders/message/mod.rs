@@ -43,6 +43,8 @@ pub struct Letterhead<'a> {
     pub list_id: &'a str,
     /// Options for the `.ics` attachment (language is the subscriber's).
     pub feed: &'a FeedOptions,
+    /// What the subject starts with, in brackets (`[mail] subject_prefix`).
+    pub subject_prefix: &'a str,
     pub versions: &'a Versions,
 }
 
@@ -90,8 +92,14 @@ fn one_line(s: &str) -> String {
         .collect()
 }
 
-/// `[mechcal] CERD — Alternative report due in 7 days (15 Jul 2024)`.
-pub fn subject(catalog: &Catalog, s: &Subscriber, items: &[(&Item, &Deadline)]) -> String {
+/// `[Deadlines] CERD — Alternative report due in 7 days (15 Jul 2024)`,
+/// after `prefix` (`[mail] subject_prefix`; none when empty).
+pub fn subject(
+    catalog: &Catalog,
+    s: &Subscriber,
+    items: &[(&Item, &Deadline)],
+    prefix: &str,
+) -> String {
     let lang = s.language;
     let line = |item: &Item, d: &Deadline| {
         let when = feed::due_short(d, s.timezone, lang);
@@ -117,7 +125,11 @@ pub fn subject(catalog: &Catalog, s: &Subscriber, items: &[(&Item, &Deadline)]) 
         ),
         [] => String::new(),
     };
-    one_line(&format!("[mechcal] {text}"))
+    if prefix.is_empty() {
+        one_line(&text)
+    } else {
+        one_line(&format!("[{prefix}] {text}"))
+    }
 }
 
 /// The `Subject` header of `text`. lettre writes ASCII words as they are,
@@ -400,7 +412,7 @@ pub fn build(
     } else {
         (
             head.from.clone(),
-            subject(catalog, s, items),
+            subject(catalog, s, items, head.subject_prefix),
             "deadlines.ics",
             head.list_id.to_string(),
         )

@@ -134,6 +134,7 @@ fn formatted_entry(lang: Lang, title: &str, extra: &str) -> (String, String) {
         manage_url: "https://calendar.example.org/manage?token=def",
         list_id: "\"Deadlines\" <reminders.calendar.example.org>",
         feed: &opts,
+        subject_prefix: "Deadlines",
         versions: &Versions::default(),
     };
     let keys: Vec<&Key> = items.iter().map(|(i, _)| &i.key).collect();
@@ -141,7 +142,7 @@ fn formatted_entry(lang: Lang, title: &str, extra: &str) -> (String, String) {
     let msg = build(&cat, &subs[0], &items, &head, &id, now).unwrap();
     (
         String::from_utf8(msg.formatted()).unwrap(),
-        subject(&cat, &subs[0], &items),
+        subject(&cat, &subs[0], &items, "Deadlines"),
     )
 }
 
@@ -150,7 +151,7 @@ fn headers_parts_and_stable_message_id() {
     let (text, subject) = formatted(Lang::EN);
     assert_eq!(
         subject,
-        "[mechcal] CERD — Альтернативный доклад due in 7 days (15 July 2027)"
+        "[Deadlines] CERD — Альтернативный доклад due in 7 days (15 July 2027)"
     );
     for header in [
         "Message-ID: <reminder.",
@@ -297,7 +298,7 @@ fn russian_subject() {
     let (_, subject) = formatted(Lang::parse("ru").unwrap());
     assert_eq!(
         subject,
-        "[mechcal] CERD — Альтернативный доклад срок через 7 дней (15 июля 2027)"
+        "[Deadlines] CERD — Альтернативный доклад срок через 7 дней (15 июля 2027)"
     );
 }
 
@@ -306,7 +307,7 @@ fn belarusian_subject() {
     let (_, subject) = formatted(Lang::parse("be").unwrap());
     assert_eq!(
         subject,
-        "[mechcal] CERD — Альтернативный доклад тэрмін праз 7 дзён (15 ліпеня 2027)"
+        "[Deadlines] CERD — Альтернативный доклад тэрмін праз 7 дзён (15 ліпеня 2027)"
     );
 }
 
@@ -341,7 +342,7 @@ fn text_bodies_in_every_language() {
         out.push_str(&format!(
             "== {}\n{}\n{}\n",
             lang.code(),
-            subject(&cat, &s, &[(&moved, d)]),
+            subject(&cat, &s, &[(&moved, d)], "Deadlines"),
             text_body(
                 &lines,
                 &s,
@@ -360,6 +361,7 @@ fn text_bodies_in_every_language() {
                         refresh: Duration::hours(6),
                         cutoff: DateTime::UNIX_EPOCH,
                     },
+                    subject_prefix: "Deadlines",
                     versions: &Versions::default(),
                 }
             )
@@ -608,7 +610,7 @@ fn milestones_are_named_in_every_language() {
                 "== {} {:?}\n{}\n{}\n",
                 lang.code(),
                 item.key.kind,
-                subject(&cat, &s, &[(item, d)]),
+                subject(&cat, &s, &[(item, d)], "Deadlines"),
                 lines.heading(item, d),
             ));
             for (label, value) in lines.facts(item, d) {
