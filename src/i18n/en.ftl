@@ -90,7 +90,7 @@ other-formats = Other formats
 
 ## Reminder mail
 
-# Subject lines: "[mechcal] CERD — Report due in 7 days (15 July 2024)".
+# Subject lines: "[Deadlines] CERD — Report due in 7 days (15 July 2024)".
 # $when is in-days/today/tomorrow.
 mail-subject-due = due { $when }
 mail-subject-moved = deadline moved
