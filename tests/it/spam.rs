@@ -53,6 +53,9 @@ fn every_kind_of_mail_scores_below_one_or_only_mixed_es() {
     let mut subscribers =
         fs::read_to_string(root().join("config/subscribers.example.toml")).unwrap();
     subscribers.push_str("\n[[subscriber]]\nname = \"Expired key\"\nemail = \"expired@example.org\"\ntopics = [\"women\"]\nopenpgp_key = \"keys/expired.asc\"\n");
+    // A discreet Russian reader: the blank screenful before the details
+    // once scored AC_BR_BONANZA (runs of <br>).
+    subscribers.push_str("\n[[subscriber]]\nname = \"Discreet\"\nemail = \"discreet@example.org\"\ntopics = [\"women\"]\nlanguage = \"ru\"\ndiscreet = true\n");
     fs::copy(
         root().join("tests/fixtures/openpgp/expired.asc"),
         dir.join("keys/expired.asc"),
@@ -87,13 +90,16 @@ fn every_kind_of_mail_scores_below_one_or_only_mixed_es() {
 
     let mut report = Vec::new();
     let mut encrypted = 0;
+    let mut discreet = 0;
     for entry in fs::read_dir(dir.join("maildir/new")).unwrap() {
         let path = entry.unwrap().path();
         let raw = fs::read_to_string(&path).unwrap();
         let head = raw.split("\r\n\r\n").next().unwrap_or_default().to_string();
         // The sample's one Russian subscriber.
-        let russian = head.contains("<womens-rights@example.org>");
+        let russian =
+            head.contains("<womens-rights@example.org>") || head.contains("<discreet@example.org>");
         encrypted += usize::from(head.contains("multipart/encrypted"));
+        discreet += usize::from(head.contains("<discreet@example.org>"));
         let (total, rules) = score(&path);
         let subject = head
             .lines()
@@ -114,5 +120,6 @@ fn every_kind_of_mail_scores_below_one_or_only_mixed_es() {
         "no expired-key notice: {report:#?}"
     );
     assert!(report.len() >= 10, "{report:#?}");
+    assert!(discreet >= 1, "no discreet Russian reminder: {report:#?}");
     eprintln!("SpamAssassin scores:\n{}", report.join("\n"));
 }
