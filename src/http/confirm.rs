@@ -23,25 +23,27 @@ use super::signup::{open, random_hex, same_origin};
 use super::unsubscribe::token_of;
 use super::App;
 
-/// What a link to `/subscribe/confirm` names: the sign-up mail carries
-/// one link at this one path, whatever the address was.
-enum Confirming {
-    /// A pending sign-up's confirmation: its key and link value.
-    SignUp { key: String, value: u64 },
-    /// Somebody who already gets reminders: their preference link, which
-    /// is forwarded to the preference page (that checks it).
-    Known(String),
-}
-
-fn confirming(r: &Reminders, uri: &Uri) -> Option<Confirming> {
-    let token = token_of(uri)?;
+/// The pending sign-up a `/subscribe/confirm` link names — its key and
+/// link value — or the answer instead: the preference page for somebody
+/// who already gets reminders (the sign-up mail carries one link at this
+/// one path, whatever the address was; that page checks the link), and
+/// "invalid" for anything else.
+// The Err is the request's one answer, returned once: its size costs nothing.
+#[allow(clippy::result_large_err)]
+fn sign_up_of(app: &App, r: &Reminders, uri: &Uri, lang: Lang) -> Result<(String, u64), Response> {
+    let Some(token) = token_of(uri) else {
+        return Err(invalid_confirm(lang));
+    };
     if let Some(link) = links::verify(&r.secret, Purpose::Confirm, &token) {
-        return (link.n != 0).then_some(Confirming::SignUp {
-            key: link.id,
-            value: link.n,
-        });
+        return match link.n {
+            0 => Err(invalid_confirm(lang)),
+            value => Ok((link.id, value)),
+        };
     }
-    links::verify(&r.secret, Purpose::Manage, &token).map(|_| Confirming::Known(token))
+    match links::verify(&r.secret, Purpose::Manage, &token) {
+        Some(_) => Err(to_manage(app, &token)),
+        None => Err(invalid_confirm(lang)),
+    }
 }
 
 /// To the preference page, with the preference link's token.
@@ -77,10 +79,9 @@ pub(super) async fn confirm_page(
     };
     let now = (app.clock)();
     let lang = header_lang(&headers);
-    let (key, value) = match confirming(r, &uri) {
-        Some(Confirming::SignUp { key, value }) => (key, value),
-        Some(Confirming::Known(token)) => return to_manage(&app, &token),
-        None => return invalid_confirm(lang),
+    let (key, value) = match sign_up_of(&app, r, &uri, lang) {
+        Ok(v) => v,
+        Err(answer) => return answer,
     };
     // Only the sign-up this link was made for, while it waits.
     let stored = r.db(|db| db.subscription(&r.key, &key)).ok().flatten();
@@ -135,10 +136,9 @@ pub(super) async fn confirm_post(
     if !same_origin(&headers, &config.calendar.base_url) {
         return invalid_confirm(lang);
     }
-    let (key, value) = match confirming(r, &uri) {
-        Some(Confirming::SignUp { key, value }) => (key, value),
-        Some(Confirming::Known(token)) => return to_manage(&app, &token),
-        None => return invalid_confirm(lang),
+    let (key, value) = match sign_up_of(&app, r, &uri, lang) {
+        Ok(v) => v,
+        Err(answer) => return answer,
     };
     let approval = config.subscriptions.approval == crate::load::config::Approval::Staff;
     let done = r.db(|db| {

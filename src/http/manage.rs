@@ -122,7 +122,7 @@ pub(super) async fn manage_page(
     let lang = header_lang(&headers);
     let now = (app.clock)();
     match verified(r, &uri).and_then(|v| {
-        v.map(|(key, p)| Ok((r.db(|db| db.opted_out())?.contains(&key), key, p)))
+        v.map(|(key, p)| Ok((r.db(|db| db.is_opted_out(&key))?, key, p)))
             .transpose()
     }) {
         Ok(Some((opted_out, key, p))) => render(&app, &key, &p, opted_out, None, None, now),
@@ -243,26 +243,21 @@ pub(super) async fn manage_post(
             "manage-resumed"
         }
         "unsubscribe" | "resubscribe" => {
-            let was_out = match r.db(|db| db.opted_out()) {
-                Ok(o) => o.contains(&key),
-                Err(e) => return unavailable(&e),
-            };
-            let done = if fields.action == "unsubscribe" {
+            let stopping = fields.action == "unsubscribe";
+            let done = if stopping {
                 r.db(|db| db.opt_out(&key, now))
             } else {
-                r.db(|db| db.resubscribe(&key).map(|_| ()))
+                r.db(|db| db.resubscribe(&key).map(|_| false))
             };
-            if let Err(e) = done {
-                return unavailable(&e);
-            }
-            if fields.action == "unsubscribe" && !was_out {
+            let newly_out = match done {
+                Ok(new) => new,
+                Err(e) => return unavailable(&e),
+            };
+            if newly_out {
                 notice::tell(&app, &p, page_lang, Notice::OptedOut, before, now);
             }
             tracing::info!("preference page changed");
-            return match r.db(|db| db.opted_out()) {
-                Ok(o) => render(&app, &key, &p, o.contains(&key), None, None, now),
-                Err(e) => unavailable(&e),
-            };
+            return render(&app, &key, &p, stopping, None, None, now);
         }
         "rotate" => {
             stored.link_value = links::fresh_value();
@@ -313,8 +308,8 @@ pub(super) async fn manage_post(
             stored: Some(stored),
         },
     };
-    let opted_out = match r.db(|db| db.opted_out()) {
-        Ok(o) => o.contains(&key),
+    let opted_out = match r.db(|db| db.is_opted_out(&key)) {
+        Ok(o) => o,
         Err(e) => return unavailable(&e),
     };
     let notice = (!notice.is_empty()).then(|| {

@@ -14,7 +14,7 @@ use crate::render::page;
 use crate::subscriptions::links::{self, Purpose};
 
 use super::pages::not_found;
-use super::reminders::{current, Reminders};
+use super::reminders::{current, Person, Reminders};
 use super::response::{header_lang, html, message_page, unavailable};
 use super::App;
 
@@ -35,50 +35,43 @@ pub(super) fn invalid_link(lang: Lang) -> Response {
     )
 }
 
-/// The language to answer in, the endpoints' state and the subscriber key
-/// the request's token names — a signed unsubscribe link, or a token of
-/// mails sent before them — or the answer when there is none (404 with
-/// reminders off, the same "invalid link" for every bad token).
+/// The language to answer in, the endpoints' state, the subscriber key
+/// the request's token names — a signed unsubscribe link of their current
+/// link value, or a token of mails sent before them — and who that is, if
+/// mechcal knows them (read once); or the answer when there is none (404
+/// with reminders off, the same "invalid link" for every bad token).
 async fn verified<'a>(
     app: &'a App,
     uri: &Uri,
     headers: &HeaderMap,
-) -> Result<(Lang, &'a Reminders, String), Response> {
+) -> Result<(Lang, &'a Reminders, String, Option<Person>), Response> {
     let lang = header_lang(headers);
     let Some(r) = &app.reminders else {
         return Err(not_found(uri.clone()).await);
     };
-    // A signed link works while it carries its person's current link
-    // value (never 0); tokens of older mails name the file's people.
-    let current = |l: links::Link| match r.person(&l.id) {
-        Ok(Some(p)) if l.n != 0 && p.link_value() == l.n => Some(l.id),
-        Ok(_) => None,
+    let person = |key: &str| match r.person(key) {
+        Ok(p) => p,
         Err(e) => {
             tracing::error!("cannot read a subscription: {e}");
             None
         }
     };
-    let key =
-        token_of(uri).and_then(
-            |t| match links::verify(&r.secret, Purpose::Unsubscribe, &t) {
-                Some(l) => current(l),
-                None => r.legacy_key(&t),
-            },
-        );
-    match key {
-        Some(key) => Ok((lang, r, key)),
-        None => Err(invalid_link(lang)),
-    }
-}
-
-/// The masked address of `key`, if mechcal knows it.
-fn masked(r: &Reminders, key: &str) -> Option<String> {
-    match r.person(key) {
-        Ok(p) => p.map(|p| crate::load::subscribers::mask(p.email())),
-        Err(e) => {
-            tracing::error!("cannot read a subscription: {e}");
-            None
+    let found = token_of(uri).and_then(|t| {
+        match links::verify(&r.secret, Purpose::Unsubscribe, &t) {
+            // Signed: only while it carries its person's link value (never 0).
+            Some(l) => {
+                let p = person(&l.id).filter(|p| l.n != 0 && p.link_value() == l.n)?;
+                Some((l.id, Some(p)))
+            }
+            None => r.legacy_key(&t).map(|key| {
+                let p = person(&key);
+                (key, p)
+            }),
         }
+    });
+    match found {
+        Some((key, p)) => Ok((lang, r, key, p)),
+        None => Err(invalid_link(lang)),
     }
 }
 
@@ -89,7 +82,7 @@ pub(super) async fn unsubscribe_page(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, r, key) = match verified(&app, &uri, &headers).await {
+    let (lang, _, _, person) = match verified(&app, &uri, &headers).await {
         Ok(v) => v,
         Err(answer) => return answer,
     };
@@ -98,7 +91,9 @@ pub(super) async fn unsubscribe_page(
         app.snapshot().links().path("unsubscribe"),
         uri.query().unwrap_or("")
     );
-    let address = masked(r, &key).unwrap_or_else(|| "—".into());
+    let address = person
+        .as_ref()
+        .map_or_else(|| "—".into(), |p| crate::load::subscribers::mask(p.email()));
     html(
         StatusCode::OK,
         crate::render::signup::button_page(
@@ -120,31 +115,21 @@ pub(super) async fn unsubscribe_post(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let (lang, r, key) = match verified(&app, &uri, &headers).await {
+    let (lang, r, key, person) = match verified(&app, &uri, &headers).await {
         Ok(v) => v,
         Err(answer) => return answer,
     };
     let now = (app.clock)();
-    let person = match r.person(&key) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!("cannot read a subscription: {e}");
-            None
-        }
-    };
     let address = person
         .as_ref()
         .map(|p| crate::load::subscribers::mask(p.email()));
     if let Some(p) = &person {
-        let was_out = match r.db(|db| db.opted_out()) {
-            Ok(o) => o.contains(&key),
+        let newly_out = match r.db(|db| db.opt_out(&key, now)) {
+            Ok(new) => new,
             Err(e) => return unavailable("cannot record an opt-out", &e),
         };
-        if let Err(e) = r.db(|db| db.opt_out(&key, now)) {
-            return unavailable("cannot record an opt-out", &e);
-        }
         tracing::info!("unsubscribed");
-        if !was_out {
+        if newly_out {
             let lang = Lang::parse(&current(p).0.language).unwrap_or(lang);
             let key = p.openpgp(now).ok().flatten();
             super::notice::tell(&app, p, lang, Notice::OptedOut, key, now);

@@ -180,13 +180,23 @@ impl Database {
         Ok(rows)
     }
 
-    /// Records an opt-out of the subscriber `key` (idempotent).
-    pub fn opt_out(&mut self, key: &str, now: DateTime<Utc>) -> Result<(), StateError> {
-        self.conn.execute(
+    /// Whether the subscriber `key` opted out (one row read, not the set).
+    pub fn is_opted_out(&self, key: &str) -> Result<bool, StateError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM opt_outs WHERE email = ?1", [key], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Records an opt-out of the subscriber `key` (idempotent); whether it
+    /// is new (they were not opted out already).
+    pub fn opt_out(&mut self, key: &str, now: DateTime<Utc>) -> Result<bool, StateError> {
+        let n = self.conn.execute(
             "INSERT INTO opt_outs (email, at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING",
             params![key, super::format_hour(now)],
         )?;
-        Ok(())
+        Ok(n == 1)
     }
 
     /// Lifts the opt-out of the subscriber `key`; whether there was one.

@@ -162,8 +162,10 @@ fn ledger_rows_and_opt_outs() {
     assert_eq!((attempts, id.as_str()), (1, "<m1@x>"));
 
     // Opt-outs are by subscriber key (case is the key's business).
-    state.opt_out("0123abcd", t1).unwrap();
-    state.opt_out("0123abcd", t1).unwrap();
+    assert!(!state.is_opted_out("0123abcd").unwrap());
+    assert!(state.opt_out("0123abcd", t1).unwrap(), "new");
+    assert!(!state.opt_out("0123abcd", t1).unwrap(), "already");
+    assert!(state.is_opted_out("0123abcd").unwrap());
     assert_eq!(state.opted_out().unwrap(), ["0123abcd".to_string()].into());
     assert!(state.resubscribe("0123abcd").unwrap());
     assert!(!state.resubscribe("0123abcd").unwrap());
