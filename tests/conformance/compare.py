@@ -3,10 +3,21 @@ same way, and that what they read is what mechcal meant (its deadlines.json).
 
 Usage: compare.py FEED.ics DEADLINES.json ICALJS.json PYTHON.json
 Exits 1 with a list of every disagreement."""
+import datetime as dt
 import json
 import sys
 
-FIELDS = ["uid", "summary", "description", "all_day", "start", "status", "categories", "sequence", "alarms"]
+FIELDS = ["uid", "summary", "description", "all_day", "start", "end", "status", "categories", "sequence", "alarms"]
+
+
+def end_of(start, all_day):
+    """An all-day event ends the next day; a timed one fifteen minutes after
+    it starts (RFC 5545 3.6.1 wants DTEND later than DTSTART; the start is
+    the deadline)."""
+    if all_day:
+        return (dt.date.fromisoformat(start) + dt.timedelta(days=1)).isoformat()
+    at = dt.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ") + dt.timedelta(minutes=15)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def main():
@@ -31,6 +42,7 @@ def main():
             "summary": d["summary"],
             "all_day": all_day,
             "start": start,
+            "end": end_of(start, all_day),
             "status": d["status"].upper(),
             "categories": [d["mechanism"]["name"]] + [t["name"] for t in d["topics"]],
             "sequence": d["sequence"],

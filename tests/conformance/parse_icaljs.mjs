@@ -7,13 +7,16 @@ const text = fs.readFileSync(process.argv[2], 'utf8');
 const cal = new ICAL.Component(ICAL.parse(text));
 const events = cal.getAllSubcomponents('vevent').map((ev) => {
   const start = ev.getFirstPropertyValue('dtstart');
+  const end = ev.getFirstPropertyValue('dtend');
+  const when = (t) => (t.isDate ? t.toString() : t.toJSDate().toISOString().replace('.000Z', 'Z'));
   const cats = ev.getFirstProperty('categories');
   return {
     uid: ev.getFirstPropertyValue('uid'),
     summary: ev.getFirstPropertyValue('summary'),
     description: ev.getFirstPropertyValue('description'),
     all_day: start.isDate,
-    start: start.isDate ? start.toString() : start.toJSDate().toISOString().replace('.000Z', 'Z'),
+    start: when(start),
+    end: end ? when(end) : null,
     status: ev.getFirstPropertyValue('status'),
     categories: cats ? cats.getValues() : [],
     sequence: ev.getFirstPropertyValue('sequence'),

@@ -18,6 +18,7 @@ def with_icalendar(data):
     events = []
     for ev in cal.walk("VEVENT"):
         all_day, start = start_of(ev.decoded("DTSTART"))
+        _, end = start_of(ev.decoded("DTEND")) if "DTEND" in ev else (None, None)
         cats = ev.get("CATEGORIES")
         cats = cats if isinstance(cats, list) else [cats] if cats is not None else []
         events.append({
@@ -26,6 +27,7 @@ def with_icalendar(data):
             "description": str(ev["DESCRIPTION"]),
             "all_day": all_day,
             "start": start,
+            "end": end,
             "status": str(ev["STATUS"]),
             "categories": [str(c) for cat in cats for c in cat.cats],
             "sequence": int(ev["SEQUENCE"]),
@@ -41,6 +43,7 @@ def with_vobject(text):
     events = []
     for ev in cal.contents.get("vevent", []):
         all_day, start = start_of(ev.dtstart.value)
+        _, end = start_of(ev.dtend.value) if "dtend" in ev.contents else (None, None)
         cats = []
         for c in ev.contents.get("categories", []):
             cats.extend(c.value)
@@ -50,6 +53,7 @@ def with_vobject(text):
             "description": ev.description.value,
             "all_day": all_day,
             "start": start,
+            "end": end,
             "status": ev.status.value,
             "categories": cats,
             "sequence": int(ev.sequence.value),

@@ -413,6 +413,19 @@ pub fn description(catalog: &Catalog, d: &Deadline, lang: Lang) -> String {
     out.trim_end().to_string()
 }
 
+/// How long a timed deadline lasts in a calendar: it starts at the moment
+/// the deadline falls, so the time every calendar shows first, and every
+/// alarm (relative to the start), is the deadline itself.
+///
+/// RFC 5545 (3.6.1) wants DTEND later than DTSTART. Leaving DTEND out (an
+/// instant) is what the RFC allows, but khal, Evolution and Google Calendar
+/// then show the event as an all-day event and the hour is lost; a DTEND
+/// equal to DTSTART makes khal warn and stretch it to an hour. Fifteen
+/// minutes is one row of a day view in Google Calendar, Apple Calendar and
+/// Outlook (which all draw shorter events at that height anyway) and too
+/// short to read as a meeting; TRANSP:TRANSPARENT keeps it out of busy time.
+pub const TIMED_LENGTH: Duration = Duration::minutes(15);
+
 fn event(
     w: &mut Writer,
     catalog: &Catalog,
@@ -443,7 +456,7 @@ fn event(
         }
         (Due::Local(_) | Due::Instant(_), _) => {
             w.utc("DTSTART", d.due_at);
-            w.utc("DTEND", d.due_at);
+            w.utc("DTEND", d.due_at + TIMED_LENGTH);
         }
     }
     let summary = summary(catalog, d, lang);
