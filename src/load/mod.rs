@@ -14,6 +14,7 @@ pub mod deadlines;
 pub(crate) mod diagnostic;
 pub(crate) mod language;
 pub(crate) mod registry;
+pub(crate) mod scripts;
 pub mod subscribers;
 pub(crate) mod suggest;
 pub(crate) mod tables;

@@ -38,6 +38,14 @@ impl<'s> Sink<'s> {
         self.diags.last_mut().expect("just pushed")
     }
 
+    /// Records a warning (the data stays valid) and returns it so that a
+    /// `help` can be added.
+    pub fn warning(&mut self, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        let d = self.file.error(span, message).warning();
+        self.diags.push(d);
+        self.diags.last_mut().expect("just pushed")
+    }
+
     pub fn has_errors(&self) -> bool {
         self.diags.iter().any(Diagnostic::is_error)
     }

@@ -5,6 +5,7 @@
 
 use toml::Spanned;
 
+use crate::load::scripts;
 use crate::load::tables::Sink;
 
 /// The most characters of a one-line field (`title`, `body`): a title
@@ -41,6 +42,53 @@ fn refuse_hidden(sink: &mut Sink<'_>, key: &str, span: std::ops::Range<usize>, t
         "remove it: it is invisible, and can make the text read differently in calendars, mail and the page (right-to-left text needs no such character)".into(),
     );
     true
+}
+
+/// Warns about every word of `text` (the value at `span`) written in more
+/// than one alphabet ([`scripts::mixed_words`]): pointing at the word when
+/// the file holds it as written, saying which letters are from which
+/// script, and the word to write instead.
+fn warn_mixed_scripts(sink: &mut Sink<'_>, key: &str, span: std::ops::Range<usize>, text: &str) {
+    let found = scripts::mixed_words(text);
+    if found.is_empty() {
+        return;
+    }
+    let source = sink.file.text().get(span.clone()).unwrap_or_default();
+    let mut from = 0;
+    for m in found {
+        // The word in the file (escapes aside, values are written as read).
+        let at = match source[from..].find(&m.word) {
+            Some(i) => {
+                from += i + m.word.len();
+                span.start + from - m.word.len()..span.start + from
+            }
+            None => span.clone(),
+        };
+        let strays: Vec<String> = m
+            .strays
+            .iter()
+            .map(|(n, c, s)| format!("`{c}` (letter {n}) is {}", s.name()))
+            .collect();
+        let d = sink.warning(
+            at,
+            format!(
+                "`{key}`: the word `{}` mixes alphabets: {}; the rest is {}",
+                m.word,
+                strays.join(", "),
+                m.main.name()
+            ),
+        );
+        d.help = Some(match m.fixed {
+            Some(fixed) => format!(
+                "write `{fixed}` ({} letters only): a look-alike letter from another alphabet is invisible to readers but not to search, screen readers or spam filters",
+                m.main.name()
+            ),
+            None => format!(
+                "retype the word in one alphabet ({} letters only): letters from another alphabet are invisible to readers but not to search, screen readers or spam filters",
+                m.main.name()
+            ),
+        });
+    }
 }
 
 /// Characters that show as nothing: spaces, and fillers that render blank.
@@ -88,6 +136,7 @@ pub(super) fn single_line(
         .help = Some("shorten it, and put the rest in `description`".into());
         return None;
     }
+    warn_mixed_scripts(sink, key, v.span(), text);
     if required && text.chars().all(is_invisible) {
         let d = sink.error(v.span(), format!("`{key}` must not be empty"));
         if !text.is_empty() {
@@ -122,5 +171,6 @@ pub(super) fn check_description(sink: &mut Sink<'_>, d: Spanned<String>) -> Opti
     if refuse_hidden(sink, "description", d.span(), text) {
         return None;
     }
+    warn_mixed_scripts(sink, "description", d.span(), text);
     Some(text.to_string())
 }

@@ -423,6 +423,18 @@ fn a_large_repository_reports_as_a_small_one() {
 }
 
 #[test]
+fn words_mixing_alphabets_are_warnings_at_the_word() {
+    let text = entry_with("title", Some("title = \"Альтернативный дoклад (CEDAW)\""))
+        + "body = \"Cоmmittee on the Elimination of Discrimination against Women\"\n"
+        + "description = \"\"\"\nПервая строка.\nСрoк подачи — 15 июля.\n\"\"\"\n";
+    let loaded = load_files(&[("cerd.toml", &text)]);
+    assert_eq!(loaded.errors(), 0, "{}", render(&loaded));
+    assert_eq!(loaded.warnings(), 3, "{}", render(&loaded));
+    assert!(loaded.catalog.is_some(), "warnings keep the data valid");
+    insta::assert_snapshot!(render(&loaded));
+}
+
+#[test]
 fn empty_file_is_a_warning_not_an_error() {
     let loaded = load_files(&[("empty.toml", ""), ("comments.toml", "# nothing yet\n")]);
     assert_eq!(loaded.errors(), 0);
@@ -602,6 +614,8 @@ proptest! {
         // Hidden characters and blank titles are errors of their own.
         prop_assume!(!title.chars().any(|c| crate::load::text::hidden_char_name(c).is_some()));
         prop_assume!(!title.chars().all(crate::load::text::is_invisible));
+        // Words in two alphabets are valid, with a warning.
+        prop_assume!(crate::load::scripts::mixed_words(&title).is_empty());
         let topic_list = topics.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
         let day_list = days.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
         let text = format!(
