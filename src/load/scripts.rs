@@ -203,18 +203,24 @@ fn mixed(word: &str, offset: usize, main_of_text: Option<Script>) -> Option<Mixe
 mod tests {
     use super::*;
 
-    fn one(text: &str) -> (String, Script, Vec<(usize, char, Script)>, Option<String>) {
+    fn one(text: &str) -> Mixed {
         let mut m = mixed_words(text);
         assert_eq!(m.len(), 1, "{text}: {m:?}");
         let m = m.remove(0);
         assert_eq!(&text[m.at.clone()], m.word);
-        (m.word, m.main, m.strays, m.fixed)
+        m
     }
 
     #[test]
     fn a_latin_letter_in_a_cyrillic_word() {
         // "Пример" with a Latin "p" and a Latin "e".
-        let (word, main, strays, fixed) = one("Пpимeр доклада");
+        let Mixed {
+            word,
+            main,
+            strays,
+            fixed,
+            ..
+        } = one("Пpимeр доклада");
         assert_eq!(word, "Пpимeр");
         assert_eq!(main, Script::Cyrillic);
         assert_eq!(
@@ -226,7 +232,13 @@ mod tests {
 
     #[test]
     fn a_cyrillic_letter_in_a_latin_word() {
-        let (word, main, strays, fixed) = one("Submissiоn deadline");
+        let Mixed {
+            word,
+            main,
+            strays,
+            fixed,
+            ..
+        } = one("Submissiоn deadline");
         assert_eq!(word, "Submissiоn");
         assert_eq!(main, Script::Latin);
         assert_eq!(strays, vec![(9, 'о', Script::Cyrillic)]);
@@ -235,14 +247,14 @@ mod tests {
 
     #[test]
     fn greek_look_alikes_and_letters_without_one() {
-        let (_, main, _, fixed) = one("ΑΒC");
+        let Mixed { main, fixed, .. } = one("ΑΒC");
         assert_eq!(main, Script::Greek);
         assert_eq!(fixed, None, "Latin C has no Greek look-alike");
-        let (_, main, _, fixed) = one("UΝ");
+        let Mixed { main, fixed, .. } = one("UΝ");
         assert_eq!(main, Script::Latin);
         assert_eq!(fixed.as_deref(), Some("UN"));
         // A Latin letter with no Cyrillic look-alike: no suggested word.
-        let (_, _, strays, fixed) = one("доклаd");
+        let Mixed { strays, fixed, .. } = one("доклаd");
         assert_eq!(strays, vec![(6, 'd', Script::Latin)]);
         assert_eq!(fixed, None);
     }
@@ -250,7 +262,7 @@ mod tests {
     #[test]
     fn a_tie_goes_to_the_script_of_the_text() {
         // "Ор" is one Latin O and one Cyrillic р, in a Cyrillic text.
-        let (_, main, _, fixed) = one("Оp деле");
+        let Mixed { main, fixed, .. } = one("Оp деле");
         assert_eq!(main, Script::Cyrillic);
         assert_eq!(fixed.as_deref(), Some("Ор"));
     }
