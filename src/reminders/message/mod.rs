@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::i18n::Lang;
 use crate::load::subscribers::Subscriber;
 use crate::model::catalog::Catalog;
-use crate::model::deadline::{Deadline, Status};
+use crate::model::deadline::{Deadline, Status, SubmitTo};
 use crate::reminders::plan::{Item, Key, Kind};
 use crate::render::feed::{self, FeedOptions, Versions};
 use crate::render::page::esc;
@@ -187,6 +187,15 @@ impl Lines<'_> {
 
     /// The facts of one item, as (label, value) pairs.
     fn facts(&self, item: &Item, d: &Deadline) -> Vec<(Cow<'static, str>, String)> {
+        self.linked_facts(item, d)
+            .into_iter()
+            .map(|(label, value, _)| (label, value))
+            .collect()
+    }
+
+    /// [`Lines::facts`], each with where it links to when it is an address
+    /// or a web page (for the HTML part).
+    fn linked_facts(&self, item: &Item, d: &Deadline) -> Vec<(Cow<'static, str>, String, Link)> {
         let lang = self.lang;
         // The instant in the entry's own zone too, when the reader's differs
         // (else it would say the same thing twice).
@@ -208,32 +217,73 @@ impl Lines<'_> {
                 feed::due_words(d, lang)
             )
         };
-        let mut out = vec![(lang.text("due"), due)];
+        let mut out = vec![(lang.text("due"), due, Link::None)];
         if let Some(from) = item.moved_from {
             let was = from
                 .with_timezone(&self.tz)
                 .format("%Y-%m-%d %H:%M %Z")
                 .to_string();
-            out.push((lang.text("mail-was"), was));
+            out.push((lang.text("mail-was"), was, Link::None));
         }
         if let Some(opens) = &d.opens {
-            out.push((lang.text("opens"), feed::when_words(opens, d, lang)));
+            out.push((
+                lang.text("opens"),
+                feed::when_words(opens, d, lang),
+                Link::None,
+            ));
         }
         // Staff's own `extended_from` (a moved notice says it already).
         if let (Some(extension), None) = (feed::extension(d, lang), item.moved_from) {
-            out.push(extension);
+            out.push((extension.0, extension.1, Link::None));
         }
         if let Some(to) = &d.submit_to {
-            out.push((lang.text("submit-to"), to.to_string()));
+            let link = match to {
+                SubmitTo::Email(address) => Link::Mail(address.clone()),
+                SubmitTo::Url(url) => Link::Web(url.clone()),
+            };
+            out.push((lang.text("submit-to"), to.to_string(), link));
         }
         if let Some(url) = &d.url {
-            out.push((lang.text("link"), url.clone()));
+            out.push((lang.text("link"), url.clone(), Link::Web(url.clone())));
         }
         // What the submission must be like: the checklist before sending.
         for (label, value) in crate::render::requirements::lines(&d.requirements, lang) {
-            out.push((Cow::Owned(label), value));
+            out.push((Cow::Owned(label), value, Link::None));
         }
         out
+    }
+}
+
+/// Where a fact links to in the HTML part.
+enum Link {
+    None,
+    /// An address: a `mailto:` link that shows the address.
+    Mail(String),
+    /// A web page: a link that shows only its host. The host is what a
+    /// reader needs to judge a link; the path is long Latin text that a
+    /// Russian or Belarusian mail would otherwise carry twice (spam filters
+    /// count Latin letters in Cyrillic text: SpamAssassin's `MIXED_ES`).
+    Web(String),
+}
+
+impl Link {
+    /// `value` as HTML: escaped, inside a link when it is one.
+    fn html(&self, value: &str) -> String {
+        match self {
+            Link::None => esc(value),
+            Link::Mail(address) => {
+                format!("<a href=\"mailto:{}\">{}</a>", esc(address), esc(address))
+            }
+            Link::Web(url) => {
+                let host = url::Url::parse(url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string));
+                match host {
+                    Some(host) => format!("<a href=\"{}\">{}</a>", esc(url), esc(&host)),
+                    None => esc(value),
+                }
+            }
+        }
     }
 }
 
@@ -330,8 +380,13 @@ fn html_body(
     let _ = writeln!(out, "<p>{}</p>", esc(&greeting(s, "mail-greeting-inline")));
     for (item, d) in items {
         let _ = write!(out, "<h3>{}</h3>\n<ul>\n", esc(&lines.heading(item, d)));
-        for (label, value) in lines.facts(item, d) {
-            let _ = writeln!(out, "<li><b>{}:</b> {}</li>", esc(&label), esc(&value));
+        for (label, value, link) in lines.linked_facts(item, d) {
+            let _ = writeln!(
+                out,
+                "<li><b>{}:</b> {}</li>",
+                esc(&label),
+                link.html(&value)
+            );
         }
         out.push_str("</ul>\n");
     }
