@@ -22,8 +22,11 @@ use std::process::Command;
 use crate::support as common;
 use common::{copy_dir, root, write_private};
 
+/// The rules that scored (≠ 0), with their points.
+type Rules = Vec<(String, f64)>;
+
 /// `(score, rules that scored ≠ 0)` of the message at `path`.
-fn score(path: &Path) -> (f64, Vec<(String, f64)>) {
+fn score(path: &Path) -> (f64, Rules) {
     let out = Command::new("spamassassin")
         .args(["-L", "-t"])
         .stdin(fs::File::open(path).unwrap())
@@ -190,7 +193,7 @@ print(text.count('e'), rest.count('e'))
 
 /// Scores each of `mails` (name, message) on two threads; `(name, score,
 /// rules)` in the order given.
-fn score_all(dir: &Path, mails: Vec<(String, Vec<u8>)>) -> Vec<(String, f64, Vec<(String, f64)>)> {
+fn score_all(dir: &Path, mails: Vec<(String, Vec<u8>)>) -> Vec<(String, f64, Rules)> {
     let paths: Vec<(String, std::path::PathBuf)> = mails
         .into_iter()
         .enumerate()
