@@ -81,6 +81,8 @@ howto-apple = Каляндар Apple (Mac, iPhone): націсніце «Пад�
 howto-outlook = Outlook: Дадаць каляндар → Падпісацца з інтэрнэту, устаўце адрас.
 add-to-calendar = Дадаць у каляндар (.ics)
 back = Усе тэрміны
+nav-languages = Мовы
+nav-filters = Фільтры
 filter-all = усе
 other-formats = Іншыя фарматы
 

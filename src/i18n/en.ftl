@@ -85,6 +85,8 @@ howto-apple = Apple Calendar (Mac, iPhone): click “Subscribe”, or File → N
 howto-outlook = Outlook: Add calendar → Subscribe from web, paste the address.
 add-to-calendar = Add to calendar (.ics)
 back = All deadlines
+nav-languages = Languages
+nav-filters = Filters
 filter-all = all
 other-formats = Other formats
 

@@ -80,6 +80,8 @@ howto-apple = Календарь Apple (Mac, iPhone): нажмите «Подп�
 howto-outlook = Outlook: Добавить календарь → Подписаться из Интернета, вставьте адрес.
 add-to-calendar = Добавить в календарь (.ics)
 back = Все дедлайны
+nav-languages = Языки
+nav-filters = Фильтры
 filter-all = все
 other-formats = Другие форматы
 

@@ -70,7 +70,7 @@ pub fn simple(title: &str, text: &str, extra_html: &str, lang: Lang) -> String {
     head(&mut out, title, lang);
     let _ = write!(
         out,
-        "<h1>{}</h1>\n<p>{}</p>\n{extra_html}</body>\n</html>\n",
+        "<main>\n<h1>{}</h1>\n<p>{}</p>\n{extra_html}</main>\n</body>\n</html>\n",
         esc(title),
         esc(text)
     );
@@ -101,6 +101,7 @@ pub fn list(catalog: &Catalog, input: &PageInput<'_>) -> String {
     let mut out = String::with_capacity(32 * 1024);
     head(&mut out, name, lang);
     header(&mut out, name, input);
+    out.push_str("<main>\n");
     filters(&mut out, catalog, input);
     let https = links.feed(filter, Some(lang));
     subscribe(&mut out, &https, input);
@@ -154,6 +155,7 @@ pub fn list(catalog: &Catalog, input: &PageInput<'_>) -> String {
         }
         out.push_str("</ul>\n</details>\n");
     }
+    out.push_str("</main>\n");
 
     let _ = write!(
         out,
@@ -168,7 +170,12 @@ pub fn list(catalog: &Catalog, input: &PageInput<'_>) -> String {
 /// The calendar's name, and a link to this page in every other language,
 /// each named in itself.
 fn header(out: &mut String, name: &str, input: &PageInput<'_>) {
-    let _ = write!(out, "<header><h1>{}</h1><nav class=\"langs\">", user(name));
+    let _ = write!(
+        out,
+        "<header><h1>{}</h1><nav class=\"langs\" aria-label=\"{}\">",
+        user(name),
+        esc(&input.lang.text("nav-languages"))
+    );
     for other in Lang::all().filter(|l| *l != input.lang) {
         let _ = write!(
             out,
@@ -221,7 +228,11 @@ fn filters(out: &mut String, catalog: &Catalog, input: &PageInput<'_>) {
         }
         out.push_str("</p>\n");
     };
-    out.push_str("<nav>\n");
+    let _ = writeln!(
+        out,
+        "<nav aria-label=\"{}\">",
+        esc(&lang.text("nav-filters"))
+    );
     let mechanisms = reg
         .mechanisms
         .values()
@@ -332,7 +343,7 @@ fn timeline(
     let next = steps.iter().position(|o| o.is_upcoming(now));
     let _ = writeln!(
         out,
-        "<h3>{}</h3>\n<ol class=\"timeline\">",
+        "<h2>{}</h2>\n<ol class=\"timeline\">",
         esc(&lang.text("timeline"))
     );
     for (i, o) in steps.iter().enumerate() {
@@ -418,7 +429,8 @@ pub fn detail(
     head(&mut out, &format!("{} — {}", d.title, name), lang);
     let _ = write!(
         out,
-        "<p><a href=\"{}\">← {}</a></p>\n<h1>{}{}</h1>\n<dl>\n",
+        "<header><nav aria-label=\"{}\"><a href=\"{}\">← {}</a></nav></header>\n<main>\n<h1>{}{}</h1>\n<dl>\n",
+        esc(&t("back")),
         esc(&links.page(&Filter::default(), Some(lang))),
         esc(&t("back")),
         user(&title(catalog, d, lang)),
@@ -503,7 +515,7 @@ pub fn detail(
     // The requirements as a checklist to go through before sending.
     let requirements = crate::render::requirements::lines(&d.requirements, lang);
     if !requirements.is_empty() {
-        let _ = writeln!(out, "<h3>{}</h3>\n<ul class=\"checklist\">", t("req-title"));
+        let _ = writeln!(out, "<h2>{}</h2>\n<ul class=\"checklist\">", t("req-title"));
         for (label, value) in requirements {
             let value = if value.starts_with("https://") || value.starts_with("http://") {
                 format!(
@@ -523,7 +535,7 @@ pub fn detail(
     }
     let _ = write!(
         out,
-        "<p><a href=\"{}\">{}</a></p>\n</body>\n</html>\n",
+        "<p><a href=\"{}\">{}</a></p>\n</main>\n</body>\n</html>\n",
         esc(&links.one(&d.id, Some(lang))),
         esc(&t("add-to-calendar"))
     );

@@ -212,13 +212,14 @@ pub fn signup_page(
     page::head_for(&mut out, &lang.text("signup-title"), lang);
     let _ = writeln!(
         out,
-        "<header><h1>{}</h1><nav><a href=\"{}\">{}</a></nav></header>",
+        "<header><h1>{}</h1><nav aria-label=\"{}\"><a href=\"{}\">{}</a></nav></header>\n<main>",
         page::user(name),
+        esc(&lang.text("back")),
         esc(&links.page(&Default::default(), Some(lang))),
         esc(&lang.text("back"))
     );
     self::form(&mut out, catalog, lang, links, form);
-    out.push_str("</body>\n</html>\n");
+    out.push_str("</main>\n</body>\n</html>\n");
     out
 }
 
@@ -287,8 +288,9 @@ pub fn manage(catalog: &Catalog, name: &str, lang: Lang, links: &Links, m: &Mana
     page::head_for(&mut out, &lang.text("manage-title"), lang);
     let _ = writeln!(
         out,
-        "<header><h1>{}</h1><nav><a href=\"{}\">{}</a></nav></header>\n<h2>{}</h2>\n<p>{}</p>",
+        "<header><h1>{}</h1><nav aria-label=\"{}\"><a href=\"{}\">{}</a></nav></header>\n<main>\n<h2>{}</h2>\n<p>{}</p>",
         page::user(name),
+        t("back"),
         esc(&links.page(&Default::default(), Some(lang))),
         esc(&lang.text("back")),
         t("manage-title"),
@@ -420,7 +422,7 @@ pub fn manage(catalog: &Catalog, name: &str, lang: Lang, links: &Links, m: &Mana
     }
     let _ = writeln!(
         out,
-        "<p class=\"small\"><a href=\"{}\">{}</a></p>\n</body>\n</html>",
+        "</main>\n<footer><p class=\"small\"><a href=\"{}\">{}</a></p></footer>\n</body>\n</html>",
         esc(&links.path("privacy")),
         t("signup-privacy")
     );
@@ -433,8 +435,9 @@ pub fn privacy(name: &str, lang: Lang, links: &Links, confirm_hours: u32) -> Str
     page::head_for(&mut out, &lang.text("privacy-title"), lang);
     let _ = writeln!(
         out,
-        "<header><h1>{}</h1><nav><a href=\"{}\">{}</a></nav></header>\n<h2>{}</h2>",
+        "<header><h1>{}</h1><nav aria-label=\"{}\"><a href=\"{}\">{}</a></nav></header>\n<main>\n<h2>{}</h2>",
         page::user(name),
+        esc(&lang.text("back")),
         esc(&links.page(&Default::default(), Some(lang))),
         esc(&lang.text("back")),
         esc(&lang.text("privacy-title")),
@@ -449,6 +452,6 @@ pub fn privacy(name: &str, lang: Lang, links: &Links, confirm_hours: u32) -> Str
         let text = lang.format(id, &[("hours", confirm_hours.into())]);
         let _ = writeln!(out, "<p>{}</p>", esc(&text));
     }
-    out.push_str("</body>\n</html>\n");
+    out.push_str("</main>\n</body>\n</html>\n");
     out
 }

@@ -138,3 +138,39 @@ PY
 
 command -v sqlite3 >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq sqlite3 >/dev/null; }
 python3 "$here/signup.py" "$url" "$work/maildir" "$bin" "$work/mechcal.toml" "$work" "$work/state.sqlite"
+
+# Accessibility: axe-core in this Chromium (puppeteer-core launches
+# /usr/bin/chromium; it downloads no browser), on every kind of page. The
+# preference and unsubscribe links come from a reminder the sign-up test's
+# passes sent to one of the sample's subscribers (in clear).
+echo "== browser: accessibility (axe-core)"
+node_dir="$out/node"
+if [ ! -d "$node_dir/node_modules/puppeteer-core" ] || [ ! -d "$node_dir/node_modules/axe-core" ]; then
+    PUPPETEER_SKIP_DOWNLOAD=1 npm install --silent --no-audit --no-fund --prefix "$node_dir" \
+        puppeteer-core@24.43.1 axe-core@4.14.1 >/dev/null
+fi
+cp "$here/axe.mjs" "$node_dir/axe.mjs"
+links="$(python3 - "$work/maildir" <<'PY'
+import email, email.policy, pathlib, re, sys
+for path in sorted(pathlib.Path(sys.argv[1], "new").iterdir()):
+    m = email.message_from_binary_file(open(path, "rb"), policy=email.policy.default)
+    body = m.get_body(preferencelist=("plain",))
+    if body is None:
+        continue
+    text = body.get_content()
+    manage = re.search(r"\S+/manage\?token=\S+", text)
+    stop = re.search(r"\S+/unsubscribe\?token=\S+", text)
+    if manage and stop:
+        print(manage.group(0), stop.group(0))
+        break
+PY
+)"
+read -r manage unsubscribe <<< "$links"
+[ -n "${manage:-}" ] && [ -n "${unsubscribe:-}" ] || { echo "no reminder with a preference link in $work/maildir"; exit 1; }
+MECHCAL_CHROMIUM_FLAGS="$quiet" node "$node_dir/axe.mjs" \
+    "${url}?lang=en" "${url}?lang=be" "${url}?lang=ru" \
+    "${url}deadlines/example-upr-review.submission" \
+    "${url}deadlines/example-upr-review.submission?lang=ru" \
+    "${url}subscribe" "${url}privacy?lang=be" \
+    "$manage" "${url}manage?token=not-a-token" \
+    "$unsubscribe" "${url}unsubscribe?token=not-a-token"

@@ -81,7 +81,7 @@ async fn submission_requirements_show_on_the_page_in_feeds_and_json() {
         .await
         .unwrap();
     assert!(
-        detail.contains("<h3>Requirements</h3>\n<ul class=\"checklist\">"),
+        detail.contains("<h2>Requirements</h2>\n<ul class=\"checklist\">"),
         "{detail}"
     );
     for line in [
