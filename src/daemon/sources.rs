@@ -70,6 +70,7 @@ impl Daemon {
                 tracing::info!(
                     checked = report.checked,
                     left = report.left,
+                    reread = report.reread,
                     problems = report.problems(),
                     mailed = report.mailed,
                     seconds = report.took.as_secs_f64(),

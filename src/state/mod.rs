@@ -157,6 +157,11 @@ const MIGRATIONS: &[&str] = &[
     // Rows of older releases get one (their links in old mails stop
     // working; the next mail carries a working one).
     "UPDATE subscriptions SET generation = (random() & 9223372036854775807) | 1;",
+    // 8: which rules made a watched page's stored text (`watch::text::READER`).
+    // Texts stored before are version 1: each is read again on its URL's
+    // next check, quietly (not a change of the page), and then stored as
+    // the current version.
+    "ALTER TABLE watched ADD COLUMN reader INTEGER NOT NULL DEFAULT 1;",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -25,7 +25,7 @@ pub struct WatchAlert {
 }
 
 const COLUMNS: &str = "url, checked_at, status, final_url, error, failures, failing_since, \
-    answered_at, etag, last_modified, fingerprint, text, cut, changed_at, excerpt";
+    answered_at, etag, last_modified, fingerprint, text, cut, changed_at, excerpt, reader";
 
 impl Database {
     /// What the last check of `url` saw (`None`: never checked).
@@ -49,6 +49,7 @@ impl Database {
                             text: r.get(11)?,
                             cut: r.get(12)?,
                             excerpt: r.get(14)?,
+                            reader: r.get(15)?,
                             ..UrlState::default()
                         },
                         [
@@ -72,13 +73,14 @@ impl Database {
         Ok(Some(s))
     }
 
-    /// The validators of `url`'s last answer, for a conditional GET.
+    /// The validators of `url`'s last answer, for a conditional GET; none
+    /// when its text was made by older rules (the page is read whole again).
     pub fn watch_validators(&self, url: &str) -> Result<Validators, StateError> {
         Ok(self
             .conn
             .query_row(
-                "SELECT etag, last_modified FROM watched WHERE url = ?1",
-                [url],
+                "SELECT etag, last_modified FROM watched WHERE url = ?1 AND reader >= ?2",
+                params![url, crate::watch::text::READER],
                 |r| {
                     Ok(Validators {
                         etag: r.get(0)?,
@@ -104,7 +106,7 @@ impl Database {
         self.conn.execute(
             &format!(
                 "INSERT OR REPLACE INTO watched ({COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
             ),
             params![
                 s.url,
@@ -122,6 +124,7 @@ impl Database {
                 s.cut,
                 time(s.changed_at),
                 s.excerpt,
+                s.reader,
             ],
         )?;
         Ok(())

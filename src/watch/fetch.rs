@@ -18,7 +18,7 @@ use url::Url;
 
 use super::address::{internal_name, public};
 use super::judge::{Content, Failure, Observation, Outcome};
-use super::text;
+use super::{charset, text};
 use crate::load::config::WatchConfig;
 
 /// Redirects followed at most before the chain counts as a loop.
@@ -306,9 +306,9 @@ pub fn content(content_type: Option<&str>, body: &[u8], cut: bool) -> Content {
             .find(|b| !b.is_ascii_whitespace())
             .is_some_and(|b| *b == b'<');
     let text = if kind.contains("html") || kind.contains("xml") || sniffed_html {
-        Some(text::visible(&String::from_utf8_lossy(body)))
+        Some(text::visible(&charset::decode(content_type, body, true).0))
     } else if kind.starts_with("text/") {
-        Some(text::plain(&String::from_utf8_lossy(body)))
+        Some(text::plain(&charset::decode(content_type, body, false).0))
     } else {
         None
     };
@@ -425,6 +425,31 @@ mod tests {
         let pdf = content(Some("application/pdf"), b"%PDF-1.7 ...", false);
         assert_eq!(pdf.text, "");
         assert_eq!(pdf.fingerprint, text::fingerprint(b"%PDF-1.7 ..."));
+    }
+
+    /// A windows-1251 page reads as its Cyrillic text, whether the header
+    /// or a `<meta>` says so; the same text gives the same fingerprint.
+    #[test]
+    fn a_windows_1251_page_reads_as_text() {
+        let body = |head: &str| {
+            let mut b = head.as_bytes().to_vec();
+            b.extend(
+                encoding_rs::WINDOWS_1251
+                    .encode("<p>Срок подачи: 1 мая&nbsp;2027 &laquo;УПО&raquo;</p>")
+                    .0
+                    .iter(),
+            );
+            b
+        };
+        let by_header = content(Some("text/html; charset=windows-1251"), &body(""), false);
+        let by_meta = content(
+            Some("text/html"),
+            &body("<head><meta charset=\"windows-1251\"></head>"),
+            false,
+        );
+        assert_eq!(by_header.text, "Срок подачи: 1 мая 2027 «УПО»");
+        assert_eq!(by_meta.text, by_header.text);
+        assert_eq!(by_meta.fingerprint, by_header.fingerprint);
     }
 
     #[test]

@@ -14,7 +14,9 @@
 //!   the entry checked on or after the day of the change (`verified`);
 //!   for an entry without `verified`, only the check that saw the change
 //!   shows it (staff are mailed all the same: see `super::alerts`).
-//! - The first check of a URL takes the page as staff last saw it.
+//! - The first check of a URL takes the page as staff last saw it; so does
+//!   the first check after the rules that make a page's text changed
+//!   ([`super::text::READER`]): that text is read again, not a change.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -129,6 +131,9 @@ pub struct UrlState {
     /// When the visible text last changed, and what changed then.
     pub changed_at: Option<DateTime<Utc>>,
     pub excerpt: Option<String>,
+    /// The version of the rules that made `text` and `fingerprint`
+    /// ([`super::text::READER`]).
+    pub reader: u32,
 }
 
 /// The state after `seen` at `now`, from the state before (`None`: the
@@ -167,8 +172,11 @@ pub fn observe(
             s.etag = etag;
             s.last_modified = last_modified;
             s.cut = content.cut;
+            // A text made by older rules differs without the page changing.
+            let reread = s.reader < super::text::READER;
+            s.reader = super::text::READER;
             if s.fingerprint.as_deref() != Some(content.fingerprint.as_str()) {
-                if !first && s.fingerprint.is_some() {
+                if !first && !reread && s.fingerprint.is_some() {
                     s.changed_at = Some(now);
                     let old = s.text.as_deref().unwrap_or("");
                     s.excerpt = Some(if old.is_empty() && content.text.is_empty() {

@@ -4,7 +4,8 @@
 //! a move to another host, a redirect loop, a changed text — before a
 //! subscriber is misled. Nothing here changes what is served or `/healthz`.
 //!
-//! Files: `text` (a page's visible text and its fingerprint, pure),
+//! Files: `charset` (a body's bytes as text, as browsers decode them,
+//! pure), `text` (a page's visible text and its fingerprint, pure),
 //! `excerpt` (changed lines with dates marked, pure), `judge` (a check's
 //! meaning: the URL's new state and its problem, pure), `address` (which
 //! addresses and names may be reached: special ranges with their RFCs,
@@ -14,6 +15,7 @@
 //! alerts recorded), `report` (the table and JSON of `mechcal watch`).
 
 pub mod address;
+pub mod charset;
 pub mod excerpt;
 pub mod fetch;
 pub mod judge;

@@ -60,6 +60,9 @@ pub struct Report {
     pub left: usize,
     /// Checks by what answered: `2xx`, `304`, `4xx`, `5xx`, `error`.
     pub outcomes: BTreeMap<&'static str, u64>,
+    /// URLs whose stored text older rules had made ([`super::text::READER`]),
+    /// read again by this pass: their new text is the baseline, not a change.
+    pub reread: usize,
     /// Problems mailed to staff by this pass.
     pub mailed: usize,
     /// Why the staff mail did not go out (it is tried again).
@@ -154,6 +157,12 @@ pub async fn pass(
                 *report.outcomes.entry(outcome_class(&fetched)).or_default() += 1;
                 let state = judge::observe(previous.as_ref(), url, fetched.observation, now);
                 db.record_watched(&state)?;
+                if previous
+                    .as_ref()
+                    .is_some_and(|p| p.fingerprint.is_some() && p.reader < state.reader)
+                {
+                    report.reread += 1;
+                }
                 Some(state)
             }
         };

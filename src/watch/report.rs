@@ -70,6 +70,13 @@ pub fn human(report: &Report) -> String {
     if report.left > 0 {
         let _ = write!(out, ", {} left for the next pass", report.left);
     }
+    if report.reread > 0 {
+        let _ = write!(
+            out,
+            ", {} read again by the current text rules (not a change)",
+            count(report.reread, "page")
+        );
+    }
     if report.mailed > 0 {
         let _ = write!(
             out,
@@ -125,6 +132,7 @@ pub fn json(report: &Report) -> String {
         "summary": {
             "checked": report.checked,
             "left": report.left,
+            "reread": report.reread,
             "problems": report.problems(),
             "mailed": report.mailed,
             "mail_error": report.mail_error,

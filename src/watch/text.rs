@@ -2,18 +2,78 @@
 //! block, so that a rotated session token, a changed script, a new class
 //! name or re-indented markup does not count as a change of the page.
 //!
-//! Not a full HTML parser: markup is skipped (comments, doctype, tags with
-//! their attributes, quoted values included), the contents of elements
-//! that show nothing (`script`, `style`, `noscript`, `template`, `svg`,
-//! `head`…) are dropped, block elements end a line, common entities are
-//! decoded, whitespace is collapsed and empty lines dropped. The result is
-//! deterministic: the same page gives the same text, byte for byte.
+//! The markup is read by a WHATWG-conformant tokenizer (`html5gum`), as a
+//! browser reads it: every character reference (the full table of named
+//! ones), comments, doctypes, attributes quoted or not, `<script>` and
+//! `<style>` read as raw text. The contents of elements that show nothing
+//! (`script`, `style`, `noscript`, `template`, `title`, `svg`, `math`,
+//! `iframe`, `object`) are dropped; a self-closing one (`<svg/>`) holds
+//! nothing, and inside `svg` or `math` an HTML block (`<p>`, `<div>`…)
+//! ends them, as in a browser, so that no malformed markup hides the text
+//! after it. Block elements end a line, whitespace is collapsed and empty
+//! lines dropped. The result is deterministic: the same page gives the
+//! same text, byte for byte. Decoding the bytes is `super::charset`'s.
 
+use html5gum::{DefaultEmitter, Token, Tokenizer};
 use sha2::{Digest, Sha256};
+
+/// The version of the rules that make a page's text: stored with each
+/// URL's text, so that a text made by older rules is read again once,
+/// quietly, instead of being reported as a change of the page.
+pub const READER: u32 = 2;
 
 /// Elements whose contents are not shown as text.
 const HIDDEN: [&str; 9] = [
-    "script", "style", "noscript", "template", "svg", "head", "iframe", "object", "math",
+    "script", "style", "noscript", "template", "title", "svg", "math", "iframe", "object",
+];
+
+/// HTML start tags that end an `svg` or `math` element they appear in
+/// (the HTML standard's "breakout" tags of foreign content).
+const BREAKOUT: [&str; 44] = [
+    "b",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "center",
+    "code",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "embed",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "listing",
+    "menu",
+    "meta",
+    "nobr",
+    "ol",
+    "p",
+    "pre",
+    "ruby",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "strike",
+    "sub",
+    "sup",
+    "table",
+    "tt",
+    "u",
+    "ul",
+    "var",
 ];
 
 /// Elements that start or end a line of text.
@@ -61,36 +121,44 @@ const BLOCKS: [&str; 38] = [
 /// The visible text of an HTML document: lines of single-spaced words.
 pub fn visible(html: &str) -> String {
     let mut raw = String::with_capacity(html.len() / 4);
-    let bytes = html.as_bytes();
-    let mut i = 0;
-    let mut text_from = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'<' {
-            i += 1;
-            continue;
-        }
-        push_text(&mut raw, &html[text_from..i]);
-        let rest = &html[i..];
-        if let Some(comment) = rest.strip_prefix("<!--") {
-            i += comment.find("-->").map_or(rest.len(), |e| e + 7);
-        } else if rest.starts_with("<!") || rest.starts_with("<?") {
-            i += rest.find('>').map_or(rest.len(), |e| e + 1);
-        } else if let Some((name, closing, len)) = tag(rest) {
-            i += len;
-            if BLOCKS.contains(&name.as_str()) {
-                raw.push('\n');
+    // The hidden elements open around the current point, innermost last.
+    let mut hidden: Vec<String> = Vec::new();
+    let mut emitter = DefaultEmitter::default();
+    emitter.naively_switch_states(true);
+    for token in Tokenizer::new_with_emitter(html, emitter).flatten() {
+        match token {
+            Token::StartTag(tag) => {
+                let name = String::from_utf8_lossy(&tag.name);
+                let name = name.as_ref();
+                if BREAKOUT.contains(&name) {
+                    if let Some(at) = hidden.iter().position(|h| h == "svg" || h == "math") {
+                        hidden.truncate(at);
+                    }
+                }
+                if BLOCKS.contains(&name) {
+                    raw.push('\n');
+                }
+                if HIDDEN.contains(&name) && !tag.self_closing {
+                    hidden.push(name.to_string());
+                }
             }
-            if !closing && HIDDEN.contains(&name.as_str()) {
-                i += skip_element(&html[i..], &name);
+            Token::EndTag(tag) => {
+                let name = String::from_utf8_lossy(&tag.name);
+                let name = name.as_ref();
+                // A stray end tag closes nothing.
+                if let Some(at) = hidden.iter().rposition(|h| h == name) {
+                    hidden.truncate(at);
+                }
+                if BLOCKS.contains(&name) {
+                    raw.push('\n');
+                }
             }
-        } else {
-            // A `<` that starts no tag ("a < b") is text.
-            raw.push('<');
-            i += 1;
+            Token::String(text) if hidden.is_empty() => {
+                raw.push_str(&String::from_utf8_lossy(&text.value));
+            }
+            _ => {}
         }
-        text_from = i;
     }
-    push_text(&mut raw, &html[text_from.min(html.len())..]);
     normalize(&raw)
 }
 
@@ -118,126 +186,6 @@ pub fn bounded(text: &str, max: usize) -> &str {
         Some(nl) if nl > max / 2 => &text[..nl],
         _ => &text[..end],
     }
-}
-
-/// A tag at the start of `s` (`<name …>` or `</name …>`): its lower-case
-/// name, whether it closes, and its length in bytes.
-fn tag(s: &str) -> Option<(String, bool, usize)> {
-    let b = s.as_bytes();
-    let (closing, start) = if b.get(1) == Some(&b'/') {
-        (true, 2)
-    } else {
-        (false, 1)
-    };
-    if !b.get(start).is_some_and(u8::is_ascii_alphabetic) {
-        return None;
-    }
-    let name_end = start
-        + b[start..]
-            .iter()
-            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'-' || *c == b':'))
-            .unwrap_or(b.len() - start);
-    let name = s[start..name_end].to_ascii_lowercase();
-    // The end of the tag: the first `>` outside a quoted attribute value.
-    let mut quote = None;
-    let mut j = name_end;
-    while j < b.len() {
-        match (quote, b[j]) {
-            (None, b'>') => return Some((name, closing, j + 1)),
-            (None, q @ (b'"' | b'\'')) => quote = Some(q),
-            (Some(q), c) if c == q => quote = None,
-            _ => {}
-        }
-        j += 1;
-    }
-    Some((name, closing, b.len()))
-}
-
-/// The length of an element's contents and its end tag (`</name>`), or of
-/// everything left when it never ends.
-fn skip_element(s: &str, name: &str) -> usize {
-    let b = s.as_bytes();
-    let mut from = 0;
-    while let Some(at) = s[from..].find("</") {
-        let start = from + at;
-        let after = start + 2;
-        let candidate = &b[after..(after + name.len()).min(b.len())];
-        if candidate.eq_ignore_ascii_case(name.as_bytes())
-            && !b
-                .get(after + name.len())
-                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-')
-        {
-            return s[start..].find('>').map_or(s.len(), |e| start + e + 1);
-        }
-        from = after;
-    }
-    s.len()
-}
-
-/// Appends text with its entities decoded.
-fn push_text(out: &mut String, text: &str) {
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        match entity(rest) {
-            Some((c, len)) => {
-                out.push(c);
-                rest = &rest[len..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-}
-
-/// A character reference at the start of `s` (`&amp;`, `&#39;`, `&#x2019;`):
-/// the character and the reference's length. Named references other than
-/// the common ones stay as written (the same page still gives the same
-/// text).
-fn entity(s: &str) -> Option<(char, usize)> {
-    let end = s[1..].find(';').filter(|&e| e <= 10)? + 1;
-    let body = &s[1..end];
-    let c = if let Some(num) = body.strip_prefix('#') {
-        let n = match num.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => num.parse().ok()?,
-        };
-        char::from_u32(n).filter(|c| *c != '\0')?
-    } else {
-        match body {
-            "amp" => '&',
-            "lt" => '<',
-            "gt" => '>',
-            "quot" => '"',
-            "apos" => '\'',
-            "nbsp" => ' ',
-            "ndash" => '–',
-            "mdash" => '—',
-            "lsquo" => '‘',
-            "rsquo" => '’',
-            "ldquo" => '“',
-            "rdquo" => '”',
-            "laquo" => '«',
-            "raquo" => '»',
-            "hellip" => '…',
-            "copy" => '©',
-            "eacute" => 'é',
-            "egrave" => 'è',
-            "agrave" => 'à',
-            "ccedil" => 'ç',
-            "ntilde" => 'ñ',
-            "oacute" => 'ó',
-            "aacute" => 'á',
-            "iacute" => 'í',
-            "uacute" => 'ú',
-            _ => return None,
-        }
-    };
-    Some((c, end + 1))
 }
 
 /// Lines trimmed, runs of whitespace made one space, empty lines dropped.
@@ -329,7 +277,61 @@ mod tests {
         ] {
             let _ = visible(page);
         }
-        assert_eq!(visible("AT&T &unknown; &#0;"), "AT&T &unknown; &#0;");
+        // As a browser: a NUL reference is U+FFFD, an unknown name stays.
+        assert_eq!(visible("AT&T &unknown; &#0;"), "AT&T &unknown; \u{fffd}");
+    }
+
+    /// Every named reference of the HTML standard, not a short list; and
+    /// the legacy ones a browser reads without their `;`.
+    #[test]
+    fn character_references_are_read_as_a_browser_reads_them() {
+        assert_eq!(
+            visible("<p>&Zcaron;&scaron; &laquo;&Scaron;&raquo; &ycirc; &frac12; &euro;&#x20AC;&#8364; &copy 2027 &notin;</p>"),
+            "Žš «Š» ŷ ½ €€€ © 2027 ∉"
+        );
+    }
+
+    /// Markup a browser recovers from hides no text after it.
+    #[test]
+    fn malformed_markup_does_not_hide_later_text() {
+        for (page, want) in [
+            // A self-closing svg holds nothing.
+            ("<p>before</p><svg/><p>after</p>", "before\nafter"),
+            ("<svg viewBox='0 0 1 1'/>Deadline: 1 May", "Deadline: 1 May"),
+            // No </head>: the body still shows.
+            (
+                "<html><head><title>T</title><meta charset=utf-8><body><p>Deadline: 1 May</p>",
+                "Deadline: 1 May",
+            ),
+            (
+                "<head><title>T</title><p>Deadline: 1 May",
+                "Deadline: 1 May",
+            ),
+            // Unclosed paragraphs and a stray end tag.
+            ("<p>one<p>two</div><p>three", "one\ntwo\nthree"),
+            ("</div></span>text</p>", "text"),
+            // An unclosed svg ends at the first HTML block, as in a browser.
+            (
+                "<svg><text>logo</text><p>Deadline: 1 May</p>",
+                "Deadline: 1 May",
+            ),
+            ("<math><mi>x</mi><div>after</div>", "after"),
+            // Script and style are raw text: a tag in a string is not a tag.
+            (
+                "<script>var s = '</div><p>not text';</script><p>text</p>",
+                "text",
+            ),
+            ("<style>p::after { content: '<p>x' }</style>text", "text"),
+            // Comments with dashes, and a bogus comment.
+            (
+                "<!-- a -- b --><p>text</p><? processing ?>more",
+                "text\nmore",
+            ),
+            // Attribute values holding `>` and quotes.
+            ("<p title='a > b' data-x=\"<p>\">text</p>", "text"),
+        ] {
+            assert_eq!(visible(page), want, "{page}");
+        }
     }
 
     #[test]

@@ -184,6 +184,25 @@ fn serve(
             count(hits, &path, false);
             return;
         }
+        "/cp1251" => {
+            // Windows-1251, said only by a <meta> (no charset in the
+            // header), with named references a short table lacks.
+            let mut body = b"<!DOCTYPE html><html><head><meta charset=\"windows-1251\"><title>t</title></head><body>".to_vec();
+            body.extend(
+                encoding_rs::WINDOWS_1251
+                    .encode("<h1>Призыв к представлению материалов</h1><p>Срок подачи: 30&nbsp;апреля 2027 &Scaron;&ecirc;</p>")
+                    .0
+                    .iter(),
+            );
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            count(hits, &path, false);
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+            return;
+        }
         "/etag" => {
             let fresh = headers.get("if-none-match").is_some_and(|e| e == "\"v1\"");
             count(hits, &path, fresh);
@@ -599,6 +618,94 @@ fn usage_errors() {
         err.contains("`interval` must be a duration between 5m and 7d"),
         "{err}"
     );
+}
+
+/// A page in windows-1251 reads as its text; and after an upgrade whose
+/// rules read pages differently (every stored text made by older rules),
+/// one pass takes each page again as its baseline: no change reported,
+/// nobody mailed, the whole page fetched (no conditional GET on the old
+/// text); a later change of a page is reported and mailed as before.
+#[test]
+fn a_new_text_reader_rereads_each_page_once_and_mails_nobody() {
+    let site = Site::start();
+    let t = tempfile::tempdir().unwrap();
+    let config = setup(t.path(), &site, "");
+    entries_on(
+        t.path(),
+        &site,
+        &[
+            ("cyrillic", "/cp1251"),
+            ("text", "/text"),
+            ("etag", "/etag"),
+        ],
+    );
+    let (code, r) = watch(&config, &[]);
+    assert_eq!(code, 0, "{r:#}");
+    let db = rusqlite::Connection::open(t.path().join("state.sqlite")).unwrap();
+    let stored = |url: &str| -> (String, u32) {
+        db.query_row(
+            "SELECT text, reader FROM watched WHERE url = ?1",
+            [url],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        stored(&site.url("/cp1251")),
+        (
+            "Призыв к представлению материалов\nСрок подачи: 30 апреля 2027 Šê".to_string(),
+            mechcal::watch::text::READER
+        )
+    );
+
+    // What an older release left: its own texts, under reader 1.
+    db.execute(
+        "UPDATE watched SET reader = 1, fingerprint = 'old-' || url, text = 'old text of ' || url",
+        [],
+    )
+    .unwrap();
+    let etag_before = site.hits("/etag");
+    let (code, r) = watch(&config, &[]);
+    assert_eq!(code, 0, "{r:#}");
+    expect(
+        &r,
+        &[
+            ("cyrillic", "200", "-"),
+            ("text", "200", "-"),
+            ("etag", "200", "-"),
+        ],
+    );
+    assert_eq!(r["summary"]["reread"], 3, "{r:#}");
+    assert!(
+        mails(t.path()).is_empty(),
+        "nobody is mailed for a new reader"
+    );
+    let etag_after = site.hits("/etag");
+    assert_eq!(
+        (etag_after.0 - etag_before.0, etag_after.1 - etag_before.1),
+        (0, 1),
+        "the page was fetched whole, not answered 304 on the old text"
+    );
+    for path in ["/cp1251", "/text", "/etag"] {
+        assert_eq!(stored(&site.url(path)).1, mechcal::watch::text::READER);
+    }
+
+    // The next pass reads nothing again; a change is a change.
+    site.version.store(1, Ordering::SeqCst);
+    let (code, r) = watch(&config, &[]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["summary"]["reread"], 0, "{r:#}");
+    expect(
+        &r,
+        &[
+            ("cyrillic", "200", "-"),
+            ("text", "200", "changed"),
+            ("etag", "304", "-"),
+        ],
+    );
+    let sent = mails(t.path());
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert!(sent[0].contains("30 April 2027"), "{}", sent[0]);
 }
 
 /// Entries of `(id, path)` on the site, replacing the repository's.

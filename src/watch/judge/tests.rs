@@ -209,3 +209,33 @@ fn status_texts() {
         "200, cut at the body limit"
     );
 }
+
+/// A text stored by older rules (`reader` 1) is read again without a
+/// change; the one after is compared as usual.
+#[test]
+fn a_text_made_by_older_rules_is_read_again_quietly() {
+    let old = UrlState {
+        reader: 1,
+        ..run(vec![page("Deadline: 1 May &Scaron;")]).remove(0)
+    };
+    let again = observe(Some(&old), URL, page("Deadline: 1 May Š"), t(2));
+    assert_eq!(again.changed_at, None, "not a change");
+    assert_eq!(again.excerpt, None);
+    assert_eq!(again.reader, crate::watch::text::READER);
+    assert_eq!(again.text.as_deref(), Some("Deadline: 1 May Š"));
+    assert_eq!(problem(&again, None, RULES), None);
+    // Once only: the next change of the page is one.
+    let changed = observe(Some(&again), URL, page("Deadline: 15 May Š"), t(3));
+    assert_eq!(changed.changed_at, Some(t(3)));
+    assert_eq!(
+        problem(&changed, None, RULES).map(|p| p.kind),
+        Some(Kind::Changed)
+    );
+    // Under the current rules, the same difference is a change.
+    let current = UrlState {
+        reader: crate::watch::text::READER,
+        ..old
+    };
+    let seen = observe(Some(&current), URL, page("Deadline: 1 May Š"), t(2));
+    assert_eq!(seen.changed_at, Some(t(2)));
+}
