@@ -109,7 +109,7 @@ pub fn export(snap: &Snapshot, out: &Path, now: DateTime<Utc>) -> std::io::Resul
         // Write to a temporary name and rename, so a server reading the
         // directory never sees half a file.
         let tmp = path.with_extension("tmp~");
-        std::fs::write(&tmp, &r.body)?;
+        std::fs::write(&tmp, r.identity())?;
         std::fs::rename(&tmp, &path)?;
         written.push(rel);
     }

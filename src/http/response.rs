@@ -16,11 +16,16 @@ use crate::i18n::Lang;
 use crate::render::page;
 
 /// A body rendered once and served many times, with its validators and a
-/// gzip copy made at render time (never per request).
-#[derive(Debug)]
+/// gzip copy made at render time (never per request). An HTML page keeps
+/// only the gzip copy: every browser takes gzip, so the plain body, as
+/// large again as the whole catalog's text, would sit in the cache for the
+/// odd client that does not (it gets the copy unpacked, see
+/// [`Rendered::identity`]). Feeds and JSON keep both: calendar clients
+/// and scripts that ask for no encoding are common.
 pub struct Rendered {
     pub content_type: &'static str,
-    pub body: Bytes,
+    /// The plain body, unless only the gzip copy is kept.
+    body: Option<Bytes>,
     pub gzip: Bytes,
     /// Strong validator of `body`: `"<hash>"`; the gzip copy's is `"<hash>-gz"`.
     pub etag: String,
@@ -54,6 +59,7 @@ impl Rendered {
         // cache counts their lengths: no spare capacity may hide behind them.
         body.shrink_to_fit();
         gzip.shrink_to_fit();
+        let body = (!content_type.starts_with("text/html")).then(|| Bytes::from(body));
         let etag = format!("\"{hex}\"");
         let etag_gzip = format!("\"{hex}-gz\"");
         let last_modified = Utc
@@ -63,7 +69,7 @@ impl Rendered {
         let header = |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static(""));
         Rendered {
             content_type,
-            body: Bytes::from(body),
+            body,
             gzip: Bytes::from(gzip),
             etag_header: header(&etag),
             etag_gzip_header: header(&etag_gzip),
@@ -76,11 +82,23 @@ impl Rendered {
         }
     }
 
-    /// The bytes this rendering holds, as the cache counts them: both
+    /// The plain body: kept, or unpacked from the gzip copy.
+    pub fn identity(&self) -> Bytes {
+        if let Some(body) = &self.body {
+            return body.clone();
+        }
+        let mut out = Vec::with_capacity(self.gzip.len() * 8);
+        // The copy was made from a Vec by this process: it unpacks.
+        let _ =
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&self.gzip[..]), &mut out);
+        Bytes::from(out)
+    }
+
+    /// The bytes this rendering holds, as the cache counts them: the
     /// bodies, the validators, and the struct itself.
     pub fn size(&self) -> usize {
         std::mem::size_of::<Rendered>()
-            + self.body.len()
+            + self.body.as_ref().map_or(0, Bytes::len)
             + self.gzip.len()
             + 2 * (self.etag.len() + self.etag_gzip.len())
             + self.last_modified_header.len()
@@ -241,7 +259,7 @@ pub(super) fn respond(r: &Rendered, headers: &HeaderMap) -> Response {
         out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r.gzip.clone()
     } else {
-        r.body.clone()
+        r.identity()
     };
     (StatusCode::OK, out, Body::from(body)).into_response()
 }
@@ -353,6 +371,19 @@ mod tests {
         let mut out = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&r.gzip[..]), &mut out)
             .unwrap();
-        assert_eq!(out, r.body);
+        assert_eq!(out, r.identity());
+        // A page keeps only the gzip copy, and unpacks it for a client
+        // that takes no gzip.
+        let text = "<!DOCTYPE html><p>Срок</p>".repeat(100);
+        let page = Rendered::new(
+            "text/html; charset=utf-8",
+            text.clone().into_bytes(),
+            "2026-10-01T08:30:00Z".parse().unwrap(),
+            "no-cache",
+        );
+        assert!(page.body.is_none());
+        assert!(page.size() < text.len(), "{}", page.size());
+        assert_eq!(page.identity(), text.as_bytes());
+        assert_eq!(rendered().identity(), &b"BEGIN:VCALENDAR\r\n"[..]);
     }
 }

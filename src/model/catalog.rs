@@ -126,7 +126,7 @@ impl Catalog {
     ) -> Catalog {
         for d in &mut self.deadlines {
             if d.extended_from.is_none() {
-                d.extended_from = was(&d.id);
+                d.extended_from = was(&d.id).map(Box::new);
             }
         }
         self

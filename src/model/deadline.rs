@@ -7,7 +7,7 @@
 //! another file does not change it, and any edit that matters does.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
@@ -123,10 +123,11 @@ impl fmt::Display for SubmitTo {
 /// Where an entry was written: for messages only, never part of its identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
-    /// The file, relative to the deadline repository's root.
-    pub file: PathBuf,
-    pub line: usize,
-    pub column: usize,
+    /// The file, relative to the deadline repository's root: one copy for
+    /// all the items of a file.
+    pub file: std::sync::Arc<Path>,
+    pub line: u32,
+    pub column: u32,
 }
 
 /// A SHA-256 of an entry's normalised fields.
@@ -161,15 +162,15 @@ pub struct Deadline {
     /// The entry's id, as written (`[[deadline]] id`).
     pub entry: String,
     /// The milestone this item is, for entries with milestones.
-    pub milestone: Option<crate::model::schedule::Milestone>,
+    pub milestone: Option<Box<crate::model::schedule::Milestone>>,
     /// The year of this occurrence, for yearly dates.
     pub year: Option<i32>,
     /// The rule occurrences follow, for yearly dates.
     pub repeat: Option<crate::model::schedule::Yearly>,
     /// When submissions open (a portal, a call), if known.
-    pub opens: Option<crate::model::schedule::When>,
+    pub opens: Option<Box<crate::model::schedule::When>>,
     /// The date this one replaces, as staff wrote it (`extended_from`).
-    pub extended_from: Option<crate::model::schedule::When>,
+    pub extended_from: Option<Box<crate::model::schedule::When>>,
     /// Whether subscribers are reminded of it (not of sessions, which are
     /// for information, nor of open calls).
     pub remind: bool,
@@ -190,7 +191,8 @@ pub struct Deadline {
     /// Reminder offsets in days, largest first, if the entry overrides them.
     pub remind_days: Option<Vec<u16>>,
     /// What the submission must be like (limits, languages, how to send).
-    pub requirements: crate::model::requirements::Requirements,
+    /// Shared by the items of an entry.
+    pub requirements: std::sync::Arc<crate::model::requirements::Requirements>,
     pub origin: Origin,
     pub fingerprint: Fingerprint,
 }
@@ -339,7 +341,7 @@ pub(crate) mod tests {
             remind_days: Some(vec![30, 7]),
             requirements: Default::default(),
             origin: Origin {
-                file: "a.toml".into(),
+                file: std::path::Path::new("a.toml").into(),
                 line: 1,
                 column: 1,
             },
@@ -353,7 +355,7 @@ pub(crate) mod tests {
     fn fingerprint_ignores_origin_and_set_order() {
         let a = sample();
         let mut b = a.clone();
-        b.origin.file = "elsewhere/b.toml".into();
+        b.origin.file = std::path::Path::new("elsewhere/b.toml").into();
         b.origin.line = 40;
         b.topics.reverse();
         b.remind_days = Some(vec![7, 30]);
@@ -377,36 +379,49 @@ pub(crate) mod tests {
             |d| d.status = Status::Cancelled,
             |d| d.remind_days = None,
             |d| d.remind_days = Some(vec![]),
-            |d| d.requirements.word_limit = Some(5000),
-            |d| d.requirements.page_limit = Some(10),
-            |d| d.requirements.languages = vec!["en".into()],
-            |d| d.requirements.submit_via = vec![crate::model::requirements::SubmitVia::Post],
-            |d| d.requirements.subject_line = Some("HCR 2026".into()),
-            |d| d.requirements.public = Some(crate::model::requirements::Public::No),
-            |d| d.requirements.verified = NaiveDate::from_ymd_opt(2026, 11, 30),
-            |d| d.requirements.source = Some("https://x.org/".into()),
+            |d| std::sync::Arc::make_mut(&mut d.requirements).word_limit = Some(5000),
+            |d| std::sync::Arc::make_mut(&mut d.requirements).page_limit = Some(10),
+            |d| std::sync::Arc::make_mut(&mut d.requirements).languages = vec!["en".into()],
+            |d| {
+                std::sync::Arc::make_mut(&mut d.requirements).submit_via =
+                    vec![crate::model::requirements::SubmitVia::Post]
+            },
+            |d| {
+                std::sync::Arc::make_mut(&mut d.requirements).subject_line = Some("HCR 2026".into())
+            },
+            |d| {
+                std::sync::Arc::make_mut(&mut d.requirements).public =
+                    Some(crate::model::requirements::Public::No)
+            },
+            |d| {
+                std::sync::Arc::make_mut(&mut d.requirements).verified =
+                    NaiveDate::from_ymd_opt(2026, 11, 30)
+            },
+            |d| {
+                std::sync::Arc::make_mut(&mut d.requirements).source = Some("https://x.org/".into())
+            },
             |d| d.due = Due::Open,
             |d| d.entry = "cerd".into(),
             |d| {
-                d.milestone = Some(crate::model::schedule::Milestone {
+                d.milestone = Some(Box::new(crate::model::schedule::Milestone {
                     kind: "loi".into(),
                     label: None,
-                })
+                }))
             },
             |d| d.year = Some(2024),
             |d| d.repeat = Some(crate::model::schedule::Yearly { until: None }),
             |d| {
-                d.opens = Some(crate::model::schedule::When {
+                d.opens = Some(Box::new(crate::model::schedule::When {
                     written: Due::Date(NaiveDate::from_ymd_opt(2024, 6, 1).unwrap()),
                     at: Utc.with_ymd_and_hms(2024, 5, 31, 22, 0, 0).unwrap(),
-                })
+                }))
             },
             |d| d.remind = false,
             |d| {
-                d.extended_from = Some(crate::model::schedule::When {
+                d.extended_from = Some(Box::new(crate::model::schedule::When {
                     written: Due::Date(NaiveDate::from_ymd_opt(2024, 6, 30).unwrap()),
                     at: Utc.with_ymd_and_hms(2024, 6, 30, 22, 0, 0).unwrap(),
-                })
+                }))
             },
         ];
         for (i, edit) in edits.iter().enumerate() {

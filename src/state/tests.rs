@@ -588,7 +588,7 @@ fn a_changed_due_is_remembered_as_extended_from() {
     let was = v.was_due["a"];
     assert_eq!(was.written, Due::Date("2027-03-31".parse().unwrap()));
     let shown = later.with_history(|id| v.was_due.get(id).copied());
-    assert_eq!(shown.get("a").unwrap().extended_from, Some(was));
+    assert_eq!(shown.get("a").unwrap().extended_from, Some(Box::new(was)));
     // It survives a reopen, and an unrelated sync changes nothing.
     let v2 = state
         .sync(&with_due("2027-04-30"), "s", at("2026-03-01T00:00:00Z"))

@@ -238,7 +238,7 @@ impl Fields {
             description,
             status: status?,
             remind_days: remind_days?,
-            requirements: requirements?,
+            requirements: requirements?.into(),
             origin,
             fingerprint: Fingerprint([0; 32]),
         };

@@ -253,12 +253,13 @@ fn deadline_file(
         }
     };
     let mut out = Vec::with_capacity(tables.len());
+    let path: std::sync::Arc<std::path::Path> = src.rel.clone().into();
     for (table, span) in tables {
         let start = file.position(span.start);
         let origin = Origin {
-            file: src.rel.clone(),
-            line: start.line,
-            column: start.column,
+            file: path.clone(),
+            line: u32::try_from(start.line).unwrap_or(u32::MAX),
+            column: u32::try_from(start.column).unwrap_or(u32::MAX),
         };
         let t = Table::new(table, span, "deadline");
         out.push(entry::validate(sink, ctx, &t, origin));

@@ -446,11 +446,11 @@ impl Item {
         if let Some(m) = &self.milestone {
             d.id = format!("{}.{}", base.entry, m.kind);
         }
-        d.milestone = self.milestone.clone();
+        d.milestone = self.milestone.clone().map(Box::new);
         d.due = self.due.written;
         d.due_at = self.due.at;
-        d.opens = self.opens;
-        d.extended_from = self.extended_from;
+        d.opens = self.opens.map(Box::new);
+        d.extended_from = self.extended_from.map(Box::new);
         d.repeat = self.repeat;
         d.remind = self.remind;
         let (Some(rule), Some(first)) = (self.repeat, written_date(&self.due.written)) else {
@@ -475,7 +475,10 @@ impl Item {
             o.year = Some(year);
             o.due = due.written;
             o.due_at = due.at;
-            o.opens = self.opens.and_then(|w| shift(w, years, tz, DayEdge::Start));
+            o.opens = self
+                .opens
+                .and_then(|w| shift(w, years, tz, DayEdge::Start))
+                .map(Box::new);
             o.fingerprint = o.fingerprint_of();
             out.push(o);
         }

@@ -76,7 +76,7 @@ fn milestones_become_one_item_each() {
     let s = catalog.get("upr-blr.submission").unwrap();
     assert_eq!(s.entry, "upr-blr");
     assert_eq!(s.due_at, at("2027-03-31T10:00:00Z"));
-    assert_eq!(s.opens.unwrap().at, at("2027-01-09T23:00:00Z"));
+    assert_eq!(s.opens.as_deref().unwrap().at, at("2027-01-09T23:00:00Z"));
     assert_eq!(s.status, Status::Confirmed);
     assert!(s.remind);
     let loi = catalog.get("upr-blr.loi").unwrap();
@@ -136,7 +136,7 @@ fn yearly_dates_repeat_inside_the_window() {
     );
     let d = catalog.get("upr-blr.2028").unwrap();
     assert_eq!(
-        d.opens.unwrap().written,
+        d.opens.as_deref().unwrap().written,
         Due::Date("2028-01-01".parse().unwrap())
     );
     // Every year is its own item with its own fingerprint.
@@ -208,7 +208,7 @@ fn extended_from_is_kept_as_written() {
     let text = entry("due = 2027-04-30\nextended_from = 2027-03-31\n");
     let catalog = load(&text).catalog.unwrap();
     let d = catalog.get("upr-blr").unwrap();
-    let from = d.extended_from.unwrap();
+    let from = d.extended_from.as_deref().unwrap();
     assert_eq!(from.written, Due::Date("2027-03-31".parse().unwrap()));
     assert!(from.at < d.due_at);
 }

@@ -446,8 +446,8 @@ fn event(
         }
         // An open call is shown on the day it opens (see `in_calendar`).
         (Due::Open, opens) => {
-            let date = opens.map_or(d.due_at, |o| o.at);
-            let date = match opens.map(|o| o.written) {
+            let date = opens.as_deref().map_or(d.due_at, |o| o.at);
+            let date = match opens.as_deref().map(|o| o.written) {
                 Some(Due::Date(day)) => day,
                 _ => date.with_timezone(&d.timezone).date_naive(),
             };

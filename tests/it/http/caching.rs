@@ -102,6 +102,26 @@ async fn gzip_by_accept_encoding() {
         .get_with("/calendar.ics", &[(ACCEPT_ENCODING, "gzip;q=0")])
         .await;
     assert_eq!(header(&r, CONTENT_ENCODING), "");
+
+    // The page keeps only its gzip copy: a client without gzip gets it
+    // unpacked, byte for byte, under the plain body's own ETag.
+    let plain = s.get("/?lang=ru").await;
+    assert_eq!(header(&plain, CONTENT_ENCODING), "");
+    let plain_etag = header(&plain, ETAG);
+    let plain = plain.bytes().await.unwrap();
+    assert!(plain.starts_with(b"<!DOCTYPE html>"));
+    let r = s.get_with("/?lang=ru", &[(ACCEPT_ENCODING, "gzip")]).await;
+    assert_eq!(header(&r, CONTENT_ENCODING), "gzip");
+    assert_ne!(header(&r, ETAG), plain_etag);
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&r.bytes().await.unwrap()[..])
+        .read_to_end(&mut out)
+        .unwrap();
+    assert_eq!(out, plain);
+    let again = s
+        .get_with("/?lang=ru", &[(IF_NONE_MATCH, &plain_etag)])
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 }
 
 #[tokio::test]
