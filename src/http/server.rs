@@ -191,12 +191,22 @@ pub async fn serve(
 /// Binds `count` listening sockets to one address with `SO_REUSEPORT`, so
 /// that the kernel spreads connections evenly over them (one per server
 /// thread). With port 0, the first socket picks the port and the others
-/// join it.
+/// join it. A port another process listens on is refused ("address in
+/// use"), even when that process is another `mechcal serve`: without the
+/// check below, `SO_REUSEPORT` would let a second instance join the first
+/// one's port and take half its connections.
 pub fn bind_reuseport(
     addr: std::net::SocketAddr,
     count: usize,
 ) -> std::io::Result<Vec<std::net::TcpListener>> {
     use socket2::{Domain, Protocol, Socket, Type};
+    if addr.port() != 0 {
+        // A socket without SO_REUSEPORT cannot bind a port that listening
+        // sockets hold, whatever their options.
+        let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        probe.set_reuse_address(true)?;
+        probe.bind(&addr.into())?;
+    }
     let mut target = addr;
     let mut sockets = Vec::with_capacity(count.max(1));
     for _ in 0..count.max(1) {

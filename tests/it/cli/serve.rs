@@ -55,6 +55,37 @@ fn serve_answers_and_stops_on_sigterm() {
     );
     let feed = get("/calendar.ics");
     assert!(feed.contains("BEGIN:VCALENDAR"), "{feed}");
+
+    // A second instance on the same port is refused, not let in beside
+    // the first (its listening sockets share the port with SO_REUSEPORT).
+    let mut second = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "--listen", &addr])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let code = loop {
+        if let Some(s) = second.try_wait().unwrap() {
+            break s.code();
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = second.kill();
+            panic!("a second serve on {addr} started beside the first");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    second
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("in use"), "{err}");
+    assert!(get("/healthz").starts_with("HTTP/1.0 200"));
     assert!(
         tmp.path().join("state.sqlite").exists(),
         "the state database is created next to the config"
