@@ -302,6 +302,7 @@ pub async fn run(
         )
         .map_err(Error::Reminders)?;
     }
+    crate::os::allocator::settle();
     tracing::info!(
         deadlines = snapshot.catalog.deadlines().len(),
         version = %snapshot.catalog.version(),

@@ -351,6 +351,28 @@ pub(crate) mod tests {
         d
     }
 
+    /// An item's size is what 10,000 deadlines cost a running server
+    /// (benches/memory.sh): rarely-set fields are boxed, requirements are
+    /// shared (one empty value for all entries without any).
+    #[test]
+    fn an_item_stays_small_and_empty_requirements_are_shared() {
+        assert!(
+            std::mem::size_of::<Deadline>() <= 416,
+            "{} bytes",
+            std::mem::size_of::<Deadline>()
+        );
+        let a = crate::model::requirements::shared(Default::default());
+        let b = crate::model::requirements::shared(Default::default());
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+        let full = crate::model::requirements::Requirements {
+            word_limit: Some(5000),
+            ..Default::default()
+        };
+        let c = crate::model::requirements::shared(full.clone());
+        assert!(!std::sync::Arc::ptr_eq(&a, &c));
+        assert_eq!(*c, full);
+    }
+
     #[test]
     fn fingerprint_ignores_origin_and_set_order() {
         let a = sample();

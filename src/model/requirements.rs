@@ -72,6 +72,18 @@ pub struct Requirements {
     pub source: Option<String>,
 }
 
+/// `r`, shared: every entry without requirements (most of them) points
+/// at one empty value instead of holding its own.
+pub fn shared(r: Requirements) -> std::sync::Arc<Requirements> {
+    static EMPTY: std::sync::LazyLock<std::sync::Arc<Requirements>> =
+        std::sync::LazyLock::new(Default::default);
+    if r.is_empty() {
+        EMPTY.clone()
+    } else {
+        std::sync::Arc::new(r)
+    }
+}
+
 impl Requirements {
     pub fn is_empty(&self) -> bool {
         *self == Requirements::default()

@@ -238,7 +238,7 @@ impl Fields {
             description,
             status: status?,
             remind_days: remind_days?,
-            requirements: requirements?.into(),
+            requirements: crate::model::requirements::shared(requirements?),
             origin,
             fingerprint: Fingerprint([0; 32]),
         };
