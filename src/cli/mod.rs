@@ -10,6 +10,7 @@
 
 mod check;
 mod commands;
+mod docs;
 
 use std::path::{Path, PathBuf};
 
@@ -135,6 +136,20 @@ pub enum Command {
     DefaultConfig,
     /// Print the DNS TXT record to publish for `[mail.dkim]`'s key
     DkimRecord,
+    /// Write the manual pages: mechcal.1 and one per subcommand
+    /// (mechcal-check.1, …), for `man -l` or /usr/share/man/man1
+    Man {
+        /// Where to write them (created if needed)
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Print a shell's completion script (bash: save as
+    /// /etc/bash_completion.d/mechcal; zsh: as _mechcal in $fpath; fish:
+    /// as ~/.config/fish/completions/mechcal.fish)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -300,6 +315,22 @@ pub fn run(
             Ok(Exit::Ok)
         }
         Command::DkimRecord => commands::dkim_record(config, out),
+        Command::Man { dir } => match docs::man_pages(&dir) {
+            Ok(pages) => {
+                let _ = writeln!(
+                    out,
+                    "wrote {} manual pages to {}",
+                    pages.len(),
+                    dir.display()
+                );
+                Ok(Exit::Ok)
+            }
+            Err(source) => Err(Error::Export { dir, source }),
+        },
+        Command::Completions { shell } => {
+            docs::completions(shell, out);
+            Ok(Exit::Ok)
+        }
         Command::Watch { now, format, only } => commands::watch(
             config,
             now.unwrap_or(clock),
