@@ -17,8 +17,9 @@
 //!   diagnostics out: the deadline repository, the registry, the config,
 //!   the subscribers file; TOML with positions, "did you mean", value
 //!   checks. [`load::everything`] is the one loader of all of them.
-//! - [`render`] — feeds (iCalendar), the page, JSON, the `list` table, and
-//!   the languages (Fluent files under `locales/`).
+//! - [`render`] — feeds (iCalendar), the page, JSON, the `list` table.
+//! - [`i18n`] — the languages: one Fluent file per language under
+//!   `src/i18n/`, embedded in the binary, with CLDR plural rules.
 //! - [`reminders`] — `plan` (pure: what is due), `message` (building mail),
 //!   `pass` (one run: plan, send, record), `transport` (Maildir, SMTP),
 //!   `tokens` (unsubscribe links).
@@ -37,7 +38,11 @@
 //!   its fingerprint, changed lines, what a check means, the HTTP edge, a
 //!   pass, `mechcal watch`'s report.
 //! - [`metrics`] — counters and the `/metrics` text.
-//! - [`os`] — systemd credentials, files of personal data (0600/0700).
+//! - [`os`] — systemd credentials, files of personal data (0600/0700),
+//!   the allocator's tuning for `serve`.
+//! - [`cli`] — arguments and commands, manual pages and completions; the
+//!   one place that reads the clock and prints errors. [`exit`] — the exit
+//!   codes.
 //! - [`cli`] — the command line; [`exit`] — the exit codes.
 
 pub mod cli;
