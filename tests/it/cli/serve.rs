@@ -2,6 +2,17 @@
 
 use super::*;
 
+/// Stops a server even when an assertion fails, so that it does not
+/// outlive the test holding its output pipe (cargo would wait for it).
+struct Stop(std::process::Child);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `mechcal serve` as a user runs it: starts, answers on loopback, and stops
 /// cleanly on SIGTERM.
 #[cfg(unix)]
@@ -24,11 +35,13 @@ fn serve_answers_and_stops_on_sigterm() {
     .unwrap();
     let subs = tmp.path().join("subscribers.toml");
     common::example_subscribers(&subs);
-    let mut child = common::serve_command(&config)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut child = Stop(
+        common::serve_command(&config)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
     let mut line = String::new();
     let addr = loop {
         line.clear();
@@ -91,7 +104,7 @@ fn serve_answers_and_stops_on_sigterm() {
         "the state database is created next to the config"
     );
 
-    let pid = child.id().to_string();
+    let pid = child.0.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -99,7 +112,7 @@ fn serve_answers_and_stops_on_sigterm() {
         .success());
     let start = Instant::now();
     let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
+        if let Some(s) = child.0.try_wait().unwrap() {
             break s;
         }
         assert!(
@@ -141,15 +154,6 @@ fn serve_reloads_edits_and_keeps_the_last_good_data() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    /// Stops the server even when an assertion fails, so that it does not
-    /// outlive the test holding its output pipe.
-    struct Stop(std::process::Child);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let child = Stop(child);
     let mut line = String::new();
