@@ -13,6 +13,11 @@
 //! - `smtp` — reminders through a real SMTP server (Python aiosmtpd), with
 //!   faults, TLS and kill -9.
 //! - `support` — helpers (repository paths, copies, the test venv).
+//! - `third_party` — the feeds in ical.js, Python icalendar and vobject;
+//!   the pages in headless Chromium with axe-core; the systemd unit in
+//!   `systemd-analyze` (the scripts under `tests/` and `systemd/`).
+//! - `tools` — the programs those tests drive, installed on first use or
+//!   skipped with a loud, counted line.
 //! - `watch` — `mechcal watch` and the daemon's watch pass against a web
 //!   site on loopback written in the test.
 
@@ -25,4 +30,6 @@ mod signup;
 mod smtp;
 mod spam;
 mod support;
+mod third_party;
+mod tools;
 mod watch;

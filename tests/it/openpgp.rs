@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::support as common;
+use crate::tools;
 use common::{copy_dir, root, write_private};
 
 /// A throw-away GnuPG home.
@@ -34,7 +35,7 @@ impl Gpg {
             .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
             .args(args)
             .output()
-            .expect("GnuPG (Debian `gnupg`) must be installed; .ci/run installs it");
+            .expect("gpg runs (tools::need found it)");
         assert!(
             out.status.success(),
             "gpg {args:?}: {}",
@@ -147,6 +148,12 @@ const TELLING: [&str; 12] = [
 
 #[test]
 fn every_kind_of_reminder_decrypts_with_gnupg_and_the_outside_tells_nothing() {
+    if !tools::need(
+        &[&tools::GPG],
+        "openpgp::every_kind_of_reminder_decrypts_with_gnupg_and_the_outside_tells_nothing",
+    ) {
+        return;
+    }
     let gpg = Gpg::new();
     gpg.make_key("rsa@example.org", "rsa3072", "rsa3072", "never");
     gpg.make_key("curve@example.org", "ed25519", "cv25519", "never");
@@ -262,6 +269,12 @@ fn every_kind_of_reminder_decrypts_with_gnupg_and_the_outside_tells_nothing() {
 
 #[test]
 fn an_expired_key_holds_reminders_tells_once_and_a_renewed_key_releases_them() {
+    if !tools::need(
+        &[&tools::GPG],
+        "openpgp::an_expired_key_holds_reminders_tells_once_and_a_renewed_key_releases_them",
+    ) {
+        return;
+    }
     use chrono::{Duration, Utc};
     // The key must be usable by the real clock when the file is loaded.
     #[allow(clippy::disallowed_methods)]
@@ -365,6 +378,12 @@ fn an_expired_key_holds_reminders_tells_once_and_a_renewed_key_releases_them() {
 
 #[test]
 fn check_refuses_an_expired_key_and_the_service_holds_its_mail() {
+    if !tools::need(
+        &[&tools::GPG],
+        "openpgp::check_refuses_an_expired_key_and_the_service_holds_its_mail",
+    ) {
+        return;
+    }
     let (tmp, config) = site(
         "[[subscriber]]\nname = \"A\"\nemail = \"a@example.org\"\nopenpgp_key = \"keys/old.asc\"\n",
         "",
@@ -419,6 +438,12 @@ const NOTICE: &str = "A change to your reminder settings";
 /// and "stop encrypting" takes it away.
 #[test]
 fn a_sign_up_pastes_a_key_on_the_preference_page() {
+    if !tools::need(
+        &[&tools::GPG],
+        "openpgp::a_sign_up_pastes_a_key_on_the_preference_page",
+    ) {
+        return;
+    }
     use crate::signup::{
         action, confirm_and_manage, database_holds, get, mails_to, post, sign_up, Site,
     };
