@@ -32,6 +32,27 @@ fn pages_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Every subcommand as the words that name it (`["check"]`,
+/// `["subscribers", "pending"]`…), nested ones after their parent; clap's
+/// own `help` left out. The book's commands reference is checked against
+/// this list.
+pub fn command_paths() -> Vec<Vec<String>> {
+    fn walk(command: &clap::Command, above: &[String], out: &mut Vec<Vec<String>>) {
+        for sub in command.get_subcommands() {
+            if sub.get_name() == "help" {
+                continue;
+            }
+            let mut path = above.to_vec();
+            path.push(sub.get_name().to_owned());
+            out.push(path.clone());
+            walk(sub, &path, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Args::command(), &[], &mut out);
+    out
+}
+
 /// Prints `shell`'s completion script for `mechcal` to `out`.
 pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
     clap_complete::generate(shell, &mut Args::command(), "mechcal", out);

@@ -12,6 +12,8 @@ mod check;
 mod commands;
 mod docs;
 
+pub use docs::command_paths;
+
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -240,7 +242,7 @@ pub enum Error {
     /// sign-up, or more than one.
     #[error("error: `{0}` names no sign-up waiting for approval\n  help: `mechcal subscribers pending` lists them with their REF\n")]
     NoSuchSignUp(String),
-    #[error("error: the config has no `[mail.dkim]`\n  help: add `[mail.dkim]` with `domain`, `selector` and `key_file` (see README, \"Mail that arrives\")\n")]
+    #[error("error: the config has no `[mail.dkim]`\n  help: add `[mail.dkim]` with `domain`, `selector` and `key_file` (see \"Mail that arrives\" in the book: docs/src/operators/mail.md)\n")]
     NoDkim,
 }
 

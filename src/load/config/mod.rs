@@ -9,6 +9,7 @@
 //! (one function per section; those of the reminders' sections are in
 //! `reminders`); `tests` has an error snapshot per class.
 
+pub mod keys;
 mod parse;
 mod reminders;
 mod watch;

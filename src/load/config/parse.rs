@@ -49,20 +49,7 @@ impl Config {
             return Err(diags);
         };
         let root = Table::new(&doc, 0..0, "the config");
-        root.check_keys(
-            &mut sink,
-            &[
-                "calendar",
-                "data",
-                "state",
-                "server",
-                "reminders",
-                "subscriptions",
-                "mail",
-                "alerts",
-                "watch",
-            ],
-        );
+        root.check_keys(&mut sink, keys::SECTIONS);
 
         match root.optional_table(&mut sink, "calendar") {
             Some(cal) => calendar(&mut sink, &cal, &mut config.calendar),
@@ -75,7 +62,7 @@ impl Config {
             None => {}
         }
         if let Some(data) = root.optional_table(&mut sink, "data") {
-            data.check_keys(&mut sink, &["deadlines", "max_bytes", "git"]);
+            data.check_keys(&mut sink, keys::DATA);
             // 1 MiB to 4 GiB.
             if let Some(n) = bounded(&mut sink, &data, "max_bytes", 1 << 20, 1 << 32) {
                 config.data.max_bytes = n as u64;
@@ -92,7 +79,7 @@ impl Config {
             }
         }
         if let Some(state) = root.optional_table(&mut sink, "state") {
-            state.check_keys(&mut sink, &["path", "key_file"]);
+            state.check_keys(&mut sink, keys::STATE);
             for (key, out) in [
                 ("path", &mut config.state.path),
                 ("key_file", &mut config.state.key_file),
@@ -107,19 +94,7 @@ impl Config {
             }
         }
         if let Some(server) = root.optional_table(&mut sink, "server") {
-            server.check_keys(
-                &mut sink,
-                &[
-                    "listen",
-                    "header_timeout_seconds",
-                    "write_timeout_seconds",
-                    "max_connections",
-                    "max_connections_per_client",
-                    "cache_mib",
-                    "health_details",
-                    "metrics",
-                ],
-            );
+            server.check_keys(&mut sink, keys::SERVER);
             let s = &mut config.server;
             if let Some(n) = bounded(&mut sink, &server, "header_timeout_seconds", 1, 300) {
                 s.header_timeout_seconds = n as u64;
@@ -219,7 +194,7 @@ impl Config {
             mail(&mut sink, &m, base, &mut config.mail);
         }
         if let Some(alerts) = root.optional_table(&mut sink, "alerts") {
-            alerts.check_keys(&mut sink, &["staff"]);
+            alerts.check_keys(&mut sink, keys::ALERTS);
             if let Some(v) = alerts.get("staff") {
                 if let Some(items) =
                     tables::as_array(&mut sink, "staff", v, "[\"staff@example.org\"]")
@@ -258,19 +233,7 @@ impl Config {
 }
 
 fn calendar(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut CalendarConfig) {
-    t.check_keys(
-        sink,
-        &[
-            "name",
-            "domain",
-            "timezone",
-            "base_url",
-            "keep_past_days",
-            "horizon_days",
-            "refresh",
-            "alarm",
-        ],
-    );
+    t.check_keys(sink, keys::CALENDAR);
     if let Some(name) = t.optional_str(sink, "name") {
         if name.get_ref().trim().is_empty() || name.get_ref().contains(['\n', '\r']) {
             sink.error(name.span(), "`name` must be a non-empty single line");
@@ -410,7 +373,7 @@ pub(super) fn bounded(
 
 /// `[data.git]`.
 fn git_config(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> Option<GitConfig> {
-    t.check_keys(sink, &["remote", "branch", "interval"]);
+    t.check_keys(sink, keys::DATA_GIT);
     let mut git = GitConfig {
         remote: "origin".into(),
         branch: "main".into(),

@@ -18,16 +18,7 @@ pub(super) fn reminders(
     base: &Path,
     out: &mut RemindersConfig,
 ) -> Option<Tz> {
-    t.check_keys(
-        sink,
-        &[
-            "subscribers",
-            "remind_days",
-            "schedule",
-            "timezone",
-            "secret_file",
-        ],
-    );
+    t.check_keys(sink, keys::REMINDERS);
     if let Some(path) = t.optional_str(sink, "secret_file") {
         if path.get_ref().trim().is_empty() {
             sink.error(path.span(), "`secret_file` must name a file");
@@ -71,17 +62,7 @@ pub(super) fn reminders(
 
 /// Reads `[subscriptions]`.
 pub(super) fn subscriptions(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut SubscriptionsConfig) {
-    t.check_keys(
-        sink,
-        &[
-            "open",
-            "approval",
-            "confirm_hours",
-            "per_client_per_hour",
-            "trusted_proxies",
-            "contact",
-        ],
-    );
+    t.check_keys(sink, keys::SUBSCRIPTIONS);
     if let Some(v) = t.optional_str(sink, "contact") {
         if v.get_ref().parse::<lettre::Address>().is_ok() && values::is_email(v.get_ref()) {
             out.contact = Some(v.get_ref().clone());
@@ -140,25 +121,7 @@ pub(super) fn subscriptions(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut Su
 }
 
 pub(super) fn mail(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path, out: &mut MailConfig) {
-    t.check_keys(
-        sink,
-        &[
-            "from",
-            "subject_prefix",
-            "transport",
-            "maildir",
-            "host",
-            "port",
-            "tls",
-            "username",
-            "password_env",
-            "password_file",
-            "timeout_seconds",
-            "max_attempts",
-            "retry_seconds",
-            "dkim",
-        ],
-    );
+    t.check_keys(sink, keys::MAIL);
     if let Some(d) = t.optional_table(sink, "dkim") {
         out.dkim = dkim(sink, &d, base);
     }
@@ -215,7 +178,7 @@ pub(super) fn mail(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path, out: &mu
 
 /// `[mail.dkim]`: all three keys are required.
 fn dkim(sink: &mut Sink<'_>, t: &Table<'_, '_>, base: &Path) -> Option<DkimConfig> {
-    t.check_keys(sink, &["domain", "selector", "key_file"]);
+    t.check_keys(sink, keys::MAIL_DKIM);
     let domain = t.required_str(sink, "domain", "\"calendar.example.org\"");
     let selector = t.required_str(sink, "selector", "\"mechcal\"");
     let key_file = t.required_str(sink, "key_file", "\"/etc/mechcal/credentials/dkim-key\"");

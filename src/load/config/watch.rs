@@ -8,21 +8,7 @@ use crate::load::tables::{self, Sink, Table};
 
 /// Reads `[watch]` into `out`.
 pub(super) fn watch(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut WatchConfig) {
-    t.check_keys(
-        sink,
-        &[
-            "enabled",
-            "interval",
-            "timeout",
-            "max_body_kib",
-            "host_delay",
-            "hosts_at_once",
-            "failures",
-            "contact",
-            "proxy",
-            "allow_private",
-        ],
-    );
+    t.check_keys(sink, keys::WATCH);
     for (key, slot) in [
         ("enabled", &mut out.enabled),
         ("allow_private", &mut out.allow_private),
