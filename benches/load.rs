@@ -4,7 +4,7 @@
 //! target).
 //!
 //! With the allocator as `mechcal check` has it (`serve`, which gives
-//! freed pages back at once, reloads slower: README says by how much).
+//! freed pages back at once, reloads slower: docs/src/design/performance.md says by how much).
 //!
 //! Run: `cargo bench --bench load`
 

@@ -133,7 +133,7 @@ pub(super) async fn signup_form(
 }
 
 /// `POST /subscribe`.
-// Over 100 lines: the checks in the order README gives them (origin, body, token, fields, limits), then the one answer.
+// Over 100 lines: the checks in the order the book gives them (docs/src/operators/sign-up.md) (origin, body, token, fields, limits), then the one answer.
 pub(super) async fn signup_post(
     State(app): State<Arc<App>>,
     uri: Uri,

@@ -246,7 +246,7 @@ impl Metrics {
     }
 
     /// The exposition text.
-    // Over 100 lines: one block per metric family in exposition order, so it reads against README's list.
+    // Over 100 lines: one block per metric family in exposition order, so it reads against the book's list (docs/src/operators/metrics.md).
     pub fn render(&self, g: &Gauges<'_>) -> String {
         let mut out = String::with_capacity(4096);
         fn head(out: &mut String, name: &str, kind: &str, help: &str) {

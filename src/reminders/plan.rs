@@ -2,7 +2,7 @@
 //! messages to send (and reminders to record as skipped) out. Pure: no
 //! clock, no I/O, so every rule is a table test.
 //!
-//! The rules (README "Reminders" states them for users):
+//! The rules (the book's "The subscribers file and reminder passes", docs/src/operators/subscribers.md, states them for users):
 //! - The offsets for (subscriber S, deadline D) are D's `remind_days` when
 //!   its file sets them, otherwise S's.
 //! - A reminder (S, D, k days) is due from the start of the calendar day
@@ -323,7 +323,7 @@ impl<'a> Candidate<'a> {
         all
     }
 
-    /// The rules, in the order README states them ("When reminders are
+    /// The rules, in the order the book states them ("When reminders are
     /// due"), for subscriber `s` whose ledger rows about this deadline are
     /// `rows`: at most one item, and the reminders to skip.
     fn decide(

@@ -1,4 +1,4 @@
-//! `/deadlines.json`: the feed's entries as JSON (schema in README).
+//! `/deadlines.json`: the feed's entries as JSON (schema in docs/src/reference/json.md).
 //! Deterministic like the feeds: no clock inside, so the same data gives the
 //! same bytes.
 

@@ -429,7 +429,8 @@ pub fn manage(catalog: &Catalog, name: &str, lang: Lang, links: &Links, m: &Mana
     out
 }
 
-/// The privacy statement (the README has the same, for staff).
+/// The privacy statement (docs/src/subscribers/privacy.md has the English
+/// text; a test keeps the two the same).
 pub fn privacy(name: &str, lang: Lang, links: &Links, confirm_hours: u32) -> String {
     let mut out = String::with_capacity(4 * 1024);
     page::head_for(&mut out, &lang.text("privacy-title"), lang);

@@ -1,7 +1,7 @@
 //! What a check means (pure): the URL's new state from its previous one
 //! and what the fetch saw, and the problem a state shows, if any.
 //!
-//! Rules (README "Watching the sources" says the same to staff):
+//! Rules (the book's docs/src/operators/watching.md says the same to staff):
 //! - 404 and 410 are a problem at once ("gone"); so are a DNS or TLS
 //!   failure, a redirect loop and a redirect refused (to a scheme other
 //!   than http(s), or to a loopback or private address).

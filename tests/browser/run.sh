@@ -84,6 +84,13 @@ shoot phone-ru 390 ru
 shoot desktop-en 1280 en
 # An entry with milestones: its timeline, the extension, the requirements.
 shoot milestone-en 1280 en deadlines/example-upr-review.submission
+# The picture README shows (docs/screenshot.png is a copy of this one):
+# the top of the page at a laptop's width.
+chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-component-update --no-first-run --disable-sync --disable-quic "$quiet" \
+    --user-data-dir="$work/profile-readme" --hide-scrollbars \
+    --window-size=1100,900 --screenshot="$out/readme.png" "${url}?lang=en" >/dev/null 2>&1
+[ -s "$out/readme.png" ] || { echo "no README screenshot"; exit 1; }
 
 python3 - "$out" "$work" "$url" <<'PY'
 import json, pathlib, sys, urllib.parse

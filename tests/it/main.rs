@@ -2,6 +2,8 @@
 //! and helpers shared without `allow(dead_code)`): each module drives the
 //! real binary or server on loopback.
 //!
+//! - `book` — the book under `docs/` against the code: config keys,
+//!   subcommands, routes, the privacy statement, links.
 //! - `cli` — `mechcal check`, `list`, `render`, `remind`, `subscribers` on
 //!   the sample data and on copies with planted mistakes.
 //! - `daemon` — `mechcal serve` as a process: reloads, git, signals,
@@ -21,6 +23,7 @@
 //! - `watch` — `mechcal watch` and the daemon's watch pass against a web
 //!   site on loopback written in the test.
 
+mod book;
 mod cli;
 mod daemon;
 mod dkim;

@@ -75,7 +75,7 @@ pub struct Checked {
 
 /// Validates one deadline table, reporting every problem into `sink`.
 /// `origin` says where the table starts.
-// Over 100 lines: one block per key, in the order README's table lists them.
+// Over 100 lines: one block per key, in the order the book's table lists them (docs/src/staff/deadlines.md).
 pub fn validate(
     sink: &mut Sink<'_>,
     ctx: &Context<'_>,

@@ -232,7 +232,7 @@ fn load_file(
 
 /// Validates subscribers text. Pure but for `read_key`, which reads the
 /// key file an `openpgp_key` names (or fails with the reason).
-// Over 100 lines: one block per key of a subscriber, in README's order, plus the checks across subscribers (duplicates).
+// Over 100 lines: one block per key of a subscriber, in the order of the book's table (docs/src/operators/subscribers.md), plus the checks across subscribers (duplicates).
 pub fn parse(
     file: &SourceFile,
     registry: &Registry,
