@@ -10,4 +10,6 @@ pub(crate) mod listing;
 pub(crate) mod page;
 pub(crate) mod requirements;
 pub(crate) mod signup;
+
+pub use signup::PRIVACY;
 mod style;

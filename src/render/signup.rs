@@ -429,6 +429,16 @@ pub fn manage(catalog: &Catalog, name: &str, lang: Lang, links: &Links, m: &Mana
     out
 }
 
+/// The messages of the privacy statement, a paragraph each, in order
+/// (`hours`: `[subscriptions] confirm_hours`).
+pub const PRIVACY: [&str; 5] = [
+    "privacy-stored",
+    "privacy-how",
+    "privacy-how-long",
+    "privacy-delete",
+    "privacy-mail",
+];
+
 /// The privacy statement (docs/src/subscribers/privacy.md has the English
 /// text; a test keeps the two the same).
 pub fn privacy(name: &str, lang: Lang, links: &Links, confirm_hours: u32) -> String {
@@ -443,13 +453,7 @@ pub fn privacy(name: &str, lang: Lang, links: &Links, confirm_hours: u32) -> Str
         esc(&lang.text("back")),
         esc(&lang.text("privacy-title")),
     );
-    for id in [
-        "privacy-stored",
-        "privacy-how",
-        "privacy-how-long",
-        "privacy-delete",
-        "privacy-mail",
-    ] {
+    for id in PRIVACY {
         let text = lang.format(id, &[("hours", confirm_hours.into())]);
         let _ = writeln!(out, "<p>{}</p>", esc(&text));
     }
