@@ -10,6 +10,6 @@ pub(crate) mod listing;
 pub(crate) mod page;
 pub(crate) mod requirements;
 pub(crate) mod signup;
+mod style;
 
 pub use signup::PRIVACY;
-mod style;
