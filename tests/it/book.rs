@@ -1,7 +1,8 @@
 //! The book (`docs/`) against the code, where drift is likely: every config
 //! key, subcommand and HTTP route is documented, and nothing is documented
-//! that the code lacks; the privacy statement reads as `/privacy` does; and
-//! every page of `SUMMARY.md` exists and every relative link leads to a file.
+//! that the code lacks; the privacy statement reads as `/privacy` does;
+//! every page of `SUMMARY.md` exists and every relative link leads to a
+//! file; CHANGELOG's top entry is Cargo.toml's version.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -241,4 +242,19 @@ fn every_page_of_the_summary_exists_and_every_relative_link_leads_to_a_file() {
             );
         }
     }
+}
+
+#[test]
+fn the_changelogs_top_entry_is_the_version_in_cargo_toml() {
+    let changelog = fs::read_to_string(root().join("CHANGELOG.md")).unwrap();
+    let top = changelog
+        .lines()
+        .find(|line| line.starts_with("## "))
+        .expect("CHANGELOG.md has an entry");
+    let version = top[3..].split_whitespace().next().unwrap();
+    assert_eq!(
+        version,
+        env!("CARGO_PKG_VERSION"),
+        "CHANGELOG.md's top entry `{top}` is not Cargo.toml's version"
+    );
 }
