@@ -1,8 +1,10 @@
 //! The model: what a validated deadline repository is, with no I/O and no
-//! knowledge of files, HTTP, mail or the database.
+//! knowledge of files, HTTP, mail or the database; and (`mask`) what text
+//! about a person may show.
 
 pub mod catalog;
 pub mod deadline;
+pub mod mask;
 pub mod registry;
 pub mod requirements;
 pub mod schedule;

@@ -23,7 +23,6 @@
 //! - Subscribers who opted out get nothing.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -33,78 +32,7 @@ use crate::load::zone;
 use crate::model::catalog::Catalog;
 use crate::model::deadline::{Deadline, Status};
 
-/// What a ledger row is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    /// A reminder `k` days before.
-    Remind(u16),
-    /// The due instant changed after the subscriber was reminded.
-    Moved,
-    /// The deadline was cancelled after the subscriber was reminded.
-    Cancelled,
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Kind::Remind(k) => write!(f, "remind:{k}"),
-            Kind::Moved => f.write_str("moved"),
-            Kind::Cancelled => f.write_str("cancelled"),
-        }
-    }
-}
-
-impl Kind {
-    pub fn parse(s: &str) -> Option<Kind> {
-        match s {
-            "moved" => Some(Kind::Moved),
-            "cancelled" => Some(Kind::Cancelled),
-            _ => s.strip_prefix("remind:")?.parse().ok().map(Kind::Remind),
-        }
-    }
-}
-
-/// The identity of one ledger row: unique, and stable across runs.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key {
-    /// The subscriber's key ([`Subscriber::key`]: a keyed hash of the
-    /// address).
-    pub subscriber: Arc<str>,
-    pub deadline: Arc<str>,
-    /// The deadline's due instant when the row was made.
-    pub due_at: DateTime<Utc>,
-    pub kind: Kind,
-}
-
-/// Where a ledger row stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Delivery {
-    /// Handed to the mail transport; not yet confirmed (a crashed run leaves
-    /// rows here, and they are sent again with the same Message-ID).
-    Sending,
-    Sent,
-    /// Not sent on purpose (a smaller offset was due in the same run).
-    Skipped,
-    /// Refused for good (5xx after the allowed attempts).
-    Failed,
-    /// Not sent: the subscriber's OpenPGP key cannot be used (expired), and
-    /// mail to them never goes in clear. Not final: planned again at every
-    /// pass, and sent (by the usual rules) once the key is renewed.
-    Held,
-}
-
-impl Delivery {
-    /// Whether the row needs no more work.
-    pub fn is_final(self) -> bool {
-        matches!(self, Delivery::Sent | Delivery::Skipped | Delivery::Failed)
-    }
-}
-
-/// The ledger as the planner sees it.
-#[derive(Clone, Debug, Default)]
-pub struct Ledger {
-    pub rows: HashMap<Key, Delivery>,
-}
+pub use crate::state::records::{Delivery, Key, Kind, Ledger};
 
 /// One line of a message.
 #[derive(Clone, Debug, PartialEq, Eq)]

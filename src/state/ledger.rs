@@ -8,8 +8,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
+use super::records::{Delivery, Key, Kind, Ledger};
 use super::{format_time, parse_time, Database, StateError};
-use crate::reminders::plan::{Delivery, Key, Kind, Ledger};
 
 impl Database {
     /// The reminder ledger, for the planner.
@@ -86,7 +86,7 @@ impl Database {
                     state,
                     attempt,
                     message_id,
-                    error.map(crate::load::subscribers::mask_addresses),
+                    error.map(crate::model::mask::mask_addresses),
                     format_time(now),
                 ])?;
             }

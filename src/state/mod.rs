@@ -18,7 +18,8 @@
 //! Files: this one opens and migrates; `versions` (entries' versions for
 //! the feeds), `ledger` (reminders sent, skipped, failed; opt-outs),
 //! `subscriptions` (sign-ups; keying the ledger; forgetting a subscriber),
-//! `watch` (watched pages and the problems staff are mailed about).
+//! `watch` (watched pages and the problems staff are mailed about);
+//! `records` (the values those hold, as callers see them).
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 
 mod ledger;
+pub mod records;
 mod subscriptions;
 mod versions;
 mod watch;

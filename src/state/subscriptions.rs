@@ -82,7 +82,7 @@ impl Database {
         for (rowid, error) in errors {
             tx.execute(
                 "UPDATE reminders SET last_error = ?1 WHERE rowid = ?2",
-                params![crate::load::subscribers::mask_addresses(&error), rowid],
+                params![crate::model::mask::mask_addresses(&error), rowid],
             )?;
         }
         tx.execute(

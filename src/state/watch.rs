@@ -8,9 +8,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
+use super::records::{Noted, UrlState, Validators};
 use super::{format_time, parse_time, Database, StateError};
-use crate::watch::fetch::Validators;
-use crate::watch::judge::{Problem, UrlState};
 
 /// A problem to mail staff about (or mailed already).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,13 +73,14 @@ impl Database {
     }
 
     /// The validators of `url`'s last answer, for a conditional GET; none
-    /// when its text was made by older rules (the page is read whole again).
-    pub fn watch_validators(&self, url: &str) -> Result<Validators, StateError> {
+    /// when its text was made by rules older than `reader` (the page is
+    /// read whole again).
+    pub fn watch_validators(&self, url: &str, reader: u32) -> Result<Validators, StateError> {
         Ok(self
             .conn
             .query_row(
                 "SELECT etag, last_modified FROM watched WHERE url = ?1 AND reader >= ?2",
-                params![url, crate::watch::text::READER],
+                params![url, reader],
                 |r| {
                     Ok(Validators {
                         etag: r.get(0)?,
@@ -154,7 +154,7 @@ impl Database {
         &mut self,
         url: &str,
         entries: &str,
-        problems: &[&Problem],
+        problems: &[Noted<'_>],
         now: DateTime<Utc>,
     ) -> Result<(), StateError> {
         let tx = self.conn.transaction()?;
@@ -171,7 +171,7 @@ impl Database {
             .collect::<Result<_, _>>()?;
         for key in keys
             .iter()
-            .filter(|k| !problems.iter().any(|p| &p.key == *k))
+            .filter(|k| !problems.iter().any(|p| p.key == k.as_str()))
         {
             tx.execute(
                 "DELETE FROM watch_alerts WHERE url = ?1 AND key = ?2",

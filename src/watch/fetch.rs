@@ -32,13 +32,7 @@ pub struct Fetched {
     pub retry_after: Option<Duration>,
 }
 
-/// The validators of the last answer, sent back as `If-None-Match` and
-/// `If-Modified-Since`.
-#[derive(Clone, Debug, Default)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-}
+pub use crate::state::records::Validators;
 
 /// Why the client could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -104,37 +104,7 @@ impl Failure {
     }
 }
 
-/// What the state database keeps of a URL between checks.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UrlState {
-    pub url: String,
-    pub checked_at: Option<DateTime<Utc>>,
-    /// The last HTTP status (`None`: the last check got no answer).
-    pub status: Option<u16>,
-    /// Where the last answer came from, after redirects.
-    pub final_url: Option<String>,
-    /// The last check's failure (`<slug>: <text>`), if it failed.
-    pub error: Option<String>,
-    /// Failed checks in a row.
-    pub failures: u32,
-    /// The first of those failed checks.
-    pub failing_since: Option<DateTime<Utc>>,
-    /// When the URL last answered (2xx or 304).
-    pub answered_at: Option<DateTime<Utc>>,
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    pub fingerprint: Option<String>,
-    /// The visible text, bounded.
-    pub text: Option<String>,
-    /// The body was cut at `max_body` when last read.
-    pub cut: bool,
-    /// When the visible text last changed, and what changed then.
-    pub changed_at: Option<DateTime<Utc>>,
-    pub excerpt: Option<String>,
-    /// The version of the rules that made `text` and `fingerprint`
-    /// ([`super::text::READER`]).
-    pub reader: u32,
-}
+pub use crate::state::records::UrlState;
 
 /// The state after `seen` at `now`, from the state before (`None`: the
 /// URL's first check).

@@ -20,6 +20,7 @@ use super::fetch::{Fetched, Fetcher, Validators};
 use super::judge::{self, Kind, Problem, Rules, UrlState};
 use super::{Field, Target};
 use crate::load::config::Config;
+use crate::state::records::Noted;
 use crate::state::{Database, StateError};
 
 /// The longest `Retry-After` a pass waits for before its host's next URL.
@@ -114,7 +115,7 @@ pub async fn pass(
     let fetcher = Arc::new(Fetcher::new(watch, &config.calendar.base_url)?);
     let mut by_host: BTreeMap<String, Vec<Job>> = BTreeMap::new();
     for (index, t) in targets.iter().enumerate() {
-        let validators = db.watch_validators(&t.url)?;
+        let validators = db.watch_validators(&t.url, super::text::READER)?;
         by_host
             .entry(judge::host(&t.url).unwrap_or_default())
             .or_default()
@@ -196,7 +197,15 @@ pub async fn pass(
         }
         if alerting && state.as_ref().is_some_and(|s| s.checked_at == Some(now)) {
             let entries = entries(t);
-            db.note_watch_problems(&t.url, &entries, &problems.iter().collect::<Vec<_>>(), now)?;
+            let noted: Vec<Noted<'_>> = problems
+                .iter()
+                .map(|p| Noted {
+                    key: &p.key,
+                    message: &p.message,
+                    excerpt: p.excerpt.as_deref(),
+                })
+                .collect();
+            db.note_watch_problems(&t.url, &entries, &noted, now)?;
         }
     }
     if full {
