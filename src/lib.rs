@@ -23,8 +23,9 @@
 //! - [`reminders`] — `plan` (pure: what is due), `message` (building mail),
 //!   `pass` (one run: plan, send, record), `transport` (Maildir, SMTP),
 //!   `tokens` (unsubscribe links).
-//! - [`state`] — the SQLite database: open and migrations, entry versions
-//!   (feeds' SEQUENCE), the reminder ledger.
+//! - [`state`] — the state database behind one facade: the values it keeps
+//!   (`records`), entry versions (feeds' SEQUENCE), the reminder ledger,
+//!   sign-ups, watched pages; engines under `state/sqlite/`.
 //! - [`http`] — the axum router and one file per group of handlers, the
 //!   server loop, the render cache, the static export.
 //! - [`daemon`] — `serve`: signals, reload, git, reminders' schedule,

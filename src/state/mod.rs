@@ -1,4 +1,5 @@
-//! The state database (SQLite, `[state] path`): what must survive restarts.
+//! The state database: what must survive restarts, behind one facade
+//! ([`Database`]) over its engines (SQLite, `[state] path`).
 //!
 //! For the feeds: per deadline id, the fingerprint last seen, a `SEQUENCE`
 //! that grows each time it changes, and when it last changed (the event's
@@ -6,165 +7,40 @@
 //! feed's `Last-Modified` never moves back. The reminders share this
 //! database.
 //!
-//! The schema is created and migrated on open (`PRAGMA user_version`). The
-//! decision of what changed is the pure [`advance`]; this module only reads
-//! and writes rows.
+//! Each engine creates and migrates its schema on open. The decision of
+//! what changed is the pure [`advance`]; the engines only read and write
+//! rows.
 //!
 //! No table holds an e-mail address: the ledger, the opt-outs and the
 //! subscriptions name subscribers by the keyed hash of their address
 //! ([`crate::subscriptions::AddressKey::id`]), self-service addresses are
 //! sealed, and `secure_delete` overwrites what is deleted.
 //!
-//! Files: this one opens and migrates; `versions` (entries' versions for
-//! the feeds), `ledger` (reminders sent, skipped, failed; opt-outs),
-//! `subscriptions` (sign-ups; keying the ledger; forgetting a subscriber),
-//! `watch` (watched pages and the problems staff are mailed about);
-//! `records` (the values those hold, as callers see them).
+//! Files: this one, the facade and its errors; `records` (the values the
+//! state holds, as callers see them); `versions` (what changes an entry's
+//! version, pure); `sqlite/` (the SQLite engine: `mod.rs` opens and
+//! migrates; `versions`, `ledger` (reminders sent, skipped, failed;
+//! opt-outs), `subscriptions` (sign-ups; keying the ledger; forgetting a
+//! subscriber), `watch` (watched pages and the problems staff are mailed
+//! about)).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension};
 
-mod ledger;
+use crate::model::catalog::Catalog;
+use crate::render::feed::Versions;
+use crate::subscriptions::{AddressKey, Status, Stored};
+use records::{Delivery, Key, Ledger, Noted, UrlState, Validators};
+
 pub mod records;
-mod subscriptions;
+mod sqlite;
 mod versions;
-mod watch;
 
-pub use subscriptions::SignUp;
-pub use watch::WatchAlert;
+pub use records::{SignUp, WatchAlert};
 
 pub use versions::{advance, Recorded, Row};
-
-/// Schema migrations, applied in order; `user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[
-    // 1: entry versions for the feeds.
-    "CREATE TABLE entries (
-        id          TEXT PRIMARY KEY NOT NULL,
-        fingerprint TEXT NOT NULL,
-        sequence    INTEGER NOT NULL,
-        changed_at  TEXT NOT NULL,
-        removed_at  TEXT
-    ) STRICT;
-    CREATE TABLE meta (
-        key   TEXT PRIMARY KEY NOT NULL,
-        value TEXT NOT NULL
-    ) STRICT;",
-    // 2: the reminder ledger and opt-outs.
-    "CREATE TABLE reminders (
-        email      TEXT NOT NULL,
-        deadline   TEXT NOT NULL,
-        due_at     TEXT NOT NULL,
-        kind       TEXT NOT NULL,
-        state      TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'skipped', 'failed')),
-        attempts   INTEGER NOT NULL DEFAULT 0,
-        message_id TEXT,
-        last_error TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (email, deadline, due_at, kind)
-    ) STRICT;
-    CREATE TABLE opt_outs (
-        email TEXT PRIMARY KEY NOT NULL,
-        at    TEXT NOT NULL
-    ) STRICT;",
-    // 3: self-service subscriptions, sealed, by the keyed hash of their
-    // address; when an address was last mailed a confirmation or notice.
-    // (From here on, `reminders.email` and `opt_outs.email` hold that
-    // keyed hash too: see `Database::key_addresses`.)
-    "CREATE TABLE subscriptions (
-        id           TEXT PRIMARY KEY NOT NULL,
-        status       TEXT NOT NULL CHECK (status IN ('pending', 'approval', 'active', 'file')),
-        sealed       BLOB NOT NULL,
-        created_at   TEXT NOT NULL,
-        updated_at   TEXT NOT NULL,
-        expires_at   TEXT,
-        paused_until TEXT,
-        generation   INTEGER NOT NULL DEFAULT 0
-    ) STRICT;
-    CREATE INDEX subscriptions_expiry ON subscriptions (status, expires_at);
-    CREATE TABLE mailed (
-        id TEXT PRIMARY KEY NOT NULL,
-        at TEXT NOT NULL
-    ) STRICT;
-    CREATE INDEX mailed_at ON mailed (at);",
-    // 4: reminders `held` (the subscriber's OpenPGP key cannot be used;
-    // never sent in clear), and which key problems were already told to
-    // the subscriber and staff (`id`: a keyed hash of address and
-    // fingerprint, so the table links no one to a key).
-    "CREATE TABLE reminders_4 (
-        email      TEXT NOT NULL,
-        deadline   TEXT NOT NULL,
-        due_at     TEXT NOT NULL,
-        kind       TEXT NOT NULL,
-        state      TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'skipped', 'failed', 'held')),
-        attempts   INTEGER NOT NULL DEFAULT 0,
-        message_id TEXT,
-        last_error TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (email, deadline, due_at, kind)
-    ) STRICT;
-    INSERT INTO reminders_4 SELECT email, deadline, due_at, kind, state, attempts,
-        message_id, last_error, created_at, updated_at FROM reminders;
-    DROP TABLE reminders;
-    ALTER TABLE reminders_4 RENAME TO reminders;
-    CREATE TABLE key_notices (
-        id    TEXT PRIMARY KEY NOT NULL,
-        email TEXT NOT NULL,
-        at    TEXT NOT NULL
-    ) STRICT;
-    CREATE INDEX key_notices_email ON key_notices (email);",
-    // 5: each entry's due as last seen (`Due::key` form, and its instant),
-    // and the one before it changed: what "extended from" says when staff
-    // wrote no `extended_from`. Rows of older releases start without.
-    "ALTER TABLE entries ADD COLUMN due TEXT;
-    ALTER TABLE entries ADD COLUMN due_at TEXT;
-    ALTER TABLE entries ADD COLUMN was_due TEXT;
-    ALTER TABLE entries ADD COLUMN was_due_at TEXT;",
-    // 6: watched pages (`[watch]`): per URL what its last check saw and
-    // the bounded visible text it is compared with; and the problems
-    // staff are to be (or were) mailed about, once each.
-    "CREATE TABLE watched (
-        url           TEXT PRIMARY KEY NOT NULL,
-        checked_at    TEXT NOT NULL,
-        status        INTEGER,
-        final_url     TEXT,
-        error         TEXT,
-        failures      INTEGER NOT NULL DEFAULT 0,
-        failing_since TEXT,
-        answered_at   TEXT,
-        etag          TEXT,
-        last_modified TEXT,
-        fingerprint   TEXT,
-        text          TEXT,
-        cut           INTEGER NOT NULL DEFAULT 0,
-        changed_at    TEXT,
-        excerpt       TEXT
-    ) STRICT;
-    CREATE TABLE watch_alerts (
-        url     TEXT NOT NULL,
-        key     TEXT NOT NULL,
-        entries TEXT NOT NULL,
-        message TEXT NOT NULL,
-        excerpt TEXT,
-        seen_at TEXT NOT NULL,
-        sent_at TEXT,
-        PRIMARY KEY (url, key)
-    ) STRICT;",
-    // 7: a subscription's links are bound to a random value of its row
-    // (`generation`, the name it had as a counter): new on every sign-up,
-    // rotation and deletion, so that no revoked link ever comes back.
-    // Rows of older releases get one (their links in old mails stop
-    // working; the next mail carries a working one).
-    "UPDATE subscriptions SET generation = (random() & 9223372036854775807) | 1;",
-    // 8: which rules made a watched page's stored text (`watch::text::READER`).
-    // Texts stored before are version 1: each is read again on its URL's
-    // next check, quietly (not a change of the page), and then stored as
-    // the current version.
-    "ALTER TABLE watched ADD COLUMN reader INTEGER NOT NULL DEFAULT 1;",
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -201,100 +77,317 @@ pub enum StateError {
     WrongKey(PathBuf),
 }
 
-pub struct Database {
-    conn: Connection,
-    path: PathBuf,
+/// The state database: the engine behind it, and the methods every caller
+/// uses. Each engine keeps the same tables and answers alike (the tests in
+/// `tests.rs` run on each).
+pub struct Database(Engine);
+
+enum Engine {
+    Sqlite(sqlite::Sqlite),
+}
+
+/// Calls `$call` on the engine (`$db`) behind `$self`.
+macro_rules! dispatch {
+    ($self:ident, $db:ident => $call:expr) => {
+        match &$self.0 {
+            Engine::Sqlite($db) => $call,
+        }
+    };
+}
+
+/// `dispatch!` for the methods that write.
+macro_rules! dispatch_mut {
+    ($self:ident, $db:ident => $call:expr) => {
+        match &mut $self.0 {
+            Engine::Sqlite($db) => $call,
+        }
+    };
 }
 
 impl Database {
-    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Opens (creating if needed) and migrates the SQLite database at
+    /// `path`.
     pub fn open(path: &Path) -> Result<Database, StateError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::os::private::create_dir_all(dir).map_err(|source| StateError::Directory {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        // It holds addresses (ledger, opt-outs): 0600 before SQLite opens
-        // it, which gives its -wal and -shm the same mode.
-        let private = |p: &Path, r: std::io::Result<()>| {
-            r.map_err(|source| StateError::Private {
-                path: p.to_path_buf(),
-                source,
-            })
-        };
-        private(path, crate::os::private::touch(path))?;
-        for suffix in ["-wal", "-shm"] {
-            let mut p = path.as_os_str().to_owned();
-            p.push(suffix);
-            let p = Path::new(&p);
-            private(p, crate::os::private::narrow_path(p))?;
-        }
-        let conn = Connection::open(path).map_err(|source| StateError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::init(conn, path)
+        Ok(Database(Engine::Sqlite(sqlite::Sqlite::open(path)?)))
     }
 
-    /// An in-memory database, for tests.
+    /// An in-memory SQLite database, for tests.
     pub fn in_memory() -> Result<Database, StateError> {
-        Self::init(Connection::open_in_memory()?, Path::new(":memory:"))
+        Ok(Database(Engine::Sqlite(sqlite::Sqlite::in_memory()?)))
     }
 
-    fn init(mut conn: Connection, path: &Path) -> Result<Database, StateError> {
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        // What is deleted (a forgotten subscriber, a replaced address) is
-        // overwritten, not left in free pages for `strings` to find.
-        conn.pragma_update(None, "secure_delete", "ON")?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let version = usize::try_from(version).unwrap_or(usize::MAX);
-        if version > MIGRATIONS.len() {
-            return Err(StateError::TooNew {
-                path: path.to_path_buf(),
-                found: version,
-                known: MIGRATIONS.len(),
-            });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)?;
-            tx.commit()?;
-        }
-        Ok(Database {
-            conn,
-            path: path.to_path_buf(),
-        })
+    /// Records the catalog and the output settings (any string that changes
+    /// when they do) as seen at `now`, and returns every entry's version.
+    /// Idempotent: syncing the same catalog and settings again changes nothing.
+    pub fn sync(
+        &mut self,
+        catalog: &Catalog,
+        settings: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Versions, StateError> {
+        dispatch_mut!(self, db => db.sync(catalog, settings, now))
     }
 
-    fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
-                r.get::<_, String>(0)
-            })
-            .optional()?)
+    /// The versions as stored, without recording anything.
+    pub fn versions(&self) -> Result<Versions, StateError> {
+        dispatch!(self, db => db.versions())
+    }
+
+    /// Looks up one row (for tests and diagnostics).
+    pub fn row(&self, id: &str) -> Result<Option<Row>, StateError> {
+        dispatch!(self, db => db.row(id))
+    }
+
+    /// The reminder ledger, for the planner.
+    pub fn ledger(&self) -> Result<Ledger, StateError> {
+        dispatch!(self, db => db.ledger())
+    }
+
+    /// Records `keys` in `state` at `now`: creates the rows or updates them.
+    /// `sending` counts an attempt and stores the Message-ID the rows go out
+    /// under; `error` is kept for `failed` rows and retries.
+    pub fn record(
+        &mut self,
+        keys: &[Key],
+        state: Delivery,
+        message_id: Option<&str>,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        dispatch_mut!(self, db => db.record(keys, state, message_id, error, now))
+    }
+
+    /// Rows left in `sending` (by a run that crashed or could not reach the
+    /// mail server), grouped by the Message-ID they went out under.
+    pub fn sending(&self) -> Result<Vec<(String, Vec<Key>)>, StateError> {
+        dispatch!(self, db => db.sending())
+    }
+
+    /// The most attempts made on any of `keys`.
+    pub fn attempts(&self, keys: &[Key]) -> Result<i64, StateError> {
+        dispatch!(self, db => db.attempts(keys))
+    }
+
+    /// Whether the key problem `id` (see [`crate::subscriptions::AddressKey::id`])
+    /// was already told to the subscriber and staff.
+    pub fn key_noticed(&self, id: &str) -> Result<bool, StateError> {
+        dispatch!(self, db => db.key_noticed(id))
+    }
+
+    /// Records that the key problem `id` of the subscriber `key` was told.
+    pub fn record_key_notice(
+        &mut self,
+        id: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        dispatch_mut!(self, db => db.record_key_notice(id, key, now))
+    }
+
+    /// The keys of the subscribers who opted out.
+    pub fn opted_out(&self) -> Result<std::collections::HashSet<String>, StateError> {
+        dispatch!(self, db => db.opted_out())
+    }
+
+    /// Whether the subscriber `key` opted out (one row read, not the set).
+    pub fn is_opted_out(&self, key: &str) -> Result<bool, StateError> {
+        dispatch!(self, db => db.is_opted_out(key))
+    }
+
+    /// Records an opt-out of the subscriber `key` (idempotent); whether it
+    /// is new (they were not opted out already).
+    pub fn opt_out(&mut self, key: &str, now: DateTime<Utc>) -> Result<bool, StateError> {
+        dispatch_mut!(self, db => db.opt_out(key, now))
+    }
+
+    /// Lifts the opt-out of the subscriber `key`; whether there was one.
+    pub fn resubscribe(&mut self, key: &str) -> Result<bool, StateError> {
+        dispatch_mut!(self, db => db.resubscribe(key))
+    }
+
+    /// Renames the ledger's and the opt-outs' rows from the clear address
+    /// to its keyed hash, once (databases from before self-service
+    /// subscriptions): every sent and skipped row is kept, so nobody is
+    /// reminded twice. Message-IDs of finished rows, an unkeyed hash of the
+    /// address, are dropped (only `sending` rows need theirs, to be sent
+    /// again under it); addresses in stored errors are masked. Then the
+    /// file is rewritten (`VACUUM`) and the WAL emptied, so no earlier
+    /// page with an address survives.
+    pub fn key_addresses(&mut self, key: &AddressKey) -> Result<(), StateError> {
+        dispatch_mut!(self, db => db.key_addresses(key))
+    }
+
+    /// Stores a sign-up for `id` with `sealed` (the address and choice
+    /// sealed for `id`) until `expires_at`, its links bound to `value`
+    /// (a pending one keeps its own: the link already mailed stays
+    /// good), unless one is already confirmed. One row per address,
+    /// however many sign-ups race: the check and the write are one
+    /// transaction.
+    pub fn sign_up(
+        &mut self,
+        id: &str,
+        sealed: &[u8],
+        expires_at: DateTime<Utc>,
+        value: u64,
+        now: DateTime<Utc>,
+    ) -> Result<SignUp, StateError> {
+        dispatch_mut!(self, db => db.sign_up(id, sealed, expires_at, value, now))
+    }
+
+    /// Whether `id` may be mailed a confirmation or notice at `now`: not
+    /// within the hour before.
+    pub fn may_mail(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StateError> {
+        dispatch!(self, db => db.may_mail(id, now))
+    }
+
+    /// Records that `id` was mailed at `now`.
+    pub fn mailed(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), StateError> {
+        dispatch_mut!(self, db => db.mailed(id, now))
+    }
+
+    /// Confirms the pending sign-up `id` whose links are bound to
+    /// `value`: active, or waiting for staff when `approval`; an earlier
+    /// opt-out of the address is lifted (the confirmation is a new,
+    /// explicit consent). `None` when there is no such pending sign-up
+    /// (expired, confirmed already, deleted, or signed up again since).
+    pub fn confirm(
+        &mut self,
+        id: &str,
+        value: u64,
+        approval: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Status>, StateError> {
+        dispatch_mut!(self, db => db.confirm(id, value, approval, now))
+    }
+
+    /// The stored subscription `id`, opened.
+    pub fn subscription(&self, key: &AddressKey, id: &str) -> Result<Option<Stored>, StateError> {
+        dispatch!(self, db => db.subscription(key, id))
+    }
+
+    /// Every stored subscription of `statuses`, opened; a row that does not
+    /// open is left out (and logged).
+    pub fn subscriptions(
+        &self,
+        key: &AddressKey,
+        statuses: &[Status],
+    ) -> Result<Vec<Stored>, StateError> {
+        dispatch!(self, db => db.subscriptions(key, statuses))
+    }
+
+    /// Writes `stored` back (choice, status, pause, generation), creating
+    /// the row if needed (a subscribers-file person's settings).
+    pub fn save_subscription(
+        &mut self,
+        key: &AddressKey,
+        stored: &Stored,
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        dispatch_mut!(self, db => db.save_subscription(key, stored, now))
+    }
+
+    /// Deletes every row about subscriber `id` — subscription, reminders
+    /// sent, opt-out, mail limit — and empties the WAL, so that no table
+    /// and no journal holds anything that could be matched to the address.
+    /// Returns how many rows went.
+    pub fn forget(&mut self, id: &str) -> Result<usize, StateError> {
+        dispatch_mut!(self, db => db.forget(id))
+    }
+
+    /// Deletes sign-ups that were not confirmed in time, and mail limits
+    /// older than an hour; returns how many sign-ups went.
+    pub fn expire_sign_ups(&mut self, now: DateTime<Utc>) -> Result<usize, StateError> {
+        dispatch_mut!(self, db => db.expire_sign_ups(now))
+    }
+
+    /// How many stored subscriptions there are of each status (for
+    /// `/metrics` and staff: counts only).
+    pub fn subscription_counts(&self) -> Result<Vec<(Status, u64)>, StateError> {
+        dispatch!(self, db => db.subscription_counts())
+    }
+
+    /// What the last check of `url` saw (`None`: never checked).
+    pub fn watched(&self, url: &str) -> Result<Option<UrlState>, StateError> {
+        dispatch!(self, db => db.watched(url))
+    }
+
+    /// The validators of `url`'s last answer, for a conditional GET; none
+    /// when its text was made by rules older than `reader` (the page is
+    /// read whole again).
+    pub fn watch_validators(&self, url: &str, reader: u32) -> Result<Validators, StateError> {
+        dispatch!(self, db => db.watch_validators(url, reader))
+    }
+
+    /// When the last watch pass checked a URL (`None`: never).
+    pub fn last_watch_pass(&self) -> Result<Option<DateTime<Utc>>, StateError> {
+        dispatch!(self, db => db.last_watch_pass())
+    }
+
+    /// Stores what a check saw.
+    pub fn record_watched(&mut self, s: &UrlState) -> Result<(), StateError> {
+        dispatch_mut!(self, db => db.record_watched(s))
+    }
+
+    /// Forgets the URLs no entry links to any more (and their alerts).
+    pub fn forget_watched_except(&mut self, keep: &HashSet<&str>) -> Result<usize, StateError> {
+        dispatch_mut!(self, db => db.forget_watched_except(keep))
+    }
+
+    /// Records the problems `url` shows now: a new one is to be mailed; one
+    /// that is over is forgotten once mailed (so that it is mailed again
+    /// if it comes back), and kept until then (so that none is lost when
+    /// the mail fails).
+    pub fn note_watch_problems(
+        &mut self,
+        url: &str,
+        entries: &str,
+        problems: &[Noted<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        dispatch_mut!(self, db => db.note_watch_problems(url, entries, problems, now))
+    }
+
+    /// The problems not mailed yet, oldest first.
+    pub fn unsent_watch_alerts(&self) -> Result<Vec<WatchAlert>, StateError> {
+        dispatch!(self, db => db.unsent_watch_alerts())
+    }
+
+    /// Marks alerts mailed.
+    pub fn watch_alerts_sent(
+        &mut self,
+        alerts: &[WatchAlert],
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        dispatch_mut!(self, db => db.watch_alerts_sent(alerts, now))
     }
 }
 
-fn format_time(t: DateTime<Utc>) -> String {
+#[cfg(test)]
+impl Database {
+    /// The SQLite connection behind a test's database, for tests that look
+    /// at rows as SQLite stores them.
+    fn conn(&self) -> &rusqlite::Connection {
+        match &self.0 {
+            Engine::Sqlite(db) => &db.conn,
+        }
+    }
+}
+
+pub(crate) fn format_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// `t` cut to its hour: how subscribers' own rows (sign-ups, opt-outs)
 /// keep their times, so that they cannot be matched to the second with a
 /// web server's or a relay's log. The planner needs no more.
-fn format_hour(t: DateTime<Utc>) -> String {
+pub(crate) fn format_hour(t: DateTime<Utc>) -> String {
     use chrono::DurationRound as _;
     format_time(t.duration_trunc(chrono::Duration::hours(1)).unwrap_or(t))
 }
 
 /// `t` taken up to the next full hour (unless on one): for times that
 /// must not come earlier than asked (an expiry, the end of a pause).
-fn format_hour_up(t: DateTime<Utc>) -> String {
+pub(crate) fn format_hour_up(t: DateTime<Utc>) -> String {
     use chrono::DurationRound as _;
     let down = t.duration_trunc(chrono::Duration::hours(1)).unwrap_or(t);
     format_time(if down == t {
@@ -304,7 +397,7 @@ fn format_hour_up(t: DateTime<Utc>) -> String {
     })
 }
 
-fn parse_time(s: &str) -> Result<DateTime<Utc>, StateError> {
+pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, StateError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| StateError::BadTime(s.to_string()))

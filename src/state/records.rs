@@ -131,3 +131,26 @@ pub struct Noted<'a> {
     pub message: &'a str,
     pub excerpt: Option<&'a str>,
 }
+
+/// What a sign-up found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignUp {
+    /// A new pending sign-up was stored.
+    New,
+    /// A pending sign-up was there: its choice and expiry are renewed.
+    Pending,
+    /// Already confirmed (active or waiting for staff): nothing changed.
+    Confirmed,
+}
+
+/// A problem to mail staff about (or mailed already).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchAlert {
+    pub url: String,
+    pub key: String,
+    /// The ids of the entries that link to the URL, comma-separated.
+    pub entries: String,
+    pub message: String,
+    pub excerpt: Option<String>,
+    pub seen_at: DateTime<Utc>,
+}

@@ -2,9 +2,10 @@
 
 use super::*;
 use crate::model::deadline::Due;
-use crate::reminders::plan::{Delivery, Key, Kind};
 use crate::render::feed::EntryVersion;
+use crate::state::records::Kind;
 use crate::testing;
+use rusqlite::Connection;
 
 fn entry(id: &str, title: &str) -> String {
     format!("[[deadline]]\nid = \"{id}\"\ntitle = \"{title}\"\nmechanism = \"upr\"\ntopics = [\"women\"]\ndue = 2027-01-01\n")
@@ -152,7 +153,7 @@ fn ledger_rows_and_opt_outs() {
     assert_eq!(ledger.rows[&key(Kind::Remind(60))], Delivery::Skipped);
     assert_eq!(ledger.rows[&key(Kind::Moved)], Delivery::Failed);
     let (attempts, id): (i64, String) = state
-        .conn
+        .conn()
         .query_row(
             "SELECT attempts, message_id FROM reminders WHERE kind = 'remind:30'",
             [],
@@ -276,7 +277,7 @@ mod subscriptions {
             )
             .unwrap();
             db.opt_out("carol@example.org", now).unwrap();
-            db.conn
+            db.conn()
                 .execute("DELETE FROM meta WHERE key = 'ledger_keyed'", [])
                 .unwrap();
         }
@@ -405,7 +406,7 @@ mod subscriptions {
         .unwrap();
         db.opt_out(&id, now).unwrap();
         let row: (String, String, String) = db
-            .conn
+            .conn()
             .query_row(
                 "SELECT created_at, updated_at, expires_at FROM subscriptions WHERE id = ?1",
                 [&id],
@@ -421,7 +422,7 @@ mod subscriptions {
             )
         );
         let opted: String = db
-            .conn
+            .conn()
             .query_row("SELECT at FROM opt_outs WHERE email = ?1", [&id], |r| {
                 r.get(0)
             })
@@ -433,7 +434,7 @@ mod subscriptions {
             Some(Status::Active)
         );
         let updated: String = db
-            .conn
+            .conn()
             .query_row(
                 "SELECT updated_at FROM subscriptions WHERE id = ?1",
                 [&id],
@@ -480,7 +481,7 @@ mod subscriptions {
             )
             .unwrap();
         }
-        db.conn
+        db.conn()
             .execute(
                 "UPDATE subscriptions SET sealed = x'00' WHERE id = ?1",
                 [k.id("a@example.org")],
@@ -617,7 +618,7 @@ fn a_changed_due_is_remembered_as_extended_from() {
 fn rows_of_schema_4_read_without_a_due() {
     let mut state = Database::in_memory().unwrap();
     state
-        .conn
+        .conn()
         .execute(
             "INSERT INTO entries (id, fingerprint, sequence, changed_at) VALUES ('a', 'x', 3, '2026-01-01T00:00:00Z')",
             [],

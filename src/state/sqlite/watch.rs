@@ -8,26 +8,14 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
-use super::records::{Noted, UrlState, Validators};
-use super::{format_time, parse_time, Database, StateError};
-
-/// A problem to mail staff about (or mailed already).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WatchAlert {
-    pub url: String,
-    pub key: String,
-    /// The ids of the entries that link to the URL, comma-separated.
-    pub entries: String,
-    pub message: String,
-    pub excerpt: Option<String>,
-    pub seen_at: DateTime<Utc>,
-}
+use super::Sqlite;
+use crate::state::records::{Noted, UrlState, Validators, WatchAlert};
+use crate::state::{format_time, parse_time, StateError};
 
 const COLUMNS: &str = "url, checked_at, status, final_url, error, failures, failing_since, \
     answered_at, etag, last_modified, fingerprint, text, cut, changed_at, excerpt, reader";
 
-impl Database {
-    /// What the last check of `url` saw (`None`: never checked).
+impl Sqlite {
     pub fn watched(&self, url: &str) -> Result<Option<UrlState>, StateError> {
         let row = self
             .conn
@@ -72,9 +60,6 @@ impl Database {
         Ok(Some(s))
     }
 
-    /// The validators of `url`'s last answer, for a conditional GET; none
-    /// when its text was made by rules older than `reader` (the page is
-    /// read whole again).
     pub fn watch_validators(&self, url: &str, reader: u32) -> Result<Validators, StateError> {
         Ok(self
             .conn
@@ -92,7 +77,6 @@ impl Database {
             .unwrap_or_default())
     }
 
-    /// When the last watch pass checked a URL (`None`: never).
     pub fn last_watch_pass(&self) -> Result<Option<DateTime<Utc>>, StateError> {
         let last: Option<String> =
             self.conn
@@ -100,7 +84,6 @@ impl Database {
         last.map(|t| parse_time(&t)).transpose()
     }
 
-    /// Stores what a check saw.
     pub fn record_watched(&mut self, s: &UrlState) -> Result<(), StateError> {
         let time = |t: Option<DateTime<Utc>>| t.map(format_time);
         self.conn.execute(
@@ -130,7 +113,6 @@ impl Database {
         Ok(())
     }
 
-    /// Forgets the URLs no entry links to any more (and their alerts).
     pub fn forget_watched_except(&mut self, keep: &HashSet<&str>) -> Result<usize, StateError> {
         let tx = self.conn.transaction()?;
         let urls: Vec<String> = tx
@@ -146,10 +128,6 @@ impl Database {
         Ok(gone)
     }
 
-    /// Records the problems `url` shows now: a new one is to be mailed; one
-    /// that is over is forgotten once mailed (so that it is mailed again
-    /// if it comes back), and kept until then (so that none is lost when
-    /// the mail fails).
     pub fn note_watch_problems(
         &mut self,
         url: &str,
@@ -182,7 +160,6 @@ impl Database {
         Ok(())
     }
 
-    /// The problems not mailed yet, oldest first.
     pub fn unsent_watch_alerts(&self) -> Result<Vec<WatchAlert>, StateError> {
         let mut stmt = self.conn.prepare(
             "SELECT url, key, entries, message, excerpt, seen_at FROM watch_alerts
@@ -214,7 +191,6 @@ impl Database {
             .collect()
     }
 
-    /// Marks alerts mailed.
     pub fn watch_alerts_sent(
         &mut self,
         alerts: &[WatchAlert],

@@ -8,19 +8,10 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
-use super::{format_hour, format_hour_up, format_time, parse_time, Database, StateError};
+use super::Sqlite;
+use crate::state::records::SignUp;
+use crate::state::{format_hour, format_hour_up, format_time, parse_time, StateError};
 use crate::subscriptions::{AddressKey, Sealed, Status, Stored};
-
-/// What a sign-up found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SignUp {
-    /// A new pending sign-up was stored.
-    New,
-    /// A pending sign-up was there: its choice and expiry are renewed.
-    Pending,
-    /// Already confirmed (active or waiting for staff): nothing changed.
-    Confirmed,
-}
 
 const META_KEYED: &str = "ledger_keyed";
 /// The keyed hash of a fixed text under the address key the database was
@@ -28,15 +19,7 @@ const META_KEYED: &str = "ledger_keyed";
 const META_KEY_CHECK: &str = "address_key_check";
 const KEY_CHECK_TEXT: &str = "mechcal address key check";
 
-impl Database {
-    /// Renames the ledger's and the opt-outs' rows from the clear address
-    /// to its keyed hash, once (databases from before self-service
-    /// subscriptions): every sent and skipped row is kept, so nobody is
-    /// reminded twice. Message-IDs of finished rows, an unkeyed hash of the
-    /// address, are dropped (only `sending` rows need theirs, to be sent
-    /// again under it); addresses in stored errors are masked. Then the
-    /// file is rewritten (`VACUUM`) and the WAL emptied, so no earlier
-    /// page with an address survives.
+impl Sqlite {
     pub fn key_addresses(&mut self, key: &AddressKey) -> Result<(), StateError> {
         let check = key.id(KEY_CHECK_TEXT);
         match self.meta(META_KEY_CHECK)? {
@@ -102,12 +85,6 @@ impl Database {
         Ok(())
     }
 
-    /// Stores a sign-up for `id` with `sealed` (the address and choice
-    /// sealed for `id`) until `expires_at`, its links bound to `value`
-    /// (a pending one keeps its own: the link already mailed stays
-    /// good), unless one is already confirmed. One row per address,
-    /// however many sign-ups race: the check and the write are one
-    /// transaction.
     pub fn sign_up(
         &mut self,
         id: &str,
@@ -150,8 +127,6 @@ impl Database {
         Ok(outcome)
     }
 
-    /// Whether `id` may be mailed a confirmation or notice at `now`: not
-    /// within the hour before.
     pub fn may_mail(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StateError> {
         let last: Option<String> = self
             .conn
@@ -163,7 +138,6 @@ impl Database {
         })
     }
 
-    /// Records that `id` was mailed at `now`.
     pub fn mailed(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), StateError> {
         self.conn.execute(
             "INSERT INTO mailed (id, at) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET at = ?2",
@@ -172,11 +146,6 @@ impl Database {
         Ok(())
     }
 
-    /// Confirms the pending sign-up `id` whose links are bound to
-    /// `value`: active, or waiting for staff when `approval`; an earlier
-    /// opt-out of the address is lifted (the confirmation is a new,
-    /// explicit consent). `None` when there is no such pending sign-up
-    /// (expired, confirmed already, deleted, or signed up again since).
     pub fn confirm(
         &mut self,
         id: &str,
@@ -208,7 +177,6 @@ impl Database {
         Ok((n == 1).then_some(status))
     }
 
-    /// The stored subscription `id`, opened.
     pub fn subscription(&self, key: &AddressKey, id: &str) -> Result<Option<Stored>, StateError> {
         let row = self
             .conn
@@ -222,8 +190,6 @@ impl Database {
         row.map(|r| open_row(key, r)).transpose()
     }
 
-    /// Every stored subscription of `statuses`, opened; a row that does not
-    /// open is left out (and logged).
     pub fn subscriptions(
         &self,
         key: &AddressKey,
@@ -259,8 +225,6 @@ impl Database {
         Ok(out)
     }
 
-    /// Writes `stored` back (choice, status, pause, generation), creating
-    /// the row if needed (a subscribers-file person's settings).
     pub fn save_subscription(
         &mut self,
         key: &AddressKey,
@@ -287,10 +251,6 @@ impl Database {
         Ok(())
     }
 
-    /// Deletes every row about subscriber `id` — subscription, reminders
-    /// sent, opt-out, mail limit — and empties the WAL, so that no table
-    /// and no journal holds anything that could be matched to the address.
-    /// Returns how many rows went.
     pub fn forget(&mut self, id: &str) -> Result<usize, StateError> {
         let tx = self.conn.transaction()?;
         let mut n = 0;
@@ -308,8 +268,6 @@ impl Database {
         Ok(n)
     }
 
-    /// Deletes sign-ups that were not confirmed in time, and mail limits
-    /// older than an hour; returns how many sign-ups went.
     pub fn expire_sign_ups(&mut self, now: DateTime<Utc>) -> Result<usize, StateError> {
         let n = self.conn.execute(
             "DELETE FROM subscriptions WHERE status = 'pending' AND expires_at <= ?1",
@@ -325,8 +283,6 @@ impl Database {
         Ok(n)
     }
 
-    /// How many stored subscriptions there are of each status (for
-    /// `/metrics` and staff: counts only).
     pub fn subscription_counts(&self) -> Result<Vec<(Status, u64)>, StateError> {
         let mut stmt = self
             .conn

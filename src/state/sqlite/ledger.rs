@@ -8,11 +8,11 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
-use super::records::{Delivery, Key, Kind, Ledger};
-use super::{format_time, parse_time, Database, StateError};
+use super::Sqlite;
+use crate::state::records::{Delivery, Key, Kind, Ledger};
+use crate::state::{format_time, parse_time, StateError};
 
-impl Database {
-    /// The reminder ledger, for the planner.
+impl Sqlite {
     pub fn ledger(&self) -> Result<Ledger, StateError> {
         let mut stmt = self
             .conn
@@ -49,9 +49,6 @@ impl Database {
         Ok(ledger)
     }
 
-    /// Records `keys` in `state` at `now`: creates the rows or updates them.
-    /// `sending` counts an attempt and stores the Message-ID the rows go out
-    /// under; `error` is kept for `failed` rows and retries.
     pub fn record(
         &mut self,
         keys: &[Key],
@@ -95,8 +92,6 @@ impl Database {
         Ok(())
     }
 
-    /// Rows left in `sending` (by a run that crashed or could not reach the
-    /// mail server), grouped by the Message-ID they went out under.
     pub fn sending(&self) -> Result<Vec<(String, Vec<Key>)>, StateError> {
         let mut stmt = self.conn.prepare(
             "SELECT message_id, email, deadline, due_at, kind FROM reminders
@@ -130,7 +125,6 @@ impl Database {
         Ok(groups)
     }
 
-    /// The most attempts made on any of `keys`.
     pub fn attempts(&self, keys: &[Key]) -> Result<i64, StateError> {
         let mut most = 0;
         for k in keys {
@@ -147,8 +141,6 @@ impl Database {
         Ok(most)
     }
 
-    /// Whether the key problem `id` (see [`crate::subscriptions::AddressKey::id`])
-    /// was already told to the subscriber and staff.
     pub fn key_noticed(&self, id: &str) -> Result<bool, StateError> {
         Ok(self
             .conn
@@ -157,7 +149,6 @@ impl Database {
             .is_some())
     }
 
-    /// Records that the key problem `id` of the subscriber `key` was told.
     pub fn record_key_notice(
         &mut self,
         id: &str,
@@ -171,7 +162,6 @@ impl Database {
         Ok(())
     }
 
-    /// The keys of the subscribers who opted out.
     pub fn opted_out(&self) -> Result<std::collections::HashSet<String>, StateError> {
         let mut stmt = self.conn.prepare("SELECT email FROM opt_outs")?;
         let rows = stmt
@@ -180,7 +170,6 @@ impl Database {
         Ok(rows)
     }
 
-    /// Whether the subscriber `key` opted out (one row read, not the set).
     pub fn is_opted_out(&self, key: &str) -> Result<bool, StateError> {
         Ok(self
             .conn
@@ -189,17 +178,14 @@ impl Database {
             .is_some())
     }
 
-    /// Records an opt-out of the subscriber `key` (idempotent); whether it
-    /// is new (they were not opted out already).
     pub fn opt_out(&mut self, key: &str, now: DateTime<Utc>) -> Result<bool, StateError> {
         let n = self.conn.execute(
             "INSERT INTO opt_outs (email, at) VALUES (?1, ?2) ON CONFLICT (email) DO NOTHING",
-            params![key, super::format_hour(now)],
+            params![key, crate::state::format_hour(now)],
         )?;
         Ok(n == 1)
     }
 
-    /// Lifts the opt-out of the subscriber `key`; whether there was one.
     pub fn resubscribe(&mut self, key: &str) -> Result<bool, StateError> {
         let n = self
             .conn
