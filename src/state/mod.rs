@@ -34,6 +34,7 @@ use crate::render::feed::Versions;
 use crate::subscriptions::{AddressKey, Status, Stored};
 use records::{Delivery, Key, Ledger, Noted, UrlState, Validators};
 
+mod columns;
 pub mod records;
 mod sqlite;
 mod versions;

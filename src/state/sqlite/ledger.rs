@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::Sqlite;
-use crate::state::records::{Delivery, Key, Kind, Ledger};
-use crate::state::{format_time, parse_time, StateError};
+use crate::state::columns;
+use crate::state::records::{Delivery, Key, Ledger};
+use crate::state::{format_time, StateError};
 
 impl Sqlite {
     pub fn ledger(&self) -> Result<Ledger, StateError> {
@@ -30,21 +31,8 @@ impl Sqlite {
             .collect::<Result<Vec<_>, _>>()?;
         let mut ledger = Ledger::default();
         for (email, deadline, due_at, kind, state) in raw {
-            let kind = Kind::parse(&kind).ok_or(StateError::BadKind(kind))?;
-            let state = match state.as_str() {
-                "sending" => Delivery::Sending,
-                "sent" => Delivery::Sent,
-                "skipped" => Delivery::Skipped,
-                "held" => Delivery::Held,
-                _ => Delivery::Failed,
-            };
-            let key = Key {
-                subscriber: email.into(),
-                deadline: deadline.into(),
-                due_at: parse_time(&due_at)?,
-                kind,
-            };
-            ledger.rows.insert(key, state);
+            let key = columns::key(email, deadline, &due_at, kind)?;
+            ledger.rows.insert(key, columns::parse_delivery(&state));
         }
         Ok(ledger)
     }
@@ -57,13 +45,7 @@ impl Sqlite {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), StateError> {
-        let state = match state {
-            Delivery::Sending => "sending",
-            Delivery::Sent => "sent",
-            Delivery::Skipped => "skipped",
-            Delivery::Failed => "failed",
-            Delivery::Held => "held",
-        };
+        let state = columns::delivery(state);
         let attempt = i64::from(state == "sending");
         let tx = self.conn.transaction()?;
         {
@@ -110,12 +92,7 @@ impl Sqlite {
             .collect::<Result<Vec<_>, _>>()?;
         let mut groups: Vec<(String, Vec<Key>)> = Vec::new();
         for (id, email, deadline, due_at, kind) in raw {
-            let key = Key {
-                subscriber: email.into(),
-                deadline: deadline.into(),
-                due_at: parse_time(&due_at)?,
-                kind: Kind::parse(&kind).ok_or(StateError::BadKind(kind))?,
-            };
+            let key = columns::key(email, deadline, &due_at, kind)?;
             let id = id.unwrap_or_default();
             match groups.last_mut() {
                 Some((last, keys)) if *last == id => keys.push(key),

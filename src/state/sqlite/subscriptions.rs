@@ -9,15 +9,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::Sqlite;
+use crate::state::columns::{self, KEY_CHECK_TEXT, META_KEYED, META_KEY_CHECK};
 use crate::state::records::SignUp;
-use crate::state::{format_hour, format_hour_up, format_time, parse_time, StateError};
-use crate::subscriptions::{AddressKey, Sealed, Status, Stored};
-
-const META_KEYED: &str = "ledger_keyed";
-/// The keyed hash of a fixed text under the address key the database was
-/// keyed with: another key is refused before it can do harm.
-const META_KEY_CHECK: &str = "address_key_check";
-const KEY_CHECK_TEXT: &str = "mechcal address key check";
+use crate::state::{format_hour, format_hour_up, format_time, StateError};
+use crate::subscriptions::{AddressKey, Status, Stored};
 
 impl Sqlite {
     pub fn key_addresses(&mut self, key: &AddressKey) -> Result<(), StateError> {
@@ -108,7 +103,7 @@ impl Sqlite {
                 tx.execute(
                     "INSERT INTO subscriptions (id, status, sealed, created_at, updated_at, expires_at, generation)
                      VALUES (?1, 'pending', ?2, ?3, ?3, ?4, ?5)",
-                    params![id, sealed, format_hour(now), format_hour_up(expires_at), value_sql(value)],
+                    params![id, sealed, format_hour(now), format_hour_up(expires_at), columns::link_value(value)],
                 )?;
                 SignUp::New
             }
@@ -132,10 +127,7 @@ impl Sqlite {
             .conn
             .query_row("SELECT at FROM mailed WHERE id = ?1", [id], |r| r.get(0))
             .optional()?;
-        Ok(match last {
-            None => true,
-            Some(t) => parse_time(&t)? + chrono::Duration::hours(1) <= now,
-        })
+        columns::may_mail(last.as_deref(), now)
     }
 
     pub fn mailed(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), StateError> {
@@ -166,7 +158,7 @@ impl Sqlite {
                 id,
                 status.as_str(),
                 format_time(now),
-                value_sql(value),
+                columns::link_value(value),
                 format_hour(now)
             ],
         )?;
@@ -187,7 +179,7 @@ impl Sqlite {
                 raw_row,
             )
             .optional()?;
-        row.map(|r| open_row(key, r)).transpose()
+        row.map(|r| columns::open_subscription(key, r)).transpose()
     }
 
     pub fn subscriptions(
@@ -202,27 +194,7 @@ impl Sqlite {
         let rows = stmt
             .query_map([], raw_row)?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut out = Vec::with_capacity(rows.len());
-        let mut broken = 0;
-        for r in rows {
-            if !Status::parse(&r.1).is_some_and(|s| statuses.contains(&s)) {
-                continue;
-            }
-            match open_row(key, r) {
-                Ok(s) => out.push(s),
-                Err(StateError::Sealed) => broken += 1,
-                Err(e) => return Err(e),
-            }
-        }
-        // The key is checked on open (`key_addresses`): a row that does
-        // not open is damaged, and must not stop everybody else's reminders.
-        if broken > 0 {
-            tracing::warn!(
-                rows = broken,
-                "subscriptions that do not open were left out"
-            );
-        }
-        Ok(out)
+        columns::open_subscriptions(key, rows, statuses)
     }
 
     pub fn save_subscription(
@@ -245,7 +217,7 @@ impl Sqlite {
                 format_hour(now),
                 stored.expires_at.map(format_hour_up),
                 stored.paused_until.map(format_hour_up),
-                value_sql(stored.link_value),
+                columns::link_value(stored.link_value),
             ],
         )?;
         Ok(())
@@ -297,22 +269,7 @@ impl Sqlite {
     }
 }
 
-/// A link value as SQLite's signed integer (values are below 2^63).
-fn value_sql(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-type RawRow = (
-    String,
-    String,
-    Vec<u8>,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-);
-
-fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<columns::SubscriptionRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -322,19 +279,4 @@ fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         r.get(5)?,
         r.get(6)?,
     ))
-}
-
-fn open_row(key: &AddressKey, r: RawRow) -> Result<Stored, StateError> {
-    let (id, status, sealed, created_at, expires_at, paused_until, generation) = r;
-    let plain = key.open(&id, &sealed).ok_or(StateError::Sealed)?;
-    let sealed: Sealed = serde_json::from_slice(&plain).map_err(|_| StateError::Sealed)?;
-    Ok(Stored {
-        status: Status::parse(&status).ok_or(StateError::Sealed)?,
-        sealed,
-        created_at: parse_time(&created_at)?,
-        expires_at: expires_at.as_deref().map(parse_time).transpose()?,
-        paused_until: paused_until.as_deref().map(parse_time).transpose()?,
-        link_value: u64::try_from(generation).unwrap_or(0),
-        id,
-    })
 }
