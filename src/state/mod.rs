@@ -35,6 +35,7 @@ use crate::subscriptions::{AddressKey, Status, Stored};
 use records::{Delivery, Key, Ledger, Noted, UrlState, Validators};
 
 mod columns;
+mod postgres;
 pub mod records;
 mod sqlite;
 mod versions;
@@ -68,6 +69,10 @@ pub enum StateError {
     },
     #[error("state database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("`[state] url`: {reason}")]
+    Url { reason: String },
+    #[error("the state database {database}: {reason}")]
+    Postgres { database: String, reason: String },
     #[error("the state database holds an invalid time `{0}`")]
     BadTime(String),
     #[error("the state database holds an invalid reminder kind `{0}`")]
@@ -85,6 +90,7 @@ pub struct Database(Engine);
 
 enum Engine {
     Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 /// Calls `$call` on the engine (`$db`) behind `$self`.
@@ -92,6 +98,7 @@ macro_rules! dispatch {
     ($self:ident, $db:ident => $call:expr) => {
         match &$self.0 {
             Engine::Sqlite($db) => $call,
+            Engine::Postgres($db) => $call,
         }
     };
 }
@@ -101,6 +108,7 @@ macro_rules! dispatch_mut {
     ($self:ident, $db:ident => $call:expr) => {
         match &mut $self.0 {
             Engine::Sqlite($db) => $call,
+            Engine::Postgres($db) => $call,
         }
     };
 }
@@ -110,6 +118,14 @@ impl Database {
     /// `path`.
     pub fn open(path: &Path) -> Result<Database, StateError> {
         Ok(Database(Engine::Sqlite(sqlite::Sqlite::open(path)?)))
+    }
+
+    /// Connects to the PostgreSQL database at `url` (no password in it)
+    /// with `password`, and migrates its schema.
+    pub fn connect(url: &str, password: Option<&str>) -> Result<Database, StateError> {
+        Ok(Database(Engine::Postgres(postgres::Postgres::connect(
+            url, password,
+        )?)))
     }
 
     /// An in-memory SQLite database, for tests.
@@ -370,6 +386,7 @@ impl Database {
     fn conn(&self) -> &rusqlite::Connection {
         match &self.0 {
             Engine::Sqlite(db) => &db.conn,
+            Engine::Postgres(_) => panic!("a SQLite test on a PostgreSQL database"),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The state database against real SQLite files.
+//! The state database: the shared tests run on every engine (SQLite and
+//! a real PostgreSQL server); the rest look at SQLite's own files.
 
 use super::*;
 use crate::model::deadline::Due;
@@ -11,166 +12,189 @@ fn entry(id: &str, title: &str) -> String {
     format!("[[deadline]]\nid = \"{id}\"\ntitle = \"{title}\"\nmechanism = \"upr\"\ntopics = [\"women\"]\ndue = 2027-01-01\n")
 }
 
+/// The engines the shared tests run on: SQLite in memory, and a new
+/// database on the test PostgreSQL server (unless it cannot run here: then
+/// a loud `skipped:` line).
+fn engines(test: &str) -> Vec<Database> {
+    let mut out = vec![Database::in_memory().unwrap()];
+    if let Some(url) = testing::postgres::database(test) {
+        out.push(Database::connect(&url, None).unwrap());
+    }
+    out
+}
+
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
 #[test]
 fn sequence_and_changed_at_follow_content_changes() {
-    let mut state = Database::in_memory().unwrap();
-    let t1 = at("2026-01-01T00:00:00Z");
-    let t2 = at("2026-02-01T00:00:00Z");
-    let t3 = at("2026-03-01T00:00:00Z");
-    let t4 = at("2026-04-01T00:00:00Z");
+    for mut state in engines("state::tests::sequence_and_changed_at_follow_content_changes") {
+        let t1 = at("2026-01-01T00:00:00Z");
+        let t2 = at("2026-02-01T00:00:00Z");
+        let t3 = at("2026-03-01T00:00:00Z");
+        let t4 = at("2026-04-01T00:00:00Z");
 
-    let c1 = testing::catalog(&[("a.toml", &entry("a", "A")), ("b.toml", &entry("b", "B"))]);
-    let v = state.sync(&c1, "s", t1).unwrap();
-    assert_eq!(
-        v.get("a"),
-        EntryVersion {
-            sequence: 0,
-            changed_at: t1
-        }
-    );
-    assert_eq!(v.last_removal, None);
+        let c1 = testing::catalog(&[("a.toml", &entry("a", "A")), ("b.toml", &entry("b", "B"))]);
+        let v = state.sync(&c1, "s", t1).unwrap();
+        assert_eq!(
+            v.get("a"),
+            EntryVersion {
+                sequence: 0,
+                changed_at: t1
+            }
+        );
+        assert_eq!(v.last_removal, None);
 
-    // Same content, moved to another file, synced later: nothing changes.
-    let moved = testing::catalog(&[(
-        "x/y.toml",
-        &format!("{}\n{}", entry("b", "B"), entry("a", "A")),
-    )]);
-    assert_eq!(state.sync(&moved, "s", t2).unwrap(), v);
+        // Same content, moved to another file, synced later: nothing changes.
+        let moved = testing::catalog(&[(
+            "x/y.toml",
+            &format!("{}\n{}", entry("b", "B"), entry("a", "A")),
+        )]);
+        assert_eq!(state.sync(&moved, "s", t2).unwrap(), v);
 
-    // An edit bumps SEQUENCE and the change time.
-    let c3 = testing::catalog(&[
-        ("a.toml", &entry("a", "A, edited")),
-        ("b.toml", &entry("b", "B")),
-    ]);
-    let v = state.sync(&c3, "s", t3).unwrap();
-    assert_eq!(
-        v.get("a"),
-        EntryVersion {
-            sequence: 1,
-            changed_at: t3
-        }
-    );
-    assert_eq!(
-        v.get("b"),
-        EntryVersion {
-            sequence: 0,
-            changed_at: t1
-        }
-    );
+        // An edit bumps SEQUENCE and the change time.
+        let c3 = testing::catalog(&[
+            ("a.toml", &entry("a", "A, edited")),
+            ("b.toml", &entry("b", "B")),
+        ]);
+        let v = state.sync(&c3, "s", t3).unwrap();
+        assert_eq!(
+            v.get("a"),
+            EntryVersion {
+                sequence: 1,
+                changed_at: t3
+            }
+        );
+        assert_eq!(
+            v.get("b"),
+            EntryVersion {
+                sequence: 0,
+                changed_at: t1
+            }
+        );
 
-    // A removal is remembered; coming back continues the sequence.
-    let c4 = testing::catalog(&[("a.toml", &entry("a", "A, edited"))]);
-    let v = state.sync(&c4, "s", t4).unwrap();
-    assert_eq!(v.last_removal, Some(t4));
-    assert!(!v.entries.contains_key("b"));
-    let v = state.sync(&c3, "s", at("2026-05-01T00:00:00Z")).unwrap();
-    assert_eq!(v.get("b").sequence, 1);
-    assert_eq!(v.last_removal, Some(t4));
+        // A removal is remembered; coming back continues the sequence.
+        let c4 = testing::catalog(&[("a.toml", &entry("a", "A, edited"))]);
+        let v = state.sync(&c4, "s", t4).unwrap();
+        assert_eq!(v.last_removal, Some(t4));
+        assert!(!v.entries.contains_key("b"));
+        let v = state.sync(&c3, "s", at("2026-05-01T00:00:00Z")).unwrap();
+        assert_eq!(v.get("b").sequence, 1);
+        assert_eq!(v.last_removal, Some(t4));
+    }
 }
 
 #[test]
 fn a_clock_going_back_never_moves_versions_back() {
-    let mut state = Database::in_memory().unwrap();
-    let late = at("2026-06-01T00:00:00Z");
-    state
-        .sync(
-            &testing::catalog(&[("a.toml", &entry("a", "A"))]),
-            "s",
-            late,
-        )
-        .unwrap();
-    let v = state
-        .sync(
-            &testing::catalog(&[("a.toml", &entry("a", "A2"))]),
-            "s",
-            at("2026-01-01T00:00:00Z"),
-        )
-        .unwrap();
-    assert_eq!(v.get("a").changed_at, late);
+    for mut state in engines("state::tests::a_clock_going_back_never_moves_versions_back") {
+        let late = at("2026-06-01T00:00:00Z");
+        state
+            .sync(
+                &testing::catalog(&[("a.toml", &entry("a", "A"))]),
+                "s",
+                late,
+            )
+            .unwrap();
+        let v = state
+            .sync(
+                &testing::catalog(&[("a.toml", &entry("a", "A2"))]),
+                "s",
+                at("2026-01-01T00:00:00Z"),
+            )
+            .unwrap();
+        assert_eq!(v.get("a").changed_at, late);
+    }
 }
 
 #[test]
 fn settings_changes_are_dated() {
-    let mut state = Database::in_memory().unwrap();
-    let c = testing::catalog(&[("a.toml", &entry("a", "A"))]);
-    let t1 = at("2026-01-01T00:00:00Z");
-    let t2 = at("2026-02-01T00:00:00Z");
-    assert_eq!(
-        state.sync(&c, "one", t1).unwrap().settings_changed_at,
-        Some(t1)
-    );
-    assert_eq!(
-        state.sync(&c, "one", t2).unwrap().settings_changed_at,
-        Some(t1)
-    );
-    assert_eq!(
-        state.sync(&c, "two", t2).unwrap().settings_changed_at,
-        Some(t2)
-    );
+    for mut state in engines("state::tests::settings_changes_are_dated") {
+        let c = testing::catalog(&[("a.toml", &entry("a", "A"))]);
+        let t1 = at("2026-01-01T00:00:00Z");
+        let t2 = at("2026-02-01T00:00:00Z");
+        assert_eq!(
+            state.sync(&c, "one", t1).unwrap().settings_changed_at,
+            Some(t1)
+        );
+        assert_eq!(
+            state.sync(&c, "one", t2).unwrap().settings_changed_at,
+            Some(t1)
+        );
+        assert_eq!(
+            state.sync(&c, "two", t2).unwrap().settings_changed_at,
+            Some(t2)
+        );
+    }
 }
 
 #[test]
 fn ledger_rows_and_opt_outs() {
-    let mut state = Database::in_memory().unwrap();
-    let t1 = at("2026-12-16T07:00:00Z");
-    let key = |kind| Key {
-        subscriber: "a@example.org".into(),
-        deadline: "d".into(),
-        due_at: at("2027-01-15T23:00:00Z"),
-        kind,
-    };
-    state
-        .record(
-            &[key(Kind::Remind(30)), key(Kind::Remind(60))],
-            Delivery::Sending,
-            Some("<m1@x>"),
-            None,
-            t1,
-        )
-        .unwrap();
-    state
-        .record(&[key(Kind::Remind(30))], Delivery::Sent, None, None, t1)
-        .unwrap();
-    state
-        .record(&[key(Kind::Remind(60))], Delivery::Skipped, None, None, t1)
-        .unwrap();
-    state
-        .record(
-            &[key(Kind::Moved)],
-            Delivery::Failed,
-            None,
-            Some("550 no such user"),
-            t1,
-        )
-        .unwrap();
-    let ledger = state.ledger().unwrap();
-    assert_eq!(ledger.rows.len(), 3);
-    assert_eq!(ledger.rows[&key(Kind::Remind(30))], Delivery::Sent);
-    assert_eq!(ledger.rows[&key(Kind::Remind(60))], Delivery::Skipped);
-    assert_eq!(ledger.rows[&key(Kind::Moved)], Delivery::Failed);
-    let (attempts, id): (i64, String) = state
-        .conn()
-        .query_row(
-            "SELECT attempts, message_id FROM reminders WHERE kind = 'remind:30'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!((attempts, id.as_str()), (1, "<m1@x>"));
+    for mut state in engines("state::tests::ledger_rows_and_opt_outs") {
+        let t1 = at("2026-12-16T07:00:00Z");
+        let key = |kind| Key {
+            subscriber: "a@example.org".into(),
+            deadline: "d".into(),
+            due_at: at("2027-01-15T23:00:00Z"),
+            kind,
+        };
+        state
+            .record(
+                &[key(Kind::Remind(30)), key(Kind::Remind(60))],
+                Delivery::Sending,
+                Some("<m1@x>"),
+                None,
+                t1,
+            )
+            .unwrap();
+        // Left `sending` (a pass that died): found again, under its Message-ID.
+        assert_eq!(
+            state.sending().unwrap(),
+            vec![(
+                "<m1@x>".to_string(),
+                vec![key(Kind::Remind(30)), key(Kind::Remind(60))]
+            )]
+        );
+        state
+            .record(&[key(Kind::Remind(30))], Delivery::Sent, None, None, t1)
+            .unwrap();
+        state
+            .record(&[key(Kind::Remind(60))], Delivery::Skipped, None, None, t1)
+            .unwrap();
+        state
+            .record(
+                &[key(Kind::Moved)],
+                Delivery::Failed,
+                None,
+                Some("550 no such user"),
+                t1,
+            )
+            .unwrap();
+        let ledger = state.ledger().unwrap();
+        assert_eq!(ledger.rows.len(), 3);
+        assert_eq!(ledger.rows[&key(Kind::Remind(30))], Delivery::Sent);
+        assert_eq!(ledger.rows[&key(Kind::Remind(60))], Delivery::Skipped);
+        assert_eq!(ledger.rows[&key(Kind::Moved)], Delivery::Failed);
+        assert!(state.sending().unwrap().is_empty());
+        assert_eq!(state.attempts(&[key(Kind::Remind(30))]).unwrap(), 1);
+        assert_eq!(state.attempts(&[key(Kind::Cancelled)]).unwrap(), 0);
 
-    // Opt-outs are by subscriber key (case is the key's business).
-    assert!(!state.is_opted_out("0123abcd").unwrap());
-    assert!(state.opt_out("0123abcd", t1).unwrap(), "new");
-    assert!(!state.opt_out("0123abcd", t1).unwrap(), "already");
-    assert!(state.is_opted_out("0123abcd").unwrap());
-    assert_eq!(state.opted_out().unwrap(), ["0123abcd".to_string()].into());
-    assert!(state.resubscribe("0123abcd").unwrap());
-    assert!(!state.resubscribe("0123abcd").unwrap());
-    assert!(state.opted_out().unwrap().is_empty());
+        // Told once about a key problem.
+        assert!(!state.key_noticed("n1").unwrap());
+        state.record_key_notice("n1", "0123abcd", t1).unwrap();
+        state.record_key_notice("n1", "0123abcd", t1).unwrap();
+        assert!(state.key_noticed("n1").unwrap());
+
+        // Opt-outs are by subscriber key (case is the key's business).
+        assert!(!state.is_opted_out("0123abcd").unwrap());
+        assert!(state.opt_out("0123abcd", t1).unwrap(), "new");
+        assert!(!state.opt_out("0123abcd", t1).unwrap(), "already");
+        assert!(state.is_opted_out("0123abcd").unwrap());
+        assert_eq!(state.opted_out().unwrap(), ["0123abcd".to_string()].into());
+        assert!(state.resubscribe("0123abcd").unwrap());
+        assert!(!state.resubscribe("0123abcd").unwrap());
+        assert!(state.opted_out().unwrap().is_empty());
+    }
 }
 
 #[test]
@@ -319,71 +343,73 @@ mod subscriptions {
     #[test]
     fn one_row_per_address_and_confirmation_in_time_only() {
         let k = key();
-        let mut db = Database::in_memory().unwrap();
-        let now = at("2027-01-01T08:00:00Z");
-        let id = k.id("anna@example.org");
-        let expires = now + chrono::Duration::hours(48);
-        assert_eq!(
-            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 7, now)
-                .unwrap(),
-            SignUp::New
-        );
-        // Signed up again while pending: the link already mailed stays good.
-        assert_eq!(
-            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 9, now)
-                .unwrap(),
-            SignUp::Pending
-        );
-        assert_eq!(db.subscriptions(&k, &[Status::Pending]).unwrap().len(), 1);
-        assert_eq!(db.subscription(&k, &id).unwrap().unwrap().link_value, 7);
-        // Too late, or another link's value: nothing confirmed.
-        assert_eq!(db.confirm(&id, 7, false, expires).unwrap(), None);
-        assert_eq!(db.confirm(&id, 9, false, now).unwrap(), None);
-        assert_eq!(
-            db.confirm(&id, 7, false, now).unwrap(),
-            Some(Status::Active)
-        );
-        assert_eq!(
-            db.confirm(&id, 7, false, now).unwrap(),
-            None,
-            "confirmed once"
-        );
-        assert_eq!(
-            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 11, now)
-                .unwrap(),
-            SignUp::Confirmed
-        );
-        let s = db.subscription(&k, &id).unwrap().unwrap();
-        assert_eq!(
-            (s.status, s.sealed.email.as_str()),
-            (Status::Active, "anna@example.org")
-        );
-        // Another key cannot open it.
-        let other = AddressKey::new(b"another key, another server!!!!!");
-        assert!(matches!(
-            db.subscription(&other, &id),
-            Err(StateError::Sealed)
-        ));
-        // Unconfirmed ones expire.
-        let boris = k.id("boris@example.org");
-        db.sign_up(&boris, &sealed(&k, "boris@example.org"), expires, 5, now)
-            .unwrap();
-        assert_eq!(db.expire_sign_ups(expires).unwrap(), 1);
-        assert!(db.subscription(&k, &boris).unwrap().is_none());
+        for mut db in engines("state::tests::one_row_per_address_and_confirmation_in_time_only") {
+            let now = at("2027-01-01T08:00:00Z");
+            let id = k.id("anna@example.org");
+            let expires = now + chrono::Duration::hours(48);
+            assert_eq!(
+                db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 7, now)
+                    .unwrap(),
+                SignUp::New
+            );
+            // Signed up again while pending: the link already mailed stays good.
+            assert_eq!(
+                db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 9, now)
+                    .unwrap(),
+                SignUp::Pending
+            );
+            assert_eq!(db.subscriptions(&k, &[Status::Pending]).unwrap().len(), 1);
+            assert_eq!(db.subscription(&k, &id).unwrap().unwrap().link_value, 7);
+            // Too late, or another link's value: nothing confirmed.
+            assert_eq!(db.confirm(&id, 7, false, expires).unwrap(), None);
+            assert_eq!(db.confirm(&id, 9, false, now).unwrap(), None);
+            assert_eq!(
+                db.confirm(&id, 7, false, now).unwrap(),
+                Some(Status::Active)
+            );
+            assert_eq!(
+                db.confirm(&id, 7, false, now).unwrap(),
+                None,
+                "confirmed once"
+            );
+            assert_eq!(
+                db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 11, now)
+                    .unwrap(),
+                SignUp::Confirmed
+            );
+            let s = db.subscription(&k, &id).unwrap().unwrap();
+            assert_eq!(
+                (s.status, s.sealed.email.as_str()),
+                (Status::Active, "anna@example.org")
+            );
+            // Another key cannot open it.
+            let other = AddressKey::new(b"another key, another server!!!!!");
+            assert!(matches!(
+                db.subscription(&other, &id),
+                Err(StateError::Sealed)
+            ));
+            // Unconfirmed ones expire.
+            let boris = k.id("boris@example.org");
+            db.sign_up(&boris, &sealed(&k, "boris@example.org"), expires, 5, now)
+                .unwrap();
+            assert_eq!(db.expire_sign_ups(expires).unwrap(), 1);
+            assert!(db.subscription(&k, &boris).unwrap().is_none());
+        }
     }
 
     #[test]
     fn another_address_key_is_refused_before_it_does_harm() {
-        let mut db = Database::in_memory().unwrap();
-        db.key_addresses(&key()).unwrap();
-        db.key_addresses(&key()).unwrap();
-        let other = AddressKey::new(b"another key, another server!!!!!");
-        let e = db.key_addresses(&other).unwrap_err();
-        assert!(matches!(e, StateError::WrongKey(_)), "{e}");
-        assert!(
-            e.to_string().contains("restore the key from its backup"),
-            "{e}"
-        );
+        for mut db in engines("state::tests::another_address_key_is_refused_before_it_does_harm") {
+            db.key_addresses(&key()).unwrap();
+            db.key_addresses(&key()).unwrap();
+            let other = AddressKey::new(b"another key, another server!!!!!");
+            let e = db.key_addresses(&other).unwrap_err();
+            assert!(matches!(e, StateError::WrongKey(_)), "{e}");
+            assert!(
+                e.to_string().contains("restore the key from its backup"),
+                "{e}"
+            );
+        }
     }
 
     /// A subscriber's own rows keep their times to the hour (expiry and
@@ -449,20 +475,21 @@ mod subscriptions {
     #[test]
     fn a_deleted_sign_ups_link_value_does_not_come_back() {
         let k = key();
-        let mut db = Database::in_memory().unwrap();
-        let now = at("2027-01-01T08:00:00Z");
-        let id = k.id("anna@example.org");
-        let expires = now + chrono::Duration::hours(48);
-        db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 7, now)
-            .unwrap();
-        db.forget(&id).unwrap();
-        db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 8, now)
-            .unwrap();
-        assert_eq!(db.confirm(&id, 7, false, now).unwrap(), None);
-        assert_eq!(
-            db.subscription(&k, &id).unwrap().unwrap().status,
-            Status::Pending
-        );
+        for mut db in engines("state::tests::a_deleted_sign_ups_link_value_does_not_come_back") {
+            let now = at("2027-01-01T08:00:00Z");
+            let id = k.id("anna@example.org");
+            let expires = now + chrono::Duration::hours(48);
+            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 7, now)
+                .unwrap();
+            db.forget(&id).unwrap();
+            db.sign_up(&id, &sealed(&k, "anna@example.org"), expires, 8, now)
+                .unwrap();
+            assert_eq!(db.confirm(&id, 7, false, now).unwrap(), None);
+            assert_eq!(
+                db.subscription(&k, &id).unwrap().unwrap().status,
+                Status::Pending
+            );
+        }
     }
 
     #[test]
@@ -572,46 +599,47 @@ mod subscriptions {
 
 #[test]
 fn a_changed_due_is_remembered_as_extended_from() {
-    let mut state = Database::in_memory().unwrap();
-    let with_due = |due: &str| {
-        testing::catalog(&[(
+    for mut state in engines("state::tests::a_changed_due_is_remembered_as_extended_from") {
+        let with_due = |due: &str| {
+            testing::catalog(&[(
             "a.toml",
             &format!("[[deadline]]\nid = \"a\"\ntitle = \"A\"\nmechanism = \"upr\"\ntopics = [\"women\"]\ndue = {due}\n"),
         )])
-    };
-    let v = state
-        .sync(&with_due("2027-03-31"), "s", at("2026-01-01T00:00:00Z"))
-        .unwrap();
-    assert!(v.was_due.is_empty(), "a first sight has no history");
-    // Extended by a month: the old date is kept, and fills `extended_from`.
-    let later = with_due("2027-04-30");
-    let v = state.sync(&later, "s", at("2026-02-01T00:00:00Z")).unwrap();
-    let was = v.was_due["a"];
-    assert_eq!(was.written, Due::Date("2027-03-31".parse().unwrap()));
-    let shown = later.with_history(|id| v.was_due.get(id).copied());
-    assert_eq!(shown.get("a").unwrap().extended_from, Some(Box::new(was)));
-    // It survives a reopen, and an unrelated sync changes nothing.
-    let v2 = state
-        .sync(&with_due("2027-04-30"), "s", at("2026-03-01T00:00:00Z"))
-        .unwrap();
-    assert_eq!(v2.was_due, v.was_due);
-    // Moved earlier again: the history says from the extended date.
-    let v3 = state
-        .sync(
-            &with_due("2027-04-15T12:00:00"),
-            "s",
-            at("2026-04-01T00:00:00Z"),
-        )
-        .unwrap();
-    assert_eq!(
-        v3.was_due["a"].written,
-        Due::Date("2027-04-30".parse().unwrap())
-    );
-    // An open call has no date to be extended from.
-    let v4 = state
-        .sync(&with_due("\"open\""), "s", at("2026-05-01T00:00:00Z"))
-        .unwrap();
-    assert!(!v4.was_due.contains_key("a"));
+        };
+        let v = state
+            .sync(&with_due("2027-03-31"), "s", at("2026-01-01T00:00:00Z"))
+            .unwrap();
+        assert!(v.was_due.is_empty(), "a first sight has no history");
+        // Extended by a month: the old date is kept, and fills `extended_from`.
+        let later = with_due("2027-04-30");
+        let v = state.sync(&later, "s", at("2026-02-01T00:00:00Z")).unwrap();
+        let was = v.was_due["a"];
+        assert_eq!(was.written, Due::Date("2027-03-31".parse().unwrap()));
+        let shown = later.with_history(|id| v.was_due.get(id).copied());
+        assert_eq!(shown.get("a").unwrap().extended_from, Some(Box::new(was)));
+        // It survives a reopen, and an unrelated sync changes nothing.
+        let v2 = state
+            .sync(&with_due("2027-04-30"), "s", at("2026-03-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(v2.was_due, v.was_due);
+        // Moved earlier again: the history says from the extended date.
+        let v3 = state
+            .sync(
+                &with_due("2027-04-15T12:00:00"),
+                "s",
+                at("2026-04-01T00:00:00Z"),
+            )
+            .unwrap();
+        assert_eq!(
+            v3.was_due["a"].written,
+            Due::Date("2027-04-30".parse().unwrap())
+        );
+        // An open call has no date to be extended from.
+        let v4 = state
+            .sync(&with_due("\"open\""), "s", at("2026-05-01T00:00:00Z"))
+            .unwrap();
+        assert!(!v4.was_due.contains_key("a"));
+    }
 }
 
 #[test]
@@ -631,4 +659,105 @@ fn rows_of_schema_4_read_without_a_due() {
     let v = state.sync(&c, "s", at("2026-02-01T00:00:00Z")).unwrap();
     assert!(v.was_due.is_empty());
     assert!(state.row("a").unwrap().unwrap().due.is_some());
+}
+
+#[test]
+fn watched_pages_and_their_alerts() {
+    use crate::state::records::{Noted, UrlState};
+    for mut state in engines("state::tests::watched_pages_and_their_alerts") {
+        let t1 = at("2027-01-01T06:00:00Z");
+        let t2 = at("2027-01-01T12:00:00Z");
+        assert_eq!(state.watched("https://a.example/").unwrap(), None);
+        assert_eq!(state.last_watch_pass().unwrap(), None);
+        let page = UrlState {
+            url: "https://a.example/".into(),
+            checked_at: Some(t1),
+            status: Some(200),
+            final_url: Some("https://a.example/call".into()),
+            failures: 0,
+            answered_at: Some(t1),
+            etag: Some("\"v1\"".into()),
+            last_modified: Some("Fri, 01 Jan 2027 05:00:00 GMT".into()),
+            fingerprint: Some("f1".into()),
+            text: Some("Deadline: 15 March 2027".into()),
+            cut: true,
+            reader: 2,
+            ..UrlState::default()
+        };
+        state.record_watched(&page).unwrap();
+        assert_eq!(state.watched(&page.url).unwrap(), Some(page.clone()));
+        let failing = UrlState {
+            url: "https://b.example/".into(),
+            checked_at: Some(t2),
+            error: Some("timeout: no answer in time".into()),
+            failures: 3,
+            failing_since: Some(t1),
+            changed_at: Some(t1),
+            excerpt: Some("- old\n+ new".into()),
+            reader: 2,
+            ..UrlState::default()
+        };
+        state.record_watched(&failing).unwrap();
+        state.record_watched(&failing).unwrap();
+        assert_eq!(state.watched(&failing.url).unwrap(), Some(failing.clone()));
+        assert_eq!(state.last_watch_pass().unwrap(), Some(t2));
+        // Validators only for text made by the current rules.
+        assert_eq!(
+            state
+                .watch_validators(&page.url, 2)
+                .unwrap()
+                .etag
+                .as_deref(),
+            Some("\"v1\"")
+        );
+        assert_eq!(state.watch_validators(&page.url, 3).unwrap().etag, None);
+
+        // Problems: noted once, mailed once, forgotten when over.
+        let gone = Noted {
+            key: "gone",
+            message: "404",
+            excerpt: None,
+        };
+        let moved = Noted {
+            key: "moved",
+            message: "now at c.example",
+            excerpt: Some("x"),
+        };
+        state
+            .note_watch_problems(&page.url, "e1,e2", &[gone, moved], t1)
+            .unwrap();
+        state
+            .note_watch_problems(&page.url, "e1,e2", &[gone, moved], t2)
+            .unwrap();
+        let unsent = state.unsent_watch_alerts().unwrap();
+        assert_eq!(unsent.len(), 2);
+        assert_eq!(
+            (
+                unsent[0].key.as_str(),
+                unsent[0].seen_at,
+                unsent[0].entries.as_str()
+            ),
+            ("gone", t1, "e1,e2")
+        );
+        assert_eq!(unsent[1].excerpt.as_deref(), Some("x"));
+        state.watch_alerts_sent(&unsent, t2).unwrap();
+        assert!(state.unsent_watch_alerts().unwrap().is_empty());
+        // `moved` is over: forgotten, so that it is mailed again if it
+        // comes back; `gone` goes on.
+        state
+            .note_watch_problems(&page.url, "e1,e2", &[gone], t2)
+            .unwrap();
+        state
+            .note_watch_problems(&page.url, "e1,e2", &[gone, moved], t2)
+            .unwrap();
+        let again = state.unsent_watch_alerts().unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].key, "moved");
+
+        // URLs no entry links any more are forgotten with their alerts.
+        let keep: HashSet<&str> = [failing.url.as_str()].into();
+        assert_eq!(state.forget_watched_except(&keep).unwrap(), 1);
+        assert_eq!(state.watched(&page.url).unwrap(), None);
+        assert!(state.unsent_watch_alerts().unwrap().is_empty());
+    }
 }

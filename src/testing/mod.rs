@@ -1,6 +1,8 @@
 //! Fixtures shared by unit tests: a registry and catalogs built from
 //! in-memory deadline files through the real loader.
 
+pub mod postgres;
+
 use std::path::PathBuf;
 
 use chrono::DateTime;
