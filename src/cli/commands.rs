@@ -46,7 +46,7 @@ pub fn render(
     err: &mut dyn std::io::Write,
 ) -> Result<Exit, Error> {
     let inputs = load(config, None, now, err)?;
-    let state = inputs.config.state.path.clone();
+    let state = inputs.config.state.shown();
     let mut snapshot = http::Snapshot::record(Arc::new(inputs.config), inputs.catalog, now)?;
     // A static copy cannot take sign-ups (its form tokens would expire).
     snapshot.signup = None;
@@ -60,7 +60,7 @@ pub fn render(
         count(files.len(), "file"),
         dir.display(),
         snapshot.catalog.deadlines().len(),
-        state.display()
+        state
     );
     Ok(Exit::Ok)
 }
@@ -162,7 +162,7 @@ pub fn remind_dry_run(
     let subs = inputs.require_subscribers()?;
     // Without a state database, it plans against an empty ledger instead
     // of creating one.
-    let (ledger, opted_out, subs) = if inputs.config.state.path.exists() {
+    let (ledger, opted_out, subs) = if inputs.config.state.exists() {
         let (state, key) = open_keyed(&inputs.config)?;
         let mut file = subs.to_vec();
         crate::subscriptions::key_all(&mut file, &key);
@@ -198,7 +198,7 @@ pub fn subscribers(
     let _ = out.write_all(text.as_bytes());
     // Self-service subscribers: counts only (`subscribers pending` lists
     // those waiting for staff).
-    if inputs.config.state.path.exists() {
+    if inputs.config.state.exists() {
         let (state, _) = open_keyed(&inputs.config)?;
         let counts = state.subscription_counts()?;
         let n = |s: Status| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
@@ -215,7 +215,7 @@ pub fn subscribers(
 
 /// The state database with its ledger keyed, and the address key.
 fn open_keyed(config: &crate::load::config::Config) -> Result<(Database, AddressKey), Error> {
-    let mut state = Database::open(&config.state.path)?;
+    let mut state = Database::open_state(&config.state)?;
     let key = AddressKey::load(&config.state.key_file).map_err(|source| {
         Error::Reminders(crate::reminders::transport::SetupError::AddressKey {
             path: config.state.key_file.clone(),
@@ -391,7 +391,7 @@ pub fn watch(
                 .unwrap_or_else(|| "`mechcal list --all` shows the entries' ids".into()),
         });
     };
-    let mut db = Database::open(&inputs.config.state.path)?;
+    let mut db = Database::open_state(&inputs.config.state)?;
     let runtime = current_thread_runtime()?;
     let report = runtime.block_on(crate::watch::pass(
         &inputs.config,

@@ -284,7 +284,7 @@ pub async fn run(
                     })
                 },
             )?;
-            let state = crate::state::Database::open(&config.state.path)?;
+            let state = crate::state::Database::open_state(&config.state)?;
             let unsubscribe = http::Reminders::new(secret, key, state, &subs)?;
             let settings = Arc::new(Settings {
                 config: config.clone(),

@@ -125,7 +125,7 @@ fn keep_restart_only(old: &Config, new: &mut Config) {
         new.server = old.server.clone();
     }
     if new.state != old.state {
-        kept.push("[state] path");
+        kept.push("[state]");
         new.state = old.state.clone();
     }
     if new.reminders.secret_file != old.reminders.secret_file {

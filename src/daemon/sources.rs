@@ -19,7 +19,7 @@ impl Daemon {
         loop {
             let config = self.config();
             let wait = if config.watch.enabled {
-                let last = Database::open(&config.state.path)
+                let last = Database::open_state(&config.state)
                     .and_then(|db| db.last_watch_pass())
                     .unwrap_or(None);
                 until_next(last, (self.clock)(), config.watch.interval)
@@ -37,7 +37,7 @@ impl Daemon {
                     () = tokio::time::sleep(ALERT_RETRY) => {}
                     _ = stopped.wait_for(|s| *s) => return,
                 }
-                let Ok(mut db) = Database::open(&config.state.path) else {
+                let Ok(mut db) = Database::open_state(&config.state) else {
                     break;
                 };
                 match crate::watch::send_alerts(&config, &mut db, (self.clock)()).await {
@@ -57,7 +57,7 @@ impl Daemon {
         let snap = self.app.snapshot();
         let targets = crate::watch::targets(&snap.catalog, None, now).unwrap_or_default();
         drop(snap);
-        let result = match Database::open(&config.state.path) {
+        let result = match Database::open_state(&config.state) {
             Ok(mut db) => crate::watch::pass(config, &targets, &mut db, now, true)
                 .await
                 .map_err(|e| e.to_string()),

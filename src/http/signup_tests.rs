@@ -45,7 +45,7 @@ fn app(dir: &Path) -> Arc<App> {
     config.mail.transport = crate::load::config::Transport::Maildir(dir.join("maildir"));
     let key = AddressKey::new(b"an address key of thirty-two b..");
     let secret = Secret::new(*b"0123456789abcdef0123456789abcdef");
-    let mut db = Database::open(&config.state.path).unwrap();
+    let mut db = Database::open_state(&config.state).unwrap();
     let at = now() - Duration::hours(2);
     let store = |db: &mut Database, email: &str, choice: Choice, confirm: bool| {
         let id = key.id(email);

@@ -35,7 +35,7 @@ impl Snapshot {
         catalog: Catalog,
         now: DateTime<Utc>,
     ) -> Result<Snapshot, StateError> {
-        let versions = crate::state::Database::open(&config.state.path)?.sync(
+        let versions = crate::state::Database::open_state(&config.state)?.sync(
             &catalog,
             &config.render_fingerprint(),
             now,

@@ -15,6 +15,8 @@ pub const UNSUBSCRIBE_SECRET: &str = "unsubscribe-secret";
 pub const DKIM_KEY: &str = "dkim-key";
 /// The credential holding the address key.
 pub const ADDRESS_KEY: &str = "address-key";
+/// The credential holding PostgreSQL's password (`[state] url`).
+pub const STATE_PASSWORD: &str = "state-password";
 
 /// The path of credential `name`, when systemd passed one by that name.
 pub fn path(name: &str) -> Option<PathBuf> {

@@ -54,7 +54,7 @@ impl Runner {
         catalog: Arc<Catalog>,
         subscribers: Arc<Vec<Subscriber>>,
     ) -> Result<Runner, SetupError> {
-        let mut state = Database::open(&config.state.path)?;
+        let mut state = Database::open_state(&config.state)?;
         let key =
             AddressKey::load(&config.state.key_file).map_err(|source| SetupError::AddressKey {
                 path: config.state.key_file.clone(),

@@ -1,5 +1,5 @@
 //! The state database: what must survive restarts, behind one facade
-//! ([`Database`]) over its engines (SQLite, `[state] path`).
+//! ([`Database`]) over its engines (SQLite, `[state] path`; PostgreSQL, `[state] url`).
 //!
 //! For the feeds: per deadline id, the fingerprint last seen, a `SEQUENCE`
 //! that grows each time it changes, and when it last changed (the event's
@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+use crate::load::config::StateConfig;
 use crate::model::catalog::Catalog;
 use crate::render::feed::Versions;
 use crate::subscriptions::{AddressKey, Status, Stored};
@@ -69,6 +70,11 @@ pub enum StateError {
     },
     #[error("state database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("cannot read the state database's password from {path}: {source}")]
+    PasswordFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("`[state] url`: {reason}")]
     Url { reason: String },
     #[error("the state database {database}: {reason}")]
@@ -118,6 +124,30 @@ impl Database {
     /// `path`.
     pub fn open(path: &Path) -> Result<Database, StateError> {
         Ok(Database(Engine::Sqlite(sqlite::Sqlite::open(path)?)))
+    }
+
+    /// The state database `config` names: PostgreSQL at `url` (its
+    /// password from the systemd credential `state-password`, else
+    /// `password_file`), else the SQLite file at `path`.
+    pub fn open_state(config: &StateConfig) -> Result<Database, StateError> {
+        let Some(url) = &config.url else {
+            return Database::open(&config.path);
+        };
+        let file = crate::os::credentials::path(crate::os::credentials::STATE_PASSWORD)
+            .or_else(|| config.password_file.clone());
+        let password = match file {
+            None => None,
+            Some(file) => Some(
+                std::fs::read_to_string(&file)
+                    .map_err(|source| StateError::PasswordFile {
+                        path: file.clone(),
+                        source,
+                    })?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+            ),
+        };
+        Database::connect(url, password.as_deref())
     }
 
     /// Connects to the PostgreSQL database at `url` (no password in it)

@@ -11,6 +11,8 @@
 
 pub mod keys;
 mod parse;
+
+pub use parse::postgres_config;
 mod reminders;
 mod watch;
 
@@ -139,14 +141,37 @@ impl CalendarConfig {
     }
 }
 
-/// `[state]`: the SQLite state database.
+/// `[state]`: the state database, a SQLite file (`path`) or PostgreSQL
+/// (`url`), which replicas share.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateConfig {
+    /// The SQLite file, unless `url` is set.
     pub path: PathBuf,
+    /// PostgreSQL's `postgres://` URL (no password in it).
+    pub url: Option<String>,
+    /// The file holding PostgreSQL's password (the systemd credential
+    /// `state-password` takes precedence).
+    pub password_file: Option<PathBuf>,
     /// The address key (created if missing, unless the systemd credential
     /// `address-key` is given): it seals self-service addresses and keys
     /// the ledger, so it is needed whenever reminders are on.
     pub key_file: PathBuf,
+}
+
+impl StateConfig {
+    /// Whether there is a state to read: a PostgreSQL database always is
+    /// (it is created on connect); a SQLite file only once written.
+    pub fn exists(&self) -> bool {
+        self.url.is_some() || self.path.exists()
+    }
+
+    /// Where the state is, for messages (a URL holds no password).
+    pub fn shown(&self) -> String {
+        match &self.url {
+            Some(url) => url.clone(),
+            None => self.path.display().to_string(),
+        }
+    }
 }
 
 /// `[subscriptions]`: self-service sign-up on the page.
@@ -375,6 +400,8 @@ impl Config {
             },
             state: StateConfig {
                 path: normalize(&base.join("var/mechcal.sqlite")),
+                url: None,
+                password_file: None,
                 key_file: normalize(&base.join("var/address.key")),
             },
             subscriptions: SubscriptionsConfig {

@@ -79,19 +79,7 @@ impl Config {
             }
         }
         if let Some(state) = root.optional_table(&mut sink, "state") {
-            state.check_keys(&mut sink, keys::STATE);
-            for (key, out) in [
-                ("path", &mut config.state.path),
-                ("key_file", &mut config.state.key_file),
-            ] {
-                if let Some(path) = state.optional_str(&mut sink, key) {
-                    if path.get_ref().trim().is_empty() {
-                        sink.error(path.span(), format!("`{key}` must name a file"));
-                    } else {
-                        *out = normalize(&base.join(path.get_ref()));
-                    }
-                }
-            }
+            state_config(&mut sink, &state, base, &mut config.state);
         }
         if let Some(server) = root.optional_table(&mut sink, "server") {
             server.check_keys(&mut sink, keys::SERVER);
@@ -369,6 +357,76 @@ pub(super) fn bounded(
         sink.error(v.span(), format!("`{key}` must be between {min} and {max}"));
         None
     }
+}
+
+/// `[state]`: SQLite (`path`) or PostgreSQL (`url`, `password_file`),
+/// and the address key.
+fn state_config(sink: &mut Sink<'_>, state: &Table<'_, '_>, base: &Path, out: &mut StateConfig) {
+    state.check_keys(sink, keys::STATE);
+    for (key, out) in [("path", &mut out.path), ("key_file", &mut out.key_file)] {
+        if let Some(path) = state.optional_str(sink, key) {
+            if path.get_ref().trim().is_empty() {
+                sink.error(path.span(), format!("`{key}` must name a file"));
+            } else {
+                *out = normalize(&base.join(path.get_ref()));
+            }
+        }
+    }
+    if let Some(url) = state.optional_str(sink, "url") {
+        match postgres_config(url.get_ref()) {
+            Err(reason) => {
+                sink.error(url.span(), format!("`url`: {reason}")).help = Some(
+                    "write `url = \"postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full\"`"
+                        .into(),
+                );
+            }
+            Ok(c) if c.get_password().is_some() => {
+                let d = sink.error(url.span(), "`url` holds a password");
+                d.help = Some(
+                    "remove it from the URL and give it in `password_file` (or the systemd credential `state-password`): the URL is shown in logs and errors".into(),
+                );
+                // The error must not show what it warns about.
+                let password = String::from_utf8_lossy(c.get_password().unwrap_or_default());
+                if let Some(loc) = d.location.as_mut().filter(|_| !password.is_empty()) {
+                    loc.line_text = loc.line_text.replace(password.as_ref(), "***");
+                }
+            }
+            Ok(_) => out.url = Some(url.into_inner()),
+        }
+        if let Some(path) = state.get("path") {
+            sink.error(path.span(), "`path` and `url` are both set")
+                .help = Some(
+                "keep one: `url` for PostgreSQL (replicas share it), `path` for a SQLite file"
+                    .into(),
+            );
+        }
+    }
+    if let Some(path) = state.optional_str(sink, "password_file") {
+        if state.get("url").is_none() {
+            sink.error(path.span(), "`password_file` without `url`")
+                .help =
+                Some("the password is PostgreSQL's: set `url`, or remove `password_file`".into());
+        } else if path.get_ref().trim().is_empty() {
+            sink.error(path.span(), "`password_file` must name a file");
+        } else {
+            out.password_file = Some(normalize(&base.join(path.get_ref())));
+        }
+    }
+}
+
+/// The connection settings of a `postgres://` URL. `sslmode` takes
+/// `disable`, `prefer`, `require`, and `verify-ca` and `verify-full`,
+/// which are `require` here: TLS through rustls always verifies the
+/// server's certificate and name.
+pub fn postgres_config(url: &str) -> Result<tokio_postgres::Config, String> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err("not a `postgres://` URL".into());
+    }
+    let url = url
+        .replace("sslmode=verify-full", "sslmode=require")
+        .replace("sslmode=verify-ca", "sslmode=require");
+    url.parse()
+        .map_err(|e: tokio_postgres::Error| e.to_string())
 }
 
 /// `[data.git]`.

@@ -232,6 +232,22 @@ fn errors() {
         ),
         ("syntax", "[calendar\ndomain = \"x.org\"\n"),
         (
+            "state_url_with_password",
+            "[calendar]\ndomain = \"x.org\"\n[state]\nurl = \"postgres://me:secret@db.example:5432/mechcal\"\n",
+        ),
+        (
+            "state_path_and_url",
+            "[calendar]\ndomain = \"x.org\"\n[state]\npath = \"s.sqlite\"\nurl = \"postgres://me@db.example/mechcal\"\n",
+        ),
+        (
+            "state_not_postgres",
+            "[calendar]\ndomain = \"x.org\"\n[state]\nurl = \"mysql://me@db.example/mechcal\"\n",
+        ),
+        (
+            "state_password_without_url",
+            "[calendar]\ndomain = \"x.org\"\n[state]\npassword_file = \"pw\"\n",
+        ),
+        (
             "data_type",
             "[calendar]\ndomain = \"x.org\"\n[data]\ndeadlines = 5\n",
         ),

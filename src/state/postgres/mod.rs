@@ -145,9 +145,8 @@ impl Postgres {
     /// system's CA certificates; `disable` and `prefer` (without TLS) only
     /// where written.
     pub fn connect(url: &str, password: Option<&str>) -> Result<Postgres, StateError> {
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StateError::Url {
-            reason: format!("{e}"),
-        })?;
+        let mut config = crate::load::config::postgres_config(url)
+            .map_err(|reason| StateError::Url { reason })?;
         if config.get_password().is_some() {
             return Err(StateError::Url {
                 reason: "the URL holds a password; give it in `[state] password_file` or the systemd credential `state-password` instead".into(),
@@ -155,6 +154,10 @@ impl Postgres {
         }
         if let Some(p) = password {
             config.password(p);
+        }
+        // A database that does not answer is an error, not a hang.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
         }
         let shown: Arc<str> = shown(&config).into();
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -3,6 +3,7 @@
 
 mod docs;
 mod list;
+mod postgres;
 mod serve;
 mod subscribers;
 mod upgrade;

@@ -1,0 +1,100 @@
+//! The commands on a PostgreSQL state (`[state] url`), against the
+//! throwaway server the tests start: a reminder pass sends each reminder
+//! once, the next pass nothing; `subscribers` reads the counts; a wrong
+//! address key is refused with the database named, never a password.
+
+use super::*;
+
+#[path = "../../../src/testing/postgres.rs"]
+mod server;
+
+/// `reminders_setup`'s config with the state on PostgreSQL at `url`.
+fn postgres_setup(dir: &Path, url: &str) -> PathBuf {
+    let config = reminders_setup(dir);
+    let text = fs::read_to_string(&config).unwrap().replace(
+        "[state]\npath = \"var/state.sqlite\"\n",
+        &format!("[state]\nurl = \"{url}\"\nkey_file = \"var/address.key\"\n"),
+    );
+    assert!(text.contains("url = "), "{text}");
+    fs::write(&config, text).unwrap();
+    config
+}
+
+#[test]
+fn a_pass_on_postgres_sends_each_reminder_once() {
+    let Some(url) = server::database("cli::postgres::a_pass_on_postgres_sends_each_reminder_once")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = postgres_setup(dir, &url);
+    let cfg = config.to_str().unwrap();
+    let pass = |now: &str| mechcal(dir, &["--config", cfg, "remind", "--now", now]);
+    let first = pass("2027-01-08T08:00:00Z");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert!(
+        text(&first.stdout).starts_with("sent 3 messages"),
+        "{}",
+        text(&first.stdout)
+    );
+    let mails = fs::read_dir(dir.join("var/maildir/new")).unwrap().count();
+    assert_eq!(mails, 3);
+    assert!(!dir.join("var/state.sqlite").exists(), "no SQLite file");
+    // The same moment again, and an hour later: nothing new.
+    for now in ["2027-01-08T08:00:00Z", "2027-01-08T09:00:00Z"] {
+        let again = pass(now);
+        assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+        assert!(
+            text(&again.stdout).starts_with("sent 0 messages"),
+            "{}",
+            text(&again.stdout)
+        );
+    }
+    assert_eq!(
+        fs::read_dir(dir.join("var/maildir/new")).unwrap().count(),
+        3
+    );
+
+    // Another address key on the same database: refused, naming it.
+    fs::write(dir.join("var/address.key"), [7u8; 32]).unwrap();
+    let refused = pass("2027-01-09T08:00:00Z");
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stdout));
+    let said = text(&refused.stderr);
+    assert!(said.contains("is not the one the state database"), "{said}");
+    assert!(said.contains("postgres://127.0.0.1:"), "{said}");
+}
+
+#[test]
+fn a_database_that_cannot_be_reached_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = postgres_setup(
+        dir,
+        &format!("postgres://mechcal@127.0.0.1:{port}/mechcal?sslmode=disable"),
+    );
+    fs::write(dir.join("pw"), "s3cret-pass\n").unwrap();
+    let text_config = fs::read_to_string(&config)
+        .unwrap()
+        .replace("key_file = ", "password_file = \"pw\"\nkey_file = ");
+    fs::write(&config, text_config).unwrap();
+    let out = mechcal(
+        dir,
+        &["--config", config.to_str().unwrap(), "remind", "--now", NOW],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains(&format!(
+            "the state database postgres://127.0.0.1:{port}/mechcal"
+        )),
+        "{said}"
+    );
+    assert!(!said.contains("s3cret"), "{said}");
+}
