@@ -364,6 +364,48 @@ pub fn dkim_record(config: Option<&Path>, out: &mut dyn std::io::Write) -> Resul
     Ok(Exit::Ok)
 }
 
+/// `mechcal state copy`: every row of the configured state into an empty
+/// database (PostgreSQL at a URL, or a new SQLite file).
+pub fn state_copy(
+    config: Option<&Path>,
+    to: &str,
+    password_file: Option<&Path>,
+    out: &mut dyn std::io::Write,
+) -> Result<Exit, Error> {
+    let config = super::resolve_config(config, None)?;
+    let source = Database::open_state(&config.state)?;
+    let mut target = if to.starts_with("postgres://") || to.starts_with("postgresql://") {
+        let target = crate::load::config::StateConfig {
+            url: Some(to.to_string()),
+            password_file: password_file.map(Path::to_path_buf),
+            ..config.state.clone()
+        };
+        Database::open_state(&target)?
+    } else {
+        let path = Path::new(to);
+        if path.exists() {
+            return Err(crate::state::StateError::Exists(path.to_path_buf()).into());
+        }
+        if password_file.is_some() {
+            return Err(Error::PasswordForFile);
+        }
+        Database::open(path)?
+    };
+    let copied = source.copy_to(&mut target)?;
+    let rows: usize = copied.iter().map(|(_, n)| n).sum();
+    let _ = writeln!(
+        out,
+        "copied {} from {} to {}",
+        count(rows, "row"),
+        source.shown(),
+        target.shown()
+    );
+    for (table, n) in copied {
+        let _ = writeln!(out, "  {table}: {n}");
+    }
+    Ok(Exit::Ok)
+}
+
 /// `mechcal watch`: one pass over the pages the entries link to; exit 1
 /// when a link has a problem.
 pub fn watch(

@@ -34,7 +34,7 @@ fn pages_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// Every subcommand as the words that name it (`["check"]`,
 /// `["subscribers", "pending"]`…), nested ones after their parent; clap's
-/// own `help` left out. The book's commands reference is checked against
+/// own `help` and groups that need a subcommand left out. The book's commands reference is checked against
 /// this list.
 pub fn command_paths() -> Vec<Vec<String>> {
     fn walk(command: &clap::Command, above: &[String], out: &mut Vec<Vec<String>>) {
@@ -44,7 +44,11 @@ pub fn command_paths() -> Vec<Vec<String>> {
             }
             let mut path = above.to_vec();
             path.push(sub.get_name().to_owned());
-            out.push(path.clone());
+            // A group that does nothing without a subcommand (`state`) is
+            // documented through its subcommands.
+            if !sub.is_subcommand_required_set() {
+                out.push(path.clone());
+            }
             walk(sub, &path, out);
         }
     }

@@ -134,6 +134,11 @@ pub enum Command {
         #[arg(long, value_name = "ID")]
         only: Option<String>,
     },
+    /// Work on the state database itself
+    State {
+        #[command(subcommand)]
+        action: StateAction,
+    },
     /// Print the sample config file
     DefaultConfig,
     /// Print the DNS TXT record to publish for `[mail.dkim]`'s key
@@ -178,6 +183,22 @@ pub enum SubscribersAction {
     Reject {
         #[arg(required = true, value_name = "REF")]
         refs: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StateAction {
+    /// Copy every row of the configured state into an empty database: a
+    /// PostgreSQL URL (moving to replicas) or a SQLite file (the way
+    /// back). Stop the service first
+    Copy {
+        /// `postgres://USER@HOST:PORT/DATABASE?sslmode=…` (no password in
+        /// it), or the path of a new SQLite file
+        #[arg(long, value_name = "URL|PATH")]
+        to: String,
+        /// The file holding the target PostgreSQL's password
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
     },
 }
 
@@ -244,6 +265,9 @@ pub enum Error {
     NoSuchSignUp(String),
     #[error("error: the config has no `[mail.dkim]`\n  help: add `[mail.dkim]` with `domain`, `selector` and `key_file` (see \"Mail that arrives\" in the book: docs/src/operators/mail.md)\n")]
     NoDkim,
+    /// `state copy --password-file` with a SQLite target.
+    #[error("error: `--password-file` is for a PostgreSQL target\n  help: give `--to postgres://…`, or leave `--password-file` out for a SQLite file\n")]
+    PasswordForFile,
 }
 
 impl Error {
@@ -260,7 +284,8 @@ impl Error {
             | Error::Watch(_)
             | Error::Export { .. }
             | Error::UnknownName { .. }
-            | Error::NoDkim => Exit::Usage,
+            | Error::NoDkim
+            | Error::PasswordForFile => Exit::Usage,
         }
     }
 }
@@ -317,6 +342,9 @@ pub fn run(
             Ok(Exit::Ok)
         }
         Command::DkimRecord => commands::dkim_record(config, out),
+        Command::State {
+            action: StateAction::Copy { to, password_file },
+        } => commands::state_copy(config, &to, password_file.as_deref(), out),
         Command::Man { dir } => match docs::man_pages(&dir) {
             Ok(pages) => {
                 let _ = writeln!(

@@ -120,3 +120,131 @@ pub fn may_mail(last: Option<&str>, now: DateTime<Utc>) -> Result<bool, StateErr
         Some(t) => parse_time(t)? + chrono::Duration::hours(1) <= now,
     })
 }
+
+/// What a column holds, for copying rows between engines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Col {
+    Text,
+    /// A 64-bit integer.
+    Int,
+    /// A 32-bit integer (an HTTP status).
+    Int32,
+    Blob,
+    /// 0/1 in SQLite, `BOOLEAN` in PostgreSQL.
+    Bool,
+}
+
+/// One value of a row being copied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// Every table of the state and its columns, as both engines hold them at
+/// the current schema: what `Database::copy_to` copies.
+pub const TABLES: &[(&str, &[(&str, Col)])] = &[
+    ("meta", &[("key", Col::Text), ("value", Col::Text)]),
+    (
+        "entries",
+        &[
+            ("id", Col::Text),
+            ("fingerprint", Col::Text),
+            ("sequence", Col::Int),
+            ("changed_at", Col::Text),
+            ("removed_at", Col::Text),
+            ("due", Col::Text),
+            ("due_at", Col::Text),
+            ("was_due", Col::Text),
+            ("was_due_at", Col::Text),
+        ],
+    ),
+    (
+        "reminders",
+        &[
+            ("email", Col::Text),
+            ("deadline", Col::Text),
+            ("due_at", Col::Text),
+            ("kind", Col::Text),
+            ("state", Col::Text),
+            ("attempts", Col::Int),
+            ("message_id", Col::Text),
+            ("last_error", Col::Text),
+            ("created_at", Col::Text),
+            ("updated_at", Col::Text),
+        ],
+    ),
+    ("opt_outs", &[("email", Col::Text), ("at", Col::Text)]),
+    (
+        "subscriptions",
+        &[
+            ("id", Col::Text),
+            ("status", Col::Text),
+            ("sealed", Col::Blob),
+            ("created_at", Col::Text),
+            ("updated_at", Col::Text),
+            ("expires_at", Col::Text),
+            ("paused_until", Col::Text),
+            ("generation", Col::Int),
+        ],
+    ),
+    ("mailed", &[("id", Col::Text), ("at", Col::Text)]),
+    (
+        "key_notices",
+        &[("id", Col::Text), ("email", Col::Text), ("at", Col::Text)],
+    ),
+    (
+        "watched",
+        &[
+            ("url", Col::Text),
+            ("checked_at", Col::Text),
+            ("status", Col::Int32),
+            ("final_url", Col::Text),
+            ("error", Col::Text),
+            ("failures", Col::Int),
+            ("failing_since", Col::Text),
+            ("answered_at", Col::Text),
+            ("etag", Col::Text),
+            ("last_modified", Col::Text),
+            ("fingerprint", Col::Text),
+            ("text", Col::Text),
+            ("cut", Col::Bool),
+            ("changed_at", Col::Text),
+            ("excerpt", Col::Text),
+            ("reader", Col::Int),
+        ],
+    ),
+    (
+        "watch_alerts",
+        &[
+            ("url", Col::Text),
+            ("key", Col::Text),
+            ("entries", Col::Text),
+            ("message", Col::Text),
+            ("excerpt", Col::Text),
+            ("seen_at", Col::Text),
+            ("sent_at", Col::Text),
+        ],
+    ),
+];
+
+/// `SELECT a, b, … FROM table` and `INSERT INTO table (a, b, …) VALUES
+/// (<p1>, <p2>, …)` with each engine's placeholders.
+pub fn copy_sql(
+    table: &str,
+    columns: &[(&str, Col)],
+    placeholder: impl Fn(usize) -> String,
+) -> (String, String) {
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let names = names.join(", ");
+    let places: Vec<String> = (1..=columns.len()).map(placeholder).collect();
+    (
+        format!("SELECT {names} FROM {table}"),
+        format!(
+            "INSERT INTO {table} ({names}) VALUES ({})",
+            places.join(", ")
+        ),
+    )
+}

@@ -75,6 +75,10 @@ pub enum StateError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{target} is not empty (its `{table}` has rows): a state is copied only into an empty database")]
+    NotEmpty { target: String, table: &'static str },
+    #[error("{} exists: a state is copied only into a new SQLite file", .0.display())]
+    Exists(PathBuf),
     #[error("`[state] url`: {reason}")]
     Url { reason: String },
     #[error("the state database {database}: {reason}")]
@@ -156,6 +160,36 @@ impl Database {
         Ok(Database(Engine::Postgres(postgres::Postgres::connect(
             url, password,
         )?)))
+    }
+
+    /// Copies every row of this state into `target`, which must be empty
+    /// (both are at this mechcal's schema: opening migrates them); the rows
+    /// copied per table. The target's rows are written in one transaction:
+    /// a copy that fails leaves it empty. Stop the service first: rows
+    /// written during the copy may be left behind.
+    pub fn copy_to(&self, target: &mut Database) -> Result<Vec<(&'static str, usize)>, StateError> {
+        let mut tables = Vec::with_capacity(columns::TABLES.len());
+        for (table, cols) in columns::TABLES {
+            let there = dispatch!(target, db => db.table_rows(table, cols))?;
+            if !there.is_empty() {
+                return Err(StateError::NotEmpty {
+                    target: target.shown(),
+                    table,
+                });
+            }
+            tables.push((*table, dispatch!(self, db => db.table_rows(table, cols))?));
+        }
+        dispatch_mut!(target, db => db.insert_rows(&tables))?;
+        Ok(tables.iter().map(|(t, rows)| (*t, rows.len())).collect())
+    }
+
+    /// Where the state is, for messages: the SQLite file, or PostgreSQL's
+    /// `postgres://host:port/name` (never a password).
+    pub fn shown(&self) -> String {
+        match &self.0 {
+            Engine::Sqlite(db) => db.path.display().to_string(),
+            Engine::Postgres(db) => db.shown.to_string(),
+        }
     }
 
     /// An in-memory SQLite database, for tests.

@@ -761,3 +761,105 @@ fn watched_pages_and_their_alerts() {
         assert!(state.unsent_watch_alerts().unwrap().is_empty());
     }
 }
+
+/// Every row of every table, sorted: what a copy must carry over.
+fn dump(db: &Database) -> Vec<(&'static str, Vec<Vec<columns::Value>>)> {
+    columns::TABLES
+        .iter()
+        .map(|(table, cols)| {
+            let mut rows = dispatch!(db, d => d.table_rows(table, cols)).unwrap();
+            rows.sort_by_key(|r| format!("{r:?}"));
+            (*table, rows)
+        })
+        .collect()
+}
+
+#[test]
+fn a_state_copies_between_engines_row_for_row() {
+    use crate::state::records::{Noted, UrlState};
+    use crate::subscriptions::AddressKey;
+    let Some(url) =
+        testing::postgres::database("state::tests::a_state_copies_between_engines_row_for_row")
+    else {
+        return;
+    };
+    let t1 = at("2027-01-01T06:00:00Z");
+    let mut sqlite = Database::in_memory().unwrap();
+    let key = AddressKey::new(b"0123456789abcdef0123456789abcdef");
+    sqlite.key_addresses(&key).unwrap();
+    let catalog = testing::catalog(&[("a.toml", &entry("a", "A")), ("b.toml", &entry("b", "B"))]);
+    sqlite.sync(&catalog, "s", t1).unwrap();
+    let row = Key {
+        subscriber: "k1".into(),
+        deadline: "a".into(),
+        due_at: at("2027-01-01T23:00:00Z"),
+        kind: Kind::Remind(7),
+    };
+    sqlite
+        .record(
+            std::slice::from_ref(&row),
+            Delivery::Sent,
+            Some("<m@x>"),
+            Some("451 later"),
+            t1,
+        )
+        .unwrap();
+    sqlite.opt_out("k2", t1).unwrap();
+    sqlite.record_key_notice("n", "k1", t1).unwrap();
+    let id = key.id("anna@example.org");
+    sqlite
+        .sign_up(
+            &id,
+            b"sealed bytes",
+            t1 + chrono::Duration::hours(48),
+            7,
+            t1,
+        )
+        .unwrap();
+    sqlite.mailed(&id, t1).unwrap();
+    let page = UrlState {
+        url: "https://a.example/".into(),
+        checked_at: Some(t1),
+        status: Some(404),
+        cut: true,
+        reader: 2,
+        ..UrlState::default()
+    };
+    sqlite.record_watched(&page).unwrap();
+    let gone = Noted {
+        key: "gone",
+        message: "404",
+        excerpt: None,
+    };
+    sqlite
+        .note_watch_problems(&page.url, "a", &[gone], t1)
+        .unwrap();
+
+    let mut pg = Database::connect(&url, None).unwrap();
+    let copied = sqlite.copy_to(&mut pg).unwrap();
+    assert!(copied.iter().all(|(_, n)| *n > 0), "{copied:?}");
+    // Only into an empty database.
+    let e = sqlite.copy_to(&mut pg).unwrap_err();
+    assert!(matches!(e, StateError::NotEmpty { .. }), "{e}");
+    assert!(e.to_string().contains("postgres://127.0.0.1:"), "{e}");
+    // And back, into a new SQLite database: the same rows everywhere, and
+    // the same answers.
+    let mut back = Database::in_memory().unwrap();
+    pg.copy_to(&mut back).unwrap();
+    assert_eq!(dump(&pg), dump(&sqlite));
+    assert_eq!(dump(&back), dump(&sqlite));
+    assert_eq!(pg.ledger().unwrap().rows, sqlite.ledger().unwrap().rows);
+    assert_eq!(pg.versions().unwrap(), sqlite.versions().unwrap());
+    assert_eq!(pg.watched(&page.url).unwrap(), Some(page.clone()));
+    pg.key_addresses(&key).unwrap();
+    let other = AddressKey::new(b"another key, another server!!!!!");
+    assert!(matches!(
+        pg.key_addresses(&other),
+        Err(StateError::WrongKey(_))
+    ));
+    // A sync after the copy changes nothing.
+    assert_eq!(
+        pg.sync(&catalog, "s", at("2027-01-02T00:00:00Z")).unwrap(),
+        sqlite.versions().unwrap()
+    );
+}

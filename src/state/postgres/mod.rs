@@ -20,6 +20,7 @@ use tokio_postgres::config::SslMode;
 
 use super::StateError;
 
+mod copy;
 mod ledger;
 mod subscriptions;
 mod versions;
@@ -127,7 +128,7 @@ pub struct Postgres {
     pool: Pool,
     /// The database as shown in errors (host, port, name; never a
     /// password).
-    shown: Arc<str>,
+    pub(super) shown: Arc<str>,
 }
 
 impl Drop for Postgres {

@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::StateError;
 
+mod copy;
 mod ledger;
 mod subscriptions;
 mod versions;
@@ -146,7 +147,7 @@ const MIGRATIONS: &[&str] = &[
 /// A SQLite state database.
 pub struct Sqlite {
     pub(super) conn: Connection,
-    path: PathBuf,
+    pub(super) path: PathBuf,
 }
 
 impl Sqlite {

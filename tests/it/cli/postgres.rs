@@ -98,3 +98,77 @@ fn a_database_that_cannot_be_reached_is_a_clear_error() {
     );
     assert!(!said.contains("s3cret"), "{said}");
 }
+
+/// An existing service moves to PostgreSQL with `state copy` and back:
+/// after each copy a pass sends nothing new.
+#[test]
+fn state_copy_moves_a_service_without_reminding_anyone_again() {
+    let Some(url) = server::database(
+        "cli::postgres::state_copy_moves_a_service_without_reminding_anyone_again",
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = reminders_setup(dir);
+    let cfg = config.to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--config", cfg.as_str()];
+        all.extend(args);
+        mechcal(dir, &all)
+    };
+    let sent = |out: &Output| {
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert!(sent(&run(&["remind", "--now", "2027-01-08T08:00:00Z"])).starts_with("sent 3 messages"));
+
+    // SQLite → PostgreSQL.
+    let copied = run(&["state", "copy", "--to", &url]);
+    let said = sent(&copied);
+    assert!(said.starts_with("copied "), "{said}");
+    assert!(said.contains("  reminders: 7\n"), "{said}");
+    assert!(said.contains("to postgres://127.0.0.1:"), "{said}");
+    // Not twice into the same database.
+    let again = run(&["state", "copy", "--to", &url]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("is not empty"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    let sqlite_config = fs::read_to_string(&config).unwrap();
+    postgres_setup(dir, &url);
+    assert!(sent(&run(&["remind", "--now", "2027-01-08T09:00:00Z"])).starts_with("sent 0 messages"));
+
+    // PostgreSQL → a new SQLite file, the way back.
+    let back = dir.join("var/back.sqlite");
+    assert!(sent(&run(&["state", "copy", "--to", back.to_str().unwrap()])).starts_with("copied "));
+    let refused = run(&["state", "copy", "--to", back.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains("exists"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let with_password = run(&[
+        "state",
+        "copy",
+        "--to",
+        dir.join("other.sqlite").to_str().unwrap(),
+        "--password-file",
+        "pw",
+    ]);
+    assert_eq!(with_password.status.code(), Some(2));
+    fs::write(
+        &config,
+        sqlite_config.replace("var/state.sqlite", "var/back.sqlite"),
+    )
+    .unwrap();
+    assert!(sent(&run(&["remind", "--now", "2027-01-08T10:00:00Z"])).starts_with("sent 0 messages"));
+    assert_eq!(
+        fs::read_dir(dir.join("var/maildir/new")).unwrap().count(),
+        3
+    );
+}
