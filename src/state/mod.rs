@@ -79,6 +79,8 @@ pub enum StateError {
     NotEmpty { target: String, table: &'static str },
     #[error("{} exists: a state is copied only into a new SQLite file", .0.display())]
     Exists(PathBuf),
+    #[error("the lead of term {term} has passed to another replica: this write is refused")]
+    Fenced { term: i64 },
     #[error("`[state] url`: {reason}")]
     Url { reason: String },
     #[error("the state database {database}: {reason}")]
@@ -181,6 +183,31 @@ impl Database {
         }
         dispatch_mut!(target, db => db.insert_rows(&tables))?;
         Ok(tables.iter().map(|(t, rows)| (*t, rows.len())).collect())
+    }
+
+    /// Claims the lead of the replicas sharing this database for `lease`,
+    /// or renews it for `holder` (a random id per process): the lease
+    /// granted, or `None` while another holder's has not run out. The
+    /// database's clock decides. A SQLite state always leads.
+    pub fn claim_lead(
+        &mut self,
+        holder: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<records::Lease>, StateError> {
+        dispatch_mut!(self, db => db.claim_lead(holder, lease))
+    }
+
+    /// Who holds the lead and until when (`None` on SQLite, or before
+    /// anyone claimed it).
+    pub fn lease(&self) -> Result<Option<(String, records::Lease)>, StateError> {
+        dispatch!(self, db => db.lease())
+    }
+
+    /// Makes every ledger write check that `holder` still holds the lead
+    /// in `term` (refused with [`StateError::Fenced`] otherwise); `None`
+    /// writes unchecked. Only PostgreSQL has a lead to check.
+    pub fn set_fence(&mut self, fence: Option<(String, i64)>) {
+        dispatch_mut!(self, db => db.set_fence(fence))
     }
 
     /// Where the state is, for messages: the SQLite file, or PostgreSQL's

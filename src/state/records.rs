@@ -154,3 +154,11 @@ pub struct WatchAlert {
     pub excerpt: Option<String>,
     pub seen_at: DateTime<Utc>,
 }
+
+/// The lead of replicas as the database granted it: its term (one more at
+/// every change of holder) and when it runs out, by the database's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub term: i64,
+    pub expires_at: DateTime<Utc>,
+}

@@ -863,3 +863,70 @@ fn a_state_copies_between_engines_row_for_row() {
         sqlite.versions().unwrap()
     );
 }
+
+/// The lead of replicas on PostgreSQL: one holder at a time, renewed in its
+/// term, taken over (next term) only once run out, a stale leader's renewal
+/// refused, and its ledger writes fenced off.
+#[test]
+fn the_lead_passes_only_when_its_lease_runs_out_and_fences_the_old_leader() {
+    use std::time::Duration;
+    let Some(url) = testing::postgres::database(
+        "state::tests::the_lead_passes_only_when_its_lease_runs_out_and_fences_the_old_leader",
+    ) else {
+        return;
+    };
+    let mut a = Database::connect(&url, None).unwrap();
+    let mut b = Database::connect(&url, None).unwrap();
+    let short = Duration::from_millis(400);
+    assert_eq!(a.lease().unwrap(), None);
+    let first = a.claim_lead("a", short).unwrap().expect("a leads");
+    assert_eq!(first.term, 1);
+    assert_eq!(a.claim_lead("a", short).unwrap().map(|l| l.term), Some(1));
+    assert_eq!(b.claim_lead("b", short).unwrap(), None, "a's lease runs");
+    assert_eq!(
+        b.lease().unwrap().map(|(h, l)| (h, l.term)),
+        Some(("a".into(), 1))
+    );
+
+    std::thread::sleep(short + Duration::from_millis(200));
+    let taken = b
+        .claim_lead("b", Duration::from_secs(30))
+        .unwrap()
+        .expect("b takes over");
+    assert_eq!(taken.term, 2);
+    // The stale leader wakes up: its renewal is refused, and so are its
+    // writes under its old term.
+    assert_eq!(a.claim_lead("a", short).unwrap(), None);
+    let row = Key {
+        subscriber: "k".into(),
+        deadline: "d".into(),
+        due_at: at("2027-01-01T00:00:00Z"),
+        kind: Kind::Remind(1),
+    };
+    let now = at("2026-12-31T08:00:00Z");
+    a.set_fence(Some(("a".into(), 1)));
+    let e = a
+        .record(
+            std::slice::from_ref(&row),
+            Delivery::Sending,
+            Some("<m@a>"),
+            None,
+            now,
+        )
+        .unwrap_err();
+    assert!(matches!(e, StateError::Fenced { term: 1 }), "{e}");
+    assert!(a.ledger().unwrap().rows.is_empty(), "nothing written");
+    b.set_fence(Some(("b".into(), 2)));
+    b.record(
+        std::slice::from_ref(&row),
+        Delivery::Sent,
+        Some("<m@b>"),
+        None,
+        now,
+    )
+    .unwrap();
+    assert_eq!(a.ledger().unwrap().rows[&row], Delivery::Sent);
+    // Unfenced (commands run by hand) writes as before.
+    a.set_fence(None);
+    a.opt_out("k", now).unwrap();
+}

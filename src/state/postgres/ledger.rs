@@ -47,6 +47,19 @@ impl Postgres {
         self.block(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await.map_err(&err)?;
+            // A former leader's writes are refused: the lease has moved on.
+            if let Some((holder, term)) = &self.fence {
+                let held = tx
+                    .query_opt(
+                        "SELECT 1 FROM lease WHERE name = 'leader' AND holder = $1 AND term = $2 FOR SHARE",
+                        &[holder, term],
+                    )
+                    .await
+                    .map_err(&err)?;
+                if held.is_none() {
+                    return Err(StateError::Fenced { term: *term });
+                }
+            }
             let upsert = tx
                 .prepare(
                     "INSERT INTO reminders (email, deadline, due_at, kind, state, attempts, message_id, last_error, created_at, updated_at)

@@ -21,6 +21,7 @@ use tokio_postgres::config::SslMode;
 use super::StateError;
 
 mod copy;
+mod lease;
 mod ledger;
 mod subscriptions;
 mod versions;
@@ -31,7 +32,8 @@ mod watch;
 /// PostgreSQL's types. Times stay RFC 3339 text, as SQLite stores them,
 /// and every text column compares by bytes (`COLLATE "C"`), as SQLite's
 /// do, whatever the database's locale.
-const MIGRATIONS: &[&str] = &[r#"CREATE TABLE entries (
+const MIGRATIONS: &[&str] = &[
+    r#"CREATE TABLE entries (
         id          TEXT COLLATE "C" PRIMARY KEY,
         fingerprint TEXT COLLATE "C" NOT NULL,
         sequence    BIGINT NOT NULL,
@@ -112,7 +114,17 @@ const MIGRATIONS: &[&str] = &[r#"CREATE TABLE entries (
         seen_at TEXT COLLATE "C" NOT NULL,
         sent_at TEXT COLLATE "C",
         PRIMARY KEY (url, key)
-    );"#];
+    );"#,
+    // 2: the lead of replicas: one row, its holder (a random id per
+    // process), its term (grows with every change of holder) and when it
+    // runs out, by the database's clock.
+    r#"CREATE TABLE lease (
+        name       TEXT COLLATE "C" PRIMARY KEY,
+        holder     TEXT COLLATE "C" NOT NULL,
+        term       BIGINT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );"#,
+];
 
 /// The advisory lock (transaction-wide) under which the schema migrates.
 const LOCK_SCHEMA: i64 = 0x6d65_6368_0001;
@@ -122,6 +134,9 @@ const LOCK_ENTRIES: i64 = 0x6d65_6368_0002;
 
 /// A PostgreSQL state database.
 pub struct Postgres {
+    /// The lead ledger writes are made under (`holder`, `term`): a write
+    /// is refused once the lease has moved on.
+    pub(super) fence: Option<(String, i64)>,
     /// `Some` until dropped: a runtime is shut down in the background, so
     /// that dropping the engine inside an async task never blocks it.
     runtime: Option<tokio::runtime::Runtime>,
@@ -191,6 +206,7 @@ impl Postgres {
                 })?
         };
         let db = Postgres {
+            fence: None,
             runtime: Some(runtime),
             pool,
             shown,

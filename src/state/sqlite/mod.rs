@@ -222,4 +222,22 @@ impl Sqlite {
             })
             .optional()?)
     }
+
+    /// A SQLite state is one process's: it always leads, for ever.
+    pub fn claim_lead(
+        &mut self,
+        _holder: &str,
+        _lease: std::time::Duration,
+    ) -> Result<Option<super::records::Lease>, StateError> {
+        Ok(Some(super::records::Lease {
+            term: 0,
+            expires_at: chrono::DateTime::<chrono::Utc>::MAX_UTC,
+        }))
+    }
+
+    pub fn lease(&self) -> Result<Option<(String, super::records::Lease)>, StateError> {
+        Ok(None)
+    }
+
+    pub fn set_fence(&mut self, _fence: Option<(String, i64)>) {}
 }
