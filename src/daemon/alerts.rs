@@ -51,6 +51,12 @@ impl Daemon {
             if config.alerts.is_empty() || alerted.as_ref() == Some(&set) {
                 continue;
             }
+            // Among replicas the leader mails staff (the others see the
+            // same data and would mail the same); look again later.
+            if !self.app.lead.may_act(Duration::ZERO) {
+                retry = true;
+                continue;
+            }
             let snap = self.app.snapshot();
             let problems: Vec<crate::reminders::message::Problem<'_>> = health
                 .problems()

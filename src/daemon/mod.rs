@@ -27,6 +27,7 @@
 
 mod alerts;
 pub(crate) mod git;
+mod lead;
 pub(crate) mod logging;
 pub(crate) mod reload;
 mod schedule;
@@ -119,6 +120,8 @@ pub struct Daemon {
     /// Wakes the watch task after a config reload (`[watch]` may have
     /// been turned on or off, or its interval changed).
     reconfigured: tokio::sync::Notify,
+    /// Wakes the reminder schedule when this replica gains the lead.
+    lead_gained: tokio::sync::Notify,
 }
 
 impl Daemon {
@@ -138,6 +141,7 @@ impl Daemon {
             fetch_now: tokio::sync::Notify::new(),
             health_changed: tokio::sync::Notify::new(),
             reconfigured: tokio::sync::Notify::new(),
+            lead_gained: tokio::sync::Notify::new(),
         })
     }
 
@@ -316,6 +320,8 @@ pub async fn run(
     let (stop, stopped) = watch::channel(false);
     let stop_flag = Arc::new(AtomicBool::new(false));
     daemon.watch_data();
+    daemon.share_state();
+    let lead = tokio::spawn(daemon.clone().keep_lead(stopped.clone()));
     let reminders = tokio::spawn(daemon.clone().remind(stopped.clone(), stop_flag.clone()));
     let git = tokio::spawn(daemon.clone().follow_git(stopped.clone()));
     let alerts = tokio::spawn(daemon.clone().alert(stopped.clone()));
@@ -352,6 +358,7 @@ pub async fn run(
         );
     }
     git.abort();
+    lead.abort();
     alerts.abort();
     window.abort();
     sources.abort();

@@ -77,9 +77,14 @@ impl Daemon {
                     }
                 }
             }
-            if let Some((_, r)) = runner.as_mut() {
+            let leads = self.app.lead.may_act(Duration::ZERO);
+            if !leads {
+                tracing::debug!("another replica leads: no reminder pass here");
+            }
+            if let Some((_, r)) = runner.as_mut().filter(|_| leads) {
                 // The catalog of the moment: reloads swap it in.
                 r.set_catalog(self.app.snapshot().catalog.clone());
+                r.lead_by(self.app.lead.clone(), message_time(&settings.config));
                 match r.pass((self.clock)()).await {
                     Ok(o) => {
                         tracing::info!(
@@ -128,6 +133,8 @@ impl Daemon {
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
                     _ = changes.changed() => break,
+                    // Leading now: the catch-up pass a start would run.
+                    () = self.lead_gained.notified() => break,
                     _ = stopped.wait_for(|s| *s) => return,
                 }
                 // Recompute: the wall clock may have jumped.
@@ -136,5 +143,14 @@ impl Daemon {
                     .or(next);
             }
         }
+    }
+}
+
+/// The longest one message may take to send: the SMTP exchange's bound
+/// (a Maildir write takes a moment).
+fn message_time(config: &crate::load::config::Config) -> Duration {
+    match &config.mail.transport {
+        crate::load::config::Transport::Smtp(smtp) => smtp.timeout,
+        crate::load::config::Transport::Maildir(_) => Duration::from_secs(1),
     }
 }

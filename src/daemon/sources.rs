@@ -14,6 +14,9 @@ use tokio::sync::watch;
 use super::{Daemon, ALERT_RETRY};
 use crate::state::Database;
 
+/// How often a replica that does not lead looks whether it does.
+const FOLLOWER_RECHECK: Duration = Duration::from_secs(60);
+
 impl Daemon {
     pub async fn watch_sources(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
         loop {
@@ -30,6 +33,14 @@ impl Daemon {
                 () = tokio::time::sleep(wait) => {}
                 () = self.reconfigured.notified() => continue,
                 _ = stopped.wait_for(|s| *s) => return,
+            }
+            // Among replicas the leader watches; the others look again in
+            // a minute (the leader's pass moves the next one for all).
+            if !self.app.lead.may_act(Duration::ZERO) {
+                tokio::select! {
+                    () = tokio::time::sleep(FOLLOWER_RECHECK) => continue,
+                    _ = stopped.wait_for(|s| *s) => return,
+                }
             }
             let mut unsent = self.watch_pass(&config).await;
             while unsent {

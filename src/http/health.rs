@@ -90,6 +90,7 @@ pub(super) async fn metrics(
         cache_entries: app.cached(),
         cache_bytes: app.cached_bytes(),
         cache_budget: snap.config.server.cache_bytes,
+        lead: &app.lead.view(),
     });
     (
         StatusCode::OK,
@@ -150,6 +151,7 @@ pub(super) async fn healthz(
     } else {
         Vec::new()
     };
+    let lead = app.lead.view();
     let body = serde_json::json!({
         "status": if health.is_degraded() { "degraded" } else { "ok" },
         "degraded": health.problems().map(|(what, _)| what).collect::<Vec<_>>(),
@@ -161,6 +163,11 @@ pub(super) async fn healthz(
         "degraded_since": health.problems().map(|(_, d)| d.since).min().map(time),
         "diagnostics": diagnostics,
         "diagnostics_shown": details,
+        "role": lead.role.as_str(),
+        "lease": lead.term.map(|term| serde_json::json!({
+            "term": term,
+            "expires_at": lead.expires_at.map(time),
+        })),
     });
     (
         StatusCode::OK,

@@ -89,6 +89,9 @@ pub struct App {
     id: u64,
     health: RwLock<Health>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Whether this process leads (always, on SQLite; while its lease
+    /// runs, among replicas sharing PostgreSQL).
+    pub lead: Arc<crate::state::lead::Lead>,
     started: DateTime<Utc>,
 }
 
@@ -134,6 +137,7 @@ impl App {
                 ..Health::default()
             }),
             metrics: Arc::default(),
+            lead: Arc::new(crate::state::lead::Lead::new(holder_id())),
             started: clock(),
             clock,
         })
@@ -326,4 +330,12 @@ fn serve_resource(app: &App, snap: &Snapshot, res: Resource, headers: &HeaderMap
         Some(r) => respond(&r, headers),
         None => text(StatusCode::NOT_FOUND, "no such deadline"),
     }
+}
+
+/// A random id for this process in the lead's lease (64 bits, hex).
+fn holder_id() -> String {
+    use ring::rand::SecureRandom as _;
+    let mut bytes = [0u8; 8];
+    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

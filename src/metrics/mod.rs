@@ -178,6 +178,8 @@ pub struct Gauges<'a> {
     pub cache_entries: usize,
     pub cache_bytes: usize,
     pub cache_budget: usize,
+    /// Whether this process leads, and its lease renewals by result.
+    pub lead: &'a crate::state::lead::View,
 }
 
 impl Metrics {
@@ -436,6 +438,29 @@ impl Metrics {
                 out,
                 "mechcal_reminders_total{{result=\"{result}\"}} {}",
                 n.load(Relaxed)
+            );
+        }
+        head(
+            &mut out,
+            "mechcal_leader",
+            "gauge",
+            "1 while this process leads (runs reminder and watch passes, alerts); always 1 on SQLite.",
+        );
+        let _ = writeln!(
+            out,
+            "mechcal_leader {}",
+            u8::from(g.lead.role == crate::state::lead::Role::Leader)
+        );
+        head(
+            &mut out,
+            "mechcal_lease_renewals_total",
+            "counter",
+            "Claims and renewals of the lead among replicas on PostgreSQL, by result.",
+        );
+        for (result, n) in ["ok", "refused", "error"].iter().zip(g.lead.renewals) {
+            let _ = writeln!(
+                out,
+                "mechcal_lease_renewals_total{{result=\"{result}\"}} {n}"
             );
         }
         head(

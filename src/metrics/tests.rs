@@ -62,10 +62,18 @@ fn exposition() {
         cache_entries: 3,
         cache_bytes: 4096,
         cache_budget: 64 << 20,
+        lead: &crate::state::lead::View {
+            role: crate::state::lead::Role::Follower,
+            term: Some(7),
+            expires_at: Some(at),
+            renewals: [5, 2, 1],
+        },
     });
     // Only the lines with data; the full text is in the snapshot.
     let has = |line: &str| assert!(text.lines().any(|l| l == line), "{line}\n{text}");
     has("mechcal_http_requests_total{route=\"/calendar.ics\",code=\"2xx\"} 1");
+    has("mechcal_leader 0");
+    has("mechcal_lease_renewals_total{result=\"refused\"} 2");
     has("mechcal_http_requests_total{route=\"/calendar.ics\",code=\"304\"} 2");
     has("mechcal_http_requests_total{route=\"/topics/{topic}\",code=\"4xx\"} 1");
     has("mechcal_http_requests_total{route=\"other\",code=\"5xx\"} 1");

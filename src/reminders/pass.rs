@@ -46,6 +46,9 @@ pub struct Runner {
     backoff: Vec<Duration>,
     max_attempts: u32,
     stop: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Among replicas: the lead this process holds, and how long a message
+    /// may take (a message starts only if it ends before the lease can).
+    lead: Option<(Arc<crate::state::lead::Lead>, Duration)>,
 }
 
 impl Runner {
@@ -92,7 +95,16 @@ impl Runner {
             backoff,
             max_attempts,
             stop: None,
+            lead: None,
         })
+    }
+
+    /// Passes go on only while `lead` holds the lead for `margin` more (the
+    /// longest a message may take), and the ledger refuses their writes
+    /// once another replica leads.
+    pub fn lead_by(&mut self, lead: Arc<crate::state::lead::Lead>, margin: Duration) {
+        self.state.set_fence(lead.fence());
+        self.lead = Some((lead, margin));
     }
 
     /// A flag that, once set, ends a pass after the message being sent.
@@ -154,6 +166,7 @@ impl Runner {
             backoff: &self.backoff,
             max_attempts: self.max_attempts,
             stop: self.stop.as_deref(),
+            lead: self.lead.as_ref().map(|(l, m)| (&**l, *m)),
             address_key: &self.key,
             staff: &c.alerts,
             contact: c.subscriptions.contact.as_deref(),
@@ -246,6 +259,9 @@ pub struct Pass<'a> {
     /// finished and recorded, and no other is started (the next pass plans
     /// them again, so nothing is lost).
     pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Among replicas: the lead, and the longest a message may take; no
+    /// message starts that could end after the lease.
+    pub lead: Option<(&'a crate::state::lead::Lead, Duration)>,
     /// Names the key-problem notices in the state database.
     pub address_key: &'a AddressKey,
     /// `[alerts] staff`: told when a subscriber's reminders are held.
@@ -258,6 +274,9 @@ impl Pass<'_> {
     fn stopping(&self) -> bool {
         self.stop
             .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+            || self
+                .lead
+                .is_some_and(|(lead, margin)| !lead.may_act(margin))
     }
 }
 

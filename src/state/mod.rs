@@ -36,6 +36,7 @@ use crate::subscriptions::{AddressKey, Status, Stored};
 use records::{Delivery, Key, Ledger, Noted, UrlState, Validators};
 
 mod columns;
+pub mod lead;
 mod postgres;
 pub mod records;
 mod sqlite;

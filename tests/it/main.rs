@@ -10,6 +10,8 @@
 //!   systemd notify, health, alerts, limits.
 //! - `dkim` — every kind of mail signed, verified by Python dkimpy.
 //! - `http` — the server in-process on `127.0.0.1:0`: every route.
+//! - `replicas` — two `mechcal serve` sharing PostgreSQL: one leads,
+//!   reminders go out once, the other takes over when the leader dies.
 //! - `signup` — self-service sign-up against `mechcal serve`: the form,
 //!   the confirmation mail, the preference page, deletion, enumeration.
 //! - `smtp` — reminders through a real SMTP server (Python aiosmtpd), with
@@ -29,6 +31,10 @@ mod daemon;
 mod dkim;
 mod http;
 mod openpgp;
+/// The throwaway PostgreSQL server, shared with the unit tests.
+#[path = "../../src/testing/postgres.rs"]
+mod postgres;
+mod replicas;
 mod signup;
 mod smtp;
 mod spam;

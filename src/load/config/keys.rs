@@ -19,7 +19,7 @@ pub const SECTIONS: &[&str] = &[
 pub const DATA: &[&str] = &["deadlines", "max_bytes", "git"];
 
 /// `[state]`.
-pub const STATE: &[&str] = &["path", "key_file", "url", "password_file"];
+pub const STATE: &[&str] = &["path", "key_file", "url", "password_file", "lease_seconds"];
 
 /// `[server]`.
 pub const SERVER: &[&str] = &[

@@ -152,6 +152,9 @@ pub struct StateConfig {
     /// The file holding PostgreSQL's password (the systemd credential
     /// `state-password` takes precedence).
     pub password_file: Option<PathBuf>,
+    /// With `url`: how long a replica's lead lasts without renewal (5–300
+    /// s); it renews every third of it.
+    pub lease_seconds: u32,
     /// The address key (created if missing, unless the systemd credential
     /// `address-key` is given): it seals self-service addresses and keys
     /// the ledger, so it is needed whenever reminders are on.
@@ -402,6 +405,7 @@ impl Config {
                 path: normalize(&base.join("var/mechcal.sqlite")),
                 url: None,
                 password_file: None,
+                lease_seconds: 30,
                 key_file: normalize(&base.join("var/address.key")),
             },
             subscriptions: SubscriptionsConfig {

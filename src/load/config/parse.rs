@@ -78,8 +78,10 @@ impl Config {
                 config.data.git = git_config(&mut sink, &git);
             }
         }
+        let mut lease_span = None;
         if let Some(state) = root.optional_table(&mut sink, "state") {
             state_config(&mut sink, &state, base, &mut config.state);
+            lease_span = state.get("lease_seconds").map(|v| v.span());
         }
         if let Some(server) = root.optional_table(&mut sink, "server") {
             server.check_keys(&mut sink, keys::SERVER);
@@ -210,6 +212,30 @@ impl Config {
         }
         // The schedule's zone defaults to the calendar's, whichever is read first.
         config.reminders.timezone = reminders_tz.unwrap_or(config.calendar.timezone);
+        // A leader sends a message only while the SMTP exchange can finish
+        // before its lease could run out; it renews every third of the
+        // lease, so the timeout must fit in two thirds of it.
+        if let (Some(_), Transport::Smtp(smtp)) = (&config.state.url, &config.mail.transport) {
+            let need = u32::try_from(smtp.timeout.as_secs() * 3 / 2 + 1).unwrap_or(u32::MAX);
+            match lease_span {
+                Some(span) if config.state.lease_seconds < need => {
+                    sink.error(
+                        span,
+                        format!(
+                            "`lease_seconds` ({}) is too short for `[mail] timeout_seconds` ({})",
+                            config.state.lease_seconds,
+                            smtp.timeout.as_secs()
+                        ),
+                    )
+                    .help = Some(format!(
+                        "a leader sends a message only when it can finish within its lease, and renews every third of it: set `lease_seconds = {need}` or more, or lower `timeout_seconds` to {} or less",
+                        config.state.lease_seconds.saturating_mul(2).saturating_sub(1) / 3
+                    ));
+                }
+                Some(_) => {}
+                None => config.state.lease_seconds = config.state.lease_seconds.max(need).min(300),
+            }
+        }
         if sink.has_errors() {
             let mut diags = sink.diags;
             crate::load::diagnostic::sort(&mut diags);
@@ -411,6 +437,9 @@ fn state_config(sink: &mut Sink<'_>, state: &Table<'_, '_>, base: &Path, out: &m
         } else {
             out.password_file = Some(normalize(&base.join(path.get_ref())));
         }
+    }
+    if let Some(n) = bounded(sink, state, "lease_seconds", 5, 300) {
+        out.lease_seconds = n as u32;
     }
 }
 

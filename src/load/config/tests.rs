@@ -244,6 +244,10 @@ fn errors() {
             "[calendar]\ndomain = \"x.org\"\n[state]\nurl = \"mysql://me@db.example/mechcal\"\n",
         ),
         (
+            "state_lease_shorter_than_smtp",
+            "[calendar]\ndomain = \"x.org\"\n[state]\nurl = \"postgres://me@db.example/mechcal\"\nlease_seconds = 30\n[mail]\ntransport = \"smtp\"\nhost = \"relay.example\"\ntimeout_seconds = 30\n",
+        ),
+        (
             "state_password_without_url",
             "[calendar]\ndomain = \"x.org\"\n[state]\npassword_file = \"pw\"\n",
         ),
@@ -342,4 +346,29 @@ fn mail_names_the_calendar() {
             "{bad}: {err}"
         );
     }
+}
+
+#[test]
+fn the_state_on_postgres() {
+    let base = "[calendar]\ndomain = \"x.org\"\n";
+    let c = parse(base).unwrap();
+    assert_eq!((c.state.url.as_deref(), c.state.lease_seconds), (None, 30));
+    let c = parse(&format!(
+        "{base}[state]\nurl = \"postgres://me@db.example/mechcal?sslmode=verify-full\"\npassword_file = \"pw\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.state.url.as_deref(),
+        Some("postgres://me@db.example/mechcal?sslmode=verify-full")
+    );
+    assert!(c.state.password_file.unwrap().ends_with("config/pw"));
+    // With a Maildir the lease stays 30 s; with SMTP it is long enough for
+    // the SMTP timeout unless written.
+    assert_eq!(c.state.lease_seconds, 30);
+    let smtp = format!(
+        "{base}[state]\nurl = \"postgres://me@db.example/m\"\n[mail]\ntransport = \"smtp\"\nhost = \"relay.example\"\n"
+    );
+    assert_eq!(parse(&smtp).unwrap().state.lease_seconds, 46);
+    let fast = smtp.replace("[mail]\n", "[mail]\ntimeout_seconds = 10\n");
+    assert_eq!(parse(&fast).unwrap().state.lease_seconds, 30);
 }

@@ -5,8 +5,7 @@
 
 use super::*;
 
-#[path = "../../../src/testing/postgres.rs"]
-mod server;
+use crate::postgres as server;
 
 /// `reminders_setup`'s config with the state on PostgreSQL at `url`.
 fn postgres_setup(dir: &Path, url: &str) -> PathBuf {
