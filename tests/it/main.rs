@@ -36,7 +36,7 @@ mod openpgp;
 mod postgres;
 mod replicas;
 mod signup;
-mod smtp;
+pub(crate) mod smtp;
 mod spam;
 mod support;
 mod third_party;

@@ -23,14 +23,14 @@ fn python() -> PathBuf {
     ])
 }
 
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     out: PathBuf,
 }
 
 impl SmtpServer {
-    fn start(dir: &Path, modes: &[&str]) -> SmtpServer {
+    pub(crate) fn start(dir: &Path, modes: &[&str]) -> SmtpServer {
         let out = dir.join("received");
         let port_file = dir.join("smtp-port");
         let _ = fs::remove_file(&port_file);
@@ -60,7 +60,7 @@ impl SmtpServer {
     }
 
     /// Parsed messages, one JSON value each.
-    fn messages(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn messages(&self) -> Vec<serde_json::Value> {
         let out = Command::new(python())
             .arg(root().join("tests/smtp/check_messages.py"))
             .arg(&self.out)

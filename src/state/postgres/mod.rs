@@ -126,6 +126,9 @@ const MIGRATIONS: &[&str] = &[
     );"#,
 ];
 
+/// The longest one call waits for the database.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The advisory lock (transaction-wide) under which the schema migrates.
 const LOCK_SCHEMA: i64 = 0x6d65_6368_0001;
 /// The advisory lock (transaction-wide) under which entry versions are
@@ -216,10 +219,19 @@ impl Postgres {
     }
 
     /// Runs `f` to completion on the calling thread, its I/O driven by the
-    /// engine's runtime.
-    fn block<F: Future>(&self, f: F) -> F::Output {
+    /// engine's runtime; a database that does not answer within
+    /// [`ANSWER_WITHIN`] is an error, never a thread stuck for ever.
+    fn block<T, F: Future<Output = Result<T, StateError>>>(&self, f: F) -> Result<T, StateError> {
         let _inside = self.runtime.as_ref().map(|r| r.enter());
-        futures_executor::block_on(f)
+        futures_executor::block_on(async {
+            match tokio::time::timeout(ANSWER_WITHIN, f).await {
+                Ok(answer) => answer,
+                Err(_) => Err(StateError::Postgres {
+                    database: self.shown.to_string(),
+                    reason: format!("no answer within {} s", ANSWER_WITHIN.as_secs()),
+                }),
+            }
+        })
     }
 
     /// A pooled connection.
