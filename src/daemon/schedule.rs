@@ -10,6 +10,9 @@ use super::{Daemon, Settings};
 use crate::http::Degraded;
 use crate::reminders::pass::{self, Runner};
 
+/// How soon a failed reminder pass is tried again.
+const PASS_RETRY: Duration = Duration::from_secs(10);
+
 impl Daemon {
     /// Reminder passes: one at start-up (catching up on anything missed
     /// while the server was down), then one at every tick of `[reminders]
@@ -27,6 +30,7 @@ impl Daemon {
     ) {
         let mut changes = self.settings.subscribe();
         let mut runner: Option<(Arc<Settings>, Runner)> = None;
+        let mut retry = false;
         loop {
             let settings = changes.borrow_and_update().clone();
             let Some(settings) = settings else {
@@ -100,8 +104,12 @@ impl Daemon {
                         self.app.metrics.pass(Some(&o));
                     }
                     Err(e) => {
-                        tracing::error!("reminder pass failed: {e}");
+                        tracing::error!(
+                            "reminder pass failed: {e}; trying again in {} s",
+                            PASS_RETRY.as_secs()
+                        );
                         self.app.metrics.pass(None);
+                        retry = true;
                     }
                 }
             }
@@ -112,6 +120,14 @@ impl Daemon {
             let schedule = settings.config.reminders.schedule.schedule.clone();
             let tz = settings.config.reminders.timezone;
             let mut next = pass::next_pass(&schedule, tz, (self.clock)());
+            // A pass that failed (the database or the transport away) is
+            // tried again soon, not at the next tick: what it left is
+            // planned again from the ledger.
+            if std::mem::take(&mut retry) {
+                let soon =
+                    (self.clock)() + chrono::Duration::from_std(PASS_RETRY).unwrap_or_default();
+                next = Some(next.map_or(soon, |n| n.min(soon)));
+            }
             loop {
                 let Some(at) = next else {
                     tracing::warn!(

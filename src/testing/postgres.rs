@@ -9,7 +9,11 @@
 //! root). Without the binaries, and where they cannot be installed
 //! (`MECHCAL_TEST_INSTALL=0`, no root), `database` says so on a loud
 //! `skipped: postgres missing` line, which CI counts as a failure, and
-//! returns `None`.
+//! returns `None`. A test that stops and starts its server gets one of its
+//! own (`own`).
+
+// Shared with the integration tests, which use what the unit tests do not.
+#![allow(dead_code)]
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -18,140 +22,218 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-struct Server {
+/// A PostgreSQL server of the tests' own.
+pub struct Server {
     bin: PathBuf,
-    port: u16,
+    dir: PathBuf,
+    pub port: u16,
+    /// The running server's process id.
+    pid: std::sync::Mutex<u32>,
 }
 
-/// A new, empty database on the test server, as a `postgres://` URL (user
-/// `postgres`, trusted on loopback); `None` after the loud skip line.
+/// A new, empty database on the shared test server, as a `postgres://`
+/// URL (user `postgres`, trusted on loopback); `None` after the loud skip
+/// line.
 pub fn database(test: &str) -> Option<String> {
     static SERVER: OnceLock<Option<Server>> = OnceLock::new();
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let Some(server) = SERVER.get_or_init(start).as_ref() else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "\nskipped: postgres missing (Debian postgresql): {test}"
-        );
+    let Some(server) = SERVER.get_or_init(|| Server::start("shared")).as_ref() else {
+        skipped(test);
         return None;
     };
-    let name = format!(
-        "t{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let made = Command::new(server.bin.join("createdb"))
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-p"])
-        .arg(server.port.to_string())
-        .arg(&name)
-        .output()
-        .expect("createdb runs");
-    assert!(
-        made.status.success(),
-        "createdb: {}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    Some(format!(
-        "postgres://postgres@127.0.0.1:{}/{name}?sslmode=disable",
-        server.port
-    ))
+    Some(server.database())
 }
 
-fn start() -> Option<Server> {
-    let bin = binaries().or_else(|| install().then(binaries).flatten())?;
-    let root = is_root();
-    // Under the system's temporary directory: the `postgres` user may not
-    // be allowed into the checkout's.
-    let top = std::env::temp_dir().join("mechcal-test-postgres");
-    // Clusters of test processes that have ended go.
-    for entry in std::fs::read_dir(&top).into_iter().flatten().flatten() {
-        if !Path::new("/proc").join(entry.file_name()).exists() {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
+/// A server for one test alone (one it may stop and start), or `None`
+/// after the loud skip line.
+pub fn own(test: &str) -> Option<Server> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!("own{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    let server = Server::start(&name);
+    if server.is_none() {
+        skipped(test);
     }
-    let dir = top.join(std::process::id().to_string());
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    if root {
-        let owned = Command::new("chown")
-            .arg("postgres:postgres")
-            .arg(&top)
-            .arg(&dir)
-            .status()
-            .unwrap();
-        assert!(owned.success(), "chown to postgres");
-    }
-    let as_postgres = |program: PathBuf| {
-        let mut c = Command::new("setpriv");
-        c.arg("--pdeathsig=TERM");
-        if root {
-            c.args(["--reuid=postgres", "--regid=postgres", "--init-groups"]);
-        }
-        c.arg(program);
-        c
-    };
-    let made = as_postgres(bin.join("initdb"))
-        .arg("-D")
-        .arg(dir.join("data"))
-        .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"])
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "initdb: {}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = std::fs::File::create(dir.join("server.log")).unwrap();
-    let mut server = as_postgres(bin.join("postgres"));
     server
-        .arg("-D")
-        .arg(dir.join("data"))
-        .args(["-p", &port.to_string(), "-k"])
-        .arg(&dir)
-        .args([
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-            "-c",
-            "max_connections=200",
-        ])
-        .stdout(Stdio::null())
-        .stderr(log);
-    // `--pdeathsig` fires when the thread that started the server ends: a
-    // thread that never ends starts it, so the server lives as long as the
-    // test process, and no longer.
-    let (started, wait) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = started.send(server.spawn().map(drop));
-        loop {
-            std::thread::park();
+}
+
+fn skipped(test: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nskipped: postgres missing (Debian postgresql): {test}"
+    );
+}
+
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// `program` run as the server's user, dying with the thread that starts it.
+fn as_postgres(program: PathBuf) -> Command {
+    let mut c = Command::new("setpriv");
+    c.arg("--pdeathsig=TERM");
+    if is_root() {
+        c.args(["--reuid=postgres", "--regid=postgres", "--init-groups"]);
+    }
+    c.arg(program);
+    c
+}
+
+impl Server {
+    fn start(name: &str) -> Option<Server> {
+        let bin = binaries().or_else(|| install().then(binaries).flatten())?;
+        // Under the system's temporary directory: the `postgres` user may
+        // not be allowed into the checkout's.
+        let top = std::env::temp_dir().join("mechcal-test-postgres");
+        // Clusters of test processes that have ended go.
+        for entry in std::fs::read_dir(&top).into_iter().flatten().flatten() {
+            let pid = entry
+                .file_name()
+                .to_string_lossy()
+                .split('-')
+                .next()
+                .map(String::from);
+            if pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
         }
-    });
-    wait.recv().unwrap().expect("postgres starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = Command::new(bin.join("pg_isready"))
-            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        let dir = top.join(format!("{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        if is_root() {
+            let owned = Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(&top)
+                .arg(&dir)
+                .status()
+                .unwrap();
+            assert!(owned.success(), "chown to postgres");
+        }
+        let made = as_postgres(bin.join("initdb"))
+            .arg("-D")
+            .arg(dir.join("data"))
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"])
+            .output()
+            .unwrap();
+        assert!(
+            made.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = Server {
+            bin,
+            dir,
+            port,
+            pid: std::sync::Mutex::new(0),
+        };
+        server.run();
+        Some(server)
+    }
+
+    /// Starts the server process and waits until it answers.
+    fn run(&self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("server.log"))
+            .unwrap();
+        let mut server = as_postgres(self.bin.join("postgres"));
+        server
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-p", &self.port.to_string(), "-k"])
+            .arg(&self.dir)
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=200",
+            ])
+            .stdout(Stdio::null())
+            .stderr(log);
+        // `--pdeathsig` fires when the thread that started the server
+        // ends: a thread that never ends starts it, so the server lives as
+        // long as the test process, and no longer.
+        let (started, wait) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = started.send(server.spawn().map(|c| c.id()));
+            loop {
+                std::thread::park();
+            }
+        });
+        *self.pid.lock().unwrap() = wait.recv().unwrap().expect("postgres starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.ready() {
+            assert!(
+                Instant::now() < deadline,
+                "postgres did not start: {}",
+                std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn ready(&self) -> bool {
+        Command::new(self.bin.join("pg_isready"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
             .stdout(Stdio::null())
             .status()
-            .is_ok_and(|s| s.success());
-        if ready {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "postgres did not start: {}",
-            std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(100));
+            .is_ok_and(|s| s.success())
     }
-    Some(Server { bin, port })
+
+    /// Stops the server (fast shutdown: connections are closed) and waits
+    /// until it is gone.
+    pub fn stop(&self) {
+        let pid = *self.pid.lock().unwrap();
+        let _ = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Path::new("/proc")
+            .join(pid.to_string())
+            .join("exe")
+            .exists()
+        {
+            assert!(Instant::now() < deadline, "postgres did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts it again, on the same data and port.
+    pub fn restart(&self) {
+        self.run();
+    }
+
+    /// A new, empty database, as a `postgres://` URL.
+    pub fn database(&self) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let made = Command::new(self.bin.join("createdb"))
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-p"])
+            .arg(self.port.to_string())
+            .arg(&name)
+            .output()
+            .expect("createdb runs");
+        assert!(
+            made.status.success(),
+            "createdb: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{name}?sslmode=disable",
+            self.port
+        )
+    }
 }
 
 /// The newest `/usr/lib/postgresql/<version>/bin` that has a server.
@@ -195,9 +277,4 @@ fn install() -> bool {
             "--no-install-recommends",
             "postgresql",
         ])
-}
-
-fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }

@@ -462,3 +462,77 @@ fn url_of(config: &Path) -> String {
     let line = text.lines().find(|l| l.starts_with("url = ")).unwrap();
     line["url = \"".len()..line.len() - 1].to_string()
 }
+
+/// PostgreSQL restarts in the middle of a pass (a slow relay): the pass
+/// fails, is tried again soon, and every reminder goes out; none twice
+/// but the one in flight, under its Message-ID.
+#[test]
+fn postgres_restarting_mid_pass_loses_and_doubles_nothing() {
+    use crate::smtp::SmtpServer;
+    let Some(db) = server::own("replicas::postgres_restarting_mid_pass_loses_and_doubles_nothing")
+    else {
+        return;
+    };
+    let url = db.database();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fs::create_dir_all(dir.join("smtp")).unwrap();
+    let smtp = SmtpServer::start(&dir.join("smtp"), &["slow:1"]);
+    let config = setup(dir, &url, 6);
+    let text = fs::read_to_string(&config).unwrap().replace(
+        "[mail]\nmaildir = \"maildir\"\n",
+        &format!(
+            "[mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout_seconds = 2\nretry_seconds = [0]\n",
+            smtp.port
+        ),
+    );
+    fs::write(&config, text).unwrap();
+    let a = Replica::start(&config, dir.join("a.log"));
+    let started = Instant::now();
+    while smtp.messages().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(20), "{}", a.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    db.stop();
+    std::thread::sleep(Duration::from_secs(2));
+    db.restart();
+    let restarted = Instant::now();
+    loop {
+        let mut to: Vec<String> = smtp
+            .messages()
+            .iter()
+            .map(|m| m["to"].as_str().unwrap().to_string())
+            .collect();
+        to.sort();
+        to.dedup();
+        if to.len() == 6 {
+            break;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(40),
+            "{to:?}\n{}",
+            a.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let log = a.log();
+    assert!(log.contains("reminder pass failed"), "{log}");
+    let mut by_to: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for m in &smtp.messages() {
+        by_to
+            .entry(m["to"].as_str().unwrap().to_string())
+            .or_default()
+            .push(m["message_id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(by_to.len(), 6);
+    let doubled: Vec<_> = by_to.values().filter(|ids| ids.len() > 1).collect();
+    assert!(doubled.len() <= 1, "{doubled:?}");
+    for ids in by_to.values() {
+        assert!(
+            ids.len() <= 2 && ids.windows(2).all(|w| w[0] == w[1]),
+            "{ids:?}"
+        );
+    }
+    assert!(a.get("/healthz").contains("\"role\":\"leader\""));
+}
