@@ -930,3 +930,35 @@ fn the_lead_passes_only_when_its_lease_runs_out_and_fences_the_old_leader() {
     a.set_fence(None);
     a.opt_out("k", now).unwrap();
 }
+
+/// Many calls from inside one tokio task (as a pass or a handler makes
+/// them) all come back: the engine's waits do not depend on the calling
+/// task's scheduler (a spent cooperative budget once hung the 129th).
+#[test]
+fn many_calls_from_one_tokio_task_all_return() {
+    let Some(url) =
+        testing::postgres::database("state::tests::many_calls_from_one_tokio_task_all_return")
+    else {
+        return;
+    };
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let n = runtime.block_on(async {
+            let mut db = Database::connect(&url, None).unwrap();
+            let now = at("2027-01-01T00:00:00Z");
+            for i in 0..600 {
+                db.opt_out(&format!("k{i}"), now).unwrap();
+            }
+            db.opted_out().unwrap().len()
+        });
+        let _ = done.send(n);
+    });
+    let n = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("every call returned");
+    assert_eq!(n, 600);
+}

@@ -223,7 +223,11 @@ impl Postgres {
     /// [`ANSWER_WITHIN`] is an error, never a thread stuck for ever.
     fn block<T, F: Future<Output = Result<T, StateError>>>(&self, f: F) -> Result<T, StateError> {
         let _inside = self.runtime.as_ref().map(|r| r.enter());
-        futures_executor::block_on(async {
+        // Outside tokio's cooperative budget: called from within a tokio
+        // task (a pass, a handler), a spent budget would defer the wake-up
+        // to that task's scheduler, which this very call blocks: the call
+        // would never wake.
+        futures_executor::block_on(tokio::task::unconstrained(async {
             match tokio::time::timeout(ANSWER_WITHIN, f).await {
                 Ok(answer) => answer,
                 Err(_) => Err(StateError::Postgres {
@@ -231,7 +235,7 @@ impl Postgres {
                     reason: format!("no answer within {} s", ANSWER_WITHIN.as_secs()),
                 }),
             }
-        })
+        }))
     }
 
     /// A pooled connection.
