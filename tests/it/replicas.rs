@@ -395,26 +395,9 @@ fn a_leader_cut_off_from_the_database_stops_and_its_late_writes_are_refused() {
     }
     assert!(a.get("/healthz").contains("\"role\":\"follower\""));
     // B finishes the pass: all eight get their reminder.
-    let finishing = Instant::now();
-    loop {
-        let mut to: Vec<String> = smtp
-            .messages()
-            .iter()
-            .map(|m| m["to"].as_str().unwrap().to_string())
-            .collect();
-        to.sort();
-        to.dedup();
-        if to.len() == 8 {
-            break;
-        }
-        assert!(
-            finishing.elapsed() < Duration::from_secs(30),
-            "{to:?}\n{}\n{}",
-            a.log(),
-            b.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    until_recipients(&smtp, 8, Duration::from_secs(30), &|| {
+        format!("{}\n{}", a.log(), b.log())
+    });
     // A's writes held in the relay now reach the database: refused.
     relay.freeze(false);
     let thawed = Instant::now();
@@ -428,14 +411,7 @@ fn a_leader_cut_off_from_the_database_stops_and_its_late_writes_are_refused() {
     }
     std::thread::sleep(Duration::from_secs(2));
     // At most twice each, and a second copy is the first again.
-    let messages = smtp.messages();
-    let mut by_to: std::collections::HashMap<String, Vec<String>> = Default::default();
-    for m in &messages {
-        by_to
-            .entry(m["to"].as_str().unwrap().to_string())
-            .or_default()
-            .push(m["message_id"].as_str().unwrap().to_string());
-    }
+    let by_to = copies(&smtp);
     assert_eq!(by_to.len(), 8);
     for (to, ids) in &by_to {
         assert!(ids.len() <= 2, "{to}: {ids:?}");
@@ -454,6 +430,37 @@ fn a_leader_cut_off_from_the_database_stops_and_its_late_writes_are_refused() {
     }
     assert!(a.sent() < 8, "{a_log}");
     assert!(b.sent() > 0, "{}", b.log());
+}
+
+/// Each recipient's messages at `smtp`, as their Message-IDs.
+fn copies(smtp: &crate::smtp::SmtpServer) -> std::collections::HashMap<String, Vec<String>> {
+    let mut by_to: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for m in &smtp.messages() {
+        by_to
+            .entry(m["to"].as_str().unwrap().to_string())
+            .or_default()
+            .push(m["message_id"].as_str().unwrap().to_string());
+    }
+    by_to
+}
+
+/// Waits until `n` recipients have a message at `smtp` (at most `within`).
+fn until_recipients(
+    smtp: &crate::smtp::SmtpServer,
+    n: usize,
+    within: Duration,
+    logs: &dyn Fn() -> String,
+) {
+    let start = Instant::now();
+    while copies(smtp).len() < n {
+        assert!(
+            start.elapsed() < within,
+            "{:?}\n{}",
+            copies(smtp).keys(),
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// The `url = "…"` of a config.
@@ -496,35 +503,11 @@ fn postgres_restarting_mid_pass_loses_and_doubles_nothing() {
     db.stop();
     std::thread::sleep(Duration::from_secs(2));
     db.restart();
-    let restarted = Instant::now();
-    loop {
-        let mut to: Vec<String> = smtp
-            .messages()
-            .iter()
-            .map(|m| m["to"].as_str().unwrap().to_string())
-            .collect();
-        to.sort();
-        to.dedup();
-        if to.len() == 6 {
-            break;
-        }
-        assert!(
-            restarted.elapsed() < Duration::from_secs(40),
-            "{to:?}\n{}",
-            a.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    until_recipients(&smtp, 6, Duration::from_secs(40), &|| a.log());
     std::thread::sleep(Duration::from_secs(2));
     let log = a.log();
     assert!(log.contains("reminder pass failed"), "{log}");
-    let mut by_to: std::collections::HashMap<String, Vec<String>> = Default::default();
-    for m in &smtp.messages() {
-        by_to
-            .entry(m["to"].as_str().unwrap().to_string())
-            .or_default()
-            .push(m["message_id"].as_str().unwrap().to_string());
-    }
+    let by_to = copies(&smtp);
     assert_eq!(by_to.len(), 6);
     let doubled: Vec<_> = by_to.values().filter(|ids| ids.len() > 1).collect();
     assert!(doubled.len() <= 1, "{doubled:?}");
