@@ -36,7 +36,12 @@ impl Replica {
 
     /// Started, not yet waited for.
     fn spawn(config: &Path, log: PathBuf) -> Replica {
-        let child = common::serve_command(config)
+        Replica::spawn_with(common::serve_command(config), log)
+    }
+
+    /// `command` (a `serve`) started, not yet waited for.
+    fn spawn_with(mut command: std::process::Command, log: PathBuf) -> Replica {
+        let child = command
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).unwrap())
             .spawn()
@@ -518,4 +523,71 @@ fn postgres_restarting_mid_pass_loses_and_doubles_nothing() {
         );
     }
     assert!(a.get("/healthz").contains("\"role\":\"leader\""));
+}
+
+/// One replica's wall clock is 10 minutes ahead (libfaketime; its
+/// monotonic clock untouched): nothing changes. It follows while the other
+/// leads, takes over when the other dies, within the lease, and sends
+/// nothing again: the lease runs on the database's clock.
+#[test]
+fn a_replica_whose_clock_is_ten_minutes_off_changes_nothing() {
+    if !crate::tools::need(
+        &[&crate::tools::FAKETIME],
+        "replicas::a_replica_whose_clock_is_ten_minutes_off_changes_nothing",
+    ) {
+        return;
+    }
+    let Some(url) =
+        server::database("replicas::a_replica_whose_clock_is_ten_minutes_off_changes_nothing")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = setup(dir, &url, 3);
+    let a = Replica::start(&config, dir.join("a.log"));
+    let start = Instant::now();
+    while mails(dir).len() < 3 {
+        assert!(start.elapsed() < Duration::from_secs(30), "{}", a.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut ahead = std::process::Command::new("faketime");
+    ahead
+        .args(["-f", "+10m", env!("CARGO_BIN_EXE_mechcal"), "--config"])
+        .arg(&config)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    let b = Replica::spawn_with(ahead, dir.join("b.log")).ready();
+    // Its log's times are ten minutes ahead: the clock is off indeed.
+    let first = b.log();
+    let logged: chrono::DateTime<chrono::Utc> =
+        first.split_whitespace().next().unwrap().parse().unwrap();
+    #[allow(clippy::disallowed_methods)] // the test's own clock, to compare with
+    let skew = logged - chrono::Utc::now();
+    assert!(skew > chrono::Duration::minutes(9), "{skew} {first}");
+    // Two renewals of B: it follows all the while.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(a.get("/healthz").contains("\"role\":\"leader\""));
+    assert!(
+        b.get("/healthz").contains("\"role\":\"follower\""),
+        "{}",
+        b.log()
+    );
+    drop(a);
+    let killed = Instant::now();
+    while !b.get("/healthz").contains("\"role\":\"leader\"") {
+        assert!(
+            killed.elapsed() < Duration::from_secs(6 + 5),
+            "no takeover\n{}",
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let caught_up = Instant::now();
+    while !b.log().contains("reminder pass done") {
+        assert!(caught_up.elapsed() < Duration::from_secs(10), "{}", b.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(b.sent(), 0, "{}", b.log());
+    assert_eq!(recipients(dir).len(), 3);
 }

@@ -70,6 +70,10 @@ pub const NPM: Tool = Tool {
     program: "npm",
     packages: &["npm"],
 };
+pub const FAKETIME: Tool = Tool {
+    program: "faketime",
+    packages: &["faketime"],
+};
 pub const PYTHON3: Tool = Tool {
     program: "python3",
     packages: &["python3", "python3-venv"],
