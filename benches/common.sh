@@ -3,7 +3,8 @@
 # binary ($bin), and makes a work directory ($work) that is removed, with
 # every process in $pids, on exit. Expects $top (the repository).
 # `bench_data N [TOML]` generates N deadlines into $work/deadlines and
-# writes $work/mechcal.toml for them, with TOML appended.
+# writes $work/mechcal.toml for them, with TOML appended. `bench_postgres`
+# starts a PostgreSQL server (below).
 # shellcheck shell=bash
 need=()
 for pkg in $bench_packages; do
@@ -27,6 +28,33 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# `bench_postgres`: a PostgreSQL server of Debian's (installed if missing)
+# on a free loopback port, durable as in production (fsync on), with an
+# empty database; sets $pgurl. Stopped with the script.
+bench_postgres() {
+    local pgbin pgport
+    pgbin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+    if [ -z "$pgbin" ]; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null && apt-get install -y -qq postgresql >/dev/null
+        pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+    fi
+    local as_pg=()
+    [ "$(id -u)" -eq 0 ] && as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups)
+    # Outside $work: the postgres user may not enter it.
+    pgdir="$(mktemp -d)"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$pgdir"
+    "${as_pg[@]}" "$pgbin/initdb" -D "$pgdir/data" -A trust -U postgres -E UTF8 >/dev/null
+    pgport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    "${as_pg[@]}" "$pgbin/postgres" -D "$pgdir/data" -p "$pgport" -k "$pgdir" \
+        -c listen_addresses=127.0.0.1 -c max_connections=200 >"$work/postgres.log" 2>&1 &
+    pids+=($!)
+    trap 'cleanup; rm -rf "$pgdir"' EXIT
+    for _ in $(seq 1 100); do "$pgbin/pg_isready" -h 127.0.0.1 -p "$pgport" >/dev/null && break; sleep 0.1; done
+    "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres mechcal
+    pgurl="postgres://postgres@127.0.0.1:$pgport/mechcal?sslmode=disable"
+}
 
 bench_data() {
     python3 "$top/benches/gen_deadlines.py" "$work/deadlines" "$1"

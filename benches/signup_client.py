@@ -1,7 +1,9 @@
 """Posts TOTAL sign-ups of distinct addresses to URL/subscribe with form
 TOKEN, over CONNS keep-alive connections spread across 2 processes, and
 prints the wall time from the first request to the last answer. Every
-answer must be 200. Usage: signup_client.py URL TOKEN TOTAL CONNS"""
+answer must be 200. Addresses start with LABEL (default `bench`), so that
+runs against one database can use new ones.
+Usage: signup_client.py URL TOKEN TOTAL CONNS [LABEL]"""
 import http.client
 import multiprocessing
 import sys
@@ -10,6 +12,7 @@ import time
 import urllib.parse
 
 url, token, total, conns = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+label = sys.argv[5] if len(sys.argv) > 5 else "bench"
 host, port = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(url).port
 
 
@@ -17,7 +20,7 @@ def connection(proc, k, n, errors):
     c = http.client.HTTPConnection(host, port)
     for i in range(n):
         body = urllib.parse.urlencode([
-            ("email", f"bench-{proc}-{k}-{i}@example.org"), ("topic", "upr"), ("topic", "women"),
+            ("email", f"{label}-{proc}-{k}-{i}@example.org"), ("topic", "upr"), ("topic", "women"),
             ("lang", "en"), ("days", "7-1"), ("mode", "digest"), ("token", token)])
         c.request("POST", "/subscribe", body, {"Content-Type": "application/x-www-form-urlencoded"})
         r = c.getresponse()

@@ -14,25 +14,7 @@ bench_packages="curl:curl"
 # shellcheck source=benches/common.sh
 source "$top/benches/common.sh"
 
-pgbin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
-if [ -z "$pgbin" ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null && apt-get install -y -qq postgresql >/dev/null
-    pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-fi
-as_pg=()
-[ "$(id -u)" -eq 0 ] && as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups)
-pgdir="$(mktemp -d)"
-[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$pgdir"
-"${as_pg[@]}" "$pgbin/initdb" -D "$pgdir/data" -A trust -U postgres -E UTF8 >/dev/null
-pgport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-# Durable as in production: fsync on.
-"${as_pg[@]}" "$pgbin/postgres" -D "$pgdir/data" -p "$pgport" -k "$pgdir" \
-    -c listen_addresses=127.0.0.1 >"$work/postgres.log" 2>&1 &
-pids+=($!)
-trap 'cleanup; rm -rf "$pgdir"' EXIT
-for _ in $(seq 1 100); do "$pgbin/pg_isready" -h 127.0.0.1 -p "$pgport" >/dev/null && break; sleep 0.1; done
-"$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres mechcal
+bench_postgres
 
 bench_data "$deadlines"
 python3 - "$work/subscribers.toml" "$subscribers" <<'PY'
@@ -49,7 +31,7 @@ config() { # engine
     local state
     case "$1" in
         sqlite) state='path = "state.sqlite"' ;;
-        postgres) state="url = \"postgres://postgres@127.0.0.1:$pgport/mechcal?sslmode=disable\"" ;;
+        postgres) state="url = \"$pgurl\"" ;;
     esac
     printf '%s\n' "$base" | sed "s|^path = \"state.sqlite\"|$state|" >"$work/$1.toml"
     cat >>"$work/$1.toml" <<TOML
