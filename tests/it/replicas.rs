@@ -8,10 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::Datelike as _;
-
 use crate::support as common;
-use common::root;
 
 use crate::postgres as server;
 
@@ -93,35 +90,35 @@ impl Replica {
     }
 }
 
+/// Polls `done` until it holds; fails after `within`, showing `context`.
+fn wait_for(what: &str, within: Duration, done: impl Fn() -> bool, context: impl Fn() -> String) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < within, "{what}\n{}", context());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `b` leads within the lease (6 s) and 5 s, then runs its catch-up pass.
+fn takes_over(b: &Replica) {
+    wait_for(
+        "no takeover within the lease + 5 s",
+        Duration::from_secs(6 + 5),
+        || b.get("/healthz").contains("\"role\":\"leader\""),
+        || b.log(),
+    );
+    wait_for(
+        "no catch-up pass",
+        Duration::from_secs(10),
+        || b.log().contains("reminder pass done"),
+        || b.log(),
+    );
+}
+
 /// A repository with one deadline five days ahead, `n` subscribers
 /// reminded seven days before, mail to one Maildir, the state at `url`.
 fn setup(dir: &Path, url: &str, n: usize) -> PathBuf {
-    fs::create_dir_all(dir.join("deadlines")).unwrap();
-    fs::copy(
-        root().join("deadlines/registry.toml"),
-        dir.join("deadlines/registry.toml"),
-    )
-    .unwrap();
-    #[allow(clippy::disallowed_methods)] // serve reads the real clock: so does the test
-    let due = (chrono::Utc::now() + chrono::Duration::days(5)).date_naive();
-    fs::write(
-        dir.join("deadlines/soon.toml"),
-        format!(
-            "[[deadline]]\nid = \"soon\"\ntitle = \"Example: a deadline five days ahead\"\n\
-             mechanism = \"cedaw\"\ntopics = [\"women\"]\ndue = {:04}-{:02}-{:02}\n",
-            due.year(),
-            due.month(),
-            due.day()
-        ),
-    )
-    .unwrap();
-    let mut subs = String::new();
-    for i in 0..n {
-        subs += &format!(
-            "[[subscriber]]\nname = \"Subscriber {i}\"\nemail = \"s{i}@example.org\"\nremind_days = [7]\n"
-        );
-    }
-    common::write_private(&dir.join("subscribers.toml"), subs);
+    common::deadline_five_days_ahead(dir, n);
     let config = dir.join("mechcal.toml");
     fs::write(
         &config,
@@ -237,31 +234,19 @@ fn when_the_leader_dies_the_other_leads_within_the_lease() {
     let dir = tmp.path();
     let config = setup(dir, &url, 3);
     let a = Replica::start(&config, dir.join("a.log"));
-    let start = Instant::now();
-    while mails(dir).len() < 3 {
-        assert!(start.elapsed() < Duration::from_secs(30), "{}", a.log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(
+        "the first pass did not mail all three",
+        Duration::from_secs(30),
+        || mails(dir).len() >= 3,
+        || a.log(),
+    );
     let b = Replica::start(&config, dir.join("b.log"));
     std::thread::sleep(Duration::from_secs(1));
     assert!(a.get("/healthz").contains("\"role\":\"leader\""));
     assert!(b.get("/healthz").contains("\"role\":\"follower\""));
     drop(a); // SIGKILL
-    let killed = Instant::now();
-    while !b.get("/healthz").contains("\"role\":\"leader\"") {
-        assert!(
-            killed.elapsed() < Duration::from_secs(6 + 5),
-            "no takeover within lease + 5 s\n{}",
-            b.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    // The new leader ran its catch-up pass: nothing was due again.
-    let caught_up = Instant::now();
-    while !b.log().contains("reminder pass done") {
-        assert!(caught_up.elapsed() < Duration::from_secs(10), "{}", b.log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+             // The new leader ran its catch-up pass: nothing was due again.
+    takes_over(&b);
     assert!(b.log().contains("sent=0"), "{}", b.log());
     assert_eq!(b.sent(), 0);
     assert_eq!(recipients(dir).len(), 3);
@@ -546,11 +531,12 @@ fn a_replica_whose_clock_is_ten_minutes_off_changes_nothing() {
     let dir = tmp.path();
     let config = setup(dir, &url, 3);
     let a = Replica::start(&config, dir.join("a.log"));
-    let start = Instant::now();
-    while mails(dir).len() < 3 {
-        assert!(start.elapsed() < Duration::from_secs(30), "{}", a.log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(
+        "the first pass did not mail all three",
+        Duration::from_secs(30),
+        || mails(dir).len() >= 3,
+        || a.log(),
+    );
     let mut ahead = std::process::Command::new("faketime");
     ahead
         .args(["-f", "+10m", env!("CARGO_BIN_EXE_mechcal"), "--config"])
@@ -574,20 +560,8 @@ fn a_replica_whose_clock_is_ten_minutes_off_changes_nothing() {
         b.log()
     );
     drop(a);
-    let killed = Instant::now();
-    while !b.get("/healthz").contains("\"role\":\"leader\"") {
-        assert!(
-            killed.elapsed() < Duration::from_secs(6 + 5),
-            "no takeover\n{}",
-            b.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let caught_up = Instant::now();
-    while !b.log().contains("reminder pass done") {
-        assert!(caught_up.elapsed() < Duration::from_secs(10), "{}", b.log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // The new leader ran its catch-up pass: nothing was due again.
+    takes_over(&b);
     assert_eq!(b.sent(), 0, "{}", b.log());
     assert_eq!(recipients(dir).len(), 3);
 }

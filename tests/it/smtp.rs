@@ -356,38 +356,11 @@ fn killed_mid_send_and_restarted_loses_nothing() {
 #[test]
 // Over 100 lines: one scenario, step by step, each step building on the state the last left.
 fn sigterm_during_a_pass_in_serve_loses_nothing() {
-    use chrono::Datelike;
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     // One deadline five days ahead, five subscribers reminded seven days
     // before: the start-up pass of `serve` owes each of them one message.
-    fs::create_dir_all(t.join("deadlines")).unwrap();
-    fs::copy(
-        root().join("deadlines/registry.toml"),
-        t.join("deadlines/registry.toml"),
-    )
-    .unwrap();
-    #[allow(clippy::disallowed_methods)] // the test's own clock
-    let due = (chrono::Utc::now() + chrono::Duration::days(5)).date_naive();
-    fs::write(
-        t.join("deadlines/soon.toml"),
-        format!(
-            "[[deadline]]\nid = \"soon\"\ntitle = \"Example: a deadline five days ahead\"\n\
-             mechanism = \"cedaw\"\ntopics = [\"women\"]\ndue = {:04}-{:02}-{:02}\n",
-            due.year(),
-            due.month(),
-            due.day()
-        ),
-    )
-    .unwrap();
-    let subs = t.join("subscribers.toml");
-    let mut text = String::new();
-    for i in 0..5 {
-        text += &format!(
-            "[[subscriber]]\nname = \"Subscriber {i}\"\nemail = \"s{i}@example.org\"\nremind_days = [7]\n"
-        );
-    }
-    common::write_private(&subs, text);
+    common::deadline_five_days_ahead(t, 5);
     let config_for = |port: u16| {
         let config = t.join("mechcal.toml");
         fs::write(

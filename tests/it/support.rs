@@ -135,3 +135,37 @@ pub fn rustls_provider() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
 }
+
+/// In `dir`: `deadlines/` with the sample registry and one deadline five
+/// days ahead of the real clock (which `serve` reads), and
+/// `subscribers.toml` with `n` subscribers reminded seven days before, so
+/// that the first pass owes each of them one message.
+pub fn deadline_five_days_ahead(dir: &Path, n: usize) {
+    use chrono::Datelike as _;
+    fs::create_dir_all(dir.join("deadlines")).unwrap();
+    fs::copy(
+        root().join("deadlines/registry.toml"),
+        dir.join("deadlines/registry.toml"),
+    )
+    .unwrap();
+    #[allow(clippy::disallowed_methods)] // serve reads the real clock: so does the test
+    let due = (chrono::Utc::now() + chrono::Duration::days(5)).date_naive();
+    fs::write(
+        dir.join("deadlines/soon.toml"),
+        format!(
+            "[[deadline]]\nid = \"soon\"\ntitle = \"Example: a deadline five days ahead\"\n\
+             mechanism = \"cedaw\"\ntopics = [\"women\"]\ndue = {:04}-{:02}-{:02}\n",
+            due.year(),
+            due.month(),
+            due.day()
+        ),
+    )
+    .unwrap();
+    let mut subs = String::new();
+    for i in 0..n {
+        subs += &format!(
+            "[[subscriber]]\nname = \"Subscriber {i}\"\nemail = \"s{i}@example.org\"\nremind_days = [7]\n"
+        );
+    }
+    write_private(&dir.join("subscribers.toml"), subs);
+}
