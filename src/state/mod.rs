@@ -366,7 +366,12 @@ impl Database {
         approval: bool,
         now: DateTime<Utc>,
     ) -> Result<Option<Status>, StateError> {
-        dispatch_mut!(self, db => db.confirm(id, value, approval, now))
+        let status = if approval {
+            Status::Approval
+        } else {
+            Status::Active
+        };
+        dispatch_mut!(self, db => db.confirm(id, value, status, now))
     }
 
     /// The stored subscription `id`, opened.

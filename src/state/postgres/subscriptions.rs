@@ -110,14 +110,9 @@ impl Postgres {
         &mut self,
         id: &str,
         value: u64,
-        approval: bool,
+        status: Status,
         now: DateTime<Utc>,
     ) -> Result<Option<Status>, StateError> {
-        let status = if approval {
-            Status::Approval
-        } else {
-            Status::Active
-        };
         let err = self.error();
         let n = self.block(async {
             let mut client = self.client().await?;

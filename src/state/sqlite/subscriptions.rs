@@ -142,14 +142,9 @@ impl Sqlite {
         &mut self,
         id: &str,
         value: u64,
-        approval: bool,
+        status: Status,
         now: DateTime<Utc>,
     ) -> Result<Option<Status>, StateError> {
-        let status = if approval {
-            Status::Approval
-        } else {
-            Status::Active
-        };
         let tx = self.conn.transaction()?;
         let n = tx.execute(
             "UPDATE subscriptions SET status = ?2, expires_at = NULL, updated_at = ?5
