@@ -205,6 +205,44 @@ impl Server {
         }
     }
 
+    /// Makes the server take TLS connections only, with `certs`'s
+    /// `server.pem` and `server.key` (made by `tests/smtp/make_certs.py`):
+    /// a plain-text connection over TCP finds no `pg_hba.conf` line.
+    /// Restarts it.
+    pub fn require_tls(&self, certs: &Path) {
+        let data = self.dir.join("data");
+        for name in ["server.pem", "server.key"] {
+            std::fs::copy(certs.join(name), data.join(name)).unwrap();
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(data.join(name), std::fs::Permissions::from_mode(0o600))
+                .unwrap();
+            if is_root() {
+                let owned = Command::new("chown")
+                    .arg("postgres:postgres")
+                    .arg(data.join(name))
+                    .status()
+                    .unwrap();
+                assert!(owned.success(), "chown to postgres");
+            }
+        }
+        let mut conf = std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .unwrap();
+        writeln!(
+            conf,
+            "ssl = on\nssl_cert_file = 'server.pem'\nssl_key_file = 'server.key'"
+        )
+        .unwrap();
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+        )
+        .unwrap();
+        self.stop();
+        self.run();
+    }
+
     /// Starts it again, on the same data and port.
     pub fn restart(&self) {
         self.run();

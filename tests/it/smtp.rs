@@ -23,6 +23,17 @@ fn python() -> PathBuf {
     ])
 }
 
+/// A test CA and a certificate for `localhost` and 127.0.0.1 signed by
+/// it, in `dir`: `ca.pem`, `server.pem`, `server.key`.
+pub(crate) fn make_certs(dir: &Path) {
+    let made = Command::new(python())
+        .arg(root().join("tests/smtp/make_certs.py"))
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(made.success(), "make_certs.py: {made}");
+}
+
 pub(crate) struct SmtpServer {
     child: Child,
     pub(crate) port: u16,
@@ -462,20 +473,10 @@ fn sigterm_during_a_pass_in_serve_loses_nothing() {
 fn mail_goes_over_verified_tls_or_not_at_all() {
     let tmp = tempfile::tempdir().unwrap();
     let certs = tmp.path().join("certs");
-    let made = Command::new(python())
-        .arg(root().join("tests/smtp/make_certs.py"))
-        .arg(&certs)
-        .status()
-        .unwrap();
-    assert!(made.success(), "make_certs.py: {made}");
+    make_certs(&certs);
     // Another CA, which did not sign the relay's certificate.
     let other = tmp.path().join("other-certs");
-    assert!(Command::new(python())
-        .arg(root().join("tests/smtp/make_certs.py"))
-        .arg(&other)
-        .status()
-        .unwrap()
-        .success());
+    make_certs(&other);
     let untrusted = other.join("ca.pem");
     let run = |name: &str, server_modes: &[String], tls: &str, ca: &Path| {
         let dir = tmp.path().join(name);

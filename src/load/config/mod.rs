@@ -11,8 +11,9 @@
 
 pub mod keys;
 mod parse;
+mod postgres;
 
-pub use parse::postgres_config;
+pub use postgres::{postgres_config, PostgresUrl, Tls as PostgresTls};
 mod reminders;
 mod watch;
 

@@ -399,25 +399,25 @@ fn state_config(sink: &mut Sink<'_>, state: &Table<'_, '_>, base: &Path, out: &m
         }
     }
     if let Some(url) = state.optional_str(sink, "url") {
-        match postgres_config(url.get_ref()) {
-            Err(reason) => {
-                sink.error(url.span(), format!("`url`: {reason}")).help = Some(
-                    "write `url = \"postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full\"`"
-                        .into(),
-                );
+        if let Some(password) = url_password(url.get_ref()) {
+            let d = sink.error(url.span(), "`url` holds a password");
+            d.help = Some(
+                "remove it from the URL and give it in `password_file` (or the systemd credential `state-password`): the URL is shown in logs and errors".into(),
+            );
+            // The error must not show what it warns about.
+            if let Some(loc) = d.location.as_mut() {
+                loc.line_text = loc.line_text.replace(password, "***");
             }
-            Ok(c) if c.get_password().is_some() => {
-                let d = sink.error(url.span(), "`url` holds a password");
-                d.help = Some(
-                    "remove it from the URL and give it in `password_file` (or the systemd credential `state-password`): the URL is shown in logs and errors".into(),
-                );
-                // The error must not show what it warns about.
-                let password = String::from_utf8_lossy(c.get_password().unwrap_or_default());
-                if let Some(loc) = d.location.as_mut().filter(|_| !password.is_empty()) {
-                    loc.line_text = loc.line_text.replace(password.as_ref(), "***");
+        } else {
+            match postgres_config(url.get_ref()) {
+                Err(reason) => {
+                    sink.error(url.span(), format!("`url`: {reason}")).help = Some(
+                        "write `url = \"postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full\"`; add `&sslrootcert=/path/ca.pem` for a server with a CA of its own; plain text goes only to this machine, or where `sslmode=disable` is written"
+                            .into(),
+                    );
                 }
+                Ok(_) => out.url = Some(url.into_inner()),
             }
-            Ok(_) => out.url = Some(url.into_inner()),
         }
         if let Some(path) = state.get("path") {
             sink.error(path.span(), "`path` and `url` are both set")
@@ -443,19 +443,23 @@ fn state_config(sink: &mut Sink<'_>, state: &Table<'_, '_>, base: &Path, out: &m
     }
 }
 
-/// The connection settings of a `postgres://` URL. `sslmode` takes
-/// `disable`, `prefer`, `require`, and `verify-ca` and `verify-full`,
-/// which are `require` here: TLS through rustls always verifies the
-/// server's certificate and name.
-pub fn postgres_config(url: &str) -> Result<tokio_postgres::Config, String> {
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return Err("not a `postgres://` URL".into());
-    }
-    let url = url
-        .replace("sslmode=verify-full", "sslmode=require")
-        .replace("sslmode=verify-ca", "sslmode=require");
-    url.parse()
-        .map_err(|e: tokio_postgres::Error| e.to_string())
+/// The password in a URL's `user:password@`, or in `password=`, however
+/// the rest of it reads.
+fn url_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (authority, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, q),
+        None => (rest, ""),
+    };
+    let authority = authority.split('/').next().unwrap_or("");
+    let in_authority = authority
+        .rsplit_once('@')
+        .and_then(|(user, _)| user.split_once(':'))
+        .map(|(_, password)| password);
+    let in_query = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("password="));
+    in_authority.or(in_query).filter(|p| !p.is_empty())
 }
 
 /// `[data.git]`.

@@ -237,7 +237,7 @@ fn errors() {
         ),
         (
             "state_path_and_url",
-            "[calendar]\ndomain = \"x.org\"\n[state]\npath = \"s.sqlite\"\nurl = \"postgres://me@db.example/mechcal\"\n",
+            "[calendar]\ndomain = \"x.org\"\n[state]\npath = \"s.sqlite\"\nurl = \"postgres://me@db.example/mechcal?sslmode=verify-full\"\n",
         ),
         (
             "state_not_postgres",
@@ -245,7 +245,15 @@ fn errors() {
         ),
         (
             "state_lease_shorter_than_smtp",
-            "[calendar]\ndomain = \"x.org\"\n[state]\nurl = \"postgres://me@db.example/mechcal\"\nlease_seconds = 30\n[mail]\ntransport = \"smtp\"\nhost = \"relay.example\"\ntimeout_seconds = 30\n",
+            "[calendar]\ndomain = \"x.org\"\n[state]\nurl = \"postgres://me@db.example/mechcal?sslmode=verify-full\"\nlease_seconds = 30\n[mail]\ntransport = \"smtp\"\nhost = \"relay.example\"\ntimeout_seconds = 30\n",
+        ),
+        (
+            "state_url_in_plain_text",
+            "[calendar]\ndomain = \"x.org\"\n[state]\nurl = \"postgres://me@db.example/mechcal\"\n",
+        ),
+        (
+            "state_url_password_in_query",
+            "[calendar]\ndomain = \"x.org\"\n[state]\nurl = \"postgres://me@db.example/mechcal?password=hunter2&sslmode=bad\"\n",
         ),
         (
             "state_password_without_url",
@@ -366,7 +374,7 @@ fn the_state_on_postgres() {
     // the SMTP timeout unless written.
     assert_eq!(c.state.lease_seconds, 30);
     let smtp = format!(
-        "{base}[state]\nurl = \"postgres://me@db.example/m\"\n[mail]\ntransport = \"smtp\"\nhost = \"relay.example\"\n"
+        "{base}[state]\nurl = \"postgres://me@db.example/m?sslmode=verify-full\"\n[mail]\ntransport = \"smtp\"\nhost = \"relay.example\"\n"
     );
     assert_eq!(parse(&smtp).unwrap().state.lease_seconds, 46);
     let fast = smtp.replace("[mail]\n", "[mail]\ntimeout_seconds = 10\n");

@@ -13,10 +13,11 @@
 //! advisory lock: replicas that start at once migrate once.
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 
+use crate::load::config::{PostgresTls, PostgresUrl};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::config::SslMode;
 
 use super::StateError;
 
@@ -159,12 +160,14 @@ impl Drop for Postgres {
 
 impl Postgres {
     /// Connects to `url` (`postgres://user@host:port/db?sslmode=…`) with
-    /// `password` (never part of the URL), and migrates the schema.
-    /// `sslmode=require` and `verify-full` go through rustls with the
-    /// system's CA certificates; `disable` and `prefer` (without TLS) only
-    /// where written.
+    /// `password` (never part of the URL), and migrates the schema. TLS
+    /// (`require`, `verify-ca`, `verify-full`) goes through rustls and
+    /// verifies the certificate against the system's CA certificates, or
+    /// `sslrootcert`'s, and the host's name; plain text only to this
+    /// machine or where `sslmode=disable` is written
+    /// ([`crate::load::config::postgres_config`]).
     pub fn connect(url: &str, password: Option<&str>) -> Result<Postgres, StateError> {
-        let mut config = crate::load::config::postgres_config(url)
+        let PostgresUrl { mut config, tls } = crate::load::config::postgres_config(url)
             .map_err(|reason| StateError::Url { reason })?;
         if config.get_password().is_some() {
             return Err(StateError::Url {
@@ -179,6 +182,19 @@ impl Postgres {
             config.connect_timeout(std::time::Duration::from_secs(10));
         }
         let shown: Arc<str> = shown(&config).into();
+        // Everything that can fail before the runtime exists: a runtime
+        // dropped inside the caller's (async) context would panic.
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls {
+            PostgresTls::Off => Manager::from_config(config, tokio_postgres::NoTls, manager_config),
+            PostgresTls::Verified { roots } => {
+                let tls =
+                    tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(roots.as_deref())?);
+                Manager::from_config(config, tls, manager_config)
+            }
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("mechcal-postgres")
@@ -188,25 +204,19 @@ impl Postgres {
                 database: shown.to_string(),
                 reason: format!("cannot start its runtime: {e}"),
             })?;
-        let manager_config = ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        };
-        let manager = match config.get_ssl_mode() {
-            SslMode::Disable => Manager::from_config(config, tokio_postgres::NoTls, manager_config),
-            _ => {
-                let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config()?);
-                Manager::from_config(config, tls, manager_config)
-            }
-        };
-        let pool = {
+        let built = {
             let _inside = runtime.enter();
-            Pool::builder(manager)
-                .max_size(4)
-                .build()
-                .map_err(|e| StateError::Postgres {
+            Pool::builder(manager).max_size(4).build()
+        };
+        let pool = match built {
+            Ok(pool) => pool,
+            Err(e) => {
+                runtime.shutdown_background();
+                return Err(StateError::Postgres {
                     database: shown.to_string(),
                     reason: e.to_string(),
-                })?
+                });
+            }
         };
         let db = Postgres {
             fence: None,
@@ -242,7 +252,10 @@ impl Postgres {
     async fn client(&self) -> Result<deadpool_postgres::Object, StateError> {
         self.pool.get().await.map_err(|e| StateError::Postgres {
             database: self.shown.to_string(),
-            reason: e.to_string(),
+            reason: match e {
+                deadpool_postgres::PoolError::Backend(e) => described(&e),
+                other => other.to_string(),
+            },
         })
     }
 
@@ -250,7 +263,7 @@ impl Postgres {
     fn error(&self) -> impl Fn(tokio_postgres::Error) -> StateError + '_ {
         move |e| StateError::Postgres {
             database: self.shown.to_string(),
-            reason: e.to_string(),
+            reason: described(&e),
         }
     }
 
@@ -339,6 +352,36 @@ impl Postgres {
     }
 }
 
+/// What went wrong, with its causes: the server's own message (`no
+/// pg_hba.conf entry … no encryption`), or the TLS handshake's reason
+/// (`invalid peer certificate: UnknownIssuer`), which tokio-postgres keeps
+/// in the error's sources rather than in its text.
+fn described(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = db.message().to_string();
+        if let Some(hint) = db.hint() {
+            text = format!("{text} ({hint})");
+        }
+        if text.contains("no encryption") {
+            text.push_str("\n  help: the server takes TLS connections only: add `sslmode=verify-full` to the URL");
+        }
+        return text;
+    }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    if text.contains("invalid peer certificate") {
+        text.push_str("\n  help: connect by a name the server's certificate holds, and name the CA that signed it in the URL: `&sslrootcert=/path/ca.pem`");
+    }
+    text
+}
+
 /// `host:port/dbname`, for errors and logs.
 fn shown(config: &tokio_postgres::Config) -> String {
     let host = match config.get_hosts().first() {
@@ -353,13 +396,40 @@ fn shown(config: &tokio_postgres::Config) -> String {
     )
 }
 
-/// rustls on ring with the system's CA certificates (`SSL_CERT_FILE` and
-/// `SSL_CERT_DIR` replace them), as the SMTP side uses.
-fn tls_config() -> Result<rustls::ClientConfig, StateError> {
+/// rustls on ring, trusting the certificates in `file` (PEM), or else the
+/// system's CA certificates (`SSL_CERT_FILE` and `SSL_CERT_DIR` replace
+/// them), as the SMTP side does.
+fn tls_config(file: Option<&Path>) -> Result<rustls::ClientConfig, StateError> {
+    use rustls::pki_types::{pem::PemObject as _, CertificateDer};
     let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    for cert in found.certs {
-        let _ = roots.add(cert);
+    match file {
+        Some(file) => {
+            let unreadable = |reason: String| StateError::Url {
+                reason: format!("`sslrootcert` {}: {reason}", file.display()),
+            };
+            let certs = CertificateDer::pem_file_iter(file)
+                .map_err(|e| unreadable(pem_error(e)))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| unreadable(pem_error(e)))?;
+            if certs.is_empty() {
+                return Err(unreadable("holds no PEM certificate".into()));
+            }
+            for cert in certs {
+                roots
+                    .add(cert)
+                    .map_err(|e| unreadable(format!("not a CA certificate ({e})")))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+            if roots.is_empty() {
+                return Err(StateError::Url {
+                    reason: "TLS is asked for but the system has no CA certificates: install Debian's `ca-certificates`, or name the server's CA in `sslrootcert=/path/ca.pem`".into(),
+                });
+            }
+        }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
@@ -369,4 +439,11 @@ fn tls_config() -> Result<rustls::ClientConfig, StateError> {
         })?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+fn pem_error(e: rustls::pki_types::pem::Error) -> String {
+    match e {
+        rustls::pki_types::pem::Error::Io(e) => crate::load::deadlines::io_reason(&e),
+        other => format!("not PEM ({other:?})"),
+    }
 }

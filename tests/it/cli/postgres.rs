@@ -171,3 +171,137 @@ fn state_copy_moves_a_service_without_reminding_anyone_again() {
         3
     );
 }
+
+/// TLS to PostgreSQL is verified end to end: against a server that takes
+/// TLS connections only (a test CA's certificate for 127.0.0.1 and
+/// `localhost`), a pass runs with `sslrootcert` or with the CA among the
+/// system's certificates; another CA, another host name, a missing CA file
+/// or plain text are each a clear error, and nothing is sent.
+#[test]
+fn tls_to_postgres_is_verified_or_refused() {
+    let Some(server) = server::own("cli::postgres::tls_to_postgres_is_verified_or_refused") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let certs = dir.join("certs");
+    crate::smtp::make_certs(&certs);
+    let other = dir.join("other-certs");
+    crate::smtp::make_certs(&other);
+    server.require_tls(&certs);
+    let plain = server.database();
+    let name = plain
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .trim_end_matches("?sslmode=disable");
+    let port = server.port;
+    let ca = certs.join("ca.pem");
+    let config = postgres_setup(dir, &plain);
+    let pass = |url: &str, ssl_cert_file: &Path| {
+        let text_config = fs::read_to_string(&config).unwrap();
+        let current = text_config
+            .lines()
+            .find(|l| l.starts_with("url = "))
+            .unwrap()
+            .to_string();
+        fs::write(
+            &config,
+            text_config.replace(&current, &format!("url = \"{url}\"")),
+        )
+        .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_mechcal"))
+            .current_dir(dir)
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "remind",
+                "--now",
+                "2027-01-08T08:00:00Z",
+            ])
+            .env("SSL_CERT_FILE", ssl_cert_file)
+            .env_remove("SSL_CERT_DIR")
+            .output()
+            .unwrap()
+    };
+    let mails = || fs::read_dir(dir.join("var/maildir/new")).map_or(0, |d| d.count());
+    let verified = |host: &str, extra: &str| {
+        format!("postgres://postgres@{host}:{port}/{name}?sslmode=verify-full{extra}")
+    };
+
+    for (what, url, trusted, error) in [
+        (
+            "plain text",
+            plain.clone(),
+            ca.clone(),
+            "no encryption\n  help: the server takes TLS connections only".to_string(),
+        ),
+        (
+            "another CA",
+            verified(
+                "127.0.0.1",
+                &format!("&sslrootcert={}", other.join("ca.pem").display()),
+            ),
+            ca.clone(),
+            "invalid peer certificate".to_string(),
+        ),
+        (
+            "the system's CAs, which do not hold the test CA",
+            verified("127.0.0.1", ""),
+            other.join("ca.pem"),
+            "invalid peer certificate".to_string(),
+        ),
+        (
+            "another host name",
+            verified(
+                "db.example",
+                &format!("&hostaddr=127.0.0.1&sslrootcert={}", ca.display()),
+            ),
+            ca.clone(),
+            "certificate not valid for name \"db.example\"".to_string(),
+        ),
+        (
+            "a missing CA file",
+            verified(
+                "127.0.0.1",
+                &format!("&sslrootcert={}", dir.join("nowhere.pem").display()),
+            ),
+            ca.clone(),
+            format!(
+                "`sslrootcert` {}: no such file or directory",
+                dir.join("nowhere.pem").display()
+            ),
+        ),
+    ] {
+        let out = pass(&url, &trusted);
+        let said = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {said}");
+        assert!(said.contains(&error), "{what}: {said}");
+        assert!(
+            said.contains("the state database postgres://") || what == "a missing CA file",
+            "{what}: {said}"
+        );
+        assert_eq!(mails(), 0, "{what}");
+    }
+
+    let with_roots = pass(
+        &verified("127.0.0.1", &format!("&sslrootcert={}", ca.display())),
+        &other.join("ca.pem"),
+    );
+    assert_eq!(
+        with_roots.status.code(),
+        Some(0),
+        "{}",
+        text(&with_roots.stderr)
+    );
+    assert!(
+        text(&with_roots.stdout).starts_with("sent 3 messages"),
+        "{}",
+        text(&with_roots.stdout)
+    );
+    assert_eq!(mails(), 3);
+    // By name, trusting the system's certificates (here: the test CA).
+    let by_name = pass(&verified("localhost", ""), &ca);
+    assert_eq!(by_name.status.code(), Some(0), "{}", text(&by_name.stderr));
+    assert!(text(&by_name.stdout).starts_with("sent 0 messages"));
+}
