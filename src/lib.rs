@@ -38,6 +38,9 @@
 //! - [`watch`] — checking the pages deadlines link to: visible text and
 //!   its fingerprint, changed lines, what a check means, the HTTP edge, a
 //!   pass, `mechcal watch`'s report.
+//! - [`staff`] — tools for the staff who keep the repository: `import`
+//!   (a CSV, XLSX or ODS table into deadline files; pure but for reading
+//!   the table).
 //! - [`metrics`] — counters and the `/metrics` text.
 //! - [`os`] — systemd credentials, files of personal data (0600/0700),
 //!   the allocator's tuning for `serve`.
@@ -58,6 +61,7 @@ pub mod openpgp;
 pub mod os;
 pub mod reminders;
 pub mod render;
+pub mod staff;
 pub mod state;
 pub mod subscriptions;
 pub mod watch;

@@ -1,0 +1,4 @@
+//! Tools for the staff who keep the deadline repository: `import` (a table
+//! of deadlines into deadline files).
+
+pub mod import;
