@@ -11,6 +11,7 @@
 mod check;
 mod commands;
 mod docs;
+mod import;
 
 pub use docs::command_paths;
 
@@ -82,6 +83,31 @@ pub enum Command {
         /// List as of this instant (RFC 3339) instead of now
         #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
+    },
+    /// Bring deadlines in from a table (CSV, XLSX, ODS): one new file per
+    /// mechanism and year, every row that cannot be imported listed with
+    /// its cell and reason; ends by checking the repository
+    Import {
+        /// The table: .csv (any of `,` `;` tab; UTF-8 or Windows-1251), .xlsx or .ods
+        file: PathBuf,
+        /// The deadline directory to write into [default: `[data] deadlines` from the config]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The mechanism of rows that name none (slug or name)
+        #[arg(long, value_name = "SLUG")]
+        mechanism: Option<String>,
+        /// Which column holds what, where the header does not say: `title=A,topics=B,due=C`
+        #[arg(long, value_name = "KEY=COLUMN,…")]
+        columns: Option<String>,
+        /// How to read `03/04/2024`: day first (dmy) or month first (mdy)
+        #[arg(long, value_enum, value_name = "ORDER")]
+        date_order: Option<crate::staff::import::dates::DateOrder>,
+        /// The sheet of a workbook [default: the first]
+        #[arg(long, value_name = "NAME")]
+        sheet: Option<String>,
+        /// Print the files it would write; write nothing
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Serve the feeds, page and JSON over HTTP and run the reminders; follows the data, SIGHUP reloads the config
     Serve {
@@ -342,6 +368,31 @@ pub fn run(
             Ok(Exit::Ok)
         }
         Command::DkimRecord => commands::dkim_record(config, out),
+        Command::Import {
+            file,
+            out: out_dir,
+            mechanism,
+            columns,
+            date_order,
+            sheet,
+            dry_run,
+        } => import::run(
+            config,
+            import::Request {
+                file: &file,
+                out_dir: out_dir.as_deref(),
+                sheet: sheet.as_deref(),
+                options: crate::staff::import::Options {
+                    mechanism,
+                    columns,
+                    date_order,
+                },
+                dry_run,
+            },
+            clock,
+            out,
+            err,
+        ),
         Command::State {
             action: StateAction::Copy { to, password_file },
         } => commands::state_copy(config, &to, password_file.as_deref(), out),

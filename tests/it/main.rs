@@ -10,6 +10,8 @@
 //!   systemd notify, health, alerts, limits.
 //! - `dkim` — every kind of mail signed, verified by Python dkimpy.
 //! - `http` — the server in-process on `127.0.0.1:0`: every route.
+//! - `import` — `mechcal import` of tables made by openpyxl, odfpy and
+//!   Python's csv (Windows-1251): the same files from each; bad rows.
 //! - `replicas` — two `mechcal serve` sharing PostgreSQL: one leads,
 //!   reminders go out once, the other takes over when the leader dies.
 //! - `signup` — self-service sign-up against `mechcal serve`: the form,
@@ -30,6 +32,7 @@ mod cli;
 mod daemon;
 mod dkim;
 mod http;
+mod import;
 mod openpgp;
 /// The throwaway PostgreSQL server, shared with the unit tests.
 #[path = "../../src/testing/postgres.rs"]

@@ -176,7 +176,7 @@ impl Field {
             .map_or("", |(_, key, _)| key)
     }
 
-    fn by_key(key: &str) -> Option<Field> {
+    pub fn by_key(key: &str) -> Option<Field> {
         FIELDS
             .iter()
             .find(|(_, k, _)| *k == key)

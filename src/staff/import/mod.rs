@@ -87,6 +87,8 @@ pub struct Skipped {
 #[derive(Debug, Default)]
 pub struct Plan {
     pub files: Vec<NewFile>,
+    /// Which column holds which key.
+    pub columns: BTreeMap<Field, usize>,
     pub skipped: Vec<Skipped>,
     /// Columns left out, and other notes for the user.
     pub notes: Vec<String>,
@@ -154,7 +156,10 @@ pub fn plan(
             if missing.contains(&"mechanism") { "; give rows without a mechanism one with `--mechanism SLUG`" } else { "" }
         )));
     }
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        columns: cols.fields.clone(),
+        ..Plan::default()
+    };
     plan.notes.extend(table.notes.iter().cloned());
     for (i, header) in &cols.ignored {
         plan.notes.push(format!(
@@ -493,6 +498,32 @@ impl NewFile {
             line = end + 1;
         }
         out
+    }
+
+    /// The row and key (`id`, `title`…; `""` for the `[[deadline]]` line)
+    /// written at `line` of [`NewFile::text`].
+    pub fn at_line(&self, line: usize) -> Option<(usize, &'static str)> {
+        let (start, _, row) = *self
+            .entry_lines()
+            .iter()
+            .find(|(start, end, _)| (*start..=*end).contains(&line))?;
+        let e = self.entries.iter().find(|e| e.row == row)?;
+        if line == start {
+            return Some((row, ""));
+        }
+        let mut at = start + 1;
+        if line == at {
+            return Some((row, "id"));
+        }
+        for (key, value) in &e.lines {
+            at += 1;
+            let last = at + value.lines().count().max(1) - 1;
+            if (at..=last).contains(&line) {
+                return Some((row, key));
+            }
+            at = last;
+        }
+        Some((row, ""))
     }
 
     /// This file without the entries of `rows`.
