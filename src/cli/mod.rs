@@ -12,6 +12,7 @@ mod check;
 mod commands;
 mod docs;
 mod import;
+mod new;
 
 pub use docs::command_paths;
 
@@ -106,6 +107,50 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         sheet: Option<String>,
         /// Print the files it would write; write nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Add one deadline to the file it belongs in (`<mechanism>/<year>.toml`)
+    /// or to --file; on a terminal, asks for what the flags do not give.
+    /// The result always passes `check`
+    New {
+        /// The deadline's title
+        #[arg(long)]
+        title: Option<String>,
+        /// Its mechanism: slug or name
+        #[arg(long, value_name = "SLUG")]
+        mechanism: Option<String>,
+        /// A topic: slug or name (repeat for several)
+        #[arg(long = "topic", value_name = "TOPIC")]
+        topics: Vec<String>,
+        /// When it is due: 2027-03-31, 31.03.2027, 31 марта 2027, with a time and zone, or `open`
+        #[arg(long, value_name = "DATE")]
+        due: Option<String>,
+        /// The IANA zone of its time [default: `[calendar] timezone`]
+        #[arg(long, value_name = "ZONE")]
+        timezone: Option<String>,
+        /// The call's page
+        #[arg(long)]
+        url: Option<String>,
+        /// Free text
+        #[arg(long)]
+        description: Option<String>,
+        /// confirmed, tentative or cancelled
+        #[arg(long)]
+        status: Option<String>,
+        /// The id [default: made from the title and year]
+        #[arg(long)]
+        id: Option<String>,
+        /// How to read `03/04/2027`: day first (dmy) or month first (mdy)
+        #[arg(long, value_enum, value_name = "ORDER")]
+        date_order: Option<crate::staff::import::dates::DateOrder>,
+        /// The file to add it to, in the deadline directory [default: `<mechanism>/<year>.toml`]
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// The deadline directory [default: `[data] deadlines` from the config]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Print the entry; write nothing
         #[arg(long)]
         dry_run: bool,
     },
@@ -368,6 +413,56 @@ pub fn run(
             Ok(Exit::Ok)
         }
         Command::DkimRecord => commands::dkim_record(config, out),
+        Command::New {
+            title,
+            mechanism,
+            topics,
+            due,
+            timezone,
+            url,
+            description,
+            status,
+            id,
+            date_order,
+            file,
+            dir,
+            dry_run,
+        } => {
+            use std::io::IsTerminal as _;
+            let stdin = std::io::stdin();
+            let mut input = stdin.lock();
+            let env = |k: &str| std::env::var(k).ok();
+            let terminal = std::io::stdin().is_terminal().then(|| new::Terminal {
+                input: &mut input,
+                language: crate::staff::new::language(
+                    env("LC_ALL").as_deref(),
+                    env("LC_MESSAGES").as_deref(),
+                    env("LANG").as_deref(),
+                ),
+            });
+            new::run(
+                config,
+                new::Request {
+                    dir: dir.as_deref(),
+                    file: file.as_deref(),
+                    id,
+                    title,
+                    mechanism,
+                    topics,
+                    due,
+                    timezone,
+                    url,
+                    description,
+                    status,
+                    date_order,
+                    dry_run,
+                },
+                terminal,
+                clock,
+                out,
+                err,
+            )
+        }
         Command::Import {
             file,
             out: out_dir,

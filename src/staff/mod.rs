@@ -2,3 +2,5 @@
 //! of deadlines into deadline files).
 
 pub mod import;
+pub mod new;
+pub mod toml_text;

@@ -12,6 +12,7 @@
 //! - `http` — the server in-process on `127.0.0.1:0`: every route.
 //! - `import` — `mechcal import` of tables made by openpyxl, odfpy and
 //!   Python's csv (Windows-1251): the same files from each; bad rows.
+//! - `new` — `mechcal new` by flags and through a pseudo-terminal.
 //! - `replicas` — two `mechcal serve` sharing PostgreSQL: one leads,
 //!   reminders go out once, the other takes over when the leader dies.
 //! - `signup` — self-service sign-up against `mechcal serve`: the form,
@@ -33,6 +34,7 @@ mod daemon;
 mod dkim;
 mod http;
 mod import;
+mod new;
 mod openpgp;
 /// The throwaway PostgreSQL server, shared with the unit tests.
 #[path = "../../src/testing/postgres.rs"]

@@ -27,6 +27,7 @@ use names::Names;
 use table::{Cell, Table};
 
 use crate::model::registry::Registry;
+use crate::staff::toml_text::{deadline_block, multiline, quoted};
 
 /// What the command line adds to the table.
 #[derive(Debug, Default, Clone)]
@@ -413,7 +414,7 @@ impl RowContext<'_> {
 
 /// A status in the words tables use, as the file writes it; anything else
 /// is kept for `check` to judge.
-fn status(v: &str) -> String {
+pub fn status(v: &str) -> String {
     let lower = v.to_lowercase();
     let starts = |prefixes: &[&str]| prefixes.iter().any(|p| lower.starts_with(p));
     if starts(&["confirm", "подтвержд", "пацверджан"]) {
@@ -428,53 +429,12 @@ fn status(v: &str) -> String {
     }
 }
 
-/// Free text as a TOML string: a `"""` block when it reads as written,
-/// else an escaped one-line string.
-fn multiline(text: &str) -> String {
-    let text = text.replace("\r\n", "\n");
-    let plain = !text.contains('\\')
-        && !text.contains("\"\"")
-        && !text.ends_with('"')
-        && !text
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t');
-    if plain && text.contains('\n') {
-        format!("\"\"\"\n{text}\n\"\"\"")
-    } else {
-        quoted(&text)
-    }
-}
-
-/// A TOML basic string: `"…"` with `\\`, `\"` and control characters
-/// escaped.
-fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 impl NewFile {
     /// The file's text: a comment naming the table, then each entry.
     pub fn text(&self, source: &str) -> String {
         let mut out = format!("# Imported from {source} by `mechcal import`.\n");
         for e in &self.entries {
-            out.push_str("\n[[deadline]]\n");
-            out.push_str(&format!("id = {}\n", quoted(&e.id)));
-            for (key, value) in &e.lines {
-                out.push_str(&format!("{key} = {value}\n"));
-            }
+            out.push_str(&deadline_block(&e.id, &e.lines));
         }
         out
     }
