@@ -10,6 +10,7 @@
 
 mod check;
 mod commands;
+mod diff;
 mod docs;
 mod import;
 mod new;
@@ -153,6 +154,25 @@ pub enum Command {
         /// Print the entry; write nothing
         #[arg(long)]
         dry_run: bool,
+    },
+    /// What a change to the deadline repository does for subscribers:
+    /// deadlines added, removed, moved, cancelled…, the notices they send,
+    /// the feeds that change; between two git revisions [default: the
+    /// merge base with the followed branch, and the working tree]
+    Diff {
+        /// The revision before [default: the merge base of HEAD with the followed branch]
+        from: Option<String>,
+        /// The revision after [default: the working tree]
+        to: Option<String>,
+        /// How to print: text, Markdown for a pull-request comment, or JSON
+        #[arg(long, value_enum, default_value_t = diff::DiffFormat::Human)]
+        format: diff::DiffFormat,
+        /// The deadline directory [default: `[data] deadlines` from the config]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Judge what is past as of this instant (RFC 3339) instead of now
+        #[arg(long, value_name = "RFC3339", value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
     },
     /// Serve the feeds, page and JSON over HTTP and run the reminders; follows the data, SIGHUP reloads the config
     Serve {
@@ -413,6 +433,24 @@ pub fn run(
             Ok(Exit::Ok)
         }
         Command::DkimRecord => commands::dkim_record(config, out),
+        Command::Diff {
+            from,
+            to,
+            format,
+            dir,
+            now,
+        } => diff::run(
+            config,
+            diff::Request {
+                dir: dir.as_deref(),
+                from: from.as_deref(),
+                to: to.as_deref(),
+                format,
+            },
+            now.unwrap_or(clock),
+            out,
+            err,
+        ),
         Command::New {
             title,
             mechanism,

@@ -75,3 +75,23 @@ pub fn catalog(files: &[(&str, &str)]) -> Catalog {
 pub fn registry() -> crate::model::registry::Registry {
     catalog(&[]).registry().clone()
 }
+
+/// A subscriber of every deadline, reminded 30, 7 and 1 days before, in
+/// Zurich, in English, by digest.
+pub fn subscriber(email: &str) -> crate::load::subscribers::Subscriber {
+    crate::load::subscribers::Subscriber {
+        name: email.into(),
+        email: email.into(),
+        filter: crate::model::catalog::Filter::default(),
+        remind_days: vec![30, 7, 1],
+        timezone: Tz::Europe__Zurich,
+        language: crate::i18n::Lang::EN,
+        digest: true,
+        discreet: false,
+        openpgp: None,
+        line: 1,
+        key: email.to_lowercase(),
+        origin: Default::default(),
+        link_value: 0,
+    }
+}

@@ -8,6 +8,7 @@
 //!   the sample data and on copies with planted mistakes.
 //! - `daemon` — `mechcal serve` as a process: reloads, git, signals,
 //!   systemd notify, health, alerts, limits.
+//! - `diff` — `mechcal diff` on a scratch git repository.
 //! - `dkim` — every kind of mail signed, verified by Python dkimpy.
 //! - `http` — the server in-process on `127.0.0.1:0`: every route.
 //! - `import` — `mechcal import` of tables made by openpyxl, odfpy and
@@ -31,6 +32,7 @@
 mod book;
 mod cli;
 mod daemon;
+mod diff;
 mod dkim;
 mod http;
 mod import;

@@ -8,6 +8,7 @@
 
 pub(crate) mod entry;
 pub(crate) mod requirements;
+pub mod revision;
 pub(crate) mod scan;
 pub(crate) mod schedule;
 

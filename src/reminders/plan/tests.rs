@@ -1,8 +1,6 @@
 use chrono_tz::Tz;
 
 use super::*;
-use crate::i18n::Lang;
-use crate::model::catalog::Filter;
 use crate::testing;
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -13,23 +11,7 @@ fn deadline(id: &str, due: &str, extra: &str) -> String {
     format!("[[deadline]]\nid = \"{id}\"\ntitle = \"{id}\"\nmechanism = \"cerd\"\ntopics = [\"women\"]\ndue = {due}\n{extra}\n")
 }
 
-fn subscriber(email: &str) -> Subscriber {
-    Subscriber {
-        name: email.into(),
-        email: email.into(),
-        filter: Filter::default(),
-        remind_days: vec![30, 7, 1],
-        timezone: Tz::Europe__Zurich,
-        language: Lang::EN,
-        digest: true,
-        discreet: false,
-        openpgp: None,
-        line: 1,
-        key: email.to_lowercase(),
-        origin: Default::default(),
-        link_value: 0,
-    }
-}
+use crate::testing::subscriber;
 
 fn key(email: &str, id: &str, due_at: &str, kind: Kind) -> Key {
     Key {
