@@ -189,28 +189,9 @@ pub fn pick(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::diagnostic::SourceFile;
     use chrono::NaiveDate;
 
-    fn registry() -> Registry {
-        let text = r#"
-[mechanisms.cedaw]
-name = "CEDAW"
-full_name = "Committee on the Elimination of Discrimination against Women"
-[mechanisms.cedaw.ru]
-full_name = "Комитет по ликвидации дискриминации в отношении женщин"
-[mechanisms.upr]
-name = "UPR"
-full_name = "Universal Periodic Review"
-[topics.women]
-en = "Women"
-ru = "Женщины"
-[topics.elections]
-en = "Elections"
-ru = "Выборы"
-"#;
-        crate::load::registry::parse(&SourceFile::new("registry.toml", text)).0
-    }
+    use crate::staff::test_registry as registry;
 
     #[test]
     fn a_draft_becomes_a_block_in_its_file() {
@@ -289,8 +270,8 @@ ru = "Выборы"
             ["elections"]
         );
         assert_eq!(
-            pick("3", &tmenu, &topics, true).unwrap_err(),
-            "3 is not in the list (1–2)"
+            pick("9", &tmenu, &topics, true).unwrap_err(),
+            "9 is not in the list (1–4)"
         );
         assert_eq!(
             pick(" , ", &tmenu, &topics, true).unwrap_err(),

@@ -5,17 +5,9 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::support::root;
-
-fn mechcal(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mechcal"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run mechcal")
-}
+use crate::support::{mechcal_in as mechcal, root, text};
 
 fn git(dir: &Path, args: &[&str]) {
     let ok = Command::new("git")
@@ -35,10 +27,6 @@ fn git(dir: &Path, args: &[&str]) {
         "git {args:?}: {}",
         String::from_utf8_lossy(&ok.stderr)
     );
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 const NOW: &str = "2027-01-10T00:00:00Z";

@@ -6,38 +6,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use crate::support as common;
-use common::{copy_dir, root};
+use common::{mechcal_in as mechcal, root, sample_repository, text};
 
 fn python() -> PathBuf {
     common::python_with(&["openpyxl==3.1.5", "odfpy==1.4.1"])
-}
-
-fn mechcal(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mechcal"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run mechcal")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A copy of the sample repository at `dir/deadlines`, and a config
-/// naming it.
-fn repository(dir: &Path) -> PathBuf {
-    copy_dir(&root().join("deadlines"), &dir.join("deadlines"));
-    let config = dir.join("c.toml");
-    fs::write(
-        &config,
-        "[calendar]\ndomain = \"calendar.example.org\"\n[data]\ndeadlines = \"deadlines\"\n[state]\npath = \"var/state.sqlite\"\n",
-    )
-    .unwrap();
-    config
 }
 
 /// Every file under `dir`, relative, with its text.
@@ -79,7 +54,7 @@ fn a_realistic_table_imports_alike_from_xlsx_ods_and_csv() {
     let mut imported: Vec<Vec<(PathBuf, String)>> = Vec::new();
     for format in ["xlsx", "ods", "csv"] {
         let dir = tmp.path().join(format);
-        let config = repository(&dir);
+        let config = sample_repository(&dir);
         let cfg = config.to_str().unwrap();
         let table = tables.join(format!("table.{format}"));
         let out = mechcal(&dir, &["--config", cfg, "import", table.to_str().unwrap()]);
@@ -182,7 +157,7 @@ fn a_realistic_table_imports_alike_from_xlsx_ods_and_csv() {
 fn bad_rows_are_listed_by_cell_and_nothing_half_written_is_left() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let config = repository(dir);
+    let config = sample_repository(dir);
     let cfg = config.to_str().unwrap();
     fs::write(
         dir.join("t.csv"),

@@ -4,41 +4,17 @@
 //! answers first.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use std::process::Command;
 
 use crate::support as common;
-use common::{copy_dir, root};
-
-fn mechcal(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mechcal"))
-        .current_dir(dir)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run mechcal")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn repository(dir: &Path) -> PathBuf {
-    copy_dir(&root().join("deadlines"), &dir.join("deadlines"));
-    let config = dir.join("c.toml");
-    fs::write(
-        &config,
-        "[calendar]\ndomain = \"calendar.example.org\"\n[data]\ndeadlines = \"deadlines\"\n",
-    )
-    .unwrap();
-    config
-}
+use common::{mechcal_in as mechcal, sample_repository, text};
 
 #[test]
 fn new_by_flags_appends_an_entry_that_passes_check() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let config = repository(dir);
+    let config = sample_repository(dir);
     let cfg = config.to_str().unwrap();
     let add = |extra: &[&str]| {
         let mut args = vec!["--config", cfg, "new"];
@@ -128,7 +104,7 @@ fn new_by_flags_appends_an_entry_that_passes_check() {
 fn new_on_a_terminal_asks_for_each_field_and_checks_each_answer() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let config = repository(dir);
+    let config = sample_repository(dir);
     let python = common::python_with(&["pexpect==4.9.0"]);
     let script = r#"
 import sys, pexpect

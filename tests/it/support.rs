@@ -169,3 +169,30 @@ pub fn deadline_five_days_ahead(dir: &Path, n: usize) {
     }
     write_private(&dir.join("subscribers.toml"), subs);
 }
+
+/// `mechcal args…` run in `dir` (stdin empty), its output.
+pub fn mechcal_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mechcal"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run mechcal")
+}
+
+/// Bytes of output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A copy of the sample repository at `dir/deadlines` and a config
+/// naming it (`dir/c.toml`, state in `dir/var`), for the staff tools.
+pub fn sample_repository(dir: &Path) -> PathBuf {
+    copy_dir(&root().join("deadlines"), &dir.join("deadlines"));
+    let config = dir.join("c.toml");
+    fs::write(
+        &config,
+        "[calendar]\ndomain = \"calendar.example.org\"\n[data]\ndeadlines = \"deadlines\"\n[state]\npath = \"var/state.sqlite\"\n",
+    )
+    .unwrap();
+    config
+}

@@ -137,36 +137,8 @@ impl Names {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::diagnostic::SourceFile;
 
-    fn registry() -> Registry {
-        let text = r#"
-[mechanisms.cedaw]
-name = "CEDAW"
-full_name = "Committee on the Elimination of Discrimination against Women"
-[mechanisms.cedaw.ru]
-full_name = "Комитет по ликвидации дискриминации в отношении женщин"
-[mechanisms.special-procedures]
-name = "Special Procedures"
-full_name = "Special Rapporteurs"
-[mechanisms.special-procedures.be]
-name = "Спецыяльныя працэдуры"
-
-[topics.women]
-en = "Women"
-ru = "Женщины"
-be = "Жанчыны"
-[topics.freedom-of-association]
-en = "Freedom of association"
-ru = "Право на свободу ассоциаций"
-[topics.elections]
-en = "Elections, referendums"
-ru = "Выборы"
-"#;
-        let (r, d) = crate::load::registry::parse(&SourceFile::new("registry.toml", text));
-        assert!(d.is_empty(), "{d:?}");
-        r
-    }
+    use crate::staff::test_registry as registry;
 
     #[test]
     fn topics_by_slug_or_any_name_several_per_cell() {

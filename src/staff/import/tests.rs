@@ -1,30 +1,8 @@
 //! [`plan`] on in-memory tables against a small registry.
 
 use super::*;
-use crate::load::diagnostic::SourceFile;
 
-fn registry() -> Registry {
-    let text = r#"
-[mechanisms.cerd]
-name = "CERD"
-full_name = "Committee on the Elimination of Racial Discrimination"
-[mechanisms.cerd.ru]
-full_name = "Комитет по ликвидации расовой дискриминации"
-[mechanisms.upr]
-name = "UPR"
-full_name = "Universal Periodic Review"
-
-[topics.women]
-en = "Women"
-ru = "Женщины"
-[topics.discrimination]
-en = "Discrimination"
-ru = "Дискриминация"
-"#;
-    let (r, d) = crate::load::registry::parse(&SourceFile::new("registry.toml", text));
-    assert!(d.is_empty(), "{d:?}");
-    r
-}
+use crate::staff::test_registry as registry;
 
 fn table(rows: &[&[&str]]) -> Table {
     Table {
@@ -194,10 +172,10 @@ fn a_table_without_the_needed_columns_is_refused_whole() {
         (
             &[&["title", "topics", "due"][..]],
             Options {
-                mechanism: Some("cedaw".into()),
+                mechanism: Some("cat".into()),
                 ..Options::default()
             },
-            "--mechanism: no mechanism in registry.toml is called “cedaw”",
+            "--mechanism: no mechanism in registry.toml is called “cat”",
         ),
         (&[][..], Options::default(), "t.csv: the table is empty"),
         (
