@@ -406,6 +406,65 @@ pub fn state_copy(
     Ok(Exit::Ok)
 }
 
+/// `mechcal backup --out DIR`.
+pub fn backup(
+    config: Option<&Path>,
+    dir: &Path,
+    now: DateTime<Utc>,
+    out: &mut dyn std::io::Write,
+) -> Result<Exit, Error> {
+    let config = super::resolve_config(config, None)?;
+    let written = crate::state::backup::backup(&config.state, dir, now)?;
+    let _ = writeln!(
+        out,
+        "wrote {} ({} bytes), a copy of {}
+  sha256 {}, in {} (check it with `sha256sum -c`)
+         note: the subscribers in it can only be read with the address key ({}): keep a copy of the key, apart from the backups",
+        written.file.display(),
+        written.bytes,
+        config.state.shown(),
+        written.sha256,
+        written.checksum_file.display(),
+        config.state.key_file.display()
+    );
+    Ok(Exit::Ok)
+}
+
+/// `mechcal restore FILE`.
+pub fn restore(
+    config: Option<&Path>,
+    file: &Path,
+    now: DateTime<Utc>,
+    out: &mut dyn std::io::Write,
+) -> Result<Exit, Error> {
+    let config = super::resolve_config(config, None)?;
+    if config.state.url.is_some() {
+        return Err(crate::state::StateError::NotSqlite(config.state.shown()).into());
+    }
+    // Never a new key here: one made now could not open the backup.
+    let credential = crate::os::credentials::path(crate::os::credentials::ADDRESS_KEY);
+    if credential.is_none() && !config.state.key_file.exists() {
+        return Err(Error::NoAddressKey(config.state.key_file.clone()));
+    }
+    let key = AddressKey::load(&config.state.key_file).map_err(|source| {
+        Error::Reminders(crate::reminders::transport::SetupError::AddressKey {
+            path: config.state.key_file.clone(),
+            source,
+        })
+    })?;
+    let restored = crate::state::backup::restore(&config.state, &key, file, now)?;
+    let _ = writeln!(
+        out,
+        "restored {} from {}",
+        config.state.shown(),
+        file.display()
+    );
+    if let Some(kept) = restored.kept {
+        let _ = writeln!(out, "  the state it replaced is kept as {}", kept.display());
+    }
+    Ok(Exit::Ok)
+}
+
 /// `mechcal watch`: one pass over the pages the entries link to; exit 1
 /// when a link has a problem.
 pub fn watch(

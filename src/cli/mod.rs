@@ -230,6 +230,20 @@ pub enum Command {
         #[command(subcommand)]
         action: StateAction,
     },
+    /// Write a consistent copy of the SQLite state into DIR while `serve`
+    /// runs, with its SHA-256 beside it (for PostgreSQL, use pg_dump)
+    Backup {
+        /// The directory to write into (made 0700 if missing)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Put a backup back as the SQLite state, with `serve` stopped: its
+    /// checksum and address key are checked first, and the state it
+    /// replaces is kept beside it
+    Restore {
+        /// The backup (`mechcal-state-….sqlite`, its `.sha256` beside it)
+        file: PathBuf,
+    },
     /// Print the sample config file
     DefaultConfig,
     /// Print the DNS TXT record to publish for `[mail.dkim]`'s key
@@ -356,6 +370,9 @@ pub enum Error {
     NoSuchSignUp(String),
     #[error("error: the config has no `[mail.dkim]`\n  help: add `[mail.dkim]` with `domain`, `selector` and `key_file` (see \"Mail that arrives\" in the book: docs/src/operators/mail.md)\n")]
     NoDkim,
+    /// `restore` without the address key.
+    #[error("error: the address key {} is missing: a backup is restored with the key it was made with\n  help: put the key back from its own backup first (mode 600, owned by the service user)\n", .0.display())]
+    NoAddressKey(PathBuf),
     /// `state copy --password-file` with a SQLite target.
     #[error("error: `--password-file` is for a PostgreSQL target\n  help: give `--to postgres://…`, or leave `--password-file` out for a SQLite file\n")]
     PasswordForFile,
@@ -376,6 +393,7 @@ impl Error {
             | Error::Export { .. }
             | Error::UnknownName { .. }
             | Error::NoDkim
+            | Error::NoAddressKey(_)
             | Error::PasswordForFile => Exit::Usage,
         }
     }
@@ -433,6 +451,8 @@ pub fn run(
             Ok(Exit::Ok)
         }
         Command::DkimRecord => commands::dkim_record(config, out),
+        Command::Backup { out: dir } => commands::backup(config, &dir, clock, out),
+        Command::Restore { file } => commands::restore(config, &file, clock, out),
         Command::Diff {
             from,
             to,

@@ -260,6 +260,9 @@ pub async fn run(
         subscribers,
         ..
     } = inputs;
+    // Held until `run` returns (or the process ends): `restore` and a
+    // second `serve` on the same SQLite file find it taken.
+    let _serve_lock = crate::state::backup::ServeLock::take(&config.state)?;
     let config = Arc::new(config);
     let snapshot = http::Snapshot::record(config.clone(), catalog, clock())?;
     let addr = listen.unwrap_or(config.server.listen);

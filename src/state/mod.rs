@@ -35,6 +35,7 @@ use crate::render::feed::Versions;
 use crate::subscriptions::{AddressKey, Status, Stored};
 use records::{Delivery, Key, Ledger, Noted, UrlState, Validators};
 
+pub mod backup;
 mod columns;
 pub mod lead;
 mod postgres;
@@ -94,6 +95,22 @@ pub enum StateError {
     Sealed,
     #[error("the address key (`[state] key_file`, or the credential `address-key`) is not the one the state database {} was keyed with: with it no subscriber would be recognised (everyone would be reminded again) and no sign-up could be read; restore the key from its backup, or move the database aside to start afresh", .0.display())]
     WrongKey(PathBuf),
+    #[error("{} is in use by a running `mechcal serve` (it holds {}): stop the service first (`systemctl stop mechcal`)", .state.display(), .lock.display())]
+    InUse { state: PathBuf, lock: PathBuf },
+    #[error("cannot take the lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the state is in PostgreSQL ({0}): back it up with PostgreSQL's own tools (`pg_dump --format=custom`, restored with `pg_restore`); see the book's Backups page")]
+    NotSqlite(String),
+    #[error("cannot write the backup {path}: {source}")]
+    BackupWrite {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the backup {path} cannot be used: {reason}")]
+    BadBackup { path: PathBuf, reason: String },
 }
 
 /// The state database: the engine behind it, and the methods every caller
@@ -184,6 +201,26 @@ impl Database {
         }
         dispatch_mut!(target, db => db.insert_rows(&tables))?;
         Ok(tables.iter().map(|(t, rows)| (*t, rows.len())).collect())
+    }
+
+    /// Writes a consistent copy of this SQLite state into `file`, which
+    /// must be new or empty (`VACUUM INTO`: a snapshot read in one
+    /// transaction, while others go on writing; deleted rows' bytes are
+    /// not carried over). A PostgreSQL state is refused: `pg_dump` it.
+    pub fn backup_into(&self, file: &Path) -> Result<(), StateError> {
+        match &self.0 {
+            Engine::Sqlite(db) => db.vacuum_into(file),
+            Engine::Postgres(_) => Err(StateError::NotSqlite(self.shown())),
+        }
+    }
+
+    /// Folds a SQLite state's write-ahead log into the database file, so
+    /// that the file alone holds everything (nothing to do on PostgreSQL).
+    pub fn checkpoint(&self) -> Result<(), StateError> {
+        match &self.0 {
+            Engine::Sqlite(db) => db.checkpoint(),
+            Engine::Postgres(_) => Ok(()),
+        }
     }
 
     /// Claims the lead of the replicas sharing this database for `lease`,

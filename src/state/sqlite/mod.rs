@@ -214,6 +214,23 @@ impl Sqlite {
         })
     }
 
+    /// `PRAGMA wal_checkpoint(TRUNCATE)`.
+    pub(super) fn checkpoint(&self) -> Result<(), StateError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// `VACUUM INTO file`: a consistent copy, compacted.
+    pub(super) fn vacuum_into(&self, file: &Path) -> Result<(), StateError> {
+        let target = file.to_str().ok_or_else(|| StateError::BackupWrite {
+            path: file.to_path_buf(),
+            source: std::io::Error::other("the path is not UTF-8"),
+        })?;
+        self.conn.execute("VACUUM INTO ?1", [target])?;
+        Ok(())
+    }
+
     pub(super) fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
         Ok(self
             .conn

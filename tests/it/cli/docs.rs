@@ -18,7 +18,7 @@ fn man_pages_render_without_warnings() {
     let out = mechcal(tmp.path(), &["man", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("wrote 21 manual pages"),
+        text(&out.stdout).contains("wrote 23 manual pages"),
         "{}",
         text(&out.stdout)
     );
@@ -43,13 +43,15 @@ fn man_pages_render_without_warnings() {
         assert!(body.contains("NAME"), "{}: {body}", page.display());
         pages += 1;
     }
-    assert_eq!(pages, 21);
+    assert_eq!(pages, 23);
     let main = fs::read_to_string(dir.join("mechcal.1")).unwrap();
     for sub in [
         "check",
         "import",
         "new",
         "diff",
+        "backup",
+        "restore",
         "serve",
         "remind",
         "watch",

@@ -1,6 +1,7 @@
 //! Drives the real `mechcal` binary on the shipped sample data and on copies
 //! of it with planted mistakes, checking output, places and exit codes.
 
+mod backup;
 mod docs;
 mod list;
 mod postgres;

@@ -69,35 +69,55 @@ fn serve_answers_and_stops_on_sigterm() {
     let feed = get("/calendar.ics");
     assert!(feed.contains("BEGIN:VCALENDAR"), "{feed}");
 
-    // A second instance on the same port is refused, not let in beside
-    // the first (its listening sockets share the port with SO_REUSEPORT).
-    let mut second = Command::new(env!("CARGO_BIN_EXE_mechcal"))
-        .arg("--config")
-        .arg(&config)
-        .args(["serve", "--listen", &addr])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let code = loop {
-        if let Some(s) = second.try_wait().unwrap() {
-            break s.code();
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = second.kill();
-            panic!("a second serve on {addr} started beside the first");
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    // A second instance is refused, not let in beside the first: on the
+    // same port (its listening sockets would share it with SO_REUSEPORT),
+    // with a state of its own; and on the same state, on another port.
+    let second = |config: &Path, listen: &str| {
+        let mut second = Command::new(env!("CARGO_BIN_EXE_mechcal"))
+            .arg("--config")
+            .arg(config)
+            .args(["serve", "--listen", listen])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let code = loop {
+            if let Some(s) = second.try_wait().unwrap() {
+                break s.code();
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let _ = second.kill();
+                panic!("a second serve ({listen}) started beside the first");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut err = String::new();
+        second
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        (code, err)
     };
-    let mut err = String::new();
-    second
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let other_state = tmp.path().join("other.toml");
+    fs::write(
+        &other_state,
+        fs::read_to_string(&config)
+            .unwrap()
+            .replace("path = \"state.sqlite\"", "path = \"other.sqlite\""),
+    )
+    .unwrap();
+    let (code, err) = second(&other_state, &addr);
     assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
     assert!(err.contains("in use"), "{err}");
+    let (code, err) = second(&config, "127.0.0.1:0");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("state.sqlite is in use by a running `mechcal serve` (it holds "),
+        "{err}"
+    );
     assert!(get("/healthz").starts_with("HTTP/1.0 200"));
     assert!(
         tmp.path().join("state.sqlite").exists(),
