@@ -22,6 +22,8 @@ export CARGO_TARGET_DIR="$top/target/package"
 export CARGO_INCREMENTAL=0
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 export RUSTFLAGS="--remap-path-prefix=$top=/usr/src/mechcal --remap-path-prefix=$cargo_home=/usr/src/cargo -C link-arg=-Wl,--build-id=sha1"
+# The C parts (SQLite, jemalloc) name their source files too.
+export CFLAGS="-O2 -ffile-prefix-map=$top=/usr/src/mechcal -ffile-prefix-map=$cargo_home=/usr/src/cargo"
 cargo build --release --locked
 bin="$CARGO_TARGET_DIR/release/mechcal"
 version="$("$bin" --version | awk '{print $2}')"
