@@ -47,7 +47,10 @@ rm -rf /var/lib/mechcal /etc/mechcal
 
 step "install $old_version, remind as the service does"
 apt-get install -y -qq "$old_deb" >/dev/null 2>&1 || fail "apt-get install $old_deb"
-install -m 600 -o mechcal -g mechcal config/subscribers.example.toml /etc/mechcal/subscribers.toml
+# The first three example subscribers (the fourth names a key file).
+awk '/^\[\[subscriber\]\]/ {n++} n <= 3' config/subscribers.example.toml > /etc/mechcal/subscribers.toml
+chown mechcal:mechcal /etc/mechcal/subscribers.toml
+chmod 600 /etc/mechcal/subscribers.toml
 sed -i 's/^name = .*/name = "Our calendar"/' /etc/mechcal/mechcal.toml
 creds="$(mktemp -d)"
 trap 'rm -rf "$creds"' EXIT
