@@ -152,14 +152,23 @@ fn the_systemd_config_parses() {
     let c = Config::parse(&SourceFile::new("/etc/mechcal/mechcal.toml", text)).unwrap();
     // As shipped: the packaged sample data, mail to a Maildir, until the
     // operator configures the checkout and the relay (commented out).
-    assert_eq!(c.data.deadlines, PathBuf::from("/usr/share/mechcal/deadlines"));
+    assert_eq!(
+        c.data.deadlines,
+        PathBuf::from("/usr/share/mechcal/deadlines")
+    );
     assert_eq!(c.data.git, None);
     assert_eq!(c.alerts, ["calendar-team@example.org"]);
     assert!(matches!(c.mail.transport, Transport::Maildir(_)));
     assert!(!c.watch.enabled && !c.subscriptions.open);
     let configured = text
-        .replace("deadlines = \"/usr/share/mechcal/deadlines\"\n#deadlines", "deadlines")
-        .replace("#[data.git]\n#remote = \"origin\"\n#branch = \"main\"\n#interval", "[data.git]\nremote = \"origin\"\nbranch = \"main\"\ninterval")
+        .replace(
+            "deadlines = \"/usr/share/mechcal/deadlines\"\n#deadlines",
+            "deadlines",
+        )
+        .replace(
+            "#[data.git]\n#remote = \"origin\"\n#branch = \"main\"\n#interval",
+            "[data.git]\nremote = \"origin\"\nbranch = \"main\"\ninterval",
+        )
         .replace("maildir = \"/var/lib/mechcal/maildir\"\n", "")
         .replace("\n#transport", "\ntransport")
         .replace("\n#host", "\nhost")
@@ -168,7 +177,10 @@ fn the_systemd_config_parses() {
         .replace("\n#username", "\nusername")
         .replace("\n#password_file", "\npassword_file");
     let c = Config::parse(&SourceFile::new("/etc/mechcal/mechcal.toml", &configured)).unwrap();
-    assert_eq!(c.data.deadlines, PathBuf::from("/var/lib/mechcal/data/deadlines"));
+    assert_eq!(
+        c.data.deadlines,
+        PathBuf::from("/var/lib/mechcal/data/deadlines")
+    );
     assert_eq!(c.data.git.as_ref().map(|g| g.interval_seconds), Some(120));
     assert!(matches!(c.mail.transport, Transport::Smtp(_)));
 }
