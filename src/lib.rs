@@ -12,7 +12,8 @@
 //! validation, render, reminders::plan) takes data and `now` as arguments
 //! and does no I/O.
 //!
-//! - [`model`] — a validated deadline, the registry, the [`model::catalog`].
+//! - [`model`] — a validated deadline, the registry, the [`model::catalog`],
+//!   a feed's alarm (`model::alarm`).
 //! - [`load`] — files in, validated values or `path:line:column`
 //!   diagnostics out: the deadline repository, the registry, the config,
 //!   the subscribers file; TOML with positions, "did you mean", value

@@ -2,6 +2,7 @@
 //! knowledge of files, HTTP, mail or the database; and (`mask`) what text
 //! about a person may show.
 
+pub mod alarm;
 pub mod catalog;
 pub mod deadline;
 pub mod mask;

@@ -25,7 +25,7 @@ use std::path::{Component, Path, PathBuf};
 use chrono::Duration;
 use chrono_tz::Tz;
 
-use crate::render::feed::Alarm;
+use crate::model::alarm::Alarm;
 
 /// The sample configuration, shipped in the binary too (`mechcal default-config`).
 pub const SAMPLE: &str = include_str!("../../../config/mechcal.toml");

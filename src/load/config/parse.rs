@@ -9,7 +9,7 @@ use super::*;
 use crate::load::diagnostic::{Diagnostic, SourceFile};
 use crate::load::tables::{self, Sink, Table};
 use crate::load::{values, zone};
-use crate::render::feed::{self, Alarm};
+use crate::model::alarm::{self, Alarm};
 
 use super::reminders::{mail, reminders, subscriptions};
 
@@ -316,7 +316,7 @@ fn calendar(sink: &mut Sink<'_>, t: &Table<'_, '_>, out: &mut CalendarConfig) {
         }
     }
     if let Some(refresh) = t.optional_str(sink, "refresh") {
-        match feed::parse_duration(refresh.get_ref()) {
+        match alarm::parse_duration(refresh.get_ref()) {
             Some(d) if d >= Duration::minutes(15) && d <= Duration::days(7) => out.refresh = d,
             _ => {
                 sink.error(
