@@ -9,9 +9,10 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use clap::ValueEnum;
 
-use super::{resolve_config, Error};
+use super::repository::Repository;
+use super::Error;
 use crate::exit::Exit;
-use crate::load::deadlines::{self, revision};
+use crate::load::deadlines::revision;
 use crate::load::diagnostic;
 
 /// How `diff` prints.
@@ -46,9 +47,8 @@ pub fn run(
         to,
         format,
     } = request;
-    let cfg = resolve_config(config, dir)?;
-    let root = cfg.data.deadlines.clone();
-    deadlines::check_dir(&root).map_err(crate::load::LoadError::Directory)?;
+    let repo = Repository::open(config, dir, now)?;
+    let (cfg, root) = (&repo.config, repo.root.clone());
     let fail = |err: &mut dyn std::io::Write, what: String, help: &str| {
         let _ = writeln!(err, "error: {what}\n  help: {help}");
         Ok(Exit::Usage)
@@ -90,14 +90,12 @@ pub fn run(
             }
         }
     };
-    let tz = cfg.calendar.timezone;
-    let window = cfg.calendar.window(now);
     let from_sources = match revision::scan_revision(&root, &from_commit, &from_shown) {
         Ok(s) => s,
         Err(e) => return fail(err, e, "is the deadline directory in a git repository?"),
     };
     let to_sources = match to {
-        None => deadlines::scan_bounded(&root, cfg.data.max_bytes),
+        None => repo.read(),
         Some(rev) => {
             let commit = match revision::commit(&root, rev) {
                 Ok(c) => c,
@@ -112,7 +110,7 @@ pub fn run(
     let to_shown = to.unwrap_or("the working tree");
     let mut catalogs = Vec::new();
     for (sources, shown) in [(from_sources, from_shown.as_str()), (to_sources, to_shown)] {
-        let loaded = deadlines::validate(sources, tz, window);
+        let loaded = repo.validate(sources);
         match loaded.catalog {
             Some(c) => catalogs.push(c),
             None => {

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::{resolve_config, Error};
+use super::repository::Repository;
+use super::Error;
 use crate::exit::Exit;
 use crate::load::count;
 use crate::load::deadlines::{self, Source, Sources};
@@ -38,29 +39,14 @@ pub fn run(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<Exit, Error> {
-    let config = resolve_config(config, request.out_dir)?;
-    let root = config.data.deadlines.clone();
-    deadlines::check_dir(&root).map_err(crate::load::LoadError::Directory)?;
-    let tz = config.calendar.timezone;
-    let window = config.calendar.window(now);
-    let read = || deadlines::scan_bounded(&root, config.data.max_bytes);
-    let before = deadlines::validate(read(), tz, window);
-    let Some(catalog) = before.catalog else {
-        let _ = err.write_all(diagnostic::render_human(&before.diagnostics).as_bytes());
-        let _ = writeln!(
-            err,
-            "error: {} has errors: nothing imported\n  help: fix what `mechcal check` reports first",
-            root.display()
-        );
+    let repo = Repository::open(config, request.out_dir, now)?;
+    let root = repo.root.clone();
+    let Some(catalog) = repo.valid("imported", err) else {
         return Ok(Exit::Invalid);
     };
-    let sources = read();
+    let sources = repo.read();
     let existing = import::Existing {
-        ids: catalog
-            .deadlines()
-            .iter()
-            .map(|d| (d.entry.clone(), d.origin.file.to_path_buf()))
-            .collect(),
+        ids: import::ids::existing(&catalog),
         files: sources.files.iter().map(|s| s.rel.clone()).collect(),
     };
     let source_name = request.file.file_name().map_or_else(
@@ -84,7 +70,7 @@ pub fn run(
             return Ok(Exit::Usage);
         }
     };
-    check_rows(&mut plan, &table, &sources, &root, &source_name, tz, window);
+    check_rows(&mut plan, &table, &sources, &repo, &source_name);
 
     for note in &plan.notes {
         let _ = writeln!(err, "note: {note}");
@@ -143,7 +129,7 @@ pub fn run(
     let _ = writeln!(out, "{summary}");
     if !request.dry_run && imported > 0 {
         // `check` on the repository as it now is.
-        let after = deadlines::validate(read(), tz, window);
+        let after = repo.validate(repo.read());
         let _ = err.write_all(diagnostic::render_human(&after.diagnostics).as_bytes());
         match &after.catalog {
             Some(c) => {
@@ -173,11 +159,10 @@ fn check_rows(
     plan: &mut Plan,
     table: &table::Table,
     sources: &Sources,
-    root: &Path,
+    repo: &Repository,
     source_name: &str,
-    tz: chrono_tz::Tz,
-    window: crate::model::schedule::Window,
 ) {
+    let root = &repo.root;
     loop {
         let mut all = Sources {
             registry: sources.registry.clone(),
@@ -192,7 +177,7 @@ fn check_rows(
             });
         }
         all.files.sort_by(|a, b| a.rel.cmp(&b.rel));
-        let checked = deadlines::validate(all, tz, window);
+        let checked = repo.validate(all);
         let mut bad: HashSet<usize> = HashSet::new();
         for f in &plan.files {
             let shown = root.join(&f.rel);

@@ -16,6 +16,7 @@ mod diff;
 mod docs;
 mod import;
 mod new;
+mod repository;
 
 pub use args::{Args, BadInstant, Command, Format, StateAction, SubscribersAction};
 pub use docs::command_paths;

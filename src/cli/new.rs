@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::{resolve_config, Error};
+use super::repository::Repository;
+use super::Error;
 use crate::exit::Exit;
 use crate::load::config;
 use crate::load::count;
@@ -56,19 +57,9 @@ pub fn run(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<Exit, Error> {
-    let cfg = resolve_config(config, request.dir)?;
-    let root = cfg.data.deadlines.clone();
-    deadlines::check_dir(&root).map_err(crate::load::LoadError::Directory)?;
-    let (tz, window) = (cfg.calendar.timezone, cfg.calendar.window(now));
-    let read = || deadlines::scan_bounded(&root, cfg.data.max_bytes);
-    let before = deadlines::validate(read(), tz, window);
-    let Some(catalog) = before.catalog else {
-        let _ = err.write_all(diagnostic::render_human(&before.diagnostics).as_bytes());
-        let _ = writeln!(
-            err,
-            "error: {} has errors: nothing added\n  help: fix what `mechcal check` reports first",
-            root.display()
-        );
+    let repo = Repository::open(config, request.dir, now)?;
+    let root = repo.root.clone();
+    let Some(catalog) = repo.valid("added", err) else {
         return Ok(Exit::Invalid);
     };
     let registry = catalog.registry();
@@ -168,14 +159,9 @@ pub fn run(
         }
         None => (draft.file(), root.join(draft.file())),
     };
-    let existing_ids = catalog
-        .deadlines()
-        .iter()
-        .map(|d| (d.entry.clone(), d.origin.file.to_path_buf()))
-        .collect();
-    let id = draft.id(&existing_ids);
+    let id = draft.id(&crate::staff::import::ids::existing(&catalog));
     let block = draft.block(&id);
-    let sources = read();
+    let sources = repo.read();
     let current = sources
         .files
         .iter()
@@ -197,7 +183,7 @@ pub fn run(
         text: text.clone(),
     });
     all.files.sort_by(|a, b| a.rel.cmp(&b.rel));
-    let checked = deadlines::validate(all, tz, window);
+    let checked = repo.validate(all);
     if checked.catalog.is_none() {
         let _ = err.write_all(diagnostic::render_human(&checked.diagnostics).as_bytes());
         let _ = writeln!(
@@ -230,7 +216,7 @@ pub fn run(
         );
         return Ok(Exit::Usage);
     }
-    let after = deadlines::validate(read(), tz, window);
+    let after = repo.validate(repo.read());
     let _ = writeln!(out, "added `{id}` to {}", path.display());
     if let Some(c) = &after.catalog {
         let _ = writeln!(

@@ -47,13 +47,7 @@ impl Draft {
             return id.clone();
         }
         let base = ids::make(&self.title, self.due.as_ref().and_then(When::year));
-        let mut id = base.clone();
-        let mut n = 2;
-        while existing.contains_key(&id) {
-            id = format!("{base}-{n}");
-            n += 1;
-        }
-        id
+        ids::unique(&base, |id| existing.contains_key(id))
     }
 
     /// The `[[deadline]]` block.

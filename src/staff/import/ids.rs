@@ -120,6 +120,29 @@ pub fn make(title: &str, year: Option<i32>) -> String {
     }
 }
 
+/// `base`, or the first of `base-2`, `base-3`… that `taken` says is free.
+pub fn unique(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    let mut id = base.to_string();
+    let mut n = 2;
+    while taken(&id) {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
+
+/// Each entry id of `catalog`, with the file (relative to the repository)
+/// that defines it.
+pub fn existing(
+    catalog: &crate::model::catalog::Catalog,
+) -> std::collections::HashMap<String, std::path::PathBuf> {
+    catalog
+        .deadlines()
+        .iter()
+        .map(|d| (d.entry.clone(), d.origin.file.to_path_buf()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +177,13 @@ mod tests {
         ] {
             assert_eq!(make(title, year), id, "{title}");
         }
+    }
+
+    #[test]
+    fn unique_ids_count_on_from_two() {
+        let taken = ["a-2024", "a-2024-2"];
+        assert_eq!(unique("a-2024", |id| taken.contains(&id)), "a-2024-3");
+        assert_eq!(unique("b-2024", |id| taken.contains(&id)), "b-2024");
     }
 
     #[test]

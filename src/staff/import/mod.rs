@@ -222,12 +222,9 @@ pub fn plan(
             });
             continue;
         }
-        let base = entry.id.clone();
-        let mut n = 2;
-        while taken.contains(&entry.id) || existing.ids.contains_key(&entry.id) {
-            entry.id = format!("{base}-{n}");
-            n += 1;
-        }
+        entry.id = ids::unique(&entry.id, |id| {
+            taken.contains(id) || existing.ids.contains_key(id)
+        });
         taken.insert(entry.id.clone());
         by_file
             .entry((entry.mechanism.clone(), entry.year))
